@@ -1,0 +1,19 @@
+"""chainrule: automatic differentiation you can read, with PyTorch's API on NumPy.
+
+``import chainrule`` and use it as you would ``torch``: tensors, ops, ``backward()``, ``autograd.grad``.
+"""
+
+from . import ops
+from ._backend import device, get_default_device, set_default_device
+from ._dtype import (bool, double, dtype, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
+                     int32, int64, is_floating_point, long, promote_types, result_type, set_default_dtype, short,
+                     uint8)
+from ._state import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import *  # noqa: F401,F403
+from .ops import *  # noqa: F401,F403
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .tensor import Size, Tensor
+
+from . import autograd, cuda  # noqa: E402,I001  (after the ops: autograd's rules use them)
+
+__version__ = "0.1.0"

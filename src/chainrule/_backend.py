@@ -1,0 +1,109 @@
+"""The one place that chooses the array module behind a device.
+
+Ops never import NumPy themselves: they use ``xp`` from here. ``xp`` is NumPy, whose ufunc and
+``__array_function__`` protocols already route calls on CuPy arrays to CuPy, so the same op code will run
+on a future "cuda" device; what cannot dispatch that way (array creation, moving data between devices)
+goes through :func:`array_module` and :func:`to_device`, which are the seam a CuPy backend extends.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+xp = numpy
+# The array type ops produce; NumPy returns scalars from some 0-d operations, which as_array turns back.
+ndarray = numpy.ndarray
+as_array = numpy.asarray
+
+__all__ = ["xp", "device", "array_module", "device_of", "to_device", "cuda_is_available"]
+
+
+class device:
+    """Where a tensor's data lives, as in torch: ``device("cpu")``, ``device("cuda", 0)``, ``device("cuda:0")``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index: int | None = None):
+        if isinstance(type, device):
+            self.type, self.index = type.type, type.index
+            return
+        if not isinstance(type, str):
+            raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got {type!r}")
+        name, _, idx = type.partition(":")
+        if name not in ("cpu", "cuda"):
+            raise RuntimeError(f"device: expected one of cpu, cuda device type at start of device string: {type}")
+        if idx:
+            if index is not None:
+                raise RuntimeError(f"device: index given twice in device({type!r}, {index})")
+            index = int(idx)
+        self.type, self.index = name, index
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}')" if self.index is None else f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+
+CPU = device("cpu")
+_default_device = [CPU]
+
+
+def cuda_is_available() -> bool:
+    """False until a CuPy-backed "cuda" device exists."""
+    return False
+
+
+def as_device(value) -> device:
+    """Normalise ``None`` (the default device), a string or a device; refuse devices that are not available."""
+    if value is None:
+        return _default_device[0]
+    d = value if isinstance(value, device) else device(value)
+    if d.type != "cpu":
+        raise RuntimeError(
+            f"device {str(d)!r} is not available: chainrule has no GPU backend yet "
+            "(chainrule.cuda.is_available() is False); use device='cpu'")
+    return CPU
+
+
+def set_default_device(value) -> None:
+    """Set the device that factories use when ``device=None``."""
+    _default_device[0] = as_device(value)
+
+
+def get_default_device() -> device:
+    return _default_device[0]
+
+
+def array_module(dev: device):
+    """The array module that creates arrays on ``dev``."""
+    return numpy
+
+
+def device_of(array) -> device:
+    return CPU
+
+
+def to_device(array, dev: device):
+    """``array`` on device ``dev`` (no copy when it is already there)."""
+    return array
+
+
+def _erf_fallback():
+    import math
+    vectorised = numpy.frompyfunc(math.erf, 1, 1)
+    return lambda x: vectorised(x).astype(x.dtype)
+
+
+try:  # NOTE: NumPy has no erf; SciPy's is vectorised, the fallback is exact but slow.
+    from scipy.special import erf
+except ImportError:  # pragma: no cover - depends on the environment
+    erf = _erf_fallback()

@@ -1,0 +1,307 @@
+"""The reverse-mode engine: walk the graph from the outputs back to the leaves, once, without recursion.
+
+Order: every node has a creation sequence number, and a node can only consume tensors made before it, so
+visiting the reachable nodes by decreasing sequence number is a reverse topological order. The reachable
+set is found with an explicit stack, so a chain of a million ops needs no recursion. Each node's VJP runs
+with grad mode set to ``create_graph``: the same rules give plain gradients cheaply or a differentiable
+graph for higher derivatives. Gradients that meet at a fan-out are summed (out of place, never into a
+tracked tensor).
+"""
+
+from __future__ import annotations
+
+from .. import _state
+from .._backend import xp
+from ..tensor import Tensor, _wrap
+from .graph import FREED_MESSAGE, Node
+
+
+def _as_tuple(value) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, Tensor):
+        return (value,)
+    return tuple(value)
+
+
+def _root_gradients(outputs: tuple, grad_outputs, op: str) -> list:
+    grads = list(_as_tuple(grad_outputs)) if grad_outputs is not None else [None] * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"{op}: got {len(grads)} gradients for {len(outputs)} outputs; pass one per output")
+    for i, (out, g) in enumerate(zip(outputs, grads)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{op}: output {i} is a {type(out).__name__}, expected a Tensor")
+        if not out.requires_grad:
+            raise RuntimeError(f"{op}: element {i} of tensors does not require grad and does not have a grad_fn "
+                               "(was it computed under no_grad, or from tensors without requires_grad=True?)")
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs; output {i} has "
+                                   f"shape {tuple(out.data.shape)}, so pass gradient= of that shape")
+            grads[i] = _wrap(xp.ones_like(out.data))
+        else:
+            if not isinstance(g, Tensor):
+                g = _wrap(xp.asarray(g, dtype=out.data.dtype))
+            if g.data.shape != out.data.shape:
+                raise RuntimeError(f"{op}: mismatch in shape: gradient {i} has shape {tuple(g.data.shape)} and "
+                                   f"output {i} has shape {tuple(out.data.shape)}")
+            grads[i] = g
+    return grads
+
+
+def _reachable(roots: list) -> list:
+    """Nodes reachable from ``roots``, sorted so that consumers come before producers."""
+    seen = {id(n): n for n in roots}
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        for edge in node.next:
+            if edge is not None and edge.__class__ is tuple:
+                parent = edge[0]
+                if id(parent) not in seen:
+                    seen[id(parent)] = parent
+                    stack.append(parent)
+    order = list(seen.values())
+    order.sort(key=_seq, reverse=True)
+    return order
+
+
+def _seq(node: Node) -> int:
+    return node.seq
+
+
+def _prune(order: list, targets: set, leaf_targets: set) -> set:
+    """ids of nodes from which some target (a node id or a leaf id) can be reached."""
+    useful = set()
+    for node in reversed(order):  # producers first
+        nid = id(node)
+        if nid in targets:
+            useful.add(nid)
+            continue
+        for edge in node.next:
+            if edge is None:
+                continue
+            if edge.__class__ is tuple:
+                if id(edge[0]) in useful:
+                    useful.add(nid)
+                    break
+            elif id(edge) in leaf_targets:
+                useful.add(nid)
+                break
+    return useful
+
+
+def _zeros_for(node: Node, index: int) -> Tensor:
+    shape, dtype = node.out_meta[index]
+    return _wrap(xp.zeros(shape, dtype=dtype))
+
+
+def _run_hooks(hooks, g):
+    for hook in hooks:
+        result = hook(g)
+        if result is not None:
+            g = result
+    return g
+
+
+def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: bool,
+                 inputs: tuple | None = None, op: str = "backward") -> dict | None:
+    """Backpropagate ``grads`` from ``outputs``.
+
+    With ``inputs`` None, gradients accumulate into the ``.grad`` of every leaf reached. Otherwise only the
+    gradients of ``inputs`` are computed and returned as ``{id(tensor): grad}`` (nothing is accumulated).
+    """
+    capture = inputs is not None
+    buffers: dict = {}   # id(node) -> list of gradients, one per output
+    leaf_grads: dict = {}  # id(leaf) -> [leaf, gradient]
+    roots = []
+    for out, g in zip(outputs, grads):
+        node = out.grad_fn
+        if node is None:
+            _add_leaf(leaf_grads, out, g)
+            continue
+        _add_node(buffers, node, out._out_nr, g)
+        roots.append(node)
+    order = _reachable(roots)
+
+    captured: dict = {}
+    wanted_outputs: dict = {}
+    useful = None
+    if capture:
+        leaf_targets = {id(t) for t in inputs if t.grad_fn is None}
+        for t in inputs:
+            if t.grad_fn is not None:
+                wanted_outputs.setdefault(id(t.grad_fn), []).append((t._out_nr, t))
+        useful = _prune(order, set(wanted_outputs), leaf_targets)
+
+    prev_mode = _state.grad_enabled
+    _state.grad_enabled = create_graph
+    try:
+        for node in order:
+            nid = id(node)
+            node_grads = buffers.pop(nid, None)
+            if node_grads is None:
+                continue
+            if node.hooks:
+                for index, hooks in node.hooks.items():
+                    if node_grads[index] is not None:
+                        node_grads[index] = _run_hooks(hooks, node_grads[index])
+            if node.retained:
+                for index, ref in node.retained.items():
+                    tensor = ref()
+                    if tensor is not None and node_grads[index] is not None:
+                        tensor._grad = node_grads[index] if create_graph else node_grads[index].detach()
+            if capture:
+                for index, tensor in wanted_outputs.get(nid, ()):
+                    if node_grads[index] is not None:
+                        captured[id(tensor)] = node_grads[index]
+                if nid not in useful:
+                    continue
+            _backprop_node(node, node_grads, buffers, leaf_grads, useful)
+            if not retain_graph:
+                node.release()
+    finally:
+        _state.grad_enabled = prev_mode
+
+    for leaf, g in leaf_grads.values():
+        if leaf._hooks:
+            with _state.set_grad_enabled(create_graph):
+                g = _run_hooks(leaf._hooks, g)
+        if capture:
+            captured[id(leaf)] = g
+        else:
+            _accumulate(leaf, g, create_graph)
+    return captured if capture else None
+
+
+def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict, useful) -> None:
+    op = node.op
+    if node.freed:
+        raise RuntimeError(FREED_MESSAGE.format(name=op.name))
+    if node.versions:
+        node.check_versions()
+    if node.out_meta is None:
+        result = op.vjp(node, node_grads[0])
+    else:
+        if getattr(node, "materialize_grads", True):
+            node_grads = [g if g is not None else _zeros_for(node, i) for i, g in enumerate(node_grads)]
+        result = op.vjp(node, *node_grads)
+    if result.__class__ is not tuple:
+        result = (result,)
+    edges = node.next
+    if len(result) != len(edges):
+        raise RuntimeError(f"{op.name}: its backward returned {len(result)} gradients, but the op has "
+                           f"{len(edges)} tensor inputs")
+    in_shapes = node.in_shapes
+    for i, edge in enumerate(edges):
+        gi = result[i]
+        if edge is None or gi is None:
+            continue
+        if not isinstance(gi, Tensor):
+            gi = _wrap(xp.asarray(gi))
+        if in_shapes is not None and gi.data.shape != in_shapes[i]:
+            from ..ops.shape import sum_to
+            gi = sum_to(gi, in_shapes[i])
+        if edge.__class__ is tuple:
+            parent = edge[0]
+            if useful is not None and id(parent) not in useful:
+                continue
+            _add_node(buffers, parent, edge[1], gi)
+        else:
+            if gi.data.shape != edge.data.shape:
+                raise RuntimeError(f"{op.name}: its backward returned a gradient of shape {tuple(gi.data.shape)} "
+                                   f"for an input of shape {tuple(edge.data.shape)}")
+            _add_leaf(leaf_grads, edge, gi)
+
+
+def _add_node(buffers: dict, node: Node, index: int, g: Tensor) -> None:
+    slots = buffers.get(id(node))
+    if slots is None:
+        slots = buffers[id(node)] = [None] * (len(node.out_meta) if node.out_meta is not None else 1)
+    slots[index] = g if slots[index] is None else slots[index] + g
+
+
+def _add_leaf(leaf_grads: dict, leaf: Tensor, g: Tensor) -> None:
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
+
+
+def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
+    if g.data.dtype != leaf.data.dtype:
+        g = g.to(leaf.dtype)
+    if create_graph:
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+    elif leaf._grad is None:
+        # NOTE: a copy, so .grad never aliases another tensor's gradient or a view of the upstream gradient.
+        leaf._grad = _wrap(xp.array(g.data, copy=True))
+    elif leaf._grad.requires_grad:
+        leaf._grad = (leaf._grad + g).detach()
+    else:
+        xp.add(leaf._grad.data, g.data, out=leaf._grad.data)
+        leaf._grad._vc[0] += 1
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, grad_variables=None,
+             inputs=None) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves (``chainrule.autograd.backward``).
+
+    ``grad_tensors``: the gradient w.r.t. each output (needed unless it is a scalar). ``retain_graph``
+    (default: ``create_graph``) keeps saved values for another backward. ``inputs``: accumulate only into these.
+    """
+    outputs = _as_tuple(tensors)
+    grads = _root_gradients(outputs, grad_tensors if grad_tensors is not None else grad_variables, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is None:
+        run_backward(outputs, grads, retain_graph, create_graph)
+        return
+    inputs = _as_tuple(inputs)
+    captured = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs)
+    for t in inputs:
+        g = captured.get(id(t))
+        if g is not None:
+            _accumulate(t, g, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False, only_inputs=True,
+         allow_unused=None, is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated into ``.grad``).
+
+    Shapes: one gradient per input, each of its input's shape. With ``create_graph=True`` the results are
+    themselves differentiable. An input the outputs do not depend on raises unless ``allow_unused=True``
+    (then its gradient is None, or zeros with ``materialize_grads=True``).
+    """
+    outs = _as_tuple(outputs)
+    ins = _as_tuple(inputs)
+    if not ins:
+        raise RuntimeError("grad: the inputs argument is empty; pass the tensors to differentiate with respect to")
+    for i, t in enumerate(ins):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: input {i} is a {type(t).__name__}, expected a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {tuple(t.data.shape)}, {t.dtype}) does not require grad; "
+                               "create it with requires_grad=True")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if is_grads_batched:
+        raise RuntimeError("grad: is_grads_batched=True is not supported; use chainrule.func.vmap over a vjp")
+    grads = _root_gradients(outs, grad_outputs, "grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    captured = run_backward(outs, grads, retain_graph, create_graph, inputs=ins, op="grad")
+    result = []
+    for i, t in enumerate(ins):
+        g = captured.get(id(t))
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: input {i} (shape {tuple(t.data.shape)}) appears to not have been used "
+                                   "in the graph; set allow_unused=True if this is the desired behavior")
+            if materialize_grads:
+                g = _wrap(xp.zeros_like(t.data))
+        elif g.data.dtype != t.data.dtype:
+            g = g.to(t.dtype)
+        result.append(g)
+    return tuple(result)

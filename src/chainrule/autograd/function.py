@@ -1,0 +1,145 @@
+"""``chainrule.autograd.Function``: user-defined ops with their own backward (the lecture's "modular API").
+
+A Function runs on the same :class:`Node` and engine as the built-in primitives; the node is the ``ctx``.
+
+Example::
+
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x ** 2 * g
+
+    y = Cube.apply(chainrule.tensor(2.0, requires_grad=True))
+"""
+
+from __future__ import annotations
+
+from .. import _state
+from .._backend import xp
+from ..tensor import Tensor, _wrap
+from .graph import Node
+
+
+class FunctionCtx(Node):
+    """The ``ctx`` of a user Function: a graph node with torch's ctx helpers."""
+
+    __slots__ = ()
+
+    def __init__(self, op):
+        super().__init__(op)
+        self.needs_input_grad = ()
+        self.non_differentiable = ()
+        self.materialize_grads = True
+        self.saved_for_forward = ()
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """Outputs that never get a gradient (e.g. indices)."""
+        self.non_differentiable = tuple(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward receives None (not zeros) for outputs that got no gradient."""
+        self.materialize_grads = bool(value)
+
+    def save_for_forward(self, *tensors) -> None:
+        """Keep tensors for ``jvp`` (read back with ``ctx.saved_tensors`` there)."""
+        self.saved_for_forward = tensors
+
+    def mark_dirty(self, *tensors) -> None:
+        raise RuntimeError("mark_dirty: in-place custom Functions are not supported; return a new tensor instead")
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        cls.name = name
+        cls.backward_name = name + "Backward"
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class for custom differentiable ops: define static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``.
+
+    ``forward`` receives the arguments as given (tensors and other values) with grad mode off and returns a
+    tensor or a tuple of tensors. ``backward`` receives one gradient per output and returns one per forward
+    argument (None for non-tensor arguments and inputs that need none). An optional static ``jvp(ctx, *tangents)``
+    gives forward mode. Call it with ``MyFunction.apply(*args)``.
+    """
+
+    save_inputs = False
+    save_output = False
+    broadcasts = False
+    differentiable = True
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("a Function subclass must define a static forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must define a static backward(ctx, *grad_outputs) to be "
+                                  "differentiated in reverse mode")
+
+    jvp = None
+
+    @classmethod
+    def apply(cls, *args):
+        tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        inputs = tuple(args[i] for i in tensor_positions)
+        record = _state.grad_enabled and any(t.requires_grad for t in inputs)
+        ctx = FunctionCtx(cls)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.arg_positions = tensor_positions
+        with _state.no_grad():
+            raw = cls.forward(ctx, *args)
+        is_tuple = isinstance(raw, tuple)
+        outs = raw if is_tuple else (raw,)
+        for i, o in enumerate(outs):
+            if not isinstance(o, Tensor):
+                raise TypeError(f"{cls.__name__}.forward must return tensors; output {i} is a {type(o).__name__}")
+        results = []
+        for i, o in enumerate(outs):
+            differentiable = record and o.data.dtype.kind == "f" and id(o) not in ctx.non_differentiable
+            results.append(_wrap(o.data, ctx, i) if differentiable else _wrap(o.data))
+        if record:
+            ctx.next = tuple(
+                None if not t.requires_grad else t if t.grad_fn is None else (t.grad_fn, t._out_nr) for t in inputs)
+            ctx.out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
+        if _state.forward_levels:
+            from .forward_ad import propagate
+            propagate(cls, ctx, inputs, tuple(o.data for o in outs), tuple(results))
+        return tuple(results) if is_tuple else results[0]
+
+    @classmethod
+    def vjp(cls, ctx, *grads):
+        """Engine entry: call the user's backward, then keep the gradients of tensor arguments only."""
+        result = cls.backward(ctx, *grads)
+        result = result if isinstance(result, tuple) else (result,)
+        n_args = len(ctx.needs_input_grad)
+        if len(result) < n_args:
+            result = result + (None,) * (n_args - len(result))
+        if len(result) > n_args:
+            raise RuntimeError(f"{cls.__name__}.backward returned {len(result)} gradients, but forward took "
+                               f"{n_args} arguments")
+        out = []
+        for i in ctx.arg_positions:
+            g = result[i]
+            if g is not None and not isinstance(g, Tensor):
+                g = _wrap(xp.asarray(g))
+            out.append(g)
+        return tuple(out)
+
+
+class once_differentiable:
+    """Decorator for a backward that is not itself differentiable: it runs with grad mode off."""
+
+    def __new__(cls, fn):
+        def wrapper(ctx, *args):
+            with _state.no_grad():
+                return fn(ctx, *args)
+        wrapper.__name__ = getattr(fn, "__name__", "backward")
+        return wrapper

@@ -1,0 +1,72 @@
+"""Random number generation: a torch-style ``Generator`` over NumPy's PCG64, and the global default one."""
+
+from __future__ import annotations
+
+import numpy
+
+__all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator", "get_rng_state",
+           "set_rng_state"]
+
+_DEFAULT_SEED = 67280421310721
+
+
+class Generator:
+    """A seedable source of random numbers (``chainrule.Generator().manual_seed(0)``); pass as ``generator=``."""
+
+    def __init__(self, device="cpu"):
+        self._seed = _DEFAULT_SEED
+        self.np = numpy.random.Generator(numpy.random.PCG64(self._seed))
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Reset to the stream of ``seed``: the same seed gives the same numbers."""
+        seed = int(seed)
+        if seed < 0:
+            raise RuntimeError(f"manual_seed: the seed must be non-negative, got {seed}")
+        self._seed = seed
+        self.np = numpy.random.Generator(numpy.random.PCG64(seed))
+        return self
+
+    def seed(self) -> int:
+        """Reseed from fresh entropy and return the new seed."""
+        new = int(numpy.random.SeedSequence().entropy % (2 ** 63))
+        self.manual_seed(new)
+        return new
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> dict:
+        return self.np.bit_generator.state
+
+    def set_state(self, state: dict) -> Generator:
+        self.np.bit_generator.state = state
+        return self
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator (seeded runs are reproducible)."""
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> dict:
+    return default_generator.get_state()
+
+
+def set_rng_state(state: dict) -> None:
+    default_generator.set_state(state)
+
+
+def numpy_generator(generator: Generator | None) -> numpy.random.Generator:
+    """The NumPy generator behind ``generator`` (the default one when None)."""
+    return (generator or default_generator).np

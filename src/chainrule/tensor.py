@@ -1,0 +1,296 @@
+"""Tensor: an array, its gradient and the node that produced it. No derivative maths lives here.
+
+Operators and most methods are attached by the op modules (``chainrule.ops``), each next to the rule that
+differentiates it; this file only holds state, conversions and the entry points into the engine.
+"""
+
+from __future__ import annotations
+
+from . import _backend, _dtype
+from ._backend import xp
+
+
+def _wrap(array, grad_fn=None, out_nr: int = 0) -> Tensor:
+    """Fast internal constructor: a tensor around ``array`` (no copy, no checks)."""
+    t = _new(Tensor)
+    t.data = array
+    t._grad = None
+    t.grad_fn = grad_fn
+    t.requires_grad = grad_fn is not None
+    t._out_nr = out_nr
+    t._vc = [0, None]
+    t._hooks = None
+    t._fw = None
+    return t
+
+
+_new = object.__new__
+
+
+class Tensor:
+    """A multi-dimensional array that records the ops applied to it so gradients can flow back.
+
+    ``data`` is the backend array (NumPy on the CPU). ``grad_fn`` is the node that produced the tensor (None
+    for leaves), ``requires_grad`` says whether gradients are wanted. Construct tensors with
+    :func:`chainrule.tensor` and the other factories; ``Tensor(data)`` makes a float tensor as in torch.
+
+    Example::
+
+        >>> x = chainrule.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([2., 4.])
+    """
+
+    # _vc: the version counter [version, name of the last in-place op], shared with saved copies.
+    # _fw: forward-AD tangents by level, or None.
+    __slots__ = ("data", "_grad", "grad_fn", "requires_grad", "_out_nr", "_vc", "_hooks", "_fw", "__weakref__")
+
+    # NOTE: makes NumPy defer to our reflected operators (np.float64(2) * t calls t.__rmul__).
+    __array_ufunc__ = None
+    __hash__ = object.__hash__
+
+    def __init__(self, *args, requires_grad: bool = False):
+        if len(args) == 1 and not isinstance(args[0], int):
+            array = xp.asarray(args[0], dtype=_dtype.get_default_dtype().np)
+        else:
+            array = xp.zeros(args, dtype=_dtype.get_default_dtype().np)
+        self.data = array
+        self._grad = None
+        self.grad_fn = None
+        self.requires_grad = False
+        self._out_nr = 0
+        self._vc = [0, None]
+        self._hooks = None
+        self._fw = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- metadata --------------------------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self.data.shape)
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype.from_numpy_dtype(self.data.dtype)
+
+    @property
+    def device(self) -> _backend.device:
+        return _backend.device_of(self.data)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None):
+        """The shape, or the length of one dimension."""
+        if dim is None:
+            return Size(self.data.shape)
+        return self.data.shape[_normalize_dim(dim, self.data.ndim, "size")]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def nelement(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    # -- gradients -------------------------------------------------------------------------------------
+    @property
+    def grad(self):
+        """The accumulated gradient (leaves, and non-leaves that called ``retain_grad()``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value.data.shape != self.data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: {tuple(value.shape)} for a "
+                                   f"tensor of shape {tuple(self.shape)}")
+            if value.data.dtype != self.data.dtype:
+                raise RuntimeError(f"assigned grad has dtype {value.dtype}; the tensor is {self.dtype}")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place on a leaf (only floating tensors can require gradients)."""
+        if not self.is_leaf:
+            if not requires_grad:
+                raise RuntimeError("requires_grad_(False): you can only change requires_grad flags of leaf "
+                                   "tensors; use .detach() to get a tensor without history")
+            return self
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(f"requires_grad_: only tensors of floating point dtype can require gradients, "
+                               f"got {self.dtype}; convert first, e.g. x.float()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self.grad_fn.retain(self._out_nr, self)
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return bool(node is not None and node.retained and self._out_nr in node.retained)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces the gradient."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn.add_hook(self._out_nr, hook)
+        from .autograd.graph import RemovableHandle
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return RemovableHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see :func:`chainrule.autograd.backward`)."""
+        from .autograd.engine import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """The same data with no history (shares memory, as in torch)."""
+        t = _wrap(self.data)
+        t._vc = self._vc
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    # -- conversions -----------------------------------------------------------------------------------
+    def numpy(self, *, force: bool = False):
+        """The data as a NumPy array (shares memory)."""
+        if self.requires_grad and not force:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; use "
+                               "tensor.detach().numpy() instead")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def item(self):
+        """The single value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise RuntimeError(f"item: a tensor with {self.data.size} elements cannot be converted to a Python "
+                               "number; only one-element tensors can")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        body = xp.array2string(self.data, separator=", ", precision=4, prefix="tensor(",
+                               threshold=1000, edgeitems=3)
+        extras = []
+        default = _dtype.get_default_dtype()
+        d = self.dtype
+        if d is not default and d is not _dtype.int64 and d is not _dtype.bool:
+            extras.append(f"dtype={d}")
+        if self.data.size == 0:
+            extras.append(f"size={tuple(self.data.shape)}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.op.backward_name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    def __reduce__(self):
+        return (_rebuild, (self.data, self.requires_grad))
+
+    def __format__(self, spec: str) -> str:
+        if self.data.ndim == 0:
+            return format(self.item(), spec)
+        return repr(self)
+
+
+def _rebuild(array, requires_grad):
+    t = _wrap(array)
+    t.requires_grad = requires_grad
+    return t
+
+
+class Size(tuple):
+    """A tensor shape: a tuple that prints like ``chainrule.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"chainrule.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+def _normalize_dim(dim: int, ndim: int, op: str) -> int:
+    """``dim`` as a non-negative axis of an ``ndim``-dimensional tensor, or a clear IndexError naming ``op``."""
+    rank = max(ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-rank}, {rank - 1}], "
+                         f"but got {dim})")
+    return dim % rank
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)

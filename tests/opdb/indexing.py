@@ -1,0 +1,3 @@
+"""Op database entries: indexing (see opdb/__init__.py)."""
+
+ENTRIES: list = []

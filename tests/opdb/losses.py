@@ -1,0 +1,3 @@
+"""Op database entries: losses (see opdb/__init__.py)."""
+
+ENTRIES: list = []
