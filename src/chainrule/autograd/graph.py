@@ -82,7 +82,7 @@ class Node:
         self.saved = values
         versions = [(v._vc, v._vc[0]) for v in values if getattr(v, "_vc", None) is not None]
         if versions:
-            self.versions = (self.versions or ()) + tuple(versions)
+            self.versions = list(self.versions or ()) + versions
 
     def check_versions(self) -> None:
         for counter, expected in self.versions or ():

@@ -68,40 +68,55 @@ class _Scratch:
 
 def apply(op, inputs: tuple, *params):
     """Run primitive ``op`` on tensors ``inputs`` (plus non-tensor ``params``) and record it if needed."""
+    # NOTE: this is the per-op hot path; it is written out long-hand (no generators, one pass per loop).
     record = False
     if _state.grad_enabled and op.differentiable:
         for t in inputs:
             if t.requires_grad:
                 record = True
                 break
-    if record:
-        ctx = Node(op)
+    ctx = Node(op) if record else _Scratch()
+    if len(inputs) == 1:
+        out = op.forward(ctx, inputs[0].data, *params)
+    elif len(inputs) == 2:
+        out = op.forward(ctx, inputs[0].data, inputs[1].data, *params)
+    else:
         out = op.forward(ctx, *[t.data for t in inputs], *params)
-        if out.__class__ is not ndarray and op.n_outputs == 1:
-            out = as_array(out)
-        ctx.next = tuple(
-            None if not t.requires_grad else t if t.grad_fn is None else (t.grad_fn, t._out_nr) for t in inputs)
+    single = op.n_outputs == 1
+    if single and out.__class__ is not ndarray:
+        out = as_array(out)
+    if not record:
+        result = _wrap(out) if single else tuple([_wrap(a) for a in out])
+    else:
+        edges = []
+        for t in inputs:
+            if not t.requires_grad:
+                edges.append(None)
+            elif t.grad_fn is None:
+                edges.append(t)
+            else:
+                edges.append((t.grad_fn, t._out_nr))
+        ctx.next = tuple(edges)
         if op.save_inputs:
             ctx.inputs = inputs
-            ctx.versions = tuple([(t._vc, t._vc[0]) for t in inputs]) + (ctx.versions or ())
+            versions = [(t._vc, t._vc[0]) for t in inputs]
+            if ctx.versions:
+                versions.extend(ctx.versions)
+            ctx.versions = versions
         if op.broadcasts:
-            ctx.in_shapes = tuple([t.data.shape for t in inputs])
-        if op.n_outputs == 1:
+            shapes = tuple([t.data.shape for t in inputs])
+            if shapes.count(shapes[0]) != len(shapes):  # NOTE: equal shapes never need unbroadcasting
+                ctx.in_shapes = shapes
+        if single:
             result = _wrap(out, ctx) if out.dtype.kind == "f" else _wrap(out)
             if op.save_output:
                 ctx.out = out
-                ctx.versions = (ctx.versions or ()) + ((result._vc, 0),)
+                ctx.versions = (ctx.versions or []) + [(result._vc, 0)]
         else:
-            result = tuple(_wrap(a, ctx, i) if a.dtype.kind == "f" else _wrap(a) for i, a in enumerate(out))
-            ctx.out_meta = tuple((a.shape, a.dtype) for a in out)
+            result = tuple([_wrap(a, ctx, i) if a.dtype.kind == "f" else _wrap(a) for i, a in enumerate(out)])
+            ctx.out_meta = tuple([(a.shape, a.dtype) for a in out])
             if op.save_output:
                 ctx.out = out
-    else:
-        ctx = _Scratch()
-        out = op.forward(ctx, *[t.data for t in inputs], *params)
-        if out.__class__ is not ndarray and op.n_outputs == 1:
-            out = as_array(out)
-        result = _wrap(out) if op.n_outputs == 1 else tuple(_wrap(a) for a in out)
     if _state.forward_levels:
         from ..autograd.forward_ad import propagate
         propagate(op, ctx, inputs, out, result)
@@ -121,9 +136,17 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
 
 def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
     """Both operands as tensors of torch's result dtype; casts of tensors that need grad stay differentiable."""
-    if x.__class__ is Tensor and y.__class__ is Tensor and x.data.dtype == y.data.dtype:
-        return x, y
-    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+    # NOTE: fast paths first: same-dtype tensors, and a float tensor with a Python number (the common cases).
+    if isinstance(x, Tensor):
+        if isinstance(y, Tensor):
+            if x.data.dtype is y.data.dtype or x.data.dtype == y.data.dtype:
+                return x, y
+        elif (y.__class__ is float or y.__class__ is int) and x.data.dtype.kind == "f":
+            return x, _wrap(xp.asarray(y, x.data.dtype))
+    elif isinstance(y, Tensor):
+        if (x.__class__ is float or x.__class__ is int) and y.data.dtype.kind == "f":
+            return _wrap(xp.asarray(x, y.data.dtype)), y
+    else:
         raise TypeError(f"{op}: expected at least one tensor operand, got {type(x).__name__} and "
                         f"{type(y).__name__}")
     try:

@@ -14,21 +14,32 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
            "minimum", "where", "eq", "ne", "lt", "le", "gt", "ge", "floor_divide", "remainder", "fmod"]
 
 
-def _check_broadcast(op: str, x: Tensor, y: Tensor) -> None:
+def check_broadcast(op: str, *tensors: Tensor) -> None:
+    """Raise torch's RuntimeError, naming ``op`` and the shapes, when ``tensors`` do not broadcast together."""
+    shapes = [tuple(t.data.shape) for t in tensors]
     try:
-        xp.broadcast_shapes(x.data.shape, y.data.shape)
+        xp.broadcast_shapes(*shapes)
     except ValueError:
-        raise RuntimeError(f"{op}: the shapes {tuple(x.data.shape)} and {tuple(y.data.shape)} cannot be broadcast "
-                           "together (trailing dimensions must be equal or 1)") from None
+        listed = " and ".join(str(s) for s in shapes)
+        raise RuntimeError(f"{op}: the shapes {listed} cannot be broadcast together (trailing dimensions must be "
+                           "equal or 1)") from None
+
+
+def apply_broadcasting(op_cls, name: str, *tensors: Tensor) -> Tensor:
+    """``apply`` for a broadcasting op; a shape mismatch becomes our error instead of NumPy's."""
+    # NOTE: the check runs only after NumPy refuses, so the happy path pays nothing for it.
+    try:
+        return apply(op_cls, tensors)
+    except ValueError:
+        check_broadcast(name, *tensors)
+        raise
 
 
 def _binary(op_cls, name: str):
-    """The public function of a broadcasting binary primitive: promotes operands, checks shapes, applies."""
+    """The public function of a broadcasting binary primitive: promotes operands, then applies."""
     def fn(input, other):
         x, y = promote(input, other, name)
-        if x.data.shape != y.data.shape:
-            _check_broadcast(name, x, y)
-        return apply(op_cls, (x, y))
+        return apply_broadcasting(op_cls, name, x, y)
     fn.__name__ = name
     return fn
 
@@ -79,7 +90,8 @@ class Mul(Primitive):
     @staticmethod
     def vjp(ctx, g):
         x, y = ctx.inputs
-        return g * y, g * x
+        gx_needed, gy_needed = ctx.next
+        return g * y if gx_needed is not None else None, g * x if gy_needed is not None else None
 
     @staticmethod
     def jvp(ctx, x_t, y_t):
@@ -271,9 +283,7 @@ def div(input, other, *, rounding_mode=None):
     if x.data.dtype.kind != "f":
         default = _dtype.get_default_dtype().np
         x, y = cast_to(x, default), cast_to(y, default)
-    if x.data.shape != y.data.shape:
-        _check_broadcast("div", x, y)
-    return apply(Div, (x, y))
+    return apply_broadcasting(Div, "div", x, y)
 
 
 divide = true_divide = div
@@ -289,9 +299,7 @@ def pow(input, exponent):
             x = cast_to(x, _dtype.get_default_dtype().np)
         return apply(PowScalar, (x,), exponent)
     x, y = promote(input, exponent, "pow")
-    if x.data.shape != y.data.shape:
-        _check_broadcast("pow", x, y)
-    return apply(Pow, (x, y))
+    return apply_broadcasting(Pow, "pow", x, y)
 
 
 def where(condition, input, other):
@@ -302,12 +310,7 @@ def where(condition, input, other):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = _wrap(xp.asarray(input, dtype=_dtype.result_type(input, other).np))
     x, y = promote(input, other, "where")
-    try:
-        xp.broadcast_shapes(c.data.shape, x.data.shape, y.data.shape)
-    except ValueError:
-        raise RuntimeError(f"where: the shapes {tuple(c.data.shape)} (condition), {tuple(x.data.shape)} and "
-                           f"{tuple(y.data.shape)} cannot be broadcast together") from None
-    return apply(Where, (c, x, y))
+    return apply_broadcasting(Where, "where", c, x, y)
 
 
 # -- integer-valued and comparison ops: not differentiable ---------------------------------------------
@@ -318,9 +321,7 @@ def _nondiff_binary(name: str, ufunc):
 
     def fn(input, other):
         x, y = promote(input, other, name)
-        if x.data.shape != y.data.shape:
-            _check_broadcast(name, x, y)
-        return apply(op, (x, y))
+        return apply_broadcasting(op, name, x, y)
     fn.__name__ = name
     return fn
 

@@ -1,0 +1,1 @@
+"""On-demand speed and memory comparisons (never collected by pytest): ``python -m benchmarks``."""

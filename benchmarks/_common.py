@@ -1,0 +1,33 @@
+"""Shared helpers for benchmarks: best-of timing and optional imports of the libraries we compare with."""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+
+def best_of(fn, repeat: int = 5, number: int = 1) -> float:
+    """The fastest of ``repeat`` runs of ``number`` calls of ``fn``, in seconds per call."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def optional(module: str):
+    """The module if installed, else None (benchmarks compare against whatever is available)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def report(title: str, rows: list[tuple[str, float]], unit: str = "ms", scale: float = 1e3) -> None:
+    """Print one table: each library's time and its ratio to the first row (chainrule)."""
+    print(f"\n{title}")
+    base = rows[0][1]
+    for name, seconds in rows:
+        print(f"  {name:<12} {seconds * scale:10.3f} {unit}   ratio to chainrule: {seconds / base:6.2f}x")
