@@ -1,0 +1,148 @@
+"""Custom autograd.Function: the lecture's modular API on the same engine as built-in ops."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autograd import Function, gradcheck, gradgradcheck
+
+
+class Cube(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * g
+
+
+class ScaleBy(Function):
+    """Non-tensor argument: backward returns None for it."""
+
+    @staticmethod
+    def forward(ctx, x, factor):
+        ctx.factor = factor
+        return x * factor
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.factor, None
+
+
+class SplitSign(Function):
+    """Two outputs, one of them non-differentiable."""
+
+    @staticmethod
+    def forward(ctx, x):
+        mask = x > 0
+        ctx.mark_non_differentiable(mask)
+        ctx.save_for_backward(mask)
+        return x * 2, mask
+
+    @staticmethod
+    def backward(ctx, g, g_mask):
+        return g * 2
+
+
+def test_cube_gradient_and_second_derivative():
+    x = cr.tensor([1.0, -2.0], dtype=cr.float64, requires_grad=True)
+    assert gradcheck(Cube.apply, (x,))
+    assert gradgradcheck(Cube.apply, (x,))
+    y = Cube.apply(x)
+    assert "CubeBackward" in repr(y)
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 12.0]
+
+
+def test_non_tensor_arguments_and_needs_input_grad():
+    seen = {}
+
+    class Probe(Function):
+        @staticmethod
+        def forward(ctx, x, y, k):
+            seen["needs"] = ctx.needs_input_grad
+            return x * y * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None, None
+
+    x = cr.tensor(1.0, requires_grad=True)
+    Probe.apply(x, cr.tensor(2.0), 3).backward()
+    assert seen["needs"] == (True, False, False)
+    z = ScaleBy.apply(x, 4.0)
+    z.backward()
+    assert x.grad.item() == 5.0
+
+
+def test_multiple_outputs_and_non_differentiable():
+    x = cr.tensor([1.0, -1.0], requires_grad=True)
+    y, mask = SplitSign.apply(x)
+    assert not mask.requires_grad and mask.tolist() == [True, False]
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_function_saved_tensors_freed_after_backward():
+    x = cr.tensor(2.0, requires_grad=True)
+    y = Cube.apply(x)
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+
+
+def test_function_forward_runs_without_grad():
+    class Check(Function):
+        @staticmethod
+        def forward(ctx, x):
+            assert not cr.is_grad_enabled()
+            return x + 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    assert Check.apply(cr.tensor(1.0, requires_grad=True)).requires_grad
+
+
+def test_gradcheck_reports_the_bad_element():
+    class Wrong(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g  # wrong: should be 2 x g
+
+    x = cr.tensor([1.0, 3.0], dtype=cr.float64, requires_grad=True)
+    with pytest.raises(cr.autograd.GradcheckError, match="input 0 at input element 0"):
+        gradcheck(Wrong.apply, (x,))
+    assert gradcheck(Wrong.apply, (x,), raise_exception=False) is False
+
+
+def test_function_in_forward_mode():
+    from chainrule.autograd import forward_ad as fwAD
+
+    class Square(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_forward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            raise AssertionError("not used")
+
+        @staticmethod
+        def jvp(ctx, x_t):
+            (x,) = ctx.saved_tensors
+            return 2 * x * x_t
+
+    with fwAD.dual_level():
+        d = fwAD.make_dual(cr.tensor([3.0]), cr.tensor([1.0]))
+        out = Square.apply(d)
+        np.testing.assert_allclose(fwAD.unpack_dual(out).tangent.numpy(), [6.0])
