@@ -10,10 +10,16 @@ tracked tensor).
 
 from __future__ import annotations
 
+import sys
+
 from .. import _state
 from .._backend import xp
 from ..tensor import Tensor, _wrap
 from .graph import FREED_MESSAGE, Node
+
+
+# NOTE: reference counts tell when a gradient buffer can be stolen instead of copied; CPython only.
+_getrefcount = sys.getrefcount if sys.implementation.name == "cpython" else None
 
 
 def _as_tuple(value) -> tuple:
@@ -235,13 +241,26 @@ def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
     if create_graph:
         leaf._grad = g if leaf._grad is None else leaf._grad + g
     elif leaf._grad is None:
-        # NOTE: a copy, so .grad never aliases another tensor's gradient or a view of the upstream gradient.
-        leaf._grad = _wrap(xp.array(g.data, copy=True))
+        # NOTE: .grad must never alias another tensor's gradient or a view of one, so it is a copy unless the
+        # engine holds the only reference to a gradient that owns its memory (torch steals such buffers too).
+        leaf._grad = g.detach() if _exclusively_owned(g) else _wrap(xp.array(g.data, copy=True))
     elif leaf._grad.requires_grad:
         leaf._grad = (leaf._grad + g).detach()
     else:
         xp.add(leaf._grad.data, g.data, out=leaf._grad.data)
         leaf._grad._vc[0] += 1
+
+
+# References to a leaf's gradient tensor while _accumulate runs: the leaf_grads entry, the loop variable, the
+# parameter, and getrefcount's argument. Its array: the tensor's slot and getrefcount's argument.
+_ENGINE_REFS_TO_GRAD = 4
+_ENGINE_REFS_TO_ARRAY = 2
+
+
+def _exclusively_owned(g: Tensor) -> bool:
+    if _getrefcount is None or g.data.base is not None or not g.data.flags.writeable:
+        return False
+    return _getrefcount(g) <= _ENGINE_REFS_TO_GRAD and _getrefcount(g.data) <= _ENGINE_REFS_TO_ARRAY
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, grad_variables=None,

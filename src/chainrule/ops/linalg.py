@@ -23,8 +23,9 @@ class MatMul(Primitive):
     @staticmethod
     def vjp(ctx, g):
         x, y = ctx.inputs
+        need_x, need_y = ctx.next[0] is not None, ctx.next[1] is not None
         if x.ndim == 1 and y.ndim == 1:
-            return g * y, g * x
+            return g * y if need_x else None, g * x if need_y else None
         # NOTE: lift 1-D operands to matrices so one rule covers every case, then drop the lifted axes.
         x2 = reshape(x, (1, -1)) if x.ndim == 1 else x
         y2 = reshape(y, (-1, 1)) if y.ndim == 1 else y
@@ -33,9 +34,12 @@ class MatMul(Primitive):
             g2 = g2.unsqueeze(-2)
         if y.ndim == 1:
             g2 = g2.unsqueeze(-1)
-        gx = sum_to(matmul(g2, transpose(y2, -1, -2)), x2.data.shape)
-        gy = sum_to(matmul(transpose(x2, -1, -2), g2), y2.data.shape)
-        return reshape(gx, x.data.shape), reshape(gy, y.data.shape)
+        gx = gy = None
+        if need_x:
+            gx = reshape(sum_to(matmul(g2, transpose(y2, -1, -2)), x2.data.shape), x.data.shape)
+        if need_y:
+            gy = reshape(sum_to(matmul(transpose(x2, -1, -2), g2), y2.data.shape), y.data.shape)
+        return gx, gy
 
     @staticmethod
     def jvp(ctx, x_t, y_t):
