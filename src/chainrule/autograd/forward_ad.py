@@ -192,3 +192,7 @@ def propagate(op, ctx, inputs: tuple, out, result) -> None:
             if r_t.data.dtype != r.data.dtype:
                 r_t = r_t.to(r.dtype)
             _set_tangent(r, level, r_t)
+    if op.save_output and isinstance(ctx, Node):
+        # NOTE: the node keeps its outputs' tangent dicts (the same objects, so exiting a level clears them) for
+        # VJP rules that read ctx.output; this is a reference cycle only while a level is open.
+        ctx.out_fw = tuple(r._fw for r in results)

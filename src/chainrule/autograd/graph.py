@@ -29,7 +29,7 @@ class Node:
     ``save_for_backward`` stored. Op parameters (``ctx.dim = dim``) go into the instance dict.
     """
 
-    __slots__ = ("op", "next", "inputs", "out", "saved", "versions", "seq", "in_shapes", "hooks",
+    __slots__ = ("op", "next", "inputs", "out", "out_fw", "saved", "versions", "seq", "in_shapes", "hooks",
                  "retained", "out_meta", "freed", "__dict__", "__weakref__")
 
     def __init__(self, op):
@@ -37,6 +37,7 @@ class Node:
         self.next = ()
         self.inputs = None
         self.out = None
+        self.out_fw = None
         self.saved = None
         self.versions = None
         self.seq = next(_sequence)
@@ -65,9 +66,12 @@ class Node:
         from ..tensor import _wrap
         if array is None:
             raise RuntimeError(FREED_MESSAGE.format(name=self.op.name))
-        if _state.grad_enabled:
-            return _wrap(array, self, index)
-        return _wrap(array)
+        t = _wrap(array, self, index) if _state.grad_enabled else _wrap(array)
+        if self.out_fw is not None and self.out_fw[index]:
+            # NOTE: the output's forward-AD tangents, so a VJP rule reading ctx.output is differentiated in
+            # forward mode too (forward-over-reverse: hessian-vector products through tanh, exp, ...).
+            t._fw = {k: v for k, v in self.out_fw[index].items() if k in _state.forward_levels} or None
+        return t
 
     @property
     def saved_tensors(self) -> tuple:
