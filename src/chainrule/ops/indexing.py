@@ -1,3 +1,568 @@
-"""Indexing ops: ``x[...]``, index_select, gather, scatter_add, masked_fill, ``__setitem__``."""
+"""Indexing ops: ``x[...]``, index_select, gather, scatter_add, masked_fill, ``__setitem__``.
 
-__all__: list = []
+Three linear primitives carry the family, each the transpose of another, so every VJP and JVP is one of them:
+
+- ``Index``: ``x[key]`` (read);
+- ``IndexScatter``: zeros with ``g`` added at ``key`` (the VJP of ``Index``; repeated indices accumulate);
+- ``IndexPut``: ``x`` with ``x[key]`` replaced by ``v`` (what ``x[key] = v`` records).
+
+A key is parsed once into NumPy's vocabulary (ints, slices, None, Ellipsis, integer and bool arrays) and
+checked against the shape, so errors name the dimension. gather, index_select, take_along_dim, masked_select
+and scatter_add are composites that build such a key.
+"""
+
+from __future__ import annotations
+
+import operator
+
+from .. import _state
+from .._backend import ndarray, xp
+from ..tensor import Tensor, _normalize_dim, _wrap
+from ._primitive import Primitive, apply, cast_to, method
+from .arith import add, where
+from .inplace import apply_inplace
+from .shape import broadcast_to, reshape
+
+__all__ = ["index_select", "gather", "scatter_add", "masked_fill", "masked_select", "take_along_dim",
+           "nonzero"]
+
+_INDEX_TYPES = ("only integers, slices (`:`), ellipsis (`...`), None, and integer or bool tensors, arrays or "
+                "lists are valid indices")
+
+
+# -- parsing a key -------------------------------------------------------------------------------------
+
+def _as_index_item(item, op: str):
+    """One non-basic key item as an int (0-d integer tensors and NumPy integers) or an integer/bool array."""
+    if isinstance(item, Tensor):
+        item = item.data
+    elif isinstance(item, (list, tuple, bool, xp.generic)):
+        try:
+            item = xp.asarray(item)
+        except ValueError:
+            raise IndexError(f"{op}: {_INDEX_TYPES} (got a ragged list)") from None
+        if item.size == 0 and item.dtype.kind == "f":
+            item = item.astype(xp.intp)  # NOTE: [] is an empty integer index, as in NumPy and torch
+    elif not isinstance(item, ndarray):
+        if hasattr(type(item), "__index__"):
+            return operator.index(item)
+        raise IndexError(f"{op}: {_INDEX_TYPES} (got {type(item).__name__})")
+    kind = item.dtype.kind
+    if kind == "b":
+        return item
+    if kind not in "iu":
+        raise IndexError(f"{op}: tensors used as indices must be integer or bool tensors, got dtype "
+                         f"{item.dtype}")
+    return int(item) if item.ndim == 0 else item
+
+
+def check_range(index: ndarray, size: int, dim: int, op: str, error=IndexError,
+                negative: bool = True) -> None:
+    """Raise ``error`` unless every entry of ``index`` is a position along ``dim`` (of length ``size``)."""
+    if index.size == 0:
+        return
+    low = -size if negative else 0
+    lo, hi = index.min(), index.max()
+    if lo < low or hi >= size:
+        bad = int(lo if lo < low else hi)
+        raise error(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def parse_index(shape: tuple, key, op: str) -> tuple:
+    """``key`` as ``(items, basic, accumulate)`` for a tensor of ``shape``, after checking every index.
+
+    ``items`` is a tuple NumPy indexes with; ``basic``: no arrays, so ``x[items]`` is a view (an Ellipsis is
+    appended so that even all-int keys give a 0-d view rather than a scalar); ``accumulate``: integer arrays
+    may repeat positions, so the transpose must add rather than assign.
+    """
+    items = key if key.__class__ is tuple else (key,)
+    parsed = []
+    used = 0
+    ellipsis = -1
+    basic = True
+    accumulate = False
+    for item in items:
+        cls = item.__class__
+        if cls is int or cls is slice:
+            used += 1
+            if cls is slice and item.step is not None and item.step == 0:
+                raise ValueError(f"{op}: slice step cannot be zero")
+        elif item is None:
+            pass
+        elif item is Ellipsis:
+            if ellipsis >= 0:
+                raise IndexError(f"{op}: an index can only have a single ellipsis ('...')")
+            ellipsis = len(parsed)
+        else:
+            item = _as_index_item(item, op)
+            if item.__class__ is int:
+                used += 1
+            else:
+                basic = False
+                if item.dtype.kind == "b":
+                    used += item.ndim
+                else:
+                    accumulate = True
+                    used += 1
+        parsed.append(item)
+    ndim = len(shape)
+    if used > ndim:
+        raise IndexError(f"{op}: too many indices for tensor of dimension {ndim} (shape {tuple(shape)})")
+    dim = 0
+    for pos, item in enumerate(parsed):
+        cls = item.__class__
+        if cls is int:
+            size = shape[dim]
+            if not -size <= item < size:
+                raise IndexError(f"{op}: index {item} is out of bounds for dimension {dim} with size {size}")
+            dim += 1
+        elif cls is slice:
+            dim += 1
+        elif pos == ellipsis:
+            dim += ndim - used
+        elif cls is ndarray:
+            if item.dtype.kind != "b":
+                check_range(item, shape[dim], dim, op)
+                dim += 1
+            elif item.ndim:
+                k = item.ndim
+                if item.shape != tuple(shape[dim:dim + k]):
+                    raise IndexError(f"{op}: the shape of the mask {list(item.shape)} at index {dim} does "
+                                     f"not match the shape of the indexed tensor {list(shape)} at index "
+                                     f"{dim}")
+                dim += k
+    if basic and ellipsis < 0:
+        parsed.append(Ellipsis)
+    return tuple(parsed), basic, accumulate
+
+
+# -- primitives --------------------------------------------------------------------------------------
+
+class Index(Primitive):
+    """``x[key]`` for a parsed key."""
+
+    name = "index"
+
+    @staticmethod
+    def forward(ctx, x, key, accumulate):
+        ctx.key, ctx.accumulate, ctx.in_shape = key, accumulate, x.shape
+        return x[key]
+
+    @staticmethod
+    def vjp(ctx, g):
+        return apply(IndexScatter, (g,), ctx.key, ctx.accumulate, ctx.in_shape)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return apply(Index, (x_t,), ctx.key, ctx.accumulate)
+
+
+class IndexScatter(Primitive):
+    """Zeros of ``shape`` with ``g`` added at ``key``: the transpose of :class:`Index`."""
+
+    name = "index_scatter"
+
+    @staticmethod
+    def forward(ctx, g, key, accumulate, shape):
+        ctx.key, ctx.accumulate, ctx.shape = key, accumulate, shape
+        out = xp.zeros(shape, dtype=g.dtype)
+        if accumulate:
+            # NOTE: plain assignment keeps only the last of repeated indices; add.at sums them all.
+            xp.add.at(out, key, g)
+        else:
+            out[key] = g
+        return out
+
+    @staticmethod
+    def vjp(ctx, g):
+        return apply(Index, (g,), ctx.key, ctx.accumulate)
+
+    @staticmethod
+    def jvp(ctx, g_t):
+        return apply(IndexScatter, (g_t,), ctx.key, ctx.accumulate, ctx.shape)
+
+
+class IndexPut(Primitive):
+    """A copy of ``x`` with ``x[key]`` replaced by ``v`` (``v`` already has the shape of ``x[key]``)."""
+
+    name = "index_put"
+
+    @staticmethod
+    def forward(ctx, x, v, key, accumulate):
+        ctx.key, ctx.accumulate, ctx.v_shape = key, accumulate, v.shape
+        out = x.copy()
+        out[key] = v
+        return out
+
+    @staticmethod
+    def vjp(ctx, g):
+        # NOTE: with repeated indices only the last write survives, yet every copy of v gets the gradient, as
+        # in torch (whose result for repeated writes is unspecified).
+        zeros = _wrap(xp.zeros(ctx.v_shape, dtype=g.data.dtype))
+        gx = apply(IndexPut, (g, zeros), ctx.key, ctx.accumulate)
+        return gx, apply(Index, (g,), ctx.key, ctx.accumulate)
+
+    @staticmethod
+    def jvp(ctx, x_t, v_t):
+        return apply(IndexPut, (x_t, v_t), ctx.key, ctx.accumulate)
+
+
+# -- x[key] and x[key] = value -----------------------------------------------------------------------
+
+def _index(input: Tensor, key: tuple, basic: bool, accumulate: bool, op: str) -> Tensor:
+    try:
+        out = apply(Index, (input,), key, accumulate)
+    except IndexError as e:  # what parse_index leaves to NumPy: index arrays that do not broadcast together
+        raise IndexError(f"{op}: {e} (indexing a tensor of shape {tuple(input.data.shape)})") from None
+    if basic:
+        # NOTE: a view shares its base's version counter (as in torch), so changing either invalidates saved
+        # copies of both. A recorded view is read-only: writing into it would change its base behind the back
+        # of the base's graph (torch rebases the base; we refuse loudly rather than give wrong gradients).
+        out._vc = input._vc
+        if out.requires_grad and out.data.base is not None:
+            out.data.flags.writeable = False
+    return out
+
+
+def _getitem(self: Tensor, key) -> Tensor:
+    """``x[key]`` with NumPy/torch semantics; differentiable.
+
+    ``key`` may hold ints, slices, ``None`` (new axis), ``...``, integer index arrays (tensors, NumPy arrays
+    or lists; several broadcast together, as in NumPy and torch) and bool masks (which select the positions
+    where they are True). Ints, slices, None and ``...`` alone give a view that shares memory (and the version
+    counter) with ``x``; index arrays and masks give a copy. Gradients of repeated indices accumulate
+    (``x[[0, 0]]`` sends ``2 * g`` to ``x[0]``). A view of a tensor that requires grad is read-only.
+
+    Unlike torch, slices may have NEGATIVE steps (``x[::-1]`` reverses, as in NumPy).
+
+    Example::
+
+        >>> x = chainrule.arange(6.0).reshape(2, 3).requires_grad_()
+        >>> x[:, ::-1]
+        tensor([[2., 1., 0.],
+                [5., 4., 3.]], grad_fn=<IndexBackward0>)
+        >>> x[[0, 0], [1, 1]].sum().backward(); x.grad
+        tensor([[0., 2., 0.],
+                [0., 0., 0.]])
+    """
+    key, basic, accumulate = parse_index(self.data.shape, key, "__getitem__")
+    return _index(self, key, basic, accumulate, "__getitem__")
+
+
+def _value_shape_error(op: str, value_shape: tuple, target_shape: tuple) -> RuntimeError:
+    return RuntimeError(f"{op}: a value of shape {tuple(value_shape)} cannot be broadcast to the indexed "
+                        f"shape {tuple(target_shape)}")
+
+
+def _index_put(x: Tensor, key: tuple, accumulate: bool, value) -> Tensor:
+    """``x`` with ``x[key]`` replaced by ``value`` (broadcast and cast to ``x``'s dtype), out of place."""
+    target = x.data[key].shape
+    v = cast_to(value, x.data.dtype)
+    value_shape = v.data.shape
+    extra = v.data.ndim - len(target)
+    if extra > 0 and all(s == 1 for s in value_shape[:extra]):
+        v = reshape(v, value_shape[extra:])  # NOTE: leading size-1 dims of the value are dropped, as in torch
+    try:
+        if xp.broadcast_shapes(v.data.shape, target) != target:
+            raise ValueError
+    except ValueError:
+        raise _value_shape_error("__setitem__", value_shape, target) from None
+    return apply(IndexPut, (x, broadcast_to(v, target)), key, accumulate)
+
+
+def _setitem(self: Tensor, key, value) -> None:
+    """``x[key] = value``: write ``value`` (a number or a tensor, broadcast and cast to ``x``'s dtype).
+
+    Keys are those of ``x[key]``. The write is in place and bumps ``x``'s version counter, so a backward that
+    saved ``x`` (or a tensor sharing its memory) raises instead of using the new values. When ``x`` or
+    ``value`` requires grad (outside ``no_grad``), ``x`` is rebased onto an out-of-place ``index_put``: the
+    gradient flows to ``value`` and the overwritten region of the old ``x`` gets none. A leaf that requires
+    grad cannot be written to outside ``no_grad``.
+
+    Example::
+
+        >>> x = chainrule.zeros(2, 3)
+        >>> x[0, ::2] = 1.0
+        >>> x
+        tensor([[1., 0., 1.],
+                [0., 0., 0.]])
+    """
+    if not isinstance(value, (Tensor, int, float, xp.number, xp.bool_)):
+        raise TypeError(f"__setitem__: can't assign a {type(value).__name__} to a tensor; assign a Python "
+                        "number or a Tensor")
+    key, basic, accumulate = parse_index(self.data.shape, key, "__setitem__")
+    if not self.data.flags.writeable:
+        raise RuntimeError(f"__setitem__: the tensor of shape {tuple(self.data.shape)} is a read-only view "
+                           "(an indexing view of a tensor that requires grad, or an expand); write into the "
+                           "base tensor or clone() it first")
+    tracking = _state.grad_enabled and (self.requires_grad or
+                                        (isinstance(value, Tensor) and value.requires_grad))
+    if tracking:
+        apply_inplace(self, "setitem", lambda x: _index_put(x, key, accumulate, value), value)
+        return
+    try:
+        self.data[key] = value.data if isinstance(value, Tensor) else value
+    except ValueError:
+        raise _value_shape_error("__setitem__", xp.shape(value.data if isinstance(value, Tensor) else value),
+                                 self.data[key].shape) from None
+    self._vc[0] += 1
+    self._vc[1] = "setitem"
+
+
+Tensor.__getitem__ = _getitem
+Tensor.__setitem__ = _setitem
+
+
+# -- index arguments of gather, index_select, scatter_add --------------------------------------------
+
+def _index_tensor(index, op: str) -> ndarray:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index.data.dtype != xp.int64 and index.data.dtype != xp.int32:
+        raise RuntimeError(f"{op}(): expected dtype int32 or int64 for index, got {index.dtype}")
+    return index.data
+
+
+def _mesh_key(index: ndarray, dim: int) -> tuple:
+    """The advanced key that reads ``out[i, j, ..] = x[.., index[i, j, ..], ..]`` (``index`` along ``dim``).
+
+    Every other dimension gets an ``arange`` shaped to broadcast against ``index`` (an open mesh, no copies).
+    """
+    n = index.ndim
+    return tuple(index if k == dim else xp.arange(s).reshape((s,) + (1,) * (n - k - 1))
+                 for k, s in enumerate(index.shape))
+
+
+def _check_gather_shapes(op: str, index: ndarray, dim: int, input_shape: tuple, src_shape=None) -> None:
+    if index.ndim != len(input_shape):
+        raise RuntimeError(f"{op}: index tensor must have the same number of dimensions as the input tensor "
+                           f"(got index of shape {tuple(index.shape)} and input of shape "
+                           f"{tuple(input_shape)})")
+    for k, s in enumerate(index.shape):
+        if (k != dim and s > input_shape[k]) or (src_shape is not None and s > src_shape[k]):
+            against = "" if src_shape is None else f" and to be no larger than src {list(src_shape)}"
+            raise RuntimeError(f"{op}: expected index {list(index.shape)} to be no larger than input "
+                               f"{list(input_shape)} apart from dimension {dim}{against}")
+
+
+def _lift_scalar(input: Tensor, index: ndarray) -> tuple:
+    """torch treats a 0-d input with a 0-d or 1-d index as 1-d of one element in gather and scatter_add."""
+    if input.data.ndim == 0 and index.ndim <= 1:
+        return reshape(input, (1,)), index.reshape(-1)
+    return input, index
+
+
+# -- public ops --------------------------------------------------------------------------------------
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries of ``input`` at positions ``index`` along ``dim``; differentiable w.r.t. ``input``.
+
+    ``index`` is a 1-D (or 0-d) int64/int32 tensor of length k; the result has ``input``'s shape with
+    ``dim`` of size k. Repeated indices accumulate gradient.
+
+    Example::
+
+        >>> chainrule.index_select(chainrule.tensor([[1., 2.], [3., 4.]]), 0, chainrule.tensor([1, 1]))
+        tensor([[3., 4.],
+                [3., 4.]])
+    """
+    idx = _index_tensor(index, "index_select")
+    d = _normalize_dim(dim, input.data.ndim, "index_select")
+    if idx.ndim > 1:
+        raise IndexError(f"index_select(): index is supposed to be a vector (0-d or 1-d), got shape "
+                         f"{tuple(idx.shape)}")
+    if input.data.ndim == 0:
+        if idx.size != 1:
+            raise IndexError(f"index_select(): index to a 0-d tensor can have only 1 value, got {idx.size}")
+        check_range(idx, 1, 0, "index_select", negative=False)
+        return _index(input, (Ellipsis,), True, False, "index_select")
+    check_range(idx, input.data.shape[d], d, "index_select", negative=False)
+    return _index(input, (slice(None),) * d + (idx.reshape(-1), Ellipsis), False, True, "index_select")
+
+
+def _gather(input: Tensor, dim: int, idx: ndarray, op: str, out_shape: tuple) -> Tensor:
+    check_range(idx, input.data.shape[dim], dim, op, RuntimeError, negative=False)
+    out = _index(input, _mesh_key(idx, dim), False, True, op)
+    return out if out.data.shape == out_shape else reshape(out, out_shape)
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j][k] = input[index[i][j][k]][j][k]`` for ``dim=0`` (and likewise for other dims).
+
+    ``index`` (int64/int32) has ``input``'s number of dimensions and is no larger than ``input`` in every
+    dimension but ``dim``; the result has ``index``'s shape. Repeated indices accumulate gradient.
+
+    Example::
+
+        >>> x = chainrule.tensor([[1., 2.], [3., 4.]])
+        >>> chainrule.gather(x, 1, chainrule.tensor([[0, 0], [1, 0]]))
+        tensor([[1., 1.],
+                [4., 3.]])
+    """
+    idx = _index_tensor(index, "gather")
+    d = _normalize_dim(dim, input.data.ndim, "gather")
+    out_shape = idx.shape
+    input, idx = _lift_scalar(input, idx)
+    _check_gather_shapes("gather", idx, d, input.data.shape)
+    return _gather(input, d, idx, "gather", out_shape)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """Pick values of ``input`` at ``indices`` along ``dim`` (NumPy's ``take_along_axis``).
+
+    With ``dim=None`` both are flattened. Otherwise they have the same number of dimensions and broadcast
+    against each other in every dimension but ``dim``; the result has the broadcast shape with ``indices``'s
+    size along ``dim``.
+
+    Example::
+
+        >>> x = chainrule.tensor([[10., 30., 20.], [60., 40., 50.]])
+        >>> chainrule.take_along_dim(x, x.argmax(dim=1, keepdim=True), dim=1)
+        tensor([[30.],
+                [60.]])
+    """
+    idx = _index_tensor(indices, "take_along_dim")
+    if dim is None:
+        return _gather(reshape(input, (-1,)), 0, idx.reshape(-1), "take_along_dim", (idx.size,))
+    n = input.data.ndim
+    if idx.ndim != n:
+        raise RuntimeError(f"take_along_dim(): input and indices should have the same number of dimensions, "
+                           f"but got {n} dimensions for input, and {idx.ndim} dimensions for indices")
+    d = _normalize_dim(dim, n, "take_along_dim")
+    if n == 0:
+        return _gather(*_lift_scalar(input, idx), 0, "take_along_dim", ())
+    in_shape, idx_shape = list(input.data.shape), list(idx.shape)
+    in_shape[d] = idx_shape[d] = 1
+    try:
+        shape = list(xp.broadcast_shapes(tuple(in_shape), tuple(idx_shape)))
+    except ValueError:
+        raise RuntimeError(f"take_along_dim(): input of shape {tuple(input.data.shape)} and indices of shape "
+                           f"{tuple(idx.shape)} cannot be broadcast together apart from dimension {d}"
+                           ) from None
+    shape[d] = input.data.shape[d]
+    input = broadcast_to(input, tuple(shape))
+    shape[d] = idx.shape[d]
+    return _gather(input, d, xp.broadcast_to(idx, tuple(shape)), "take_along_dim", tuple(shape))
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim``: for ``dim=0``,
+    ``out[index[i][j]][j] += src[i][j]``; repeated indices add up.
+
+    ``index`` (int64/int32) has ``input``'s number of dimensions, is no larger than ``src`` anywhere and no
+    larger than ``input`` apart from ``dim``; only the leading ``index.shape`` block of ``src`` is used.
+    ``src`` must have ``input``'s dtype. Differentiable w.r.t. ``input`` and ``src``.
+
+    Example::
+
+        >>> index, src = chainrule.tensor([0, 2, 0]), chainrule.tensor([1., 2., 3.])
+        >>> chainrule.scatter_add(chainrule.zeros(3), 0, index, src)
+        tensor([4., 0., 2.])
+    """
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
+    idx = _index_tensor(index, "scatter_add")
+    if src.data.dtype != input.data.dtype:
+        raise RuntimeError(f"scatter_add(): expected input and src to have the same dtype, got {input.dtype} "
+                           f"and {src.dtype}")
+    d = _normalize_dim(dim, input.data.ndim, "scatter_add")
+    out_shape = input.data.shape
+    if input.data.ndim == 0 and src.data.ndim <= 1:
+        input, idx = _lift_scalar(input, idx)
+        src = reshape(src, (-1,))
+    if src.data.ndim != idx.ndim:
+        raise RuntimeError(f"scatter_add(): index and src must have the same number of dimensions, got "
+                           f"shapes {tuple(idx.shape)} and {tuple(src.data.shape)}")
+    _check_gather_shapes("scatter_add()", idx, d, input.data.shape, src.data.shape)
+    check_range(idx, input.data.shape[d], d, "scatter_add()", RuntimeError, negative=False)
+    if src.data.shape != idx.shape:
+        src = _index(src, tuple(slice(0, s) for s in idx.shape), True, False, "scatter_add()")
+    out = add(input, apply(IndexScatter, (src,), _mesh_key(idx, d), True, input.data.shape))
+    return out if out.data.shape == out_shape else reshape(out, out_shape)
+
+
+def _bool_mask(mask, op: str) -> Tensor:
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{op}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    if mask.data.dtype != xp.bool_:
+        raise RuntimeError(f"{op}: only supports boolean masks, but got mask with dtype {mask.dtype}")
+    return mask
+
+
+def _broadcast_mask_shape(input: Tensor, mask: Tensor, op: str) -> tuple:
+    try:
+        return xp.broadcast_shapes(input.data.shape, mask.data.shape)
+    except ValueError:
+        raise RuntimeError(f"{op}: the mask of shape {tuple(mask.data.shape)} cannot be broadcast with the "
+                           f"input of shape {tuple(input.data.shape)}") from None
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` where the bool ``mask`` is True (``mask`` and ``input`` broadcast together).
+
+    ``value`` is a Python number or a 0-d tensor (which then receives the summed gradient of the filled
+    positions); it is cast to ``input``'s dtype.
+
+    Example::
+
+        >>> chainrule.tensor([1., 2., 3.]).masked_fill(chainrule.tensor([True, False, True]), 0.0)
+        tensor([0., 2., 0.])
+    """
+    _bool_mask(mask, "masked_fill")
+    if isinstance(value, Tensor):
+        if value.data.ndim:
+            raise RuntimeError(f"masked_fill: only supports a 0-dimensional value tensor, but got a tensor "
+                               f"of shape {tuple(value.data.shape)}")
+    elif not isinstance(value, (int, float, xp.number, xp.bool_)):
+        raise TypeError(f"masked_fill(): value must be a Python number or a 0-d Tensor, not "
+                        f"{type(value).__name__}")
+    _broadcast_mask_shape(input, mask, "masked_fill")
+    return where(mask, cast_to(value, input.data.dtype), input)
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The entries of ``input`` where the bool ``mask`` is True, as a 1-D tensor (the two broadcast together).
+
+    Example::
+
+        >>> chainrule.masked_select(chainrule.tensor([[1., 2.], [3., 4.]]), chainrule.tensor([True, False]))
+        tensor([1., 3.])
+    """
+    _bool_mask(mask, "masked_select")
+    shape = _broadcast_mask_shape(input, mask, "masked_select")
+    m = xp.broadcast_to(mask.data, shape)
+    return _index(broadcast_to(input, shape), (m,), False, False, "masked_select")
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False):
+    """The indices of the non-zero entries of ``input`` (not differentiable).
+
+    An int64 tensor of shape (number of non-zeros, ``input.ndim``), one row per entry in row-major order; with
+    ``as_tuple=True``, one 1-D index tensor per dimension (a 0-d input counts as 1-d), usable as ``x[...]``.
+
+    Example::
+
+        >>> chainrule.nonzero(chainrule.tensor([[0, 1], [2, 0]]))
+        tensor([[0, 1],
+                [1, 0]])
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"nonzero(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if as_tuple:
+        return tuple(_wrap(a.astype(xp.int64, copy=False)) for a in xp.nonzero(xp.atleast_1d(input.data)))
+    return _wrap(xp.argwhere(input.data).astype(xp.int64, copy=False))
+
+
+def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """In-place :func:`scatter_add`."""
+    return apply_inplace(self, "scatter_add_", lambda x: scatter_add(x, dim, index, src), src)
+
+
+def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
+    """In-place :func:`masked_fill` (``mask`` must broadcast to this tensor's shape)."""
+    return apply_inplace(self, "masked_fill_", lambda x: masked_fill(x, mask, value), value)
+
+
+for _fn in (index_select, gather, scatter_add, masked_fill, masked_select, take_along_dim, nonzero,
+            scatter_add_, masked_fill_):
+    method(_fn.__name__)(_fn)
