@@ -1,4 +1,4 @@
-"""All mode state in one place: grad mode and forward-AD levels, as context managers.
+"""All mode state in one place: grad mode, forward-AD levels and anomaly mode, as context managers.
 
 Hot paths read the module attributes directly (``_state.grad_enabled``), so they are plain globals.
 NOTE: like PyTorch's autograd, the modes are meant for one thread at a time; they are process-global here.
@@ -11,6 +11,10 @@ import functools
 grad_enabled = True
 # Active forward-AD levels, innermost last; ops only look at tangents when this is non-empty.
 forward_levels: list[int] = []
+# Anomaly mode (chainrule.autograd.detect_anomaly): recorded nodes remember the user line that created them
+# and, with anomaly_check_nan, the engine checks every gradient it computes for NaN and inf.
+anomaly_enabled = False
+anomaly_check_nan = True
 
 
 class _ModeContext:

@@ -15,6 +15,7 @@ import sys
 from .. import _state
 from .._backend import xp
 from ..tensor import Tensor, _wrap
+from .anomaly import check_gradients
 from .graph import FREED_MESSAGE, Node
 
 
@@ -198,6 +199,8 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
     if len(result) != len(edges):
         raise RuntimeError(f"{op.name}: its backward returned {len(result)} gradients, but the op has "
                            f"{len(edges)} tensor inputs")
+    if _state.anomaly_enabled:
+        check_gradients(node, node_grads, result)
     in_shapes = node.in_shapes
     for i, edge in enumerate(edges):
         gi = result[i]

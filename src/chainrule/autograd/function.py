@@ -109,6 +109,9 @@ class Function(metaclass=_FunctionMeta):
             ctx.next = tuple(
                 None if not t.requires_grad else t if t.grad_fn is None else (t.grad_fn, t._out_nr) for t in inputs)
             ctx.out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
+            if _state.anomaly_enabled:
+                from .anomaly import record_creation
+                record_creation(ctx)
         if _state.forward_levels:
             from .forward_ad import propagate
             propagate(cls, ctx, inputs, tuple(o.data for o in outs), tuple(results))

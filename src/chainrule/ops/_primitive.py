@@ -97,6 +97,9 @@ def apply(op, inputs: tuple, *params):
             else:
                 edges.append((t.grad_fn, t._out_nr))
         ctx.next = tuple(edges)
+        if _state.anomaly_enabled:
+            from ..autograd.anomaly import record_creation
+            record_creation(ctx)
         if op.save_inputs:
             ctx.inputs = inputs
             versions = [(t._vc, t._vc[0]) for t in inputs]
