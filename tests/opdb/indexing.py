@@ -34,6 +34,12 @@ def _key_samples():
     ]
 
 
+def _ints_first_ref(x, key):
+    """torch applies int indices before index arrays; NumPy counts them as arrays (keys without None)."""
+    ints = tuple(k if isinstance(k, int) else _S(None) for k in key)
+    return x[ints][tuple(k for k in key if not isinstance(k, int))]
+
+
 def _setitem(x, v, key):
     out = x * 1.0  # a non-leaf, so the write is recorded instead of refused
     out[key] = v
@@ -53,6 +59,7 @@ def _setitem_samples():
         Sample((x34, v3, (_S(None, None, -1), 2))),
         Sample((x34, v0, x34 > 0)),
         Sample((x34, v3, (np.array([0, 2, 1]), [3, 0, 0]))),
+        Sample((x34, v4, np.array([True, False, True]))),
     ]
 
 
@@ -81,6 +88,9 @@ _src34, _v0 = arrays((3, 4), (), seed=3)
 
 ENTRIES = [
     OpInfo("getitem", lambda x, key: x[key], _key_samples(), lambda x, key: x[key]),
+    OpInfo("getitem_ints_first", lambda x, key: x[key],
+           [Sample((_x234, (0, _S(None), [3, 3, 0]))), Sample((_x234, ([1, 0], _S(None, None, -1), -1)))],
+           _ints_first_ref),
     OpInfo("setitem", _setitem, _setitem_samples(), _setitem_ref, jvp=False),
     OpInfo("index_select", cr.index_select,
            [Sample((_x34, 0, np.array([2, 0, 2]))), Sample((_x234, -1, np.array([3, 3]))),

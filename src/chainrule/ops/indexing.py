@@ -7,8 +7,9 @@ Three linear primitives carry the family, each the transpose of another, so ever
 - ``IndexPut``: ``x`` with ``x[key]`` replaced by ``v`` (what ``x[key] = v`` records).
 
 A key is parsed once into NumPy's vocabulary (ints, slices, None, Ellipsis, integer and bool arrays) and
-checked against the shape, so errors name the dimension. gather, index_select, take_along_dim, masked_select
-and scatter_add are composites that build such a key.
+checked against the shape, so errors name the dimension. The primitives take it as ``stages``: index tuples
+applied one after another (one stage, except where torch's order differs from NumPy's). gather, index_select,
+take_along_dim, masked_select and scatter_add are composites that build such stages.
 """
 
 from __future__ import annotations
@@ -69,22 +70,23 @@ def check_range(index: ndarray, size: int, dim: int, op: str, error=IndexError,
 
 
 def parse_index(shape: tuple, key, op: str) -> tuple:
-    """``key`` as ``(items, basic, accumulate)`` for a tensor of ``shape``, after checking every index.
+    """``key`` as ``(stages, basic, accumulate)`` for a tensor of ``shape``, after checking every index.
 
-    ``items`` is a tuple NumPy indexes with; ``basic``: no arrays, so ``x[items]`` is a view (an Ellipsis is
-    appended so that even all-int keys give a 0-d view rather than a scalar); ``accumulate``: integer arrays
-    may repeat positions, so the transpose must add rather than assign.
+    ``stages``: index tuples for NumPy, applied in turn (see :func:`_read`); ``basic``: no arrays, so the
+    result is a view (an Ellipsis is appended so that even all-int keys give a 0-d view rather than a
+    scalar); ``accumulate``: integer arrays may repeat positions, so the transpose must add, not assign.
     """
     items = key if key.__class__ is tuple else (key,)
     parsed = []
     used = 0
     ellipsis = -1
     basic = True
-    accumulate = False
+    accumulate = used_ints = False
     for item in items:
         cls = item.__class__
         if cls is int or cls is slice:
             used += 1
+            used_ints = used_ints or cls is int
             if cls is slice and item.step is not None and item.step == 0:
                 raise ValueError(f"{op}: slice step cannot be zero")
         elif item is None:
@@ -97,6 +99,7 @@ def parse_index(shape: tuple, key, op: str) -> tuple:
             item = _as_index_item(item, op)
             if item.__class__ is int:
                 used += 1
+                used_ints = True
             else:
                 basic = False
                 if item.dtype.kind == "b":
@@ -131,67 +134,109 @@ def parse_index(shape: tuple, key, op: str) -> tuple:
                                      f"not match the shape of the indexed tensor {list(shape)} at index "
                                      f"{dim}")
                 dim += k
-    if basic and ellipsis < 0:
-        parsed.append(Ellipsis)
-    return tuple(parsed), basic, accumulate
+    if basic:
+        if ellipsis < 0:
+            parsed.append(Ellipsis)
+        return (tuple(parsed),), True, False
+    if used_ints:
+        return _ints_first(parsed), False, accumulate
+    return (tuple(parsed),), False, accumulate
+
+
+def _ints_first(parsed: list) -> tuple:
+    """Two stages: the ints alone (a view), then the arrays, slices and Nones on what remains.
+
+    NOTE: NumPy counts ints among the advanced indices, so ``x[:, [0, 1], :, 0]`` puts the array's dimension
+    first there; torch selects the ints first and keeps it in place. We follow torch.
+    """
+    ints, rest = [], []
+    for item in parsed:
+        if item.__class__ is int:
+            ints.append(item)
+        elif item is Ellipsis:
+            ints.append(item)
+            rest.append(item)
+        elif item.__class__ is slice:
+            ints.append(slice(None))
+            rest.append(item)
+        elif item is not None:  # an array; a mask spans as many dimensions as it has
+            ints.extend([slice(None)] * (item.ndim if item.dtype.kind == "b" else 1))
+            rest.append(item)
+        else:
+            rest.append(item)
+    return (tuple(ints), tuple(rest))
+
+
+def _read(x, stages: tuple):
+    """``x`` indexed by each stage in turn."""
+    for key in stages:
+        x = x[key]
+    return x
+
+
+def _region(out, stages: tuple):
+    """The view of ``out`` that the last stage indexes into (earlier stages are basic, so views)."""
+    for key in stages[:-1]:
+        out = out[key]
+    return out
 
 
 # -- primitives --------------------------------------------------------------------------------------
 
 class Index(Primitive):
-    """``x[key]`` for a parsed key."""
+    """``x`` read at parsed index ``stages``."""
 
     name = "index"
 
     @staticmethod
-    def forward(ctx, x, key, accumulate):
-        ctx.key, ctx.accumulate, ctx.in_shape = key, accumulate, x.shape
-        return x[key]
+    def forward(ctx, x, stages, accumulate):
+        ctx.stages, ctx.accumulate, ctx.in_shape = stages, accumulate, x.shape
+        return _read(x, stages)
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(IndexScatter, (g,), ctx.key, ctx.accumulate, ctx.in_shape)
+        return apply(IndexScatter, (g,), ctx.stages, ctx.accumulate, ctx.in_shape)
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(Index, (x_t,), ctx.key, ctx.accumulate)
+        return apply(Index, (x_t,), ctx.stages, ctx.accumulate)
 
 
 class IndexScatter(Primitive):
-    """Zeros of ``shape`` with ``g`` added at ``key``: the transpose of :class:`Index`."""
+    """Zeros of ``shape`` with ``g`` added at ``stages``: the transpose of :class:`Index`."""
 
     name = "index_scatter"
 
     @staticmethod
-    def forward(ctx, g, key, accumulate, shape):
-        ctx.key, ctx.accumulate, ctx.shape = key, accumulate, shape
+    def forward(ctx, g, stages, accumulate, shape):
+        ctx.stages, ctx.accumulate, ctx.shape = stages, accumulate, shape
         out = xp.zeros(shape, dtype=g.dtype)
         if accumulate:
             # NOTE: plain assignment keeps only the last of repeated indices; add.at sums them all.
-            xp.add.at(out, key, g)
+            xp.add.at(_region(out, stages), stages[-1], g)
         else:
-            out[key] = g
+            _region(out, stages)[stages[-1]] = g
         return out
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(Index, (g,), ctx.key, ctx.accumulate)
+        return apply(Index, (g,), ctx.stages, ctx.accumulate)
 
     @staticmethod
     def jvp(ctx, g_t):
-        return apply(IndexScatter, (g_t,), ctx.key, ctx.accumulate, ctx.shape)
+        return apply(IndexScatter, (g_t,), ctx.stages, ctx.accumulate, ctx.shape)
 
 
 class IndexPut(Primitive):
-    """A copy of ``x`` with ``x[key]`` replaced by ``v`` (``v`` already has the shape of ``x[key]``)."""
+    """A copy of ``x`` with the entries at ``stages`` replaced by ``v`` (already of the indexed shape)."""
 
     name = "index_put"
 
     @staticmethod
-    def forward(ctx, x, v, key, accumulate):
-        ctx.key, ctx.accumulate, ctx.v_shape = key, accumulate, v.shape
+    def forward(ctx, x, v, stages, accumulate):
+        ctx.stages, ctx.accumulate, ctx.v_shape = stages, accumulate, v.shape
         out = x.copy()
-        out[key] = v
+        _region(out, stages)[stages[-1]] = v
         return out
 
     @staticmethod
@@ -199,19 +244,19 @@ class IndexPut(Primitive):
         # NOTE: with repeated indices only the last write survives, yet every copy of v gets the gradient, as
         # in torch (whose result for repeated writes is unspecified).
         zeros = _wrap(xp.zeros(ctx.v_shape, dtype=g.data.dtype))
-        gx = apply(IndexPut, (g, zeros), ctx.key, ctx.accumulate)
-        return gx, apply(Index, (g,), ctx.key, ctx.accumulate)
+        gx = apply(IndexPut, (g, zeros), ctx.stages, ctx.accumulate)
+        return gx, apply(Index, (g,), ctx.stages, ctx.accumulate)
 
     @staticmethod
     def jvp(ctx, x_t, v_t):
-        return apply(IndexPut, (x_t, v_t), ctx.key, ctx.accumulate)
+        return apply(IndexPut, (x_t, v_t), ctx.stages, ctx.accumulate)
 
 
 # -- x[key] and x[key] = value -----------------------------------------------------------------------
 
-def _index(input: Tensor, key: tuple, basic: bool, accumulate: bool, op: str) -> Tensor:
+def _index(input: Tensor, stages: tuple, basic: bool, accumulate: bool, op: str) -> Tensor:
     try:
-        out = apply(Index, (input,), key, accumulate)
+        out = apply(Index, (input,), stages, accumulate)
     except IndexError as e:  # what parse_index leaves to NumPy: index arrays that do not broadcast together
         raise IndexError(f"{op}: {e} (indexing a tensor of shape {tuple(input.data.shape)})") from None
     if basic:
@@ -245,8 +290,8 @@ def _getitem(self: Tensor, key) -> Tensor:
         tensor([[0., 2., 0.],
                 [0., 0., 0.]])
     """
-    key, basic, accumulate = parse_index(self.data.shape, key, "__getitem__")
-    return _index(self, key, basic, accumulate, "__getitem__")
+    stages, basic, accumulate = parse_index(self.data.shape, key, "__getitem__")
+    return _index(self, stages, basic, accumulate, "__getitem__")
 
 
 def _value_shape_error(op: str, value_shape: tuple, target_shape: tuple) -> RuntimeError:
@@ -254,9 +299,9 @@ def _value_shape_error(op: str, value_shape: tuple, target_shape: tuple) -> Runt
                         f"shape {tuple(target_shape)}")
 
 
-def _index_put(x: Tensor, key: tuple, accumulate: bool, value) -> Tensor:
-    """``x`` with ``x[key]`` replaced by ``value`` (broadcast and cast to ``x``'s dtype), out of place."""
-    target = x.data[key].shape
+def _index_put(x: Tensor, stages: tuple, accumulate: bool, value) -> Tensor:
+    """``x`` with the entries at ``stages`` replaced by ``value`` (broadcast, cast to ``x``'s dtype)."""
+    target = _read(x.data, stages).shape
     v = cast_to(value, x.data.dtype)
     value_shape = v.data.shape
     extra = v.data.ndim - len(target)
@@ -267,7 +312,7 @@ def _index_put(x: Tensor, key: tuple, accumulate: bool, value) -> Tensor:
             raise ValueError
     except ValueError:
         raise _value_shape_error("__setitem__", value_shape, target) from None
-    return apply(IndexPut, (x, broadcast_to(v, target)), key, accumulate)
+    return apply(IndexPut, (x, broadcast_to(v, target)), stages, accumulate)
 
 
 def _setitem(self: Tensor, key, value) -> None:
@@ -290,7 +335,7 @@ def _setitem(self: Tensor, key, value) -> None:
     if not isinstance(value, (Tensor, int, float, xp.number, xp.bool_)):
         raise TypeError(f"__setitem__: can't assign a {type(value).__name__} to a tensor; assign a Python "
                         "number or a Tensor")
-    key, basic, accumulate = parse_index(self.data.shape, key, "__setitem__")
+    stages, _, accumulate = parse_index(self.data.shape, key, "__setitem__")
     if not self.data.flags.writeable:
         raise RuntimeError(f"__setitem__: the tensor of shape {tuple(self.data.shape)} is a read-only view "
                            "(an indexing view of a tensor that requires grad, or an expand); write into the "
@@ -298,13 +343,13 @@ def _setitem(self: Tensor, key, value) -> None:
     tracking = _state.grad_enabled and (self.requires_grad or
                                         (isinstance(value, Tensor) and value.requires_grad))
     if tracking:
-        apply_inplace(self, "setitem", lambda x: _index_put(x, key, accumulate, value), value)
+        apply_inplace(self, "setitem", lambda x: _index_put(x, stages, accumulate, value), value)
         return
+    array = value.data if isinstance(value, Tensor) else value
     try:
-        self.data[key] = value.data if isinstance(value, Tensor) else value
+        _region(self.data, stages)[stages[-1]] = array
     except ValueError:
-        raise _value_shape_error("__setitem__", xp.shape(value.data if isinstance(value, Tensor) else value),
-                                 self.data[key].shape) from None
+        raise _value_shape_error("__setitem__", xp.shape(array), _read(self.data, stages).shape) from None
     self._vc[0] += 1
     self._vc[1] = "setitem"
 
@@ -323,14 +368,14 @@ def _index_tensor(index, op: str) -> ndarray:
     return index.data
 
 
-def _mesh_key(index: ndarray, dim: int) -> tuple:
-    """The advanced key that reads ``out[i, j, ..] = x[.., index[i, j, ..], ..]`` (``index`` along ``dim``).
+def _mesh_stages(index: ndarray, dim: int) -> tuple:
+    """The stages that read ``out[i, j, ..] = x[.., index[i, j, ..], ..]`` (``index`` along ``dim``).
 
     Every other dimension gets an ``arange`` shaped to broadcast against ``index`` (an open mesh, no copies).
     """
     n = index.ndim
-    return tuple(index if k == dim else xp.arange(s).reshape((s,) + (1,) * (n - k - 1))
-                 for k, s in enumerate(index.shape))
+    return (tuple(index if k == dim else xp.arange(s).reshape((s,) + (1,) * (n - k - 1))
+                  for k, s in enumerate(index.shape)),)
 
 
 def _check_gather_shapes(op: str, index: ndarray, dim: int, input_shape: tuple, src_shape=None) -> None:
@@ -375,14 +420,14 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         if idx.size != 1:
             raise IndexError(f"index_select(): index to a 0-d tensor can have only 1 value, got {idx.size}")
         check_range(idx, 1, 0, "index_select", negative=False)
-        return _index(input, (Ellipsis,), True, False, "index_select")
+        return _index(input, ((Ellipsis,),), True, False, "index_select")
     check_range(idx, input.data.shape[d], d, "index_select", negative=False)
-    return _index(input, (slice(None),) * d + (idx.reshape(-1), Ellipsis), False, True, "index_select")
+    return _index(input, ((slice(None),) * d + (idx.reshape(-1),),), False, True, "index_select")
 
 
 def _gather(input: Tensor, dim: int, idx: ndarray, op: str, out_shape: tuple) -> Tensor:
     check_range(idx, input.data.shape[dim], dim, op, RuntimeError, negative=False)
-    out = _index(input, _mesh_key(idx, dim), False, True, op)
+    out = _index(input, _mesh_stages(idx, dim), False, True, op)
     return out if out.data.shape == out_shape else reshape(out, out_shape)
 
 
@@ -476,8 +521,8 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     _check_gather_shapes("scatter_add()", idx, d, input.data.shape, src.data.shape)
     check_range(idx, input.data.shape[d], d, "scatter_add()", RuntimeError, negative=False)
     if src.data.shape != idx.shape:
-        src = _index(src, tuple(slice(0, s) for s in idx.shape), True, False, "scatter_add()")
-    out = add(input, apply(IndexScatter, (src,), _mesh_key(idx, d), True, input.data.shape))
+        src = _index(src, (tuple(slice(0, s) for s in idx.shape),), True, False, "scatter_add()")
+    out = add(input, apply(IndexScatter, (src,), _mesh_stages(idx, d), True, input.data.shape))
     return out if out.data.shape == out_shape else reshape(out, out_shape)
 
 
@@ -531,7 +576,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     _bool_mask(mask, "masked_select")
     shape = _broadcast_mask_shape(input, mask, "masked_select")
     m = xp.broadcast_to(mask.data, shape)
-    return _index(broadcast_to(input, shape), (m,), False, False, "masked_select")
+    return _index(broadcast_to(input, shape), ((m,),), False, False, "masked_select")
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False):
