@@ -15,5 +15,6 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .tensor import Size, Tensor
 
 from . import autograd, cuda  # noqa: E402,I001  (after the ops: autograd's rules use them)
+from .serialization import load, save  # noqa: E402,I001
 
 __version__ = "0.1.0"
