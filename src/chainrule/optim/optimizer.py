@@ -1,0 +1,197 @@
+"""The ``Optimizer`` base class: parameter groups, per-parameter state, ``zero_grad`` and state dicts.
+
+Each concrete optimizer is, as in PyTorch, a pure update function over lists of tensors (``sgd``, ``adam``,
+...) behind a thin class that validates hyper-parameters, gathers the parameters that have a gradient and
+keeps their state between steps.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections import defaultdict
+from itertools import chain
+
+from .._state import enable_grad, no_grad
+from ..tensor import Tensor
+
+
+def check_non_negative(label: str, value) -> None:
+    """torch's ``ValueError("Invalid learning rate: -1")`` for a hyper-parameter below zero."""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {label}: {value}")
+
+
+class Optimizer:
+    """Base class of all optimizers: holds ``param_groups`` and per-parameter ``state``.
+
+    Args:
+        params: an iterable of tensors, or of dicts (parameter groups) each with a ``"params"`` entry and
+            optional per-group hyper-parameters that override ``defaults``.
+        defaults: the default hyper-parameters of every group.
+
+    ``state`` maps each parameter tensor to a dict (momentum buffers, step counts, ...). Subclasses
+    implement :meth:`step`, which updates ``p.data`` in place without recording a graph.
+
+    Example::
+
+        >>> w = chainrule.zeros(3, requires_grad=True)
+        >>> opt = chainrule.optim.SGD([w], lr=0.1)
+        >>> (w - 1.0).square().sum().backward()
+        >>> opt.step(); w
+        tensor([0.2000, 0.2000, 0.2000], requires_grad=True)
+    """
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = defaults
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict] = []
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or "
+                            f"dicts, but got a Tensor of shape {tuple(params.shape)}; wrap it in a list: "
+                            "[param]")
+        param_groups = list(params)
+        if not param_groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own hyper-parameters (missing ones come from ``defaults``).
+
+        Useful when fine-tuning: unfreeze a layer and give it its own learning rate.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the "
+                            "ordering of tensors in sets will change between runs. Please use a list "
+                            "instead.")
+        else:
+            params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
+            if not (p.is_leaf or p.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        group = dict(param_group, params=params)
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        if len(params) != len(set(params)):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; each is updated "
+                          "once per occurrence", stacklevel=3)
+        seen = set(chain.from_iterable(g["params"] for g in self.param_groups))
+        if not seen.isdisjoint(params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized tensors: to None (the default, cheaper) or to zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if p.grad.grad_fn is not None:
+                        p.grad.detach_()
+                    else:
+                        p.grad.requires_grad_(False)
+                    p.grad.zero_()
+
+    def step(self, closure=None):
+        """Perform one update of every parameter that has a gradient; returns ``closure()``'s loss, if given.
+
+        ``closure`` re-evaluates the model and returns the loss; it runs with grad mode on. The update itself
+        runs under ``no_grad`` and changes the parameters in place. Subclasses implement ``_update_group``
+        (or, as in torch, override ``step`` altogether).
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group: dict) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement step(closure=None)")
+
+    def _with_grad(self, group: dict) -> tuple[list, list, list]:
+        """The group's parameters that have a gradient, their gradients, and their state dicts."""
+        params = [p for p in group["params"] if p.grad is not None]
+        return params, [p.grad for p in params], [self.state[p] for p in params]
+
+    def state_dict(self) -> dict:
+        """The optimizer's state as ``{"state": {index: {...}}, "param_groups": [{..., "params": [index]}]}``.
+
+        Parameters are referred to by their position across all groups (not saved themselves), so the dict
+        can be loaded into a new optimizer built over the same parameters in the same order.
+        """
+        index: dict[int, int] = {}
+        param_groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            param_groups.append(packed)
+        state = {index[id(p)] if isinstance(p, Tensor) else p: v for p, v in self.state.items()}
+        return {"state": state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state saved by :meth:`state_dict`: hyper-parameters, step counts and buffers.
+
+        State tensors are copied (and cast to their parameter's floating dtype, except ``step``), so the
+        optimizer never shares buffers with the dict it was loaded from.
+        """
+        groups = self.param_groups
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError(f"loaded state dict has a different number of parameter groups "
+                             f"({len(saved_groups)}) than the optimizer ({len(groups)})")
+        for i, (group, saved) in enumerate(zip(groups, saved_groups, strict=True)):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(f"loaded state dict contains a parameter group that doesn't match the size "
+                                 f"of optimizer's group: group {i} has {len(saved['params'])} parameters "
+                                 f"saved, {len(group['params'])} in the optimizer")
+        by_index = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                            chain.from_iterable(g["params"] for g in groups), strict=True))
+        state: defaultdict = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            param = by_index.get(key)
+            if param is None:
+                state[key] = value
+            else:
+                state[param] = {name: _state_value(param, name, v) for name, v in value.items()}
+        for group, saved in zip(groups, saved_groups, strict=True):
+            saved["params"] = group["params"]
+        self.state = state
+        self.param_groups = saved_groups
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _state_value(param: Tensor, name: str, value):
+    """A private copy of one saved state entry in the parameter's floating dtype (``step`` stays as saved)."""
+    if not isinstance(value, Tensor):
+        return copy.deepcopy(value)
+    value = value.detach().clone()
+    if name != "step" and param.is_floating_point() and value.dtype is not param.dtype:
+        value = value.to(param.dtype)
+    return value
+
