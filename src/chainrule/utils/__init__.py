@@ -1,0 +1,5 @@
+"""Training utilities, mirroring ``torch.utils``: ``data`` (datasets, loaders) and ``benchmark`` (timing)."""
+
+from . import benchmark, data
+
+__all__ = ["benchmark", "data"]
