@@ -54,8 +54,11 @@ def exit_dual_level(*, level: int | None = None) -> None:
     _state.forward_levels.remove(level)
     for ref in _duals.pop(level, ()):
         t = ref()
-        if t is not None and t._fw:
-            t._fw.pop(level, None)
+        if t is None:
+            continue
+        for fw in t.out_fw if isinstance(t, Node) else (t._fw,):
+            if fw:
+                fw.pop(level, None)
 
 
 class dual_level:
@@ -192,7 +195,9 @@ def propagate(op, ctx, inputs: tuple, out, result) -> None:
             if r_t.data.dtype != r.data.dtype:
                 r_t = r_t.to(r.dtype)
             _set_tangent(r, level, r_t)
-    if op.save_output and isinstance(ctx, Node):
-        # NOTE: the node keeps its outputs' tangent dicts (the same objects, so exiting a level clears them) for
-        # VJP rules that read ctx.output; this is a reference cycle only while a level is open.
+    if op.save_output and isinstance(ctx, Node) and any(r._fw for r in results):
+        # NOTE: the node keeps its outputs' tangents for VJP rules that read ctx.output (forward-over-reverse).
+        # The tangents' graph leads back to the node, a reference cycle, so exiting the level clears them.
         ctx.out_fw = tuple(r._fw for r in results)
+        for level in {k for r in results if r._fw for k in r._fw}:
+            _duals[level].append(weakref.ref(ctx))
