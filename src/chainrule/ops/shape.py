@@ -1,17 +1,22 @@
-"""Shape ops: reshape, broadcast, transpose, permute and the composites built on them.
+"""Shape ops: reshape, broadcast, transpose, permute, slicing, padding, diagonals and composites of them.
 
 Each is linear, so its JVP is the op applied to the tangent, and its VJP the inverse rearrangement.
-``sum_to`` (the VJP of broadcasting) lives here as well: it is the one place broadcasting is undone.
+``sum_to`` (the VJP of broadcasting) lives here as well: it is the one place broadcasting is undone. Slicing
+(``narrow``) and constant padding are each other's VJP, as are ``diagonal`` and its embedding; joins (cat,
+stack, split, the non-constant pads, ...) build on them in ``join.py``.
 """
 
 from __future__ import annotations
 
 from .._backend import xp
-from ..tensor import Tensor, _normalize_dim
+from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import Primitive, apply, method
 
+# NOTE: ``pad`` is public as ``chainrule.ops.shape.pad`` (for nn.functional.pad), not top-level: torch has no
+# torch.pad.
 __all__ = ["reshape", "broadcast_to", "sum_to", "transpose", "swapaxes", "permute", "squeeze", "unsqueeze",
-           "flatten", "clone", "t", "movedim", "ravel"]
+           "flatten", "clone", "t", "movedim", "ravel", "narrow", "flip", "diagonal", "diag", "tril", "triu",
+           "unflatten"]
 
 
 def _shape_arg(shape) -> tuple:
@@ -91,7 +96,8 @@ class SumTo(Primitive):
     def forward(ctx, x, shape):
         ctx.in_shape, ctx.out_shape = x.shape, shape
         lead = x.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
+        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
+                                          if s == 1 and x.shape[i + lead] != 1)
         out = x.sum(axis=axes, keepdims=True) if axes else x
         return out.reshape(shape)
 
@@ -129,7 +135,7 @@ def expand(self: Tensor, *sizes) -> Tensor:
 
 
 def sum_to(input: Tensor, shape) -> Tensor:
-    """Sum ``input`` down to ``shape``, undoing broadcasting (``shape`` must broadcast to ``input``'s shape)."""
+    """Sum ``input`` down to ``shape``, undoing broadcasting (``shape`` must broadcast to ``input.shape``)."""
     shape = tuple(shape)
     if shape == input.data.shape:
         return input
@@ -204,9 +210,10 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dimension(s) ``source`` to position(s) ``destination``."""
     n = input.data.ndim
     src = [_normalize_dim(d, n, "movedim") for d in ((source,) if isinstance(source, int) else source)]
-    dst = [_normalize_dim(d, n, "movedim") for d in ((destination,) if isinstance(destination, int) else destination)]
+    dst = [_normalize_dim(d, n, "movedim")
+           for d in ((destination,) if isinstance(destination, int) else destination)]
     order = [d for d in range(n) if d not in src]
-    for d, s in sorted(zip(dst, src)):
+    for d, s in sorted(zip(dst, src, strict=True)):
         order.insert(d, s)
     return permute(input, tuple(order))
 
@@ -217,7 +224,8 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     if dim is None:
         dims = [i for i, s in enumerate(shape) if s == 1]
     else:
-        dims = [_normalize_dim(d, input.data.ndim, "squeeze") for d in ((dim,) if isinstance(dim, int) else dim)]
+        dims = [_normalize_dim(d, input.data.ndim, "squeeze")
+                for d in ((dim,) if isinstance(dim, int) else dim)]
     new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
     return reshape(input, new)
 
@@ -249,8 +257,8 @@ def ravel(input: Tensor) -> Tensor:
 def t(input: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dimensions."""
     if input.data.ndim > 2:
-        raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but got {input.data.ndim}; use transpose "
-                           "or mT for batches")
+        raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but got {input.data.ndim}; use "
+                           "transpose or mT for batches")
     return transpose(input, 0, 1) if input.data.ndim == 2 else input
 
 
@@ -286,7 +294,8 @@ method("reshape_as")(lambda self, other: reshape(self, other.data.shape))
 method("expand_as")(lambda self, other: broadcast_to(self, other.data.shape))
 Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.data.ndim)))),
                     doc="All dimensions reversed.")
-Tensor.mT = property(lambda self: transpose(self, -2, -1), doc="The last two dimensions swapped (batched transpose).")
+Tensor.mT = property(lambda self: transpose(self, -2, -1),
+                     doc="The last two dimensions swapped (batched transpose).")
 Tensor.H = Tensor.T
 Tensor.mH = Tensor.mT
 
@@ -307,3 +316,297 @@ class Alias(Primitive):
     @staticmethod
     def jvp(ctx, x_t):
         return x_t
+
+
+# -- dims and integer arguments ---------------------------------------------------------------------
+
+def int_tuple(values, op: str, arg: str) -> tuple:
+    """``values`` (an int, a 0-d integer tensor or a sequence of them) as a tuple of ints, or a TypeError."""
+    items = (values,) if isinstance(values, (int, Tensor)) else values
+    if not isinstance(items, (tuple, list)):
+        raise TypeError(f"{op}: argument '{arg}' must be an int or a tuple of ints, not "
+                        f"{type(values).__name__}")
+    out = []
+    for i, v in enumerate(items):
+        if isinstance(v, Tensor) and v.data.ndim == 0 and v.data.dtype.kind in "iu":
+            v = int(v.data)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"{op}: argument '{arg}' must be a tuple of ints, but found element of type "
+                            f"{type(v).__name__} at pos {i}")
+        out.append(int(v))
+    return tuple(out)
+
+
+def unique_dims(dims: tuple, ndim: int, op: str) -> tuple:
+    """``dims`` as non-negative axes (IndexError when out of range), refusing repeats as torch does."""
+    out = tuple(_normalize_dim(d, ndim, op) for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{op}: dim {list(dims)} appears multiple times in the list of dims")
+    return out
+
+
+def _dim_of(input: Tensor, dim: int, op: str) -> int:
+    """``dim`` as an axis of a tensor that must have at least one dimension."""
+    if input.data.ndim == 0:
+        raise IndexError(f"{op}: expected a tensor with at least one dimension, got a 0-d tensor")
+    return _normalize_dim(dim, input.data.ndim, op)
+
+
+# -- slicing and constant padding: each is the other's VJP ------------------------------------------
+
+class Slice(Primitive):
+    """``x[index]`` for a tuple of ints and positive-step slices (a view, like torch's narrow and select)."""
+
+    name = "slice"
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.in_shape, ctx.index = x.shape, index
+        return x[index]
+
+    @staticmethod
+    def vjp(ctx, g):
+        return apply(ConstantPad, (g,), ctx.index, ctx.in_shape, 0)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return apply(Slice, (x_t,), ctx.index)
+
+
+class ConstantPad(Primitive):
+    """``shape`` filled with ``value``, holding ``x`` at ``index``: the transpose of :class:`Slice`."""
+
+    name = "constant_pad_nd"
+
+    @staticmethod
+    def forward(ctx, x, index, shape, value):
+        ctx.index, ctx.shape = index, shape
+        out = xp.full(shape, value, dtype=x.dtype)
+        out[index] = x
+        return out
+
+    @staticmethod
+    def vjp(ctx, g):
+        return apply(Slice, (g,), ctx.index)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return apply(ConstantPad, (x_t,), ctx.index, ctx.shape, 0)
+
+
+def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
+    """The slice ``start : start + length`` of dimension ``dim`` (a view; ``start`` may be negative).
+
+    Shapes: ``input (..., n, ...)`` -> ``(..., length, ...)``.
+
+    Example::
+
+        >>> chainrule.narrow(chainrule.arange(5), 0, 1, 3)
+        tensor([1, 2, 3])
+    """
+    d = _dim_of(input, dim, "narrow")
+    (start,), (length,) = int_tuple(start, "narrow", "start"), int_tuple(length, "narrow", "length")
+    n = input.data.shape[d]
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got "
+                         f"{start}) for dimension {dim} of shape {tuple(input.data.shape)}")
+    start = start + n if start < 0 else start
+    if length < 0:
+        raise RuntimeError(f"narrow: length must be non-negative, got {length}")
+    if start + length > n:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of "
+                           f"dimension {dim} in shape {tuple(input.data.shape)}")
+    return apply(Slice, (input,), (slice(None),) * d + (slice(start, start + length),))
+
+
+class Flip(Primitive):
+    name = "flip"
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        # NOTE: a copy, as in torch (flip is not a view), so in-place ops on the result leave the input alone.
+        return xp.flip(x, dims).copy()
+
+    @staticmethod
+    def vjp(ctx, g):
+        return apply(Flip, (g,), ctx.dims)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return apply(Flip, (x_t,), ctx.dims)
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """Reverse the order of elements along each of ``dims`` (an int or a tuple; a copy, not a view).
+
+    Example::
+
+        >>> chainrule.flip(chainrule.tensor([[1, 2], [3, 4]]), (0, 1))
+        tensor([[4, 3],
+                [2, 1]])
+    """
+    dims = unique_dims(int_tuple(dims, "flip", "dims"), input.data.ndim, "flip")
+    return apply(Flip, (input,), dims if input.data.ndim else ())
+
+
+# -- diagonals and triangles -------------------------------------------------------------------------
+
+class Diagonal(Primitive):
+    name = "diagonal"
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.params, ctx.in_shape = (offset, dim1, dim2), x.shape
+        # NOTE: NumPy's diagonal is a read-only view; a copy keeps in-place ops on the result working.
+        return xp.diagonal(x, offset, dim1, dim2).copy()
+
+    @staticmethod
+    def vjp(ctx, g):
+        return apply(DiagEmbed, (g,), *ctx.params, ctx.in_shape)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return apply(Diagonal, (x_t,), *ctx.params)
+
+
+class DiagEmbed(Primitive):
+    """Zeros of ``shape`` whose ``offset`` diagonal over ``(dim1, dim2)`` holds ``x`` (along its last dim)."""
+
+    name = "diag_embed"
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2, shape):
+        ctx.params, ctx.shape = (offset, dim1, dim2), shape
+        out = xp.zeros(shape, dtype=x.dtype)
+        i = xp.arange(x.shape[-1])
+        xp.moveaxis(out, (dim1, dim2), (-2, -1))[..., i + max(-offset, 0), i + max(offset, 0)] = x
+        return out
+
+    @staticmethod
+    def vjp(ctx, g):
+        return apply(Diagonal, (g,), *ctx.params)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return apply(DiagEmbed, (x_t,), *ctx.params, ctx.shape)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The ``offset`` diagonal of the matrices over ``dim1`` and ``dim2`` (above the main one if positive).
+
+    Shapes: those two dims are removed and the diagonal, of length ``min`` of the shifted sizes, goes last.
+    """
+    n = input.data.ndim
+    d1, d2 = _normalize_dim(dim1, n, "diagonal"), _normalize_dim(dim2, n, "diagonal")
+    if n < 2 or d1 == d2:
+        raise RuntimeError(f"diagonal: dim1 and dim2 must be two different dims of a tensor with at least 2 "
+                           f"dimensions, got {dim1} and {dim2} for shape {tuple(input.data.shape)}")
+    return apply(Diagonal, (input,), int(offset), d1, d2)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-D ``input`` becomes the ``diagonal``-th diagonal of a square matrix; a 2-D one gives that diagonal.
+
+    Shapes: ``(n,)`` -> ``(n + |k|, n + |k|)``; ``(n, m)`` -> ``(length of the k-th diagonal,)``.
+    """
+    if input.data.ndim == 1:
+        size = input.data.shape[0] + abs(int(diagonal))
+        return apply(DiagEmbed, (input,), int(diagonal), 0, 1, (size, size))
+    if input.data.ndim == 2:
+        return apply(Diagonal, (input,), int(diagonal), 0, 1)
+    raise RuntimeError(f"diag: supports 1D or 2D tensors, got {input.data.ndim}D (shape "
+                       f"{tuple(input.data.shape)}); use diagonal() for batches")
+
+
+def _triangle(input: Tensor, diagonal: int, op: str, lower: bool) -> Tensor:
+    from .arith import where
+    shape = input.data.shape
+    if len(shape) < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape {tuple(shape)}")
+    n, m = shape[-2:]
+    keep = xp.tri(n, m, diagonal, dtype=bool) if lower else ~xp.tri(n, m, diagonal - 1, dtype=bool)
+    return where(_wrap(keep), input, _wrap(xp.zeros((), dtype=input.data.dtype)))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle (on and below the ``diagonal``-th diagonal) of the last two dims; 0 elsewhere."""
+    return _triangle(input, int(diagonal), "tril", True)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle (on and above the ``diagonal``-th diagonal) of the last two dims; 0 elsewhere."""
+    return _triangle(input, int(diagonal), "triu", False)
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Split dimension ``dim`` into ``sizes`` (one may be -1). Shapes: ``(a, n, b)`` -> ``(a, *sizes, b)``."""
+    d = _dim_of(input, dim, "unflatten")
+    sizes = int_tuple(sizes, "unflatten", "sizes")
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    shape = input.data.shape
+    sizes = _infer_shape(sizes, shape[d], "unflatten")
+    return reshape(input, shape[:d] + sizes + shape[d + 1:])
+
+
+# -- padding -----------------------------------------------------------------------------------------
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """Pad ``input``: ``pad = (left_last, right_last, left_second_last, ...)`` pairs, last dimension first.
+
+    ``mode``: ``'constant'`` (fill with ``value``, default 0; negative pads crop), ``'reflect'`` (mirror
+    without repeating the edge), ``'replicate'`` (repeat the edge), ``'circular'`` (wrap around). As in torch,
+    the non-constant modes pad the last ``k`` dims of a ``(k+1)``- or ``(k+2)``-D input, ``k`` in 1..3.
+    Shapes: dimension ``-1 - i`` grows by ``pad[2i] + pad[2i + 1]``.
+
+    Example::
+
+        >>> pad(chainrule.tensor([[1., 2.]]), (1, 2), value=9.)
+        tensor([[9., 1., 2., 9., 9.]])
+    """
+    pad = int_tuple(pad, "pad", "pad")
+    shape = input.data.shape
+    if len(pad) % 2:
+        raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(pad)} ({list(pad)})")
+    k = len(pad) // 2
+    if k > len(shape):
+        raise RuntimeError(f"pad: padding length should be at most twice the input dimension, but got "
+                           f"padding length {len(pad)} for input of shape {tuple(shape)}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; valid modes: "
+                                  f"{', '.join(_PAD_MODES)}")
+    if mode != "constant":
+        if value is not None:
+            raise RuntimeError(f"pad: padding mode {mode!r} doesn't take a value argument (only 'constant' "
+                               "does)")
+        if not 1 <= k <= 3 or len(shape) not in (k + 1, k + 2):
+            raise NotImplementedError(f"pad: padding size {len(pad)} is not supported for {len(shape)}D "
+                                      f"input tensor in mode {mode!r} (pad the last k dims of a (k+1)- or "
+                                      "(k+2)-D input)")
+    pairs = [(0, 0)] * (len(shape) - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+    # NOTE: negative pads crop first, then every mode pads the cropped tensor (torch's order).
+    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pairs, shape, strict=True))
+    if any(s.start > s.stop for s in crop):
+        raise RuntimeError(f"pad: negative padding {list(pad)} removes more than the size of shape "
+                           f"{tuple(shape)}")
+    if any(s.start or s.stop != n for s, n in zip(crop, shape, strict=True)):
+        input = apply(Slice, (input,), crop)
+        shape = input.data.shape
+    pairs = [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
+    if mode == "constant":
+        if not any(lo or hi for lo, hi in pairs):
+            return input
+        index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pairs, shape, strict=True))
+        out_shape = tuple(lo + n + hi for (lo, hi), n in zip(pairs, shape, strict=True))
+        return apply(ConstantPad, (input,), index, out_shape, 0 if value is None else value)
+    from .join import pad_borders  # NOTE: imported on use, since join builds on this module's slicing
+    return pad_borders(input, pairs, mode)
+
+
+for _fn in (narrow, diagonal, diag, tril, triu, unflatten):
+    method(_fn.__name__)(_fn)
+method("flip")(lambda self, *dims: flip(self, dims[0] if len(dims) == 1 else dims))
