@@ -1,32 +1,53 @@
-"""Reductions over dimensions (``dim`` as None, an int or a tuple; ``keepdim``)."""
+"""Reductions over dimensions (``dim`` as None, an int or a tuple; ``keepdim``) and the running sum.
+
+Smooth reductions are composites where that is exact and stable (mean, var, logsumexp); primitives hold the
+rules that need care: ``prod`` (zeros in the input), ``amax``/``amin`` (ties share the gradient, as in torch),
+``max``/``min`` with a dim (the gradient goes to the returned index) and ``norm`` (subgradient 0 at 0).
+"""
 
 from __future__ import annotations
 
+import builtins
+import math
+import warnings
+from collections import namedtuple
+
 from .. import _dtype
 from .._backend import xp
-from ..tensor import Tensor, _normalize_dim
+from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import Primitive, apply, method
-from .shape import broadcast_to, reshape
+from .arith import maximum, minimum, where
+from .shape import Flip, broadcast_to, clone, int_tuple, reshape, unique_dims
 
-__all__ = ["sum", "mean"]
+__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "logsumexp",
+           "norm", "cumsum", "all", "any"]
 
 
 def normalize_dims(dim, ndim: int, op: str) -> tuple:
     """``dim`` (None, int, or a sequence) as a sorted tuple of non-negative axes; None and () mean all."""
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    out = tuple(sorted({_normalize_dim(d, ndim, op) for d in dims}))
-    if len(out) != len(dims):
-        raise RuntimeError(f"{op}: dim {list(dims)} appears multiple times in the list of dims")
+    out = tuple(sorted(unique_dims(int_tuple(dim, op, "dim"), ndim, op)))
     return out if ndim else ()
 
 
+def keep(t: Tensor, in_shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
+    """Reduction result ``t`` with the reduced ``dims`` back as size-1 axes (it broadcasts with the input)."""
+    return t if keepdim else reshape(t, tuple(1 if i in dims else s for i, s in enumerate(in_shape)))
+
+
 def unreduce(g: Tensor, in_shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
-    """Put the reduced ``dims`` back into ``g`` as size-1 axes (if dropped), then broadcast to ``in_shape``."""
-    if not keepdim:
-        g = reshape(g, tuple(1 if i in dims else s for i, s in enumerate(in_shape)))
-    return broadcast_to(g, in_shape)
+    """Put the reduced ``dims`` back into ``g`` as size-1 axes (if dropped), then broadcast to in_shape."""
+    return broadcast_to(keep(g, in_shape, dims, keepdim), in_shape)
+
+
+def _accumulating(input: Tensor, dtype, op: str) -> Tensor:
+    """``input`` in the dtype a product or running sum accumulates in: ``dtype``, else int64 for ints."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if dtype is not None:
+        return input.to(dtype)
+    return input.to(_dtype.int64) if input.data.dtype.kind in "biu" else input
 
 
 class Sum(Primitive):
@@ -74,3 +95,390 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 
 method("sum")(sum)
 method("mean")(mean)
+
+
+# -- products ----------------------------------------------------------------------------------------
+
+class Prod(Primitive):
+    name = "prod"
+    save_inputs = True
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return xp.asarray(x.prod(axis=dims, keepdims=keepdim))
+
+    @staticmethod
+    def vjp(ctx, g):
+        return keep(g, ctx.inputs[0].data.shape, ctx.dims, ctx.keepdim) * _prod_local(ctx)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return sum(x_t * _prod_local(ctx), ctx.dims, ctx.keepdim)
+
+
+def _prod_local(ctx) -> Tensor:
+    """d prod / d x: ``out / x`` without zeros; the product of the other entries where ``x`` is 0."""
+    x, dims = ctx.inputs[0], ctx.dims
+    out = keep(ctx.output, x.data.shape, dims, ctx.keepdim)
+    if not (x.data == 0).any():
+        return out / x
+    # NOTE: out / x would be 0 / 0 at a zero. With one zero in the slice its derivative is the product of the
+    # non-zeros; with two it is the other zero's value (0) times that product, written so that the second
+    # derivative stays exact; with more, derivatives up to the second all vanish.
+    zero = x == 0
+    safe = where(zero, 1.0, x)
+    count = sum(zero, dims, keepdim=True)
+    others = apply(Prod, (safe,), dims, True)
+    other_zero = sum(where(zero, x, 0.0), dims, keepdim=True) - x
+    at_zero = where(count == 1, others, where(count == 2, other_zero * others, 0.0))
+    return where(zero, at_zero, out / safe)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements, or over the single dimension ``dim`` (integer and bool tensors give int64).
+
+    The gradient is exact with zeros in the input (the product of the other entries). Shapes: ``dim`` is
+    dropped unless ``keepdim``. Example::
+
+        >>> chainrule.prod(chainrule.tensor([[1., 2.], [3., 4.]]), 1)
+        tensor([ 2., 12.])
+    """
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
+        raise TypeError(f"prod: dim must be an int, got {type(dim).__name__} {dim!r}; like torch's prod it "
+                        "reduces one dimension (or all of them without dim), so reduce one dim at a time")
+    input = _accumulating(input, dtype, "prod")
+    return apply(Prod, (input,), normalize_dims(dim, input.data.ndim, "prod"), keepdim)
+
+
+# -- extremes ----------------------------------------------------------------------------------------
+
+class AMax(Primitive):
+    name = "amax"
+    save_inputs = True
+    save_output = True
+    reduce = staticmethod(xp.amax)
+
+    @classmethod
+    def forward(cls, ctx, x, dims, keepdim):
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return xp.asarray(cls.reduce(x, axis=dims, keepdims=keepdim))
+
+    @staticmethod
+    def vjp(ctx, g):
+        return keep(g, ctx.inputs[0].data.shape, ctx.dims, ctx.keepdim) * _tie_share(ctx)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return sum(x_t * _tie_share(ctx), ctx.dims, ctx.keepdim)
+
+
+class AMin(AMax):
+    name = "amin"
+    reduce = staticmethod(xp.amin)
+
+
+def _tie_share(ctx) -> Tensor:
+    """``1/k`` at each of the ``k`` entries equal to their slice's extreme, 0 elsewhere (a constant)."""
+    x = ctx.inputs[0].data
+    hit = x == ctx.output.data.reshape(tuple(1 if i in ctx.dims else s for i, s in enumerate(x.shape)))
+    # NOTE: torch shares the gradient of tied extremes evenly; the share is piecewise constant in x.
+    return _wrap((hit / hit.sum(axis=ctx.dims, keepdims=True)).astype(x.dtype, copy=False))
+
+
+class MaxAt(Primitive):
+    """The entries of ``x`` at ``indices`` along ``dim`` (``max(dim)``'s values); only they get gradient."""
+
+    name = "max"
+
+    @staticmethod
+    def forward(ctx, x, indices, dim, keepdim):
+        ctx.indices, ctx.dim, ctx.keepdim, ctx.in_shape = indices, dim, keepdim, x.shape
+        out = xp.take_along_axis(x, indices, dim)
+        return out if keepdim else out.squeeze(dim)
+
+    @staticmethod
+    def vjp(ctx, g):
+        n = ctx.in_shape[ctx.dim]
+        along = tuple(n if i == ctx.dim else 1 for i in range(len(ctx.in_shape)))
+        hit = xp.arange(n).reshape(along) == ctx.indices
+        return where(_wrap(hit), keep(g, ctx.in_shape, (ctx.dim,), ctx.keepdim), 0.0)
+
+    @classmethod
+    def jvp(cls, ctx, x_t):
+        return apply(cls, (x_t,), ctx.indices, ctx.dim, ctx.keepdim)
+
+
+class MinAt(MaxAt):
+    name = "min"
+
+
+_max_result = namedtuple("max", ("values", "indices"))
+_min_result = namedtuple("min", ("values", "indices"))
+_EXTREMES = {"max": (AMax, MaxAt, xp.argmax, _max_result), "min": (AMin, MinAt, xp.argmin, _min_result)}
+
+
+def _nonempty(shape: tuple, dims: tuple, op: str) -> None:
+    for d in dims:
+        if shape[d] == 0:
+            raise IndexError(f"{op}: expected reduction dim {d} to have non-zero size, but the input has "
+                             f"shape {tuple(shape)}; reduce over non-empty dims")
+
+
+def _extreme(op: str, input: Tensor, dim, keepdim: bool):
+    reduce_op, at_op, arg, result = _EXTREMES[op]
+    shape = input.data.shape
+    if dim is None:
+        if input.data.size == 0:
+            raise RuntimeError(f"{op}: expected reduction dim to be specified for an empty input (shape "
+                               f"{tuple(shape)}); pass dim=")
+        return apply(reduce_op, (input,), tuple(range(len(shape))), False)
+    (dim,) = int_tuple(dim, op, "dim")
+    d = _normalize_dim(dim, len(shape), op)
+    x = input if shape else reshape(input, (1,))
+    _nonempty(x.data.shape, (d,), op)
+    keepdim = bool(keepdim and shape)
+    indices = arg(x.data, axis=d, keepdims=True)
+    values = apply(at_op, (x,), indices, d, keepdim)
+    return result(values, _wrap(indices if keepdim else indices.squeeze(d)))
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False):
+    """The largest element; with ``dim``, the named tuple ``(values, indices)`` of each slice's maximum.
+
+    ``max(input, other_tensor)`` is :func:`maximum`. Without ``dim``, tied maxima share the gradient
+    evenly; with ``dim`` it goes to the returned index (the first maximum). ``indices`` are int64, with no
+    gradient.
+    Shapes: ``dim`` is dropped from both outputs unless ``keepdim``. Example::
+
+        >>> chainrule.max(chainrule.tensor([[1., 5.], [7., 2.]]), 1)
+        max(values=tensor([5., 7.]), indices=tensor([1, 0]))
+    """
+    return maximum(input, dim) if isinstance(dim, Tensor) else _extreme("max", input, dim, keepdim)
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False):
+    """The smallest element, or ``(values, indices)`` along ``dim``; see :func:`max`."""
+    return minimum(input, dim) if isinstance(dim, Tensor) else _extreme("min", input, dim, keepdim)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """The maximum over ``dim`` (an int or a tuple; all dims by default); ties share the gradient evenly."""
+    dims = normalize_dims(dim, input.data.ndim, "amax")
+    _nonempty(input.data.shape, dims, "amax")
+    return apply(AMax, (input,), dims, keepdim)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """The minimum over ``dim`` (an int or a tuple; all dims by default); ties share the gradient evenly."""
+    dims = normalize_dims(dim, input.data.ndim, "amin")
+    _nonempty(input.data.shape, dims, "amin")
+    return apply(AMin, (input,), dims, keepdim)
+
+
+def _arg_extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
+    arg, shape = _EXTREMES[op[3:]][2], input.data.shape
+    if dim is None:
+        if input.data.size == 0:
+            raise IndexError(f"{op}: expected reduction dim to be specified for an empty input (shape "
+                             f"{tuple(shape)}); pass dim=")
+        index = xp.asarray(arg(input.data), dtype=xp.int64)
+        return _wrap(index.reshape((1,) * len(shape) if keepdim else ()))
+    (dim,) = int_tuple(dim, op, "dim")
+    d = _normalize_dim(dim, len(shape), op)
+    x = input.data if shape else input.data.reshape(1)
+    _nonempty(x.shape, (d,), op)
+    return _wrap(xp.asarray(arg(x, axis=d, keepdims=bool(keepdim and shape)), dtype=xp.int64))
+
+
+def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) maximum, of the flattened tensor without ``dim``; int64, not differentiable."""
+    return _arg_extreme("argmax", input, dim, keepdim)
+
+
+def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) minimum, of the flattened tensor without ``dim``; int64, not differentiable."""
+    return _arg_extreme("argmin", input, dim, keepdim)
+
+
+# -- moments, logsumexp, norms -----------------------------------------------------------------------
+
+def _moment(op: str, input: Tensor, dim, unbiased, keepdim: bool, correction) -> Tensor:
+    if isinstance(dim, bool):  # torch's var(input, unbiased) overload
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise RuntimeError(f"{op}: can't specify both unbiased={unbiased} and correction={correction}; use "
+                           "correction (unbiased=True is correction=1, unbiased=False is correction=0)")
+    if input.data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: std and var only support floating point dtypes, got {input.dtype}; "
+                           f"convert first, e.g. x.float().{op}()")
+    if correction is None:
+        correction = 1 if unbiased is None else int(bool(unbiased))
+    dims = normalize_dims(dim, input.data.ndim, op)
+    n = math.prod(input.data.shape[d] for d in dims)
+    dof = builtins.max(n - correction, 0)
+    if dof == 0:
+        warnings.warn(f"{op}: degrees of freedom is <= 0 (correction {correction} with {n} elements per "
+                      "reduction), so the result is inf or nan", RuntimeWarning, stacklevel=3)
+    centred = input - mean(input, dims, keepdim=True)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        if op == "std":
+            # NOTE: the 2-norm of the deviations has gradient 0 at a constant input, as torch's std does.
+            return norm(centred, 2, dims, keepdim) / math.sqrt(dof)
+        return sum(centred * centred, dims, keepdim) / dof
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """Variance over ``dim``: ``sum((x - mean)**2) / (N - correction)``, ``correction=1`` (Bessel) by default.
+
+    Accepts torch's older ``unbiased=`` keyword too (``unbiased=False`` is ``correction=0``). Floating input
+    only. Shapes: ``dim`` dropped unless ``keepdim``. Example::
+
+        >>> chainrule.var(chainrule.tensor([1., 2., 3., 4.]))
+        tensor(1.6667)
+    """
+    return _moment("var", input, dim, unbiased, keepdim, correction)
+
+
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """Standard deviation ``sqrt(var)`` over ``dim`` (see :func:`var`); gradient 0 at a constant input."""
+    return _moment("std", input, dim, unbiased, keepdim, correction)
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``dim``, computed stably (finite for inputs of 1e4); its gradient is softmax.
+
+    Shapes: ``dim`` dropped unless ``keepdim``; an empty reduction gives ``-inf``.
+    """
+    if input.data.dtype.kind != "f":
+        input = input.to(_dtype.get_default_dtype())
+    dims = normalize_dims(dim, input.data.ndim, "logsumexp")
+    top = xp.amax(input.data, axis=dims, keepdims=True, initial=-xp.inf)
+    # NOTE: shifting by the max keeps exp from overflowing; an infinite max is not shifted (inf - inf is nan),
+    # and the shift is a constant since the result does not depend on it.
+    top = xp.where(xp.isfinite(top), top, 0).astype(input.data.dtype)
+    total = sum((input - _wrap(top)).exp(), dims, keepdim)
+    return total.log() + _wrap(top if keepdim else top.reshape(total.data.shape))
+
+
+class Norm(Primitive):
+    """``||x||_p`` over ``dims`` for ``p`` other than 0, 1 and +-inf (composites of abs, amax and sum)."""
+
+    # NOTE: a primitive for stability: sqrt(sum(x * x)) composed would give 0 * inf = nan at x = 0, where
+    # torch's subgradient is 0.
+    name = "norm"
+    save_inputs = True
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
+        if p == 2:
+            return xp.sqrt(xp.sum(x * x, axis=dims, keepdims=keepdim))
+        return xp.sum(xp.abs(x) ** p, axis=dims, keepdims=keepdim) ** (1 / p)
+
+    @staticmethod
+    def vjp(ctx, g):
+        return keep(g, ctx.inputs[0].data.shape, ctx.dims, ctx.keepdim) * _norm_local(ctx)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return sum(x_t * _norm_local(ctx), ctx.dims, ctx.keepdim)
+
+
+def _norm_local(ctx) -> Tensor:
+    """d ||x||_p / d x = sign(x) |x|^(p-1) / ||x||^(p-1), taken as 0 where x or the norm is 0 (as torch)."""
+    x, p = ctx.inputs[0], ctx.p
+    out = keep(ctx.output, x.data.shape, ctx.dims, ctx.keepdim)
+    nonzero = out != 0
+    safe_out = where(nonzero, out, 1.0)
+    if p == 2:
+        return x / safe_out  # x is 0 wherever its norm is
+    zero = x == 0
+    scaled = where(zero, 0.0, x.sign() * where(zero, 1.0, x.abs()) ** (p - 1))
+    return where(nonzero, scaled / safe_out ** (p - 1), 0.0)
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
+    """The vector p-norm ``sum(|x|^p)^(1/p)`` over ``dim`` (all elements by default), as ``torch.norm``.
+
+    ``p``: ``'fro'`` or 2 (Euclidean/Frobenius), 1, ``inf`` (max abs), ``-inf`` (min abs), 0 (count of
+    non-zeros) or any other number. At ``x = 0`` the gradient is 0 (torch's subgradient); tied ``inf``-norm
+    maxima share it. The nuclear norm ``'nuc'`` is not supported. Example::
+
+        >>> chainrule.norm(chainrule.tensor([3., 4.]))
+        tensor(5.)
+    """
+    if out is not None:
+        raise TypeError("norm: out= is not supported; use the returned tensor")
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.data.dtype.kind != "f":
+        raise RuntimeError(f"norm: expected a floating point tensor as input, got {input.dtype}; convert "
+                           "first, e.g. x.float()")
+    if isinstance(p, str):
+        if p != "fro":
+            raise RuntimeError(f"norm: p={p!r} is not supported; use 'fro' or a number (the nuclear norm "
+                               "'nuc' needs an SVD, which chainrule does not have)")
+        p = 2
+    dims = normalize_dims(dim, input.data.ndim, "norm")
+    if p == math.inf:
+        return amax(input.abs(), dims, keepdim)
+    if p == -math.inf:
+        return amin(input.abs(), dims, keepdim)
+    if p == 0:
+        return sum(input.abs().sign(), dims, keepdim)  # the count of non-zeros, with zero gradient
+    if p == 1:
+        return sum(input.abs(), dims, keepdim)
+    return apply(Norm, (input,), float(p), dims, keepdim)
+
+
+# -- running sums and truth tests --------------------------------------------------------------------
+
+class Cumsum(Primitive):
+    name = "cumsum"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return xp.cumsum(x, axis=dim)
+
+    @staticmethod
+    def vjp(ctx, g):
+        # NOTE: each input feeds every later output, so its gradient is the reversed running sum of g.
+        flipped = apply(Flip, (g,), (ctx.dim,))
+        return apply(Flip, (apply(Cumsum, (flipped,), ctx.dim),), (ctx.dim,))
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return apply(Cumsum, (x_t,), ctx.dim)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sum along ``dim``: ``out[i] = x[0] + ... + x[i]`` (integer and bool tensors give int64).
+
+    Example::
+
+        >>> chainrule.cumsum(chainrule.tensor([1, 2, 3]), 0)
+        tensor([1, 3, 6])
+    """
+    input = _accumulating(input, dtype, "cumsum")
+    d = _normalize_dim(int_tuple(dim, "cumsum", "dim")[0], input.data.ndim, "cumsum")
+    return apply(Cumsum, (input,), d) if input.data.ndim else clone(input)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """True where every element over ``dim`` (all dims by default) is non-zero; a bool tensor, no gradient."""
+    dims = normalize_dims(dim, input.data.ndim, "all")
+    return _wrap(xp.asarray(xp.all(input.data, axis=dims, keepdims=keepdim)))
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """True where some element over ``dim`` (all dims by default) is non-zero; a bool tensor, no gradient."""
+    dims = normalize_dims(dim, input.data.ndim, "any")
+    return _wrap(xp.asarray(xp.any(input.data, axis=dims, keepdims=keepdim)))
+
+
+for _fn in (prod, max, min, amax, amin, argmax, argmin, var, std, logsumexp, norm, cumsum, all, any):
+    method(_fn.__name__)(_fn)
