@@ -1,14 +1,33 @@
-"""Matrix products."""
+"""Linear algebra: matrix products, einsum, inverse, determinants and linear solves.
+
+Products reduce to two primitives (``matmul`` and ``einsum``); ``mm``, ``bmm``, ``dot``, ``outer`` and
+``addmm`` are checked composites of them. The factorisation-based ops (inverse, det, slogdet, solve) are
+primitives whose rules are written with each other (the inverse's VJP is two matmuls, det's uses the
+inverse, ...), so they differentiate again. ``chainrule.linalg`` exposes the ``linalg.*`` functions under
+torch's names.
+"""
 
 from __future__ import annotations
 
-from .._backend import xp
-from ..tensor import Tensor
-from ._primitive import Primitive, apply, method, promote
-from .shape import reshape, sum_to, transpose
+import string
+from typing import NamedTuple
 
-__all__ = ["matmul"]
+from .. import _dtype
+from .._backend import as_array, xp
+from ..tensor import Tensor, _wrap
+from ._primitive import Primitive, apply, cast_to, method, promote
+from .shape import broadcast_to, reshape, squeeze, sum_to, transpose, unsqueeze
 
+__all__ = ["matmul", "mm", "bmm", "dot", "outer", "addmm", "einsum", "inverse", "det", "slogdet"]
+
+
+def _tensor_arg(op: str, name: str, value) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(value).__name__}")
+    return value
+
+
+# -- matrix products ---------------------------------------------------------------------------------
 
 class MatMul(Primitive):
     """``x @ y`` for 1-D, 2-D and batched (broadcasting) operands, as ``numpy.matmul``."""
@@ -57,7 +76,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     inner_x = xs[-1]
     inner_y = ys[-2] if len(ys) > 1 else ys[0]
     if inner_x != inner_y:
-        raise RuntimeError(f"matmul: cannot multiply shapes {tuple(xs)} and {tuple(ys)} ({inner_x} != {inner_y})")
+        raise RuntimeError(f"matmul: cannot multiply shapes {tuple(xs)} and {tuple(ys)} "
+                           f"({inner_x} != {inner_y})")
     if len(xs) > 2 or len(ys) > 2:
         try:
             xp.broadcast_shapes(xs[:-2], ys[:-2])
@@ -67,6 +87,457 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return apply(MatMul, (x, y))
 
 
-method("matmul")(matmul)
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of two matrices, strictly 2-D: ``(n, m) @ (m, p) -> (n, p)`` (no broadcasting, unlike matmul).
+
+    Example::
+
+        >>> chainrule.mm(chainrule.ones(2, 3), chainrule.ones(3, 4)).shape
+        chainrule.Size([2, 4])
+    """
+    for name, t in (("self", _tensor_arg("mm", "input", input)), ("mat2", _tensor_arg("mm", "mat2", mat2))):
+        if t.data.ndim != 2:
+            raise RuntimeError(f"mm: {name} must be a matrix, got a {t.data.ndim}-D tensor of shape "
+                               f"{tuple(t.data.shape)}; use matmul for vectors and batches")
+    (n, m), (k, p) = input.data.shape, mat2.data.shape
+    if m != k:
+        raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied ({n}x{m} and {k}x{p})")
+    return matmul(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched matrix product, strictly 3-D: ``(b, n, m) @ (b, m, p) -> (b, n, p)`` (no broadcasting)."""
+    for name, t in (("batch1", _tensor_arg("bmm", "input", input)),
+                    ("batch2", _tensor_arg("bmm", "mat2", mat2))):
+        if t.data.ndim != 3:
+            raise RuntimeError(f"bmm: {name} must be a 3D tensor, got shape {tuple(t.data.shape)}")
+    (b, _, m), (b2, k, _) = input.data.shape, mat2.data.shape
+    if (b2, k) != (b, m):
+        raise RuntimeError(f"bmm: expected size for first two dimensions of batch2 tensor to be: [{b}, {m}] "
+                           f"but got: [{b2}, {k}] (shapes {tuple(input.data.shape)} and "
+                           f"{tuple(mat2.data.shape)})")
+    return matmul(input, mat2)
+
+
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors of the same length: a 0-d tensor."""
+    x, y = _tensor_arg("dot", "input", input), _tensor_arg("dot", "tensor", tensor)
+    if x.data.ndim != 1 or y.data.ndim != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {x.data.ndim}D and {y.data.ndim}D tensors "
+                           f"(shapes {tuple(x.data.shape)} and {tuple(y.data.shape)}); use matmul or einsum")
+    if x.data.shape != y.data.shape:
+        raise RuntimeError(f"dot: inconsistent tensor size, expected tensors of the same length, but got "
+                           f"{x.data.shape[0]} and {y.data.shape[0]} elements")
+    return matmul(x, y)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of 1-D tensors: ``out[i, j] = input[i] * vec2[j]``, shape ``(n, m)``."""
+    for name, t in (("self", _tensor_arg("outer", "input", input)),
+                    ("vec2", _tensor_arg("outer", "vec2", vec2))):
+        if t.data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.data.ndim}-D (shape "
+                               f"{tuple(t.data.shape)})")
+    return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to ``(n, p)``; ``beta=0`` ignores it
+    (NaNs included), as in torch."""
+    _tensor_arg("addmm", "input", input)
+    prod = mm(mat1, mat2)
+    shape = prod.data.shape
+    try:
+        ok = xp.broadcast_shapes(input.data.shape, shape) == shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"addmm: input of shape {tuple(input.data.shape)} cannot be broadcast to the "
+                           f"product's shape {tuple(shape)}")
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:
+        return prod
+    return prod + (input if beta == 1 else input * beta)
+
+
+# -- einsum ------------------------------------------------------------------------------------------
+
+_LETTERS = string.ascii_letters
+
+
+class Einsum(Primitive):
+    """``einsum`` over normalised subscripts: one string per operand (no ellipsis), an explicit output, and
+    operands whose shared subscripts have equal sizes (the public function expands broadcast size-1 dims)."""
+
+    name = "einsum"
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, *args):
+        *arrays, subs, out_sub = args
+        ctx.subs, ctx.out_sub = subs, out_sub
+        return xp.einsum(",".join(subs) + "->" + out_sub, *arrays, optimize=len(arrays) > 1)
+
+    @staticmethod
+    def vjp(ctx, g):
+        x = ctx.inputs
+        return tuple(None if ctx.next[k] is None else _einsum_cotangent(g, x, ctx.subs, ctx.out_sub, k)
+                     for k in range(len(x)))
+
+    @staticmethod
+    def jvp(ctx, *x_t):
+        # NOTE: einsum is linear in each operand: its tangent sums the einsums with one operand swapped.
+        x = ctx.inputs
+        out = None
+        for k, t in enumerate(x_t):
+            term = apply(Einsum, x[:k] + (t,) + x[k + 1:], ctx.subs, ctx.out_sub)
+            out = term if out is None else out + term
+        return out
+
+
+def _einsum_cotangent(g: Tensor, x: tuple, subs: tuple, out_sub: str, k: int) -> Tensor:
+    """The VJP for operand ``k``: an einsum of ``g`` with the other operands, onto ``k``'s subscripts."""
+    fresh = iter(c for c in _LETTERS if c not in out_sub and all(c not in s for s in subs))
+    sizes = dict(zip(subs[k], x[k].data.shape, strict=True))
+    operands = [g] + [t for j, t in enumerate(x) if j != k]
+    in_subs = [out_sub] + [s for j, s in enumerate(subs) if j != k]
+    available = set("".join(in_subs))
+    target = ""
+    for c in subs[k]:
+        if c in target:
+            # NOTE: a repeated subscript reads a diagonal, so the cotangent lands on that diagonal: an
+            # identity factor ties the repeated axis to the first.
+            d = next(fresh)
+            operands.append(_wrap(xp.eye(sizes[c], dtype=g.data.dtype, like=g.data)))
+            in_subs.append(c + d)
+            target += d
+            continue
+        if c not in available:
+            # NOTE: summed inside operand k alone, so all its elements get the same cotangent: a ones factor.
+            operands.append(_wrap(xp.ones(sizes[c], dtype=g.data.dtype, like=g.data)))
+            in_subs.append(c)
+        target += c
+    return apply(Einsum, tuple(operands), tuple(in_subs), target)
+
+
+def _split_ellipsis(term: str, k: int, ndim: int) -> tuple:
+    """``(head, ellipsis_ndim, tail)`` of one operand's subscripts, checked against its number of dims."""
+    head, dots, tail = term.partition("...")
+    if "." in head or "." in tail:
+        raise RuntimeError(f"einsum(): found '.' for operand {k} that is not part of any ellipsis ('...')")
+    n = len(head) + len(tail)
+    if not dots and n != ndim:
+        raise RuntimeError(f"einsum(): the number of subscripts in the equation ({n}) does not match the "
+                           f"number of dimensions ({ndim}) for operand {k} and no ellipsis was given")
+    if n > ndim:
+        raise RuntimeError(f"einsum(): the number of subscripts in the equation ({n}) is more than the "
+                           f"number of dimensions ({ndim}) for operand {k}")
+    return head, ndim - n, tail
+
+
+def _einsum_spec(equation: str, shapes: list) -> tuple:
+    """Normalise ``equation``: each operand's subscripts with its ellipsis spelled out as letters, the
+    explicit output subscripts, and every subscript's broadcast size."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    for part, allowed in ((lhs, _LETTERS + ".,"), (rhs, _LETTERS + ".")):
+        for c in part:
+            if c not in allowed:
+                raise RuntimeError(f"einsum(): invalid subscript {c!r} in the equation {equation!r}; "
+                                   "subscripts must be in [a-zA-Z], operands separated by ',' and the output "
+                                   "after one '->'")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise RuntimeError(f"einsum(): the equation {equation!r} names {len(terms)} operand(s) but "
+                           f"{len(shapes)} were given")
+    parts = [_split_ellipsis(term, k, len(shapes[k])) for k, term in enumerate(terms)]
+    n_ell = max(e for _, e, _ in parts)
+    ell = "".join([c for c in _LETTERS if c not in eq][:n_ell])
+    subs = tuple(head + ell[n_ell - e:] + tail for head, e, tail in parts)
+    if arrow:
+        head, dots, tail = rhs.partition("...")
+        if "." in head or "." in tail:
+            raise RuntimeError("einsum(): found '.' for the output that is not part of any ellipsis ('...')")
+        out_sub = head + (ell if dots else "") + tail
+        for c in head + tail:
+            if c not in lhs:
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any "
+                                   "input operand")
+            if out_sub.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
+    else:
+        # NOTE: torch's implicit output: the ellipsis dims, then the subscripts used once, in ASCII order.
+        counts = "".join(subs)
+        out_sub = ell + "".join(sorted(c for c in set(counts) if c not in ell and counts.count(c) == 1))
+    sizes: dict = {}
+    for k, (sub, shape) in enumerate(zip(subs, shapes, strict=True)):
+        own: dict = {}
+        for c, n in zip(sub, shape, strict=True):
+            if own.setdefault(c, n) != n:
+                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {k} but the sizes don't "
+                                   f"match, {own[c]} != {n}")
+            seen = sizes.setdefault(c, n)
+            if seen != n:
+                if seen != 1 and n != 1:
+                    raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which does not "
+                                       f"broadcast with previously seen size {seen}")
+                sizes[c] = n if seen == 1 else seen
+    return subs, out_sub, sizes
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Sum of products over the subscripts of ``equation``, as ``torch.einsum`` / ``numpy.einsum``.
+
+    ``einsum("ij,jk->ik", a, b)`` is ``a @ b``; operands may also come as one list. Subscripts are letters;
+    ``...`` stands for broadcast leading dims; a subscript repeated in one operand takes a diagonal
+    (``"ii->i"``); without ``->`` the output is the ellipsis dims then the subscripts used once, sorted.
+    Size-1 dims broadcast against the same subscript elsewhere. The sublist form is not supported.
+
+    Example::
+
+        >>> a, b = chainrule.ones(2, 3), chainrule.ones(3, 4)
+        >>> chainrule.einsum("ij,jk->ik", a, b).shape
+        chainrule.Size([2, 4])
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum(): the equation must be a string such as 'ij,jk->ik', got "
+                        f"{type(equation).__name__} (the sublist format is not supported)")
+    if not operands:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    for k, t in enumerate(operands):
+        _tensor_arg("einsum", f"operands[{k}]", t)
+    dtype = operands[0].dtype
+    for t in operands[1:]:
+        dtype = _dtype.promote_types(dtype, t.dtype)
+    operands = tuple(cast_to(t, dtype.np) for t in operands)
+    subs, out_sub, sizes = _einsum_spec(equation, [t.data.shape for t in operands])
+    # NOTE: broadcast size-1 dims are expanded first (a view): the primitive's rules never see broadcasting.
+    operands = tuple(broadcast_to(t, tuple(sizes[c] for c in s)) for t, s in zip(operands, subs, strict=True))
+    return apply(Einsum, operands, subs, out_sub)
+
+
+# -- inverse, determinants, solve --------------------------------------------------------------------
+
+def _square(op: str, A) -> Tensor:
+    """Refuse what the factorisations cannot take: non-tensors, non-floats, fewer than 2 dims, non-square."""
+    _tensor_arg(op, "A", A)
+    if A.data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating point tensor as input, got {A.dtype}; convert first, "
+                           "e.g. A.double()")
+    if A.data.ndim < 2:
+        raise RuntimeError(f"{op}: the input tensor A must have at least 2 dimensions, got shape "
+                           f"{tuple(A.data.shape)}")
+    m, n = A.data.shape[-2:]
+    if m != n:
+        raise RuntimeError(f"{op}: A must be batches of square matrices, but they are {m} by {n} matrices "
+                           f"(shape {tuple(A.data.shape)})")
+    return A
+
+
+def _singular(op: str, a, consequence: str) -> RuntimeError:
+    where_ = ""
+    if a.ndim > 2:
+        for i, m in enumerate(a.reshape((-1,) + a.shape[-2:])):
+            try:
+                xp.linalg.inv(m)
+            except xp.linalg.LinAlgError:
+                where_ = f" (batch element {i})"
+                break
+    return RuntimeError(f"{op}: the input matrix{where_} is singular, so {consequence} (A has shape "
+                        f"{tuple(a.shape)}); check for linearly dependent rows or columns")
+
+
+class Inv(Primitive):
+    name = "linalg_inv"
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a, op):
+        try:
+            return xp.linalg.inv(a)
+        except xp.linalg.LinAlgError:
+            raise _singular(op, a, "the inversion could not be completed") from None
+
+    @staticmethod
+    def vjp(ctx, g):
+        out_h = ctx.output.mT
+        return -(out_h @ g @ out_h)
+
+    @staticmethod
+    def jvp(ctx, a_t):
+        out = ctx.output
+        return -(out @ a_t @ out)
+
+
+def inv(A: Tensor) -> Tensor:
+    """The inverse of each square matrix in ``A`` (shape ``(*, n, n)``); singular matrices raise RuntimeError.
+
+    Example::
+
+        >>> chainrule.linalg.inv(chainrule.tensor([[2.0, 0.0], [0.0, 4.0]]))
+        tensor([[0.5 , 0.  ],
+                [0.  , 0.25]])
+    """
+    return apply(Inv, (_square("linalg.inv", A),), "linalg.inv")
+
+
+inverse = inv
+
+
+def _inv_mT(A: Tensor, op: str) -> Tensor:
+    """``A^{-T}``, the derivative of log|det A|; singular ``A`` names ``op`` in its error."""
+    return apply(Inv, (A,), op).mT
+
+
+def _trace_with(A_inv_t: Tensor, a_t: Tensor) -> Tensor:
+    """``tr(A^{-1} a_t)`` per matrix, from ``A^{-T}``: the directional derivative of log|det A|."""
+    return (A_inv_t * a_t).sum((-2, -1))
+
+
+_DET_GRAD = "linalg.det (its derivative uses the inverse)"
+
+
+class Det(Primitive):
+    name = "linalg_det"
+    save_inputs = True
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return xp.asarray(xp.linalg.det(a))
+
+    @staticmethod
+    def vjp(ctx, g):
+        # NOTE: d det(A)/dA = det(A) A^{-T}. Through the inverse: at a singular matrix this raises, where
+        # torch would use an SVD to reach the adjugate.
+        return (g * ctx.output).unsqueeze(-1).unsqueeze(-1) * _inv_mT(ctx.inputs[0], _DET_GRAD)
+
+    @staticmethod
+    def jvp(ctx, a_t):
+        return ctx.output * _trace_with(_inv_mT(ctx.inputs[0], _DET_GRAD), a_t)
+
+
+def det(A: Tensor) -> Tensor:
+    """The determinant of each square matrix in ``A``: shape ``(*, n, n) -> (*)``.
+
+    Its gradient ``det(A) * A^{-T}`` needs an invertible ``A`` (at a singular matrix backward raises).
+    """
+    return apply(Det, (_square("linalg.det", A),))
+
+
+_SLOGDET_GRAD = "linalg.slogdet (its derivative uses the inverse)"
+
+
+class SlogdetResult(NamedTuple):
+    """``(sign, logabsdet)`` of :func:`slogdet`, as ``torch.return_types.slogdet``."""
+
+    sign: Tensor
+    logabsdet: Tensor
+
+
+class Slogdet(Primitive):
+    name = "linalg_slogdet"
+    save_inputs = True
+    n_outputs = 2
+
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabsdet = xp.linalg.slogdet(a)
+        return as_array(sign), as_array(logabsdet)
+
+    @staticmethod
+    def vjp(ctx, g_sign, g_logabsdet):
+        # NOTE: the sign is piecewise constant: it gets (and passes) no gradient.
+        return g_logabsdet.unsqueeze(-1).unsqueeze(-1) * _inv_mT(ctx.inputs[0], _SLOGDET_GRAD)
+
+    @staticmethod
+    def jvp(ctx, a_t):
+        return None, _trace_with(_inv_mT(ctx.inputs[0], _SLOGDET_GRAD), a_t)
+
+
+def slogdet(A: Tensor) -> SlogdetResult:
+    """``(sign, logabsdet)`` with ``det(A) == sign * exp(logabsdet)``, without the overflow of ``det`` itself.
+
+    Shapes ``(*, n, n) -> (*), (*)``; a singular matrix gives ``sign 0`` and ``logabsdet -inf``.
+    """
+    sign, logabsdet = apply(Slogdet, (_square("linalg.slogdet", A),))
+    return SlogdetResult(sign, logabsdet)
+
+
+class Solve(Primitive):
+    """``X = A^{-1} B`` for matrices ``B``; batch dims broadcast (the engine sums the gradients back)."""
+
+    name = "linalg_solve"
+    save_inputs = True
+    save_output = True
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        batch = xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        try:
+            # NOTE: equal ranks, so every NumPy version reads b as a stack of matrices, never of vectors.
+            return xp.linalg.solve(xp.broadcast_to(a, batch + a.shape[-2:]),
+                                   xp.broadcast_to(b, batch + b.shape[-2:]))
+        except xp.linalg.LinAlgError:
+            raise _singular("linalg.solve", a, "the system AX = B has no unique solution") from None
+
+    @staticmethod
+    def vjp(ctx, g):
+        a = ctx.inputs[0]
+        gb = apply(Solve, (a.mT, g))
+        return -(gb @ ctx.output.mT), gb
+
+    @staticmethod
+    def jvp(ctx, a_t, b_t):
+        a = ctx.inputs[0]
+        return apply(Solve, (a, b_t - a_t @ ctx.output))
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """The solution ``X`` of ``A X = B`` (or ``X A = B`` with ``left=False``), without forming ``A^{-1}``.
+
+    ``A``: ``(*, n, n)``; ``B``: ``(*, n, k)``, or a batch of vectors ``(*, n)`` (when ``B`` is 1-D or has
+    ``A``'s shape without its last dim). Batch dims broadcast. A singular ``A`` raises RuntimeError.
+
+    Example::
+
+        >>> chainrule.linalg.solve(chainrule.tensor([[2.0, 0.0], [0.0, 4.0]]), chainrule.tensor([2.0, 2.0]))
+        tensor([1. , 0.5])
+    """
+    _tensor_arg("linalg.solve", "A", A)
+    _tensor_arg("linalg.solve", "B", B)
+    A, B = promote(A, B, "linalg.solve")
+    n = _square("linalg.solve", A).data.shape[-1]
+    a_shape, b_shape = tuple(A.data.shape), tuple(B.data.shape)
+    vector = left and (len(b_shape) == 1 or b_shape == a_shape[:-1])
+    if vector:
+        B = unsqueeze(B, -1)
+    elif not left and len(b_shape) >= 2:
+        A, B = A.mT, B.mT
+    if B.data.ndim < 2 or B.data.shape[-2] != n:
+        expected = f"(*, {n}, k) or (*, {n})" if left else f"(*, k, {n})"
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'}: A has shape {a_shape}, so B must have shape "
+                           f"{expected}, got {b_shape}")
+    try:
+        xp.broadcast_shapes(A.data.shape[:-2], B.data.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"linalg.solve: the batch dimensions of A {tuple(A.data.shape)} and B "
+                           f"{tuple(B.data.shape)} cannot be broadcast together") from None
+    X = apply(Solve, (A, B))
+    if vector:
+        return squeeze(X, -1)
+    return X if left else X.mT
+
+
+# -- Tensor methods and operators --------------------------------------------------------------------
+
+for _fn in (matmul, mm, bmm, dot, outer, addmm, det, slogdet):
+    method(_fn.__name__)(_fn)
+method("inverse")(inverse)
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
