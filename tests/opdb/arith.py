@@ -43,7 +43,8 @@ ENTRIES = [
     OpInfo("maximum", cr.maximum, _distinct_samples(), np.maximum, twice=False),
     OpInfo("minimum", cr.minimum, _distinct_samples(), np.minimum, twice=False),
     OpInfo("where", lambda c, x, y: cr.where(c, x, y),
-           [Sample((arrays((3, 4))[0] > 0, *arrays((3, 4), (4,)))), Sample((np.array([True, False]), *arrays((2,), ())))],
+           [Sample((arrays((3, 4))[0] > 0, *arrays((3, 4), (4,)))),
+            Sample((np.array([True, False]), *arrays((2,), ())))],
            np.where),
 ]
 

@@ -69,7 +69,8 @@ ENTRIES = [
 ]
 
 for _name, _ref in (("isnan", np.isnan), ("isinf", np.isinf), ("isfinite", np.isfinite)):
-    ENTRIES.append(OpInfo(_name, getattr(cr, _name), [Sample((np.array([1.0, np.nan, np.inf, -np.inf]),), grad=(False,))],
-                          _ref, differentiable=False))
+    ENTRIES.append(OpInfo(_name, getattr(cr, _name),
+                          [Sample((np.array([1.0, np.nan, np.inf, -np.inf]),), grad=(False,))], _ref,
+                          differentiable=False))
 ENTRIES.append(OpInfo("logical_not", cr.logical_not, [Sample((np.array([True, False]),))], np.logical_not,
                       differentiable=False))

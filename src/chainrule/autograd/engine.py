@@ -18,7 +18,6 @@ from ..tensor import Tensor, _wrap
 from .anomaly import check_gradients
 from .graph import FREED_MESSAGE, Node
 
-
 # NOTE: reference counts tell when a gradient buffer can be stolen instead of copied; CPython only.
 _getrefcount = sys.getrefcount if sys.implementation.name == "cpython" else None
 
