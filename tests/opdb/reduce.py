@@ -21,6 +21,7 @@ def samples(shapes, seed=0, **kwargs):
 
 
 def _with_zeros(*positions):
+    """A (3, 4) sample with zeros at ``positions`` (up to three in a row, to reach every branch of prod's rule)."""
     (x,) = arrays((3, 4), seed=7)
     x = away_from(x)
     for p in positions:
@@ -48,7 +49,8 @@ ENTRIES = [
     # prod: a polynomial, so every sample (zeros included) is smooth and second derivatives are checked.
     OpInfo("prod", cr.prod, samples(SHAPES) + [_with_zeros((1, 2)), _with_zeros((0, 1), (2, 3))], np.prod),
     OpInfo("prod_dim", lambda x: cr.prod(x, 1, keepdim=True),
-           samples([(3, 4), (2, 3, 4), (0, 3)]) + [_with_zeros((1, 2)), _with_zeros((1, 0), (1, 3), (2, 2))],
+           samples([(3, 4), (2, 3, 4), (0, 3)])
+           + [_with_zeros((1, 2)), _with_zeros((0, 0), (0, 1), (0, 3), (1, 0), (1, 3), (2, 2))],
            lambda x: np.prod(x, 1, keepdims=True)),
     OpInfo("max", cr.max, samples(NONEMPTY), np.max, twice=False),
     OpInfo("max_dim", lambda x: cr.max(x, -1), samples([(3, 4), (2, 3, 4), (), (0, 3)]),

@@ -359,7 +359,8 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     # and the shift is a constant since the result does not depend on it.
     top = xp.where(xp.isfinite(top), top, 0).astype(input.data.dtype)
     total = sum((input - _wrap(top)).exp(), dims, keepdim)
-    return total.log() + _wrap(top if keepdim else top.reshape(total.data.shape))
+    with xp.errstate(divide="ignore"):  # an all -inf (or empty) slice sums to 0: its log is -inf, as in torch
+        return total.log() + _wrap(top if keepdim else top.reshape(total.data.shape))
 
 
 class Norm(Primitive):
