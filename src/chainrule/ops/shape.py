@@ -8,6 +8,8 @@ stack, split, the non-constant pads, ...) build on them in ``join.py``.
 
 from __future__ import annotations
 
+import operator
+
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import Primitive, apply, method
@@ -321,19 +323,18 @@ class Alias(Primitive):
 # -- dims and integer arguments ---------------------------------------------------------------------
 
 def int_tuple(values, op: str, arg: str) -> tuple:
-    """``values`` (an int, a 0-d integer tensor or a sequence of them) as a tuple of ints, or a TypeError."""
-    items = (values,) if isinstance(values, (int, Tensor)) else values
-    if not isinstance(items, (tuple, list)):
-        raise TypeError(f"{op}: argument '{arg}' must be an int or a tuple of ints, not "
-                        f"{type(values).__name__}")
+    """``values`` (an integer, e.g. an int, a NumPy integer or a 0-d integer tensor, or a sequence of them) as a
+    tuple of ints, or a TypeError naming ``op`` and ``arg``."""
+    items = values if isinstance(values, (tuple, list)) else (values,)
     out = []
     for i, v in enumerate(items):
-        if isinstance(v, Tensor) and v.data.ndim == 0 and v.data.dtype.kind in "iu":
-            v = int(v.data)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"{op}: argument '{arg}' must be a tuple of ints, but found element of type "
-                            f"{type(v).__name__} at pos {i}")
-        out.append(int(v))
+        try:
+            if isinstance(v, bool):
+                raise TypeError
+            out.append(operator.index(v))
+        except TypeError:
+            raise TypeError(f"{op}: argument '{arg}' must be an int or a tuple of ints, but found element of type "
+                            f"{type(v).__name__} at pos {i}") from None
     return tuple(out)
 
 
