@@ -28,6 +28,10 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
         raise RuntimeError(f"{name}: a leaf tensor that requires grad is being used in an in-place operation; "
                            "wrap the update in `with chainrule.no_grad():` (as optimizers do) or use the "
                            "out-of-place form")
+    if not self.data.flags.writeable:
+        raise RuntimeError(f"{name}: this tensor (shape {tuple(self.data.shape)}) is a read-only view (of an "
+                           "expanded tensor, or a slice of a tensor whose gradient is being recorded), so it cannot "
+                           "be modified in place; clone() it first or use the out-of-place form")
     if tracking:
         snapshot = _wrap(self.data.copy(), self.grad_fn, self._out_nr)
         snapshot.requires_grad = self.requires_grad
@@ -50,6 +54,9 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
     self._vc[1] = name
     if tracking:
         self.grad_fn, self._out_nr, self.requires_grad = result.grad_fn, result._out_nr, result.requires_grad
+    if result._fw:
+        # NOTE: forward-mode tangents follow the new value (stale levels are never read: level ids are unique).
+        self._fw = result._fw
     return self
 
 
