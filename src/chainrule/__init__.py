@@ -15,6 +15,7 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .tensor import Size, Tensor
 
 from . import autograd, cuda  # noqa: E402,I001  (after the ops: autograd's rules use them)
+from . import linalg  # noqa: E402,I001
 from . import datasets, optim, utils  # noqa: E402,I001
 from .serialization import load, save  # noqa: E402,I001
 

@@ -1,0 +1,96 @@
+"""``chainrule.linalg``: torch.linalg's names over chainrule's ops.
+
+The factorisations (inv, det, slogdet, solve) are primitives in :mod:`chainrule.ops.linalg`; the norms are
+composites over the p-norm reduction ``chainrule.norm``, dispatched here the way torch.linalg does.
+``chainrule.linalg.det is chainrule.det``, as in torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .ops.linalg import SlogdetResult, _tensor_arg, det, inv, matmul, slogdet, solve
+from .ops.reduce import amax, amin
+from .ops.reduce import norm as _p_norm
+from .tensor import Tensor, _normalize_dim
+
+__all__ = ["inv", "det", "slogdet", "solve", "norm", "vector_norm", "matrix_norm", "matmul", "SlogdetResult"]
+
+
+def _float_input(op: str, x, dtype) -> Tensor:
+    _tensor_arg(op, "input", x)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating point tensor as input, got {x.dtype}; convert first "
+                           "or pass dtype=chainrule.float32")
+    return x
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The ``ord``-norm of ``x`` over ``dim`` (all dims by default), viewing those dims as one vector.
+
+    ``ord``: any number, ``inf`` (max |x|), ``-inf`` (min |x|), ``0`` (count of non-zeros). Shape: ``x``'s
+    without ``dim`` (kept as size 1 with ``keepdim``). The gradient at a zero norm is 0, as in torch.
+
+    Example::
+
+        >>> chainrule.linalg.vector_norm(chainrule.tensor([3.0, 4.0]))
+        tensor(5.)
+    """
+    if isinstance(ord, bool) or not isinstance(ord, (int, float)):
+        raise TypeError(f"linalg.vector_norm: ord must be a number (2, 1, inf, ...), got {ord!r}; matrix "
+                        "norms such as 'fro' are in linalg.matrix_norm")
+    return _p_norm(_float_input("linalg.vector_norm", x, dtype), ord, dim, keepdim)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The ``ord``-norm of each matrix over the two dims ``dim``: ``'fro'`` (Frobenius), ``1`` / ``-1`` (max /
+    min column sum of |A|), ``inf`` / ``-inf`` (max / min row sum). ``'nuc'``, ``2`` and ``-2`` need singular
+    values, which chainrule does not compute yet. Shape ``(*, m, n) -> (*)``."""
+    A = _float_input("linalg.matrix_norm", A, dtype)
+    if A.data.ndim < 2:
+        raise RuntimeError(f"linalg.matrix_norm: the input tensor A must have at least 2 dimensions, got "
+                           f"shape {tuple(A.data.shape)}")
+    if not isinstance(dim, (tuple, list)) or len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple, got {dim!r}")
+    d0, d1 = (_normalize_dim(d, A.data.ndim, "linalg.matrix_norm") for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different, got {tuple(dim)}")
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord in (1, -1, math.inf, -math.inf) and not isinstance(ord, bool):
+        summed, extreme = (d0, d1) if abs(ord) == 1 else (d1, d0)
+        sums = A.abs().sum(summed, keepdim=True)
+        out = (amax if ord > 0 else amin)(sums, extreme, keepdim=True)
+        return out if keepdim else out.squeeze((d0, d1))
+    raise RuntimeError(f"linalg.matrix_norm: order {ord!r} is not supported; valid: 'fro', 1, -1, inf, -inf "
+                       "('nuc', 2 and -2 need singular values, not available yet)")
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """A vector or matrix norm, chosen as ``torch.linalg.norm`` does.
+
+    ``dim`` an int: vector norm over it; a 2-tuple: matrix norm. ``dim=None``: with ``ord=None`` the
+    2-norm of all elements (the Frobenius norm of a matrix), else ``A`` must be 1-D (vector norm) or 2-D
+    (matrix norm). ``ord=None`` means 2 for vectors and ``'fro'`` for matrices.
+
+    Example::
+
+        >>> chainrule.linalg.norm(chainrule.tensor([[3.0, 0.0], [0.0, 4.0]]))
+        tensor(5.)
+    """
+    A = _float_input("linalg.norm", A, dtype)
+    if dim is None:
+        if ord is None:
+            return vector_norm(A, 2, None, keepdim)
+        if A.data.ndim not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or "
+                               f"2D. Got {A.data.ndim}D (shape {tuple(A.data.shape)})")
+        dim = (0, 1) if A.data.ndim == 2 else 0
+    if isinstance(dim, int) or (isinstance(dim, (tuple, list)) and len(dim) == 1):
+        if isinstance(ord, str):
+            raise RuntimeError(f"linalg.norm: ord={ord!r} is a matrix norm; it needs a 2-tuple dim, got "
+                               f"{dim!r}")
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim)
+    return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim)
