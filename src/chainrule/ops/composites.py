@@ -1,3 +1,128 @@
-"""Ops built from primitives (softmax, log_softmax, logsumexp-based losses, ...): they need no rules of their own."""
+"""Ops built from primitives (softmax, log_softmax, the multiclass SVM loss); they need no rules."""
 
-__all__: list = []
+from __future__ import annotations
+
+from .._backend import xp
+from ..tensor import Tensor, _normalize_dim, _wrap
+from ._primitive import method
+from .arith import where
+from .elementwise import relu
+from .reduce import logsumexp
+
+__all__ = ["softmax", "log_softmax", "multi_margin_loss"]
+
+
+def _floating(op: str, input, dim: int, dtype) -> tuple:
+    """``input`` (cast to ``dtype`` if given) and ``dim`` as a non-negative axis; refuses integer input."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.data.dtype.kind != "f":
+        raise NotImplementedError(f"{op}: not implemented for {input.dtype} input; pass "
+                                  "dtype=chainrule.float32 or convert first, e.g. x.float()")
+    return input, _normalize_dim(dim, input.data.ndim, op)
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``: each slice becomes a probability distribution (same shape).
+
+    Stable for large logits: softmax of ``[1e4, 0]`` is ``[1, 0]``. ``dtype`` casts the input first.
+
+    Example::
+
+        >>> chainrule.softmax(chainrule.tensor([1.0, 1.0]), 0)
+        tensor([0.5, 0.5])
+    """
+    x, d = _floating("softmax", input, dim, dtype)
+    # NOTE: shifting by the max keeps exp from overflowing; it cancels in the ratio, so it is a constant.
+    top = xp.amax(x.data, axis=d if x.data.ndim else None, keepdims=True, initial=-xp.inf)
+    e = (x - _wrap(top.astype(x.data.dtype, copy=False))).exp()
+    return e / e.sum(d, keepdim=True)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim``: the log of :func:`softmax`, without its underflow (same shape).
+
+    Finite for logits of 1e4 (``log_softmax([1e4, 0]) == [0, -1e4]``), with finite gradients.
+    """
+    x, d = _floating("log_softmax", input, dim, dtype)
+    return x - logsumexp(x, d, keepdim=True)
+
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, *, reduction: str = "mean") -> Tensor:
+    """The multiclass SVM (hinge) loss, as ``torch.nn.functional.multi_margin_loss``.
+
+    For scores ``x`` of shape ``(C,)`` or ``(N, C)`` and class indices ``y`` (int64, shape ``()`` or
+    ``(N,)``), each sample's loss is ``sum over j != y of w[y] * max(0, margin - x[y] + x[j]) ** p / C``.
+    ``p`` is 1 or 2; ``weight`` (shape ``(C,)``) weights each sample by its class. ``reduction``:
+    ``'mean'`` over the samples (unweighted, as torch), ``'sum'``, or ``'none'`` (the per-sample losses,
+    shaped like ``target``).
+
+    Example (the lecture's scores; the hinge terms sum to 2.9, and torch divides by C = 3)::
+
+        >>> chainrule.multi_margin_loss(chainrule.tensor([[3.2, 5.1, -1.7]]), chainrule.tensor([0]))
+        tensor(0.9667)
+    """
+    if p not in (1, 2) or isinstance(p, bool):
+        raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported, got p={p!r}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"multi_margin_loss: {reduction!r} is not a valid value for reduction; use one of "
+                         f"{', '.join(_REDUCTIONS)}")
+    x = _check_margin_inputs(input, target, weight)
+    n_classes = x.data.shape[-1]
+    # NOTE: a one-hot mask picks each sample's target score, so only existing differentiable ops are needed.
+    is_target = _wrap(target.data.reshape(-1, 1) == xp.arange(n_classes))
+    target_score = where(is_target, x, 0.0).sum(-1, keepdim=True)
+    # NOTE: relu's derivative is 0 at the kink, as torch's (margin - x[y] + x[j] > 0) rule.
+    hinge = relu(margin - target_score + x)
+    if p == 2:
+        hinge = hinge * hinge
+    losses = where(is_target, 0.0, hinge).sum(-1) / n_classes
+    if weight is not None:
+        losses = losses * where(is_target, weight, 0.0).sum(-1)
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses.reshape(target.data.shape)
+
+
+def _check_margin_inputs(input, target, weight) -> Tensor:
+    """Validate like torch; return the scores as a float ``(N, C)`` matrix."""
+    for name, t in (("input", input), ("target", target)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"multi_margin_loss(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    shape = tuple(input.data.shape)
+    if input.data.ndim not in (1, 2) or shape[-1] == 0:
+        raise RuntimeError(f"multi_margin_loss: expected a non-empty vector (C,) or matrix (N, C) of scores, "
+                           f"got shape {shape}")
+    if input.data.dtype.kind != "f":
+        raise NotImplementedError(f"multi_margin_loss: not implemented for {input.dtype} scores; convert "
+                                  "them first, e.g. x.float()")
+    if target.data.dtype.kind not in "iu":
+        raise RuntimeError(f"multi_margin_loss: expected target of class indices with an integer dtype "
+                           f"(int64), got {target.dtype}; convert with target.long()")
+    n = shape[0] if len(shape) == 2 else 1
+    if target.data.ndim > 1 or target.data.size != n:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of "
+                           f"input samples ({n}); got shape {tuple(target.data.shape)} for input of shape "
+                           f"{shape}")
+    n_classes = shape[-1]
+    bad = (target.data < 0) | (target.data >= n_classes)
+    if bad.any():
+        raise RuntimeError(f"multi_margin_loss: target {target.data[bad].reshape(-1)[0]} is out of range for "
+                           f"{n_classes} classes (valid: 0 to {n_classes - 1})")
+    if weight is not None and (not isinstance(weight, Tensor) or tuple(weight.data.shape) != (n_classes,)):
+        got = tuple(weight.data.shape) if isinstance(weight, Tensor) else type(weight).__name__
+        raise RuntimeError(f"multi_margin_loss: inconsistent weight size, expected a tensor of shape "
+                           f"({n_classes},) but got {got}")
+    return input.reshape(n, n_classes)
+
+
+method("softmax")(softmax)
+method("log_softmax")(log_softmax)
