@@ -27,7 +27,7 @@ def make_step(lib, x_np, onehot_np, weights_np):
         for i in range(0, len(params) - 2, 2):
             h = (h @ params[i] + params[i + 1]).relu()
         logits = h @ params[-2] + params[-1]
-        shifted = logits - logits.detach().amax(1, keepdim=True) if hasattr(logits, "amax") else logits
+        shifted = logits - logits.detach().amax(1, keepdim=True)
         log_probs = shifted - shifted.exp().sum(1, keepdim=True).log()
         loss = -(log_probs * onehot).sum() / BATCH
         loss.backward()
