@@ -16,6 +16,7 @@ from .tensor import Size, Tensor
 
 from . import autograd, cuda  # noqa: E402,I001  (after the ops: autograd's rules use them)
 from . import linalg  # noqa: E402,I001
+from . import func  # noqa: E402,I001
 from . import nn  # noqa: E402,I001
 from . import datasets, optim, utils  # noqa: E402,I001
 from .serialization import load, save  # noqa: E402,I001

@@ -1,7 +1,7 @@
 """Reverse-mode engine, custom Functions, gradient checks and forward mode (``chainrule.autograd``)."""
 
 from .._state import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from . import forward_ad
+from . import forward_ad, functional
 from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
