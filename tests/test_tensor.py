@@ -162,3 +162,17 @@ def test_inplace_ops(op, args, expected):
     before = x._version
     assert getattr(x, op)(*args) is x
     assert x.tolist() == expected and x._version == before + 1
+
+
+def test_views_share_the_version_counter():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 1
+    y = (h * h).sum()  # saves h
+    with cr.no_grad():
+        h.reshape(3, 1).mul_(2)  # modifies h through a view
+    with pytest.raises(RuntimeError, match="modified by the in-place op mul_"):
+        y.backward()
+    base = cr.tensor([1.0, 2.0])
+    view = base.reshape(2, 1)
+    view.add_(1)
+    assert base.tolist() == [2.0, 3.0] and base._version == view._version == 1

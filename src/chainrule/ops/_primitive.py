@@ -87,6 +87,8 @@ def apply(op, inputs: tuple, *params):
         out = as_array(out)
     if not record:
         result = _wrap(out) if single else tuple([_wrap(a) for a in out])
+        if single and (out.base is not None or out is inputs[0].data):
+            _share_version_counter(result, inputs)
     else:
         edges = []
         for t in inputs:
@@ -112,9 +114,11 @@ def apply(op, inputs: tuple, *params):
                 ctx.in_shapes = shapes
         if single:
             result = _wrap(out, ctx) if out.dtype.kind == "f" else _wrap(out)
+            if out.base is not None or out is inputs[0].data:
+                _share_version_counter(result, inputs)
             if op.save_output:
                 ctx.out = out
-                ctx.versions = (ctx.versions or []) + [(result._vc, 0)]
+                ctx.versions = (ctx.versions or []) + [(result._vc, result._vc[0])]
         else:
             result = tuple([_wrap(a, ctx, i) if a.dtype.kind == "f" else _wrap(a) for i, a in enumerate(out)])
             ctx.out_meta = tuple([(a.shape, a.dtype) for a in out])
@@ -124,6 +128,15 @@ def apply(op, inputs: tuple, *params):
         from ..autograd.forward_ad import propagate
         propagate(op, ctx, inputs, out, result)
     return result
+
+
+def _share_version_counter(result: Tensor, inputs: tuple) -> None:
+    # NOTE: a view shares its base's version counter (as in torch), so an in-place change through either one
+    # invalidates what backward saved of the other.
+    for t in inputs:
+        if xp.may_share_memory(result.data, t.data):
+            result._vc = t._vc
+            return
 
 
 # -- helpers shared by the op modules -----------------------------------------------------------------
