@@ -114,8 +114,8 @@ class CrossEntropyLoss(_WeightedLoss):
     Example::
 
         >>> loss = chainrule.nn.CrossEntropyLoss()
-        >>> loss(chainrule.zeros(2, 4), chainrule.tensor([1, 3])).item() == math.log(4)
-        True
+        >>> round(loss(chainrule.zeros(2, 4), chainrule.tensor([1, 3])).item(), 4)  # log(4)
+        1.3863
     """
 
     def __init__(self, weight: Tensor | None = None, size_average=None, ignore_index: int = -100, reduce=None,

@@ -31,7 +31,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         >>> clip_grad_norm_([w], 1.0)
         tensor(5.)
         >>> w.grad
-        tensor([0.6000, 0.8000])
+        tensor([0.6, 0.8])
     """
     grads = _grads(parameters)
     if not grads:
