@@ -7,8 +7,8 @@ tangents through it. Inputs and outputs may be tensors or tuples/lists/dicts of 
 Example::
 
     >>> from chainrule.func import grad
-    >>> grad(grad(chainrule.sin))(chainrule.tensor(0.0))   # -sin(0)
-    tensor(-0.)
+    >>> grad(grad(chainrule.sin))(chainrule.tensor(1.0))   # -sin(1)
+    tensor(-0.8415)
 """
 
 from .jacobian import hessian, jacfwd, jacrev

@@ -125,7 +125,9 @@ def jacfwd(func, argnums=0, has_aux: bool = False):
 
     Example::
 
-        >>> chainrule.func.jacfwd(chainrule.sin)(x)   # diag(cos(x))
+        >>> chainrule.func.jacfwd(chainrule.sin)(chainrule.tensor([0.0, 1.0]))   # diag(cos(x))
+        tensor([[1.    , 0.    ],
+                [0.    , 0.5403]])
     """
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

@@ -256,7 +256,7 @@ def grad(func, argnums=0, has_aux: bool = False):
 
         >>> d3 = chainrule.func.grad(chainrule.func.grad(chainrule.func.grad(chainrule.tanh)))
         >>> d3(chainrule.tensor(0.5))   # tanh''' = -2 (1 - t^2)(1 - 3 t^2), t = tanh(0.5)
-        tensor(-1.0887)
+        tensor(-0.5652)
     """
     value_and_grad = grad_and_value(func, argnums, has_aux)
 
@@ -278,8 +278,9 @@ def vjp(func, *primals, has_aux: bool = False):
 
     Example::
 
-        >>> out, vjp_fn = chainrule.func.vjp(chainrule.sin, x)
-        >>> vjp_fn(chainrule.ones_like(out))   # (cos(x),)
+        >>> out, vjp_fn = chainrule.func.vjp(chainrule.sin, chainrule.tensor([0.0, 1.0]))
+        >>> vjp_fn(chainrule.ones(2))   # (cos(x),)
+        (tensor([1.    , 0.5403]),)
     """
     api = "vjp(f, *primals)"
     if not primals:
@@ -317,8 +318,9 @@ def linearize(func, *primals):
 
     Example::
 
-        >>> out, jvp_fn = chainrule.func.linearize(chainrule.sin, x)
-        >>> jvp_fn(v)   # cos(x) * v
+        >>> out, jvp_fn = chainrule.func.linearize(chainrule.sin, chainrule.tensor([0.0, 1.0]))
+        >>> jvp_fn(chainrule.tensor([2.0, 2.0]))   # cos(x) * v
+        tensor([2.    , 1.0806])
     """
     api = "linearize(f, *primals)"
     if not primals:
@@ -367,7 +369,8 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
 
     Example::
 
-        >>> chainrule.func.jvp(chainrule.sin, (x,), (v,))   # (sin(x), cos(x) * v)
+        >>> chainrule.func.jvp(chainrule.sin, (chainrule.tensor([0.0, 1.0]),), (chainrule.ones(2),))
+        (tensor([0.    , 0.8415]), tensor([1.    , 0.5403]))
     """
     api = "jvp(f, primals, tangents)"
     for name, value in (("primals", primals), ("tangents", tangents)):
