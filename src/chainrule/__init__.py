@@ -15,6 +15,7 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .tensor import Size, Tensor
 
 from . import autograd, cuda  # noqa: E402,I001  (after the ops: autograd's rules use them)
+from . import viz; from .viz import explain  # noqa: E402,E702,I001
 from . import linalg  # noqa: E402,I001
 from . import func  # noqa: E402,I001
 from . import nn  # noqa: E402,I001

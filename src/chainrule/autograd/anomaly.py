@@ -113,6 +113,8 @@ def format_value(array, max_elements: int = 4) -> str:
         return f"{shape} bool, {int(array.sum())} true"
     if array.size == 0:
         return f"{shape} empty"
+    if (array == array.flat[0]).all():
+        return f"{shape} all {format_number(array.flat[0])}"
     with xp.errstate(all="ignore"):
         mean, low, high = (format_number(v) for v in (array.mean(), array.min(), array.max()))
     return f"{shape} mean {mean} min {low} max {high}"

@@ -1,0 +1,13 @@
+"""See the graph: draw it, explain its backward pass step by step, print it as flat code (``chainrule.viz``).
+
+- :func:`draw`: the graph as a ``graphviz.Digraph`` with values (green) and gradients (red) on its edges.
+- :func:`explain`: the backward pass in words, node by node (also ``chainrule.explain``).
+- :func:`flat_backprop`: straight-line forward and backward code of a function, runnable.
+"""
+
+from .draw import GraphvizNotFound, draw
+from .explain import Explanation, SavedReport, explain
+from .flat import FlatBackprop, FlatResult, flat_backprop
+
+__all__ = ["draw", "explain", "flat_backprop", "Explanation", "SavedReport", "FlatBackprop", "FlatResult",
+           "GraphvizNotFound"]
