@@ -179,6 +179,14 @@ def test_forward_over_reverse_and_reverse_over_forward():
     assert hv.grad_fn is None and rv.grad_fn is None
 
 
+def test_derivative_with_respect_to_a_tangent():
+    # d/dv (H v) = H: the tangent's own graph must survive the inner backward pass
+    x, v = t64(3), t64(3)
+    f = lambda x: (cr.tanh(x) * x.sum()).sum()
+    hessian_by_tangent = cr.func.jacrev(lambda v: jvp(grad(f), (x,), (v,))[1])(v)
+    close(hessian_by_tangent, cr.func.hessian(f)(x))
+
+
 # -- vjp ---------------------------------------------------------------------------------------------
 
 def test_vjp_is_linear_and_reusable():

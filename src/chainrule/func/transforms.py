@@ -69,10 +69,13 @@ def _lift(x, api: str) -> Tensor:
 
 
 def _reaches_outside(tensors, inside: set) -> bool:
-    """Whether any of ``tensors`` depends, through the recorded graph, on a leaf not in ``inside`` (ids)."""
+    """Whether any of ``tensors`` or their forward-AD tangents depends, through the recorded graph, on a leaf
+    not in ``inside`` (ids): then the transform's results must stay differentiable from outside."""
+    tensors = [t for t in tensors if isinstance(t, Tensor)]
+    tensors += [tangent for t in tensors if t._fw for tangent in t._fw.values()]
     stack, seen = [], set()
     for t in tensors:
-        if isinstance(t, Tensor) and t.requires_grad:
+        if t.requires_grad:
             if t.grad_fn is None:
                 if id(t) not in inside:
                     return True
@@ -147,7 +150,6 @@ class Trace:
     """
 
     def __init__(self, func, args: tuple, kwargs: dict, argnums: tuple, has_aux: bool, api: str):
-        self.api = api
         args = list(args)
         self.inputs: list = []
         self.groups: list = []  # (spec, start, stop) of each differentiated argument's leaves in inputs
