@@ -108,7 +108,7 @@ def format_value(array, max_elements: int = 4) -> str:
         return format_number(array)
     if array.size <= max_elements:
         return _nested(array)
-    shape = "(" + ", ".join(str(s) for s in array.shape) + ("," if array.ndim == 1 else "") + ")"
+    shape = shape_text(array.shape)
     if array.dtype.kind == "b":
         return f"{shape} bool, {int(array.sum())} true"
     if array.size == 0:
@@ -118,6 +118,11 @@ def format_value(array, max_elements: int = 4) -> str:
     with xp.errstate(all="ignore"):
         mean, low, high = (format_number(v) for v in (array.mean(), array.min(), array.max()))
     return f"{shape} mean {mean} min {low} max {high}"
+
+
+def shape_text(shape) -> str:
+    """A shape as Python writes the tuple: ``()``, ``(3,)``, ``(2, 4)``."""
+    return str(tuple(shape))
 
 
 def _nested(array) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import html
 
-from ..autograd.anomaly import format_value, user_frame
+from ..autograd.anomaly import format_value, shape_text, user_frame
 from ..tensor import Tensor
-from .graph import GraphView, edge_wire, n_outputs, shape_text, wire_of
+from .graph import GraphView, edge_wire, n_outputs, wire_of
 
 VALUE_COLOR = "#2e7d32"
 GRAD_COLOR = "#c62828"

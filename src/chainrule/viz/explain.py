@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .._backend import xp
-from ..autograd.anomaly import arg_names, diagnose, format_value, local_gradients, local_term, user_frame
+from ..autograd.anomaly import arg_names, diagnose, format_value, local_gradients, local_term, shape_text, user_frame
 from ..tensor import Tensor
 from .gates import expression, gate
-from .graph import GraphView, n_outputs, shape_text, wire_of
+from .graph import GraphView, n_outputs, wire_of
 
 _FREED_NOTE = ("Saved values were freed by an earlier backward(), so the local gradients are gone; showing "
                "the structure and the leaf gradients that backward left in .grad. Call "
@@ -102,31 +102,33 @@ class Explanation:
         if upstream[0] is not None and upstream[0].data.ndim:
             shape = f"  {shape_text(upstream[0].data.shape)}"
         header = f"{', '.join(outs)} = {text}  ({node.op.name}){shape}   {gate(node.op)}"
-        if view.freed or upstream[0] is None:
+        if view.freed or all(u is None for u in upstream):
             return header, []
-        up_text = f"upstream {self._d(outs[0])} = {self._upstream(node, outs[0], upstream[0])}"
+        up_text = "upstream " + ", ".join(f"{self._d(name)} = {self._upstream(node, k, name, u)}"
+                                          for k, (name, u) in enumerate(zip(outs, upstream, strict=True))
+                                          if u is not None)
         locals_ = local_gradients(node, upstream[0].data) if len(outs) == 1 else None
         # NOTE: a constant shown by value reads badly inside a formula ("[[False, True]]"), so it keeps its
         # placeholder there.
         names = {p: a if not a.startswith("[") else p for p, a in zip(arg_names(node), args, strict=False)}
         names["out"] = outs[0]
-        lines = []
+        lines, raw = [], view.raw_grads[id(node)]
         for i, arg in enumerate(args):
             g = view.edge_grads.get((id(node), i))
             if node.next[i] is None or g is None:
                 continue
-            down = self._downstream(node, i, arg, upstream[0], locals_, names, g)
-            lines.append(f"{up_text}   {down}")
-            raw = view.raw_grads[id(node)]
+            lines.append(f"{up_text}   {self._downstream(node, i, arg, upstream[0], locals_, names, g)}")
             if not xp.isfinite(g.data).all():
                 consumers = [n.op.name for n, _ in view.consumers.get((id(node), 0), ())]
                 lines.append("!! " + diagnose(node, upstream, raw, i, consumers))
-                self.marked.append(outs[0])
-                header = "!! " + header
+        if any(line.startswith("!! ") for line in lines):
+            self.marked.append(outs[0])
+            header = "!! " + header
         return header, lines
 
-    def _upstream(self, node, name: str, g) -> str:
-        parts = [self.view.edge_grads.get((id(c), j)) for c, j in self.view.consumers.get((id(node), 0), ())]
+    def _upstream(self, node, index: int, name: str, g) -> str:
+        uses = self.view.consumers.get((id(node), index), ())
+        parts = [self.view.edge_grads.get((id(c), j)) for c, j in uses]
         if len(parts) < 2 or any(p is None for p in parts):
             return self._fmt(g)
         note = f"   (copy gate: {name} feeds {len(parts)} ops, so their gradients sum)"
@@ -186,7 +188,8 @@ class Explanation:
         if self.view.freed:
             lines.append(_FREED_NOTE)
         if self.marked:
-            lines.append(f"!! marks where a NaN/inf gradient first appears (at {', '.join(self.marked)}).")
+            lines.append(f"!! marks the nodes whose backward gives a NaN/inf gradient; it starts at "
+                         f"{self.marked[0]}.")
         return lines
 
     def _leaf_lines(self) -> list:

@@ -17,6 +17,7 @@ from .._backend import xp
 from ..autograd.anomaly import set_detect_anomaly
 from ..autograd.engine import _reachable
 from ..autograd.engine import grad as autograd_grad
+from ..ops.shape import sum_to
 from ..tensor import Tensor, _wrap
 
 _LEAF_NAMES = ("x", "y", "z", "w", "u", "v", "a", "b", "c", "d")
@@ -34,10 +35,6 @@ def edge_wire(edge):
 
 def n_outputs(node) -> int:
     return len(node.out_meta) if node.out_meta is not None else 1
-
-
-def shape_text(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 class GraphView:
@@ -154,7 +151,7 @@ class GraphView:
         upstream gradient and every edge's share. ``grad_outputs``: one gradient per output, or None."""
         if self.freed or not self.leaves:
             return
-        handles = []
+        handles, hookless = [], [node for node in self.nodes if node.hooks is None]
         for node in self.nodes:
             for i in range(n_outputs(node)):
                 handles.append(node.add_hook(i, functools.partial(_keep, self.upstream, (id(node), i))))
@@ -166,6 +163,8 @@ class GraphView:
         finally:
             for handle in handles:
                 handle.remove()
+            for node in hookless:
+                node.hooks = None
         for t, g in zip(self.leaves, leaf_grads, strict=True):
             if g is not None:
                 self.upstream[id(t)] = g
@@ -207,7 +206,6 @@ def edge_gradients(node, upstream: list) -> tuple:
     Returns the raw per-input results and the gradients along each input edge (broadcasting undone; None for
     inputs without an edge), as the engine computes them.
     """
-    from ..ops.shape import sum_to
     with _state.no_grad(), xp.errstate(all="ignore"):
         if node.out_meta is None:
             raw = node.op.vjp(node, upstream[0])
