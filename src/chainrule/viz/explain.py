@@ -200,9 +200,10 @@ class Explanation:
             text = f"{self._d(name)} = " + ("(not computed)" if g is None else self._fmt(g))
             uses = self.view.consumers.get(id(leaf), ())
             parts = [self.view.edge_grads.get((id(c), j)) for c, j in uses]
-            if len(uses) > 1 and g is not None and all(p is not None for p in parts) and g.data.size == 1:
-                text += (f" = {' + '.join(self._fmt(p) for p in parts)}   ({name} is used {len(uses)} "
-                         "times: the copy gate sums their gradients)")
+            if len(uses) > 1 and g is not None and all(p is not None for p in parts):
+                if g.data.size == 1:
+                    text += f" = {' + '.join(self._fmt(p) for p in parts)}"
+                text += f"   ({name} is used {len(uses)} times: the copy gate sums their gradients)"
             lines.append(text)
         return lines
 

@@ -271,10 +271,10 @@ class _Writer:
                                                                   else "")
 
     def _forward_line(self, call: _Call) -> str:
-        args = [self._arg(a, call) for a in call.args[:len(call.inputs)]] if not _is_function(call) else \
-            [self._arg(a, call) for a in call.args]
         if _is_function(call):
-            return f"{self._outs(call)} = {self._value(call.op, call.op.__name__)}.apply({', '.join(args)})"
+            args = ", ".join(self._arg(a, call) for a in call.args)
+            return f"{self._outs(call)} = {self._value(call.op, call.op.__name__)}.apply({args})"
+        args = [self._arg(t, call) for t in call.inputs]
         text = expression(call.op, args, call.ctx, prefix="cr.")
         if text is None:
             fn = self._value(functools.partial(_apply_primitive, call.op, call.args[len(call.inputs):]),
