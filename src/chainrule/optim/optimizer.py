@@ -39,7 +39,7 @@ class Optimizer:
         >>> opt = chainrule.optim.SGD([w], lr=0.1)
         >>> (w - 1.0).square().sum().backward()
         >>> opt.step(); w
-        tensor([0.2000, 0.2000, 0.2000], requires_grad=True)
+        tensor([0.2, 0.2, 0.2], requires_grad=True)
     """
 
     def __init__(self, params, defaults: dict):

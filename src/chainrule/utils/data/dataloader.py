@@ -24,7 +24,8 @@ def default_collate(batch: list):
     Example::
 
         >>> default_collate([(chainrule.zeros(2), 0), (chainrule.ones(2), 1)])
-        [tensor([[0., 0.], [1., 1.]]), tensor([0, 1])]
+        [tensor([[0., 0.],
+                [1., 1.]]), tensor([0, 1])]
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
