@@ -1,4 +1,4 @@
-"""All mode state in one place: grad mode, forward-AD levels and anomaly mode, as context managers.
+"""All mode state in one place: grad mode, forward-AD levels, anomaly mode and the active vmap level.
 
 Hot paths read the module attributes directly (``_state.grad_enabled``), so they are plain globals.
 NOTE: like PyTorch's autograd, the modes are meant for one thread at a time; they are process-global here.
@@ -15,6 +15,9 @@ forward_levels: list[int] = []
 # and, with anomaly_check_nan, the engine checks every gradient it computes for NaN and inf.
 anomaly_enabled = False
 anomaly_check_nan = True
+# The innermost active vmap level (``chainrule.func.batching.Level``) while ``vmap`` traces its function on one
+# example, else None: every primitive application, detach, random draw and in-place op reports to it.
+vmap_level = None
 
 
 class _ModeContext:

@@ -11,7 +11,7 @@ import math
 import numpy
 
 from . import _backend, _dtype
-from .random import numpy_generator
+from .random import batched_random, numpy_generator
 from .tensor import Tensor, _wrap
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace", "eye",
@@ -169,18 +169,21 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad:
     return _finish(numpy.eye(n, m, dtype=_default_np(dtype)), None, device, requires_grad)
 
 
+@batched_random
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1)."""
     array = numpy_generator(generator).random(_size(size))
     return _finish(array.astype(_default_np(dtype)), None, device, requires_grad)
 
 
+@batched_random
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     array = numpy_generator(generator).standard_normal(_size(size))
     return _finish(array.astype(_default_np(dtype)), None, device, requires_grad)
 
 
+@batched_random
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad: bool = False) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)`` starts at 0); int64 by default."""
@@ -195,12 +198,14 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return _finish(array.astype(d.np), None, device, requires_grad)
 
 
+@batched_random
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A random permutation of ``0..n-1``."""
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
     return _finish(numpy_generator(generator).permutation(n).astype(d.np), None, device, requires_grad)
 
 
+@batched_random
 def normal(mean, std, size=None, *, generator=None, dtype=None, device=None, requires_grad: bool = False):
     """Normal samples with the given mean and standard deviation (numbers with ``size``, or tensors)."""
     m = mean.data if isinstance(mean, Tensor) else mean

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy
+
+from . import _state
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator", "get_rng_state",
            "set_rng_state"]
@@ -69,4 +73,18 @@ def set_rng_state(state: dict) -> None:
 
 def numpy_generator(generator: Generator | None) -> numpy.random.Generator:
     """The NumPy generator behind ``generator`` (the default one when None)."""
+    if _state.vmap_level is not None:
+        _state.vmap_level.check_raw_draw()
     return (generator or default_generator).np
+
+
+def batched_random(factory):
+    """Make the random ``factory`` follow vmap's ``randomness`` mode when called inside ``vmap``: raise
+    ('error'), draw once for all samples ('same') or independently per sample ('different')."""
+    @functools.wraps(factory)
+    def wrapper(*args, **kwargs):
+        if _state.vmap_level is None:
+            return factory(*args, **kwargs)
+        # NOTE: the level draws through the wrapper itself, so an enclosing vmap applies its own mode too.
+        return _state.vmap_level.random(wrapper, args, kwargs)
+    return wrapper

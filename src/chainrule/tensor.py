@@ -6,7 +6,7 @@ differentiates it; this file only holds state, conversions and the entry points 
 
 from __future__ import annotations
 
-from . import _backend, _dtype
+from . import _backend, _dtype, _state
 from ._backend import xp
 
 
@@ -184,6 +184,8 @@ class Tensor:
         """The same data with no history (shares memory, as in torch)."""
         t = _wrap(self.data)
         t._vc = self._vc
+        if _state.vmap_level is not None:
+            _state.vmap_level.detached(self, t)
         return t
 
     def detach_(self) -> Tensor:

@@ -112,7 +112,9 @@ class Function(metaclass=_FunctionMeta):
             if _state.anomaly_enabled:
                 from .anomaly import record_creation
                 record_creation(ctx)
-        if _state.forward_levels:
+        if _state.vmap_level is not None:
+            _state.vmap_level.finish_function(cls, ctx, args, results)
+        elif _state.forward_levels:
             from .forward_ad import propagate
             propagate(cls, ctx, inputs, tuple(o.data for o in outs), tuple(results))
         return tuple(results) if is_tuple else results[0]

@@ -30,6 +30,14 @@ class Primitive:
     - ``vjp(ctx, g) -> gradient per tensor input`` (a tuple, or one tensor for one input; None = no gradient)
     - ``jvp(ctx, *tangents) -> output tangent`` (one tangent per tensor input; absent ones are zeros)
 
+    - ``batch_rule(inputs, batched, params) -> output(s)`` (vmap): the op on whole batches. ``batched[i]`` says
+      whether ``inputs[i]`` carries the batch as its leading dim (the others are shared by every sample); the
+      outputs carry it as their leading dim. None: ``vmap`` falls back to a loop over the samples. Shorthand
+      for single-input ops that only need their parameters adjusted: ``batch_params(size, *params) ->
+      params`` (the op is then applied to the batch with those). Parameters that come from a batched tensor
+      (an index) reach the rule as :class:`BatchedParam` only when ``batches_params`` is set; otherwise such
+      an op runs as a loop over the samples.
+
     Flags: ``save_inputs`` / ``save_output`` (what the rules read), ``broadcasts`` (inputs broadcast against
     each other; gradients are summed back to each input's shape by the engine, the one place that does it),
     ``differentiable`` (False for comparisons, argmax, ...), ``n_outputs``.
@@ -43,12 +51,16 @@ class Primitive:
     differentiable = True
     n_outputs = 1
     jvp = None
+    batch_rule = None
+    batches_params = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
             cls.backward_name = _camel(cls.name) + "Backward0"
             PRIMITIVES[cls.name] = cls
+        if "batch_params" in cls.__dict__:
+            cls.batch_rule = classmethod(_batch_with_params)
 
 
 def _camel(name: str) -> str:
@@ -76,7 +88,10 @@ def apply(op, inputs: tuple, *params):
                 record = True
                 break
     ctx = Node(op) if record else _Scratch()
-    if len(inputs) == 1:
+    level = _state.vmap_level
+    if level is not None:
+        out = level.forward(op, ctx, inputs, params)
+    elif len(inputs) == 1:
         out = op.forward(ctx, inputs[0].data, *params)
     elif len(inputs) == 2:
         out = op.forward(ctx, inputs[0].data, inputs[1].data, *params)
@@ -124,7 +139,9 @@ def apply(op, inputs: tuple, *params):
             ctx.out_meta = tuple([(a.shape, a.dtype) for a in out])
             if op.save_output:
                 ctx.out = out
-    if _state.forward_levels:
+    if level is not None:
+        level.finish(op, ctx, inputs, params, result)
+    elif _state.forward_levels:
         from ..autograd.forward_ad import propagate
         propagate(op, ctx, inputs, out, result)
     return result
@@ -194,3 +211,58 @@ def method(*names: str):
             setattr(Tensor, name, fn)
         return fn
     return attach
+
+
+# -- batching rules (vmap) shared by the op modules ------------------------------------------------
+# A rule sees the physical inputs: batched ones carry the batch as their leading dim, shared ones are as the
+# samples see them. Rules call ``apply`` again, so what they compute is recorded (and differentiable) as usual.
+
+class BatchedParam:
+    """A parameter array that differs per sample inside vmap (e.g. an index): ``array`` holds the whole batch,
+    the batch leading."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+
+def batch_size(inputs: tuple, batched: tuple) -> int:
+    """The batch size: the leading dim of any batched input."""
+    for t, b in zip(inputs, batched):
+        if b:
+            return t.data.shape[0]
+    raise RuntimeError("batch_size: no input is batched")
+
+
+def with_rank(t: Tensor, ndim: int) -> Tensor:
+    """Batched ``t`` with size-1 dims inserted after the batch dim so that each sample has ``ndim`` dims."""
+    shape = t.data.shape
+    extra = ndim - (len(shape) - 1)
+    return t.reshape(shape[:1] + (1,) * extra + shape[1:]) if extra > 0 else t
+
+
+def align(inputs: tuple, batched: tuple) -> tuple:
+    """Batched inputs lifted to the samples' common rank, so that they broadcast against each other; shared
+    inputs broadcast from the right, so they never reach the batch dim."""
+    rank = max(t.data.ndim - b for t, b in zip(inputs, batched))
+    return tuple(with_rank(t, rank) if b else t for t, b in zip(inputs, batched))
+
+
+def batch_elementwise(op, inputs: tuple, batched: tuple, params: tuple):
+    """The batching rule of elementwise and broadcasting ops: align the ranks, then apply the op itself."""
+    return apply(op, align(inputs, batched), *params)
+
+
+def _batch_with_params(op, inputs: tuple, batched: tuple, params: tuple):
+    return apply(op, inputs, *op.batch_params(inputs[0].data.shape[0], *params))
+
+
+def materialize(t: Tensor, b: bool, size: int) -> Tensor:
+    """``t`` with a leading batch dim of ``size``; a shared input is broadcast (a view whose gradient sums back)."""
+    return t if b else t.unsqueeze(0).expand(size, *t.data.shape)
+
+
+def shift(dims: tuple) -> tuple:
+    """Dims of a sample as dims of the batch (one further right, past the leading batch dim)."""
+    return tuple(d + 1 for d in dims)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _wrap
-from ._primitive import Primitive, _camel, apply, as_tensor, cast_to, method, promote
+from ._primitive import Primitive, _camel, apply, as_tensor, batch_elementwise, cast_to, method, promote
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "maximum",
            "minimum", "where", "eq", "ne", "lt", "le", "gt", "ge", "floor_divide", "remainder", "fmod"]
@@ -46,6 +46,7 @@ def _binary(op_cls, name: str):
 
 class Add(Primitive):
     name = "add"
+    batch_rule = classmethod(batch_elementwise)
     broadcasts = True
 
     @staticmethod
@@ -63,6 +64,7 @@ class Add(Primitive):
 
 class Sub(Primitive):
     name = "sub"
+    batch_rule = classmethod(batch_elementwise)
     broadcasts = True
 
     @staticmethod
@@ -80,6 +82,7 @@ class Sub(Primitive):
 
 class Mul(Primitive):
     name = "mul"
+    batch_rule = classmethod(batch_elementwise)
     broadcasts = True
     save_inputs = True
 
@@ -101,6 +104,7 @@ class Mul(Primitive):
 
 class Div(Primitive):
     name = "div"
+    batch_rule = classmethod(batch_elementwise)
     broadcasts = True
     save_inputs = True
 
@@ -124,6 +128,7 @@ class Pow(Primitive):
     """``x ** y`` for a tensor exponent."""
 
     name = "pow"
+    batch_rule = classmethod(batch_elementwise)
     broadcasts = True
     save_inputs = True
 
@@ -152,6 +157,7 @@ class PowScalar(Primitive):
     """``x ** p`` for a Python-number exponent ``p``."""
 
     name = "pow_scalar"
+    batch_rule = classmethod(batch_elementwise)
     save_inputs = True
 
     @staticmethod
@@ -178,46 +184,24 @@ def _pow_scalar_local(x: Tensor, p) -> Tensor:
     return x ** (p - 1) * p
 
 
-class Maximum(Primitive):
-    name = "maximum"
-    broadcasts = True
-    save_inputs = True
-
-    @staticmethod
-    def forward(ctx, x, y):
-        return xp.maximum(x, y)
-
-    @staticmethod
+def _extremum(name: str, ufunc, wins):
+    """maximum/minimum: ``wins(x, y)`` says where x is picked; ties share the gradient equally, as in torch."""
     def vjp(ctx, g):
         x, y = ctx.inputs
-        gx = _tie_split(g, x, y, x > y)
+        gx = _tie_split(g, x, y, wins(x, y))
         return gx, g - gx
 
-    @staticmethod
     def jvp(ctx, x_t, y_t):
         x, y = ctx.inputs
-        return _tie_mix(x_t, y_t, x, y, x > y)
+        return _tie_mix(x_t, y_t, x, y, wins(x, y))
+
+    return type(_camel(name), (Primitive,), {
+        "name": name, "broadcasts": True, "save_inputs": True, "batch_rule": classmethod(batch_elementwise),
+        "forward": staticmethod(lambda ctx, x, y: ufunc(x, y)), "vjp": staticmethod(vjp), "jvp": staticmethod(jvp)})
 
 
-class Minimum(Primitive):
-    name = "minimum"
-    broadcasts = True
-    save_inputs = True
-
-    @staticmethod
-    def forward(ctx, x, y):
-        return xp.minimum(x, y)
-
-    @staticmethod
-    def vjp(ctx, g):
-        x, y = ctx.inputs
-        gx = _tie_split(g, x, y, x < y)
-        return gx, g - gx
-
-    @staticmethod
-    def jvp(ctx, x_t, y_t):
-        x, y = ctx.inputs
-        return _tie_mix(x_t, y_t, x, y, x < y)
+Maximum = _extremum("maximum", xp.maximum, lambda x, y: x > y)
+Minimum = _extremum("minimum", xp.minimum, lambda x, y: x < y)
 
 
 def _tie_split(g: Tensor, x: Tensor, y: Tensor, x_wins: Tensor) -> Tensor:
@@ -233,6 +217,7 @@ class Where(Primitive):
     """``where(condition, x, y)``: the condition routes the gradient, it gets none itself."""
 
     name = "where"
+    batch_rule = classmethod(batch_elementwise)
     broadcasts = True
     save_inputs = True
 
@@ -317,7 +302,8 @@ def where(condition, input, other):
 
 def _nondiff_binary(name: str, ufunc):
     op = type(_camel(name), (Primitive,), {
-        "name": name, "differentiable": False, "forward": staticmethod(lambda ctx, x, y: ufunc(x, y))})
+        "name": name, "differentiable": False, "forward": staticmethod(lambda ctx, x, y: ufunc(x, y)),
+        "batch_rule": classmethod(batch_elementwise)})
 
     def fn(input, other):
         x, y = promote(input, other, name)

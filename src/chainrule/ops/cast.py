@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from .. import _backend, _dtype
 from ..tensor import Tensor
-from ._primitive import Primitive, apply, method
+from ._primitive import Primitive, apply, batch_elementwise, method
 
 
 class Cast(Primitive):
     name = "to_copy"
+    batch_rule = classmethod(batch_elementwise)
 
     @staticmethod
     def forward(ctx, x, np_dtype):

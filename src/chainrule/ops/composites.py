@@ -7,7 +7,7 @@ from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import method
 from .arith import where
 from .elementwise import relu
-from .reduce import logsumexp
+from .reduce import logsumexp, shift_for_exp
 
 __all__ = ["softmax", "log_softmax", "multi_margin_loss"]
 
@@ -36,8 +36,7 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """
     x, d = _floating("softmax", input, dim, dtype)
     # NOTE: shifting by the max keeps exp from overflowing; it cancels in the ratio, so it is a constant.
-    top = xp.amax(x.data, axis=d if x.data.ndim else None, keepdims=True, initial=-xp.inf)
-    e = (x - _wrap(top.astype(x.data.dtype, copy=False))).exp()
+    e = (x - shift_for_exp(x, (d,) if x.data.ndim else ())).exp()
     return e / e.sum(d, keepdim=True)
 
 

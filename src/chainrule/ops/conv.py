@@ -48,10 +48,19 @@ def im2col_array(x, kernel, dilation, padding, stride, value=0):
     return win.reshape(n, c * kh * kw, oh * ow)
 
 
+def _batch_into_n(op, inputs: tuple, batched: tuple, params: tuple):
+    """The batching rule of unfold and fold: vmap's batch and the op's own leading batch N merge into one."""
+    (x,) = inputs
+    size, n = x.data.shape[:2]
+    out = apply(op, (x.reshape(size * n, *x.data.shape[2:]),), *params)
+    return out.reshape(size, n, *out.data.shape[1:])
+
+
 class Unfold(Primitive):
     """im2col: (N, C, H, W) -> (N, C*kh*kw, L); padding holds ``value`` (affine in x; linear for 0)."""
 
     name = "im2col"
+    batch_rule = classmethod(_batch_into_n)
 
     @staticmethod
     def forward(ctx, x, kernel, dilation, padding, stride, value):
@@ -71,6 +80,7 @@ class Fold(Primitive):
     """col2im: (N, C*kh*kw, L) -> (N, C, H, W), summing overlaps; the adjoint of :class:`Unfold`."""
 
     name = "col2im"
+    batch_rule = classmethod(_batch_into_n)
 
     @staticmethod
     def forward(ctx, cols, size, kernel, dilation, padding, stride):

@@ -12,7 +12,7 @@ import math
 from .. import _backend, _dtype
 from .._backend import xp
 from ..tensor import Tensor
-from ._primitive import Primitive, _camel, apply, cast_to, method
+from ._primitive import Primitive, _camel, apply, batch_elementwise, cast_to, method
 from .arith import maximum, minimum, where
 
 __all__ = ["neg", "negative", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "abs", "sign", "sin", "cos", "tan",
@@ -44,6 +44,7 @@ def unary(name: str, forward, local, *, uses: tuple = ("x",), to_float: bool = T
         "forward": staticmethod(op_forward),
         "vjp": staticmethod(lambda ctx, g: g * local_of(ctx)),
         "jvp": staticmethod(lambda ctx, x_t: x_t * local_of(ctx)),
+        "batch_rule": classmethod(batch_elementwise),
     })
 
     def fn(input, *params):

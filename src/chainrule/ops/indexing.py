@@ -19,7 +19,7 @@ import operator
 from .. import _state
 from .._backend import ndarray, xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import Primitive, apply, cast_to, method
+from ._primitive import Primitive, apply, batch_size, cast_to, materialize, method
 from .arith import add, where
 from .inplace import apply_inplace
 from .shape import broadcast_to, reshape
@@ -60,7 +60,7 @@ def _as_index_item(item, op: str):
 def check_range(index: ndarray, size: int, dim: int, op: str, error=IndexError,
                 negative: bool = True) -> None:
     """Raise ``error`` unless every entry of ``index`` is a position along ``dim`` (of length ``size``)."""
-    if index.size == 0:
+    if index.size == 0 or index.__class__ is not ndarray:  # NOTE: a batched index (vmap) is checked by NumPy
         return
     low = -size if negative else 0
     lo, hi = index.min(), index.max()
@@ -181,6 +181,18 @@ def _region(out, stages: tuple):
     return out
 
 
+def _batch_stages(stages: tuple) -> tuple:
+    """``(stages, dim)``: ``stages`` for a batch of inputs (the batch leading), and the dim where the batch
+    lands in the result: 0, or just after the index arrays' block when NumPy moves that block to the front
+    (index arrays separated by a slice or None)."""
+    key = tuple((slice(None),) + k for k in stages)
+    arrays = [i for i, item in enumerate(stages[-1]) if item.__class__ is ndarray]
+    if not arrays or arrays[-1] - arrays[0] + 1 == len(arrays):
+        return key, 0
+    shapes = [(int(a.sum()),) if a.dtype.kind == "b" else a.shape for a in stages[-1] if a.__class__ is ndarray]
+    return key, len(xp.broadcast_shapes(*shapes))
+
+
 # -- primitives --------------------------------------------------------------------------------------
 
 class Index(Primitive):
@@ -200,6 +212,11 @@ class Index(Primitive):
     @staticmethod
     def jvp(ctx, x_t):
         return apply(Index, (x_t,), ctx.stages, ctx.accumulate)
+
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        key, dim = _batch_stages(params[0])
+        return apply(Index, inputs, key, params[1]).movedim(dim, 0)
 
 
 class IndexScatter(Primitive):
@@ -226,6 +243,12 @@ class IndexScatter(Primitive):
     def jvp(ctx, g_t):
         return apply(IndexScatter, (g_t,), ctx.stages, ctx.accumulate, ctx.shape)
 
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        (g,), (stages, accumulate, shape) = inputs, params
+        key, dim = _batch_stages(stages)
+        return apply(IndexScatter, (g.movedim(0, dim),), key, accumulate, g.data.shape[:1] + shape)
+
 
 class IndexPut(Primitive):
     """A copy of ``x`` with the entries at ``stages`` replaced by ``v`` (already of the indexed shape)."""
@@ -250,6 +273,13 @@ class IndexPut(Primitive):
     @staticmethod
     def jvp(ctx, x_t, v_t):
         return apply(IndexPut, (x_t, v_t), ctx.stages, ctx.accumulate)
+
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        size = batch_size(inputs, batched)
+        x, v = (materialize(t, b, size) for t, b in zip(inputs, batched))
+        key, dim = _batch_stages(params[0])
+        return apply(IndexPut, (x, v.movedim(0, dim)), key, params[1])
 
 
 # -- x[key] and x[key] = value -----------------------------------------------------------------------
@@ -335,6 +365,8 @@ def _setitem(self: Tensor, key, value) -> None:
     if not isinstance(value, (Tensor, int, float, xp.number, xp.bool_)):
         raise TypeError(f"__setitem__: can't assign a {type(value).__name__} to a tensor; assign a Python "
                         "number or a Tensor")
+    if _state.vmap_level is not None:
+        _state.vmap_level.check_inplace("__setitem__", (self, value))
     stages, _, accumulate = parse_index(self.data.shape, key, "__setitem__")
     if not self.data.flags.writeable:
         raise RuntimeError(f"__setitem__: the tensor of shape {tuple(self.data.shape)} is a read-only view "

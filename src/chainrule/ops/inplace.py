@@ -22,6 +22,8 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
     A result of a higher dtype category than ``self`` (float into an int tensor) is refused, as in torch,
     unless ``any_dtype`` (``copy_`` converts whatever it is given).
     """
+    if _state.vmap_level is not None:
+        _state.vmap_level.check_inplace(name, (self,) + others)
     tracking = _state.grad_enabled and (self.requires_grad or any(
         isinstance(o, Tensor) and o.requires_grad for o in others))
     if tracking and self.requires_grad and self.grad_fn is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim
-from ._primitive import Primitive, apply, cast_to, method
+from ._primitive import Primitive, apply, batch_size, cast_to, materialize, method
 from .shape import Slice, _dim_of, broadcast_to, flatten, flip, int_tuple, narrow, reshape, unsqueeze
 
 __all__ = ["cat", "concat", "concatenate", "stack", "split", "chunk", "unbind", "roll", "tile"]
@@ -39,6 +39,11 @@ class Cat(Primitive):
     @staticmethod
     def jvp(ctx, *tangents):
         return apply(Cat, tangents, ctx.dim)
+
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        size = batch_size(inputs, batched)
+        return apply(Cat, tuple(materialize(t, b, size) for t, b in zip(inputs, batched)), params[0] + 1)
 
 
 def _tensor_list(tensors, op: str) -> list:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from .. import _dtype
 from .._backend import as_array, xp
 from ..tensor import Tensor, _wrap
-from ._primitive import Primitive, apply, cast_to, method, promote
+from ._primitive import Primitive, align, apply, batch_elementwise, cast_to, method, promote
 from .shape import broadcast_to, reshape, squeeze, sum_to, transpose, unsqueeze
 
 __all__ = ["matmul", "mm", "bmm", "dot", "outer", "addmm", "einsum", "inverse", "det", "slogdet"]
@@ -64,6 +64,18 @@ class MatMul(Primitive):
     def jvp(ctx, x_t, y_t):
         x, y = ctx.inputs
         return matmul(x_t, y) + matmul(x, y_t)
+
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        # NOTE: a vector becomes a matrix (a row on the left, a column on the right), so that the batch dim is
+        # never read as a matrix dim; the lifted dims are dropped from the product.
+        (x, y), (bx, by) = inputs, batched
+        x_vector, y_vector = x.data.ndim - bx == 1, y.data.ndim - by == 1
+        x = x.unsqueeze(-2) if x_vector else x
+        y = y.unsqueeze(-1) if y_vector else y
+        out = apply(MatMul, align((x, y), batched))
+        out = out.squeeze(-2) if x_vector else out
+        return out.squeeze(-1) if y_vector else out
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
@@ -187,6 +199,13 @@ class Einsum(Primitive):
         x = ctx.inputs
         return tuple(None if ctx.next[k] is None else _einsum_cotangent(g, x, ctx.subs, ctx.out_sub, k)
                      for k in range(len(x)))
+
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        subs, out_sub = params
+        batch = next(c for c in _LETTERS if c not in out_sub and all(c not in s for s in subs))
+        subs = tuple(batch + s if b else s for s, b in zip(subs, batched))
+        return apply(Einsum, inputs, subs, batch + out_sub)
 
     @staticmethod
     def jvp(ctx, *x_t):
@@ -355,6 +374,7 @@ def _singular(op: str, a, consequence: str) -> RuntimeError:
 
 class Inv(Primitive):
     name = "linalg_inv"
+    batch_params = staticmethod(lambda size, *params: params)  # NOTE: already batched over leading dims
     save_output = True
 
     @staticmethod
@@ -405,6 +425,7 @@ _DET_GRAD = "linalg.det (its derivative uses the inverse)"
 
 class Det(Primitive):
     name = "linalg_det"
+    batch_params = staticmethod(lambda size, *params: params)  # NOTE: already batched over leading dims
     save_inputs = True
     save_output = True
 
@@ -443,6 +464,7 @@ class SlogdetResult(NamedTuple):
 
 class Slogdet(Primitive):
     name = "linalg_slogdet"
+    batch_params = staticmethod(lambda size, *params: params)  # NOTE: already batched over leading dims
     save_inputs = True
     n_outputs = 2
 
@@ -474,6 +496,7 @@ class Solve(Primitive):
     """``X = A^{-1} B`` for matrices ``B``; batch dims broadcast (the engine sums the gradients back)."""
 
     name = "linalg_solve"
+    batch_rule = classmethod(batch_elementwise)  # NOTE: the leading (batch) dims broadcast elementwise
     save_inputs = True
     save_output = True
     broadcasts = True

@@ -12,10 +12,10 @@ import math
 import warnings
 from collections import namedtuple
 
-from .. import _dtype
+from .. import _dtype, _state
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import Primitive, apply, method
+from ._primitive import BatchedParam, Primitive, apply, materialize, method, shift
 from .arith import maximum, minimum, where
 from .shape import Flip, broadcast_to, clone, int_tuple, reshape, unique_dims
 
@@ -52,6 +52,7 @@ def _accumulating(input: Tensor, dtype, op: str) -> Tensor:
 
 class Sum(Primitive):
     name = "sum"
+    batch_params = staticmethod(lambda size, dims, keepdim, np_dtype: (shift(dims), keepdim, np_dtype))
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
@@ -65,6 +66,12 @@ class Sum(Primitive):
     @staticmethod
     def jvp(ctx, x_t):
         return apply(Sum, (x_t,), ctx.dims, ctx.keepdim, None)
+
+
+def sum_over(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+    """``x`` summed over exactly ``dims`` (normalised axes; ``()`` sums nothing), for the rules below."""
+    # NOTE: not sum(): there () means every dim, which is wrong when a rule runs on a batch (vmap).
+    return apply(Sum, (x,), dims, keepdim, None)
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -101,6 +108,7 @@ method("mean")(mean)
 
 class Prod(Primitive):
     name = "prod"
+    batch_params = staticmethod(lambda size, dims, keepdim: (shift(dims), keepdim))
     save_inputs = True
     save_output = True
 
@@ -115,23 +123,23 @@ class Prod(Primitive):
 
     @staticmethod
     def jvp(ctx, x_t):
-        return sum(x_t * _prod_local(ctx), ctx.dims, ctx.keepdim)
+        return sum_over(x_t * _prod_local(ctx), ctx.dims, ctx.keepdim)
 
 
 def _prod_local(ctx) -> Tensor:
     """d prod / d x: ``out / x`` without zeros; the product of the other entries where ``x`` is 0."""
     x, dims = ctx.inputs[0], ctx.dims
     out = keep(ctx.output, x.data.shape, dims, ctx.keepdim)
-    if not (x.data == 0).any():
+    if _state.vmap_level is None and not (x.data == 0).any():  # NOTE: inside vmap x's values are unknown
         return out / x
     # NOTE: out / x would be 0 / 0 at a zero. With one zero in the slice its derivative is the product of the
     # non-zeros; with two it is the other zero's value (0) times that product, written so that the second
     # derivative stays exact; with more, derivatives up to the second all vanish.
     zero = x == 0
     safe = where(zero, 1.0, x)
-    count = sum(zero, dims, keepdim=True)
+    count = sum_over(zero, dims, True)
     others = apply(Prod, (safe,), dims, True)
-    other_zero = sum(where(zero, x, 0.0), dims, keepdim=True) - x
+    other_zero = sum_over(where(zero, x, 0.0), dims, True) - x
     at_zero = where(count == 1, others, where(count == 2, other_zero * others, 0.0))
     return where(zero, at_zero, out / safe)
 
@@ -156,6 +164,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
 
 class AMax(Primitive):
     name = "amax"
+    batch_params = staticmethod(lambda size, dims, keepdim: (shift(dims), keepdim))
     save_inputs = True
     save_output = True
     reduce = staticmethod(xp.amax)
@@ -171,7 +180,7 @@ class AMax(Primitive):
 
     @staticmethod
     def jvp(ctx, x_t):
-        return sum(x_t * _tie_share(ctx), ctx.dims, ctx.keepdim)
+        return sum_over(x_t * _tie_share(ctx), ctx.dims, ctx.keepdim)
 
 
 class AMin(AMax):
@@ -181,16 +190,17 @@ class AMin(AMax):
 
 def _tie_share(ctx) -> Tensor:
     """``1/k`` at each of the ``k`` entries equal to their slice's extreme, 0 elsewhere (a constant)."""
-    x = ctx.inputs[0].data
-    hit = x == ctx.output.data.reshape(tuple(1 if i in ctx.dims else s for i, s in enumerate(x.shape)))
+    x = ctx.inputs[0]
+    hit = (x == keep(ctx.output, x.data.shape, ctx.dims, ctx.keepdim)).to(x.dtype)
     # NOTE: torch shares the gradient of tied extremes evenly; the share is piecewise constant in x.
-    return _wrap((hit / hit.sum(axis=ctx.dims, keepdims=True)).astype(x.dtype, copy=False))
+    return hit / sum_over(hit, ctx.dims, True)
 
 
 class MaxAt(Primitive):
     """The entries of ``x`` at ``indices`` along ``dim`` (``max(dim)``'s values); only they get gradient."""
 
     name = "max"
+    batches_params = True
 
     @staticmethod
     def forward(ctx, x, indices, dim, keepdim):
@@ -202,12 +212,22 @@ class MaxAt(Primitive):
     def vjp(ctx, g):
         n = ctx.in_shape[ctx.dim]
         along = tuple(n if i == ctx.dim else 1 for i in range(len(ctx.in_shape)))
-        hit = xp.arange(n).reshape(along) == ctx.indices
-        return where(_wrap(hit), keep(g, ctx.in_shape, (ctx.dim,), ctx.keepdim), 0.0)
+        hit = _wrap(xp.arange(n).reshape(along)) == _wrap(ctx.indices)
+        return where(hit, keep(g, ctx.in_shape, (ctx.dim,), ctx.keepdim), 0.0)
 
     @classmethod
     def jvp(cls, ctx, x_t):
         return apply(cls, (x_t,), ctx.indices, ctx.dim, ctx.keepdim)
+
+    @classmethod
+    def batch_rule(cls, inputs, batched, params):
+        indices, dim, keepdim = params
+        if isinstance(indices, BatchedParam):
+            indices = indices.array
+            x = materialize(inputs[0], batched[0], indices.shape[0])
+        else:  # NOTE: take_along_axis broadcasts a size-1 leading dim of the indices
+            indices, x = indices[None], inputs[0]
+        return apply(cls, (x,), indices, dim + 1, keepdim)
 
 
 class MinAt(MaxAt):
@@ -216,7 +236,37 @@ class MinAt(MaxAt):
 
 _max_result = namedtuple("max", ("values", "indices"))
 _min_result = namedtuple("min", ("values", "indices"))
-_EXTREMES = {"max": (AMax, MaxAt, xp.argmax, _max_result), "min": (AMin, MinAt, xp.argmin, _min_result)}
+
+
+class ArgMax(Primitive):
+    """Index (int64) of the first maximum along ``dim``, or of the flattened tensor when ``dim`` is None."""
+
+    name = "argmax"
+    differentiable = False
+    find = staticmethod(xp.argmax)
+
+    @classmethod
+    def forward(cls, ctx, x, dim, keepdim):
+        if dim is None:
+            return xp.asarray(cls.find(x), dtype=xp.int64).reshape((1,) * x.ndim if keepdim else ())
+        return xp.asarray(cls.find(x, axis=dim, keepdims=keepdim), dtype=xp.int64)
+
+    @classmethod
+    def batch_rule(cls, inputs, batched, params):
+        (x,), (dim, keepdim) = inputs, params
+        if dim is not None:
+            return apply(cls, (x,), dim + 1, keepdim)
+        size = x.data.shape[0]
+        flat = apply(cls, (x.reshape(size, -1),), 1, False)
+        return flat.reshape((size,) + (1,) * (x.data.ndim - 1)) if keepdim else flat
+
+
+class ArgMin(ArgMax):
+    name = "argmin"
+    find = staticmethod(xp.argmin)
+
+
+_EXTREMES = {"max": (AMax, MaxAt, ArgMax, _max_result), "min": (AMin, MinAt, ArgMin, _min_result)}
 
 
 def _nonempty(shape: tuple, dims: tuple, op: str) -> None:
@@ -239,9 +289,9 @@ def _extreme(op: str, input: Tensor, dim, keepdim: bool):
     x = input if shape else reshape(input, (1,))
     _nonempty(x.data.shape, (d,), op)
     keepdim = bool(keepdim and shape)
-    indices = arg(x.data, axis=d, keepdims=True)
-    values = apply(at_op, (x,), indices, d, keepdim)
-    return result(values, _wrap(indices if keepdim else indices.squeeze(d)))
+    indices = apply(arg, (x,), d, True)
+    values = apply(at_op, (x,), indices.data, d, keepdim)
+    return result(values, indices if keepdim else indices.squeeze(d))
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):
@@ -283,13 +333,12 @@ def _arg_extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
         if input.data.size == 0:
             raise IndexError(f"{op}: expected reduction dim to be specified for an empty input (shape "
                              f"{tuple(shape)}); pass dim=")
-        index = xp.asarray(arg(input.data), dtype=xp.int64)
-        return _wrap(index.reshape((1,) * len(shape) if keepdim else ()))
+        return apply(arg, (input,), None, keepdim)
     (dim,) = int_tuple(dim, op, "dim")
     d = _normalize_dim(dim, len(shape), op)
-    x = input.data if shape else input.data.reshape(1)
-    _nonempty(x.shape, (d,), op)
-    return _wrap(xp.asarray(arg(x, axis=d, keepdims=bool(keepdim and shape)), dtype=xp.int64))
+    x = input if shape else reshape(input, (1,))
+    _nonempty(x.data.shape, (d,), op)
+    return apply(arg, (x,), d, bool(keepdim and shape))
 
 
 def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -354,13 +403,21 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     if input.data.dtype.kind != "f":
         input = input.to(_dtype.get_default_dtype())
     dims = normalize_dims(dim, input.data.ndim, "logsumexp")
-    top = xp.amax(input.data, axis=dims, keepdims=True, initial=-xp.inf)
-    # NOTE: shifting by the max keeps exp from overflowing; an infinite max is not shifted (inf - inf is nan),
-    # and the shift is a constant since the result does not depend on it.
-    top = xp.where(xp.isfinite(top), top, 0).astype(input.data.dtype)
-    total = sum((input - _wrap(top)).exp(), dims, keepdim)
+    top = shift_for_exp(input, dims)
+    total = sum((input - top).exp(), dims, keepdim)
     with xp.errstate(divide="ignore"):  # an all -inf (or empty) slice sums to 0: its log is -inf, as in torch
-        return total.log() + _wrap(top if keepdim else top.reshape(total.data.shape))
+        return total.log() + (top if keepdim else reshape(top, total.data.shape))
+
+
+def shift_for_exp(x: Tensor, dims: tuple) -> Tensor:
+    """The max of ``x`` over ``dims`` (kept as size-1 dims), detached: subtracting it keeps ``exp`` from
+    overflowing. An infinite or empty max gives no shift (inf - inf would be nan). Results that do not depend
+    on the shift (logsumexp, softmax) treat it as a constant."""
+    shape = x.data.shape
+    if not builtins.all(shape[d] for d in dims):
+        return _wrap(xp.zeros(tuple(1 if i in dims else n for i, n in enumerate(shape)), dtype=x.data.dtype))
+    top = apply(AMax, (x.detach(),), dims, True)
+    return where(top.isfinite(), top, 0.0)
 
 
 class Norm(Primitive):
@@ -369,6 +426,7 @@ class Norm(Primitive):
     # NOTE: a primitive for stability: sqrt(sum(x * x)) composed would give 0 * inf = nan at x = 0, where
     # torch's subgradient is 0.
     name = "norm"
+    batch_params = staticmethod(lambda size, p, dims, keepdim: (p, shift(dims), keepdim))
     save_inputs = True
     save_output = True
 
@@ -385,7 +443,7 @@ class Norm(Primitive):
 
     @staticmethod
     def jvp(ctx, x_t):
-        return sum(x_t * _norm_local(ctx), ctx.dims, ctx.keepdim)
+        return sum_over(x_t * _norm_local(ctx), ctx.dims, ctx.keepdim)
 
 
 def _norm_local(ctx) -> Tensor:
@@ -439,6 +497,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
 
 class Cumsum(Primitive):
     name = "cumsum"
+    batch_params = staticmethod(lambda size, dim: (dim + 1,))
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -469,16 +528,30 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     return apply(Cumsum, (input,), d) if input.data.ndim else clone(input)
 
 
+class AllOf(Primitive):
+    name = "all"
+    differentiable = False
+    test = staticmethod(xp.all)
+    batch_params = staticmethod(lambda size, dims, keepdim: (shift(dims), keepdim))
+
+    @classmethod
+    def forward(cls, ctx, x, dims, keepdim):
+        return xp.asarray(cls.test(x, axis=dims, keepdims=keepdim))
+
+
+class AnyOf(AllOf):
+    name = "any"
+    test = staticmethod(xp.any)
+
+
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where every element over ``dim`` (all dims by default) is non-zero; a bool tensor, no gradient."""
-    dims = normalize_dims(dim, input.data.ndim, "all")
-    return _wrap(xp.asarray(xp.all(input.data, axis=dims, keepdims=keepdim)))
+    return apply(AllOf, (input,), normalize_dims(dim, input.data.ndim, "all"), keepdim)
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where some element over ``dim`` (all dims by default) is non-zero; a bool tensor, no gradient."""
-    dims = normalize_dims(dim, input.data.ndim, "any")
-    return _wrap(xp.asarray(xp.any(input.data, axis=dims, keepdims=keepdim)))
+    return apply(AnyOf, (input,), normalize_dims(dim, input.data.ndim, "any"), keepdim)
 
 
 for _fn in (prod, max, min, amax, amin, argmax, argmin, var, std, logsumexp, norm, cumsum, all, any):

@@ -12,7 +12,7 @@ import operator
 
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import Primitive, apply, method
+from ._primitive import Primitive, apply, batch_elementwise, method, shift, with_rank
 
 # NOTE: ``pad`` is public as ``chainrule.ops.shape.pad`` (for nn.functional.pad), not top-level: torch has no
 # torch.pad.
@@ -30,6 +30,7 @@ def _shape_arg(shape) -> tuple:
 
 class Reshape(Primitive):
     name = "reshape"
+    batch_params = staticmethod(lambda size, shape: ((size,) + shape,))
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -88,6 +89,11 @@ class BroadcastTo(Primitive):
     def jvp(ctx, x_t):
         return broadcast_to(x_t, ctx.out_shape)
 
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        x = with_rank(inputs[0], len(params[0]))
+        return apply(BroadcastTo, (x,), x.data.shape[:1] + params[0])
+
 
 class SumTo(Primitive):
     """Sum a broadcast tensor back down to ``shape`` (leading dims and dims that were 1)."""
@@ -110,6 +116,13 @@ class SumTo(Primitive):
     @staticmethod
     def jvp(ctx, x_t):
         return sum_to(x_t, ctx.out_shape)
+
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        # NOTE: the batch dim goes after the leading dims that are summed away, so it is kept.
+        (x,), (shape,) = inputs, params
+        lead = x.data.ndim - 1 - len(shape)
+        return apply(SumTo, (x.movedim(0, lead),), x.data.shape[:1] + shape)
 
 
 def broadcast_to(input: Tensor, *shape) -> Tensor:
@@ -146,6 +159,7 @@ def sum_to(input: Tensor, shape) -> Tensor:
 
 class Transpose(Primitive):
     name = "transpose"
+    batch_params = staticmethod(lambda size, dim0, dim1: (dim0 + 1, dim1 + 1))
 
     @staticmethod
     def forward(ctx, x, dim0, dim1):
@@ -175,6 +189,7 @@ swapaxes = transpose
 
 class Permute(Primitive):
     name = "permute"
+    batch_params = staticmethod(lambda size, dims: ((0,) + shift(dims),))
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -266,6 +281,7 @@ def t(input: Tensor) -> Tensor:
 
 class Clone(Primitive):
     name = "clone"
+    batch_rule = classmethod(batch_elementwise)
 
     @staticmethod
     def forward(ctx, x):
@@ -306,6 +322,7 @@ class Alias(Primitive):
     """The same data under a new tensor (a view); used by forward AD's ``make_dual``/``unpack_dual``."""
 
     name = "alias"
+    batch_rule = classmethod(batch_elementwise)
 
     @staticmethod
     def forward(ctx, x):
@@ -359,6 +376,7 @@ class Slice(Primitive):
     """``x[index]`` for a tuple of ints and positive-step slices (a view, like torch's narrow and select)."""
 
     name = "slice"
+    batch_params = staticmethod(lambda size, index: ((slice(None),) + index,))
 
     @staticmethod
     def forward(ctx, x, index):
@@ -378,6 +396,7 @@ class ConstantPad(Primitive):
     """``shape`` filled with ``value``, holding ``x`` at ``index``: the transpose of :class:`Slice`."""
 
     name = "constant_pad_nd"
+    batch_params = staticmethod(lambda size, index, shape, value: ((slice(None),) + index, (size,) + shape, value))
 
     @staticmethod
     def forward(ctx, x, index, shape, value):
@@ -422,6 +441,7 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
 
 class Flip(Primitive):
     name = "flip"
+    batch_params = staticmethod(lambda size, dims: (shift(dims),))
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -455,6 +475,7 @@ def flip(input: Tensor, dims) -> Tensor:
 
 class Diagonal(Primitive):
     name = "diagonal"
+    batch_params = staticmethod(lambda size, offset, dim1, dim2: (offset, dim1 + 1, dim2 + 1))
 
     @staticmethod
     def forward(ctx, x, offset, dim1, dim2):
@@ -475,6 +496,7 @@ class DiagEmbed(Primitive):
     """Zeros of ``shape`` whose ``offset`` diagonal over ``(dim1, dim2)`` holds ``x`` (along its last dim)."""
 
     name = "diag_embed"
+    batch_params = staticmethod(lambda size, offset, dim1, dim2, shape: (offset, dim1 + 1, dim2 + 1, (size,) + shape))
 
     @staticmethod
     def forward(ctx, x, offset, dim1, dim2, shape):
