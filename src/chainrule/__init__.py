@@ -18,6 +18,7 @@ from . import autograd, cuda  # noqa: E402,I001  (after the ops: autograd's rule
 from . import viz; from .viz import explain  # noqa: E402,E702,I001
 from . import linalg  # noqa: E402,I001
 from . import func  # noqa: E402,I001
+from .func import vmap  # noqa: E402,I001
 from . import nn  # noqa: E402,I001
 from . import datasets, optim, utils  # noqa: E402,I001
 from .serialization import load, save  # noqa: E402,I001
