@@ -2,13 +2,15 @@
 
 Cost model, for f: R^n -> R^m (a "pass" is one sweep over f's graph, about the cost of evaluating f):
 
-- ``jacrev``: 1 forward pass, then m backward passes through the one retained graph, a row each;
-- ``jacfwd``: n forward-mode passes (f re-run with one basis tangent each), a column each;
-- ``hessian`` of f: R^n -> R: 1 forward pass, 1 differentiable backward pass building the gradient's graph,
-  then n backward passes through that retained graph (reverse-over-reverse).
+- ``jacrev``: 1 forward pass, then 1 batched backward pass through the retained graph: the pullback
+  ``vmap``-ed over all m basis cotangents at once (one sweep of batched ops instead of m sweeps);
+- ``jacfwd``: 1 batched forward-mode pass: f run once with all n basis tangents at once (``vmap``);
+- ``hessian`` of f: R^n -> R: ``jacfwd(jacrev(f))``, forward-over-reverse: one batched forward-mode pass
+  over the n basis tangents through f and its gradient.
 
-Prefer ``jacrev`` when m < n and ``jacfwd`` when n < m. Each row and each column is one call of a single
-function (``Trace.pullback`` / ``push_forward``), the unit a later ``vmap`` will batch.
+The batched passes do the same arithmetic as m (or n) separate passes, but each op runs once on a batch, so
+the Python overhead per op is paid once; the per-row/per-column loops survive as ``chunk_size=1``. Prefer
+``jacrev`` when m < n and ``jacfwd`` when n < m.
 """
 
 from __future__ import annotations
@@ -18,61 +20,83 @@ import functools
 from .._backend import xp
 from ..tensor import Tensor, _wrap
 from .pytree import tree_flatten, tree_unflatten
-from .transforms import Trace, basis, check_argnums, check_outputs, check_primal, push_forward, regroup
+from .transforms import Trace, check_argnums, check_outputs, check_primal, push_forward, regroup
+from .vmap import vmap
 
 __all__ = ["jacrev", "jacfwd", "hessian"]
 
 
-def _join(parts: list, dim: int, part_shape: tuple, shape: tuple, dtype) -> Tensor | None:
-    """Stack per-row (``dim`` 0) or per-column (``dim`` -1) results into one block of ``shape``.
-
-    None parts are zeros; None when every part is (the output does not depend on that input).
-    """
-    if all(p is None for p in parts):
-        return None
-    # NOTE: imported here because func is imported while the ops package is still initialising.
-    from ..ops import stack
-    parts = [_wrap(xp.zeros(part_shape, dtype=dtype)) if p is None else p for p in parts]
-    return stack(parts, dim).reshape(shape)
+def _zeros(shape: tuple, dtype) -> Tensor:
+    return _wrap(xp.zeros(shape, dtype=dtype))
 
 
-def reverse_blocks(trace: Trace) -> list:
+def _identity(t: Tensor) -> Tensor:
+    """Every standard basis tensor of ``t``'s shape, stacked: shape ``(t.numel(), *t.shape)``."""
+    n = t.data.size
+    return _wrap(xp.eye(n, dtype=t.data.dtype).reshape((n,) + t.data.shape))
+
+
+def reverse_blocks(trace: Trace, chunk_size=None) -> list:
     """``blocks[i][j] = d outputs[i] / d inputs[j]`` (shape ``o.shape + x.shape``; None: independent).
 
-    One backward pass through the trace's retained graph per output element.
+    One batched backward pass through the trace's retained graph per output: ``vmap`` of the pullback over
+    every basis cotangent of that output at once (``chunk_size`` at a time, if given).
     """
     blocks = []
     for i, o in enumerate(trace.outputs):
-        rows = [[] for _ in trace.inputs]
-        for k in range(o.data.size if o.requires_grad else 0):
+        if not o.requires_grad or o.data.size == 0:
+            blocks.append([None] * len(trace.inputs))
+            continue
+        unused: list = []
+
+        def pull(u, i=i, unused=unused):
             cotangents = [None] * len(trace.outputs)
-            cotangents[i] = basis(o, k)
-            for j, g in enumerate(trace.pullback(cotangents)):
-                rows[j].append(g)
-        blocks.append([_join(r, 0, x.data.shape, o.data.shape + x.data.shape, x.data.dtype)
-                       for r, x in zip(rows, trace.inputs, strict=True)])
+            cotangents[i] = u
+            grads = trace.pullback(cotangents)
+            unused[:] = [g is None for g in grads]
+            return tuple(_zeros(x.data.shape, x.data.dtype) if g is None else g
+                         for x, g in zip(trace.inputs, grads, strict=True))
+
+        rows = vmap(pull, chunk_size=chunk_size)(_identity(o))
+        blocks.append([None if skip else r.reshape(o.data.shape + x.data.shape)
+                       for r, x, skip in zip(rows, trace.inputs, unused, strict=True)])
     return blocks
 
 
-def forward_blocks(func, flat: list, spec, wrt: list, kwargs: dict, has_aux: bool, api: str) -> tuple:
+def forward_blocks(func, flat: list, spec, wrt: list, kwargs: dict, has_aux: bool, api: str,
+                   randomness: str = "error") -> tuple:
     """``(blocks, outputs, out_spec, aux)`` with ``blocks[i][j] = d outputs[i] / d flat[wrt[j]]`` (None:
-    independent), from one forward-mode pass of ``func(*tree_unflatten(flat, spec))`` per input element."""
+    independent), from one batched forward-mode pass of ``func(*tree_unflatten(flat, spec))`` per
+    differentiated input: ``vmap`` of the pushforward over every basis tangent of that input at once."""
     for j in wrt:
         check_primal(flat[j], api)
-    columns = [[] for _ in wrt]
+    columns = []
     result = None
-    for c, j in enumerate(wrt):
-        for k in range(flat[j].data.size):
+    for j in wrt:
+        if flat[j].data.size == 0:
+            columns.append(None)
+            continue
+        independent: list = []
+        meta: list = []
+
+        def push(t, j=j, independent=independent, meta=meta):
             tangents = [None] * len(flat)
-            tangents[j] = basis(flat[j], k)
-            result = push_forward(func, flat, spec, tangents, kwargs, has_aux, api)
-            columns[c].append(result[2])
+            tangents[j] = t
+            outputs, out_spec, out_tangents, aux = push_forward(func, flat, spec, tangents, kwargs, has_aux, api)
+            independent[:] = [t is None for t in out_tangents]
+            meta[:] = [out_spec]
+            return (tuple(_zeros(o.data.shape, o.data.dtype) if t is None else t
+                          for o, t in zip(outputs, out_tangents, strict=True)), tuple(outputs), aux)
+
+        out_t, outputs, aux = vmap(push, out_dims=(-1, None, None), randomness=randomness)(_identity(flat[j]))
+        result = list(outputs), meta[0], aux
+        columns.append([None if skip else t for t, skip in zip(out_t, independent, strict=True)])
     if result is None:  # every differentiated input is empty: still evaluate f for the output's shapes
-        result = push_forward(func, flat, spec, [None] * len(flat), kwargs, has_aux, api)
-    outputs, out_spec, _, aux = result
-    blocks = [[_join([col[i] for col in cols], -1, o.data.shape, o.data.shape + flat[j].data.shape,
-                     o.data.dtype) for cols, j in zip(columns, wrt, strict=True)]
-              for i, o in enumerate(outputs)]
+        outputs, out_spec, _, aux = push_forward(func, flat, spec, [None] * len(flat), kwargs, has_aux, api)
+        result = outputs, out_spec, aux
+    outputs, out_spec, aux = result
+    blocks = [[None if col is None or col[i] is None else col[i].reshape(o.data.shape + flat[j].data.shape)
+               for col, j in zip(columns, wrt, strict=True)] for i, o in enumerate(outputs)]
     return blocks, outputs, out_spec, aux
 
 
@@ -84,7 +108,7 @@ def _jacobian_tree(blocks: list, outputs: list, inputs: list, out_spec, groups: 
     return tree_unflatten([regroup(row, groups, single) for row in rows], out_spec)
 
 
-def jacrev(func, argnums=0, *, has_aux: bool = False):
+def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None):
     """The Jacobian of ``func`` with respect to ``args[argnums]``, computed in reverse mode, as a function.
 
     ``jacrev(f)(*args)`` has, for each output leaf ``o`` and differentiated input leaf ``x``, a block of
@@ -92,9 +116,10 @@ def jacrev(func, argnums=0, *, has_aux: bool = False):
     ``argnums``) a tuple over arguments, then each argument's structure. With ``has_aux``, ``func`` returns
     ``(output, aux)`` and the result is ``(jacobian, aux)``.
 
-    Cost: one forward pass of ``func``, then one backward pass per output element through the retained
-    graph (m passes for m outputs; ``func`` is not re-run). Prefer :func:`jacfwd` when outputs outnumber
-    inputs.
+    Cost: one forward pass of ``func``, then one batched backward pass through the retained graph that
+    pulls back every basis cotangent at once (``vmap`` over the identity; ``func`` is not re-run).
+    ``chunk_size``: pull back that many rows at a time (less memory; ``1`` is one backward pass per row).
+    Prefer :func:`jacfwd` when outputs outnumber inputs.
 
     Example::
 
@@ -106,22 +131,23 @@ def jacrev(func, argnums=0, *, has_aux: bool = False):
         api = "jacrev(f, argnums)(*args)"
         trace = Trace(func, args, kwargs, check_argnums(argnums, len(args), api), has_aux, api)
         check_outputs(trace.outputs, api)
-        jac = _jacobian_tree(reverse_blocks(trace), trace.outputs, trace.inputs, trace.out_spec, trace.groups,
-                             not isinstance(argnums, tuple))
+        jac = _jacobian_tree(reverse_blocks(trace, chunk_size), trace.outputs, trace.inputs, trace.out_spec,
+                             trace.groups, not isinstance(argnums, tuple))
         return (jac, trace.released(trace.aux)) if has_aux else jac
 
     return wrapper
 
 
-def jacfwd(func, argnums=0, has_aux: bool = False):
+def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
     """The Jacobian of ``func`` with respect to ``args[argnums]``, computed in forward mode, as a function.
 
     Same result and structure as :func:`jacrev` (blocks of shape ``output.shape + input.shape``). Works for
     functions with forward-mode rules only (e.g. a custom ``Function`` with ``jvp`` but no ``backward``).
 
-    Cost: one forward-mode pass of ``func`` per input element (n passes for n inputs; each re-runs
-    ``func`` with one basis tangent, about 2-3 times the cost of ``func``). Prefer :func:`jacrev` when
-    inputs outnumber outputs.
+    Cost: one batched forward-mode pass: ``func`` runs once, carrying all n basis tangents at once
+    (``vmap`` over the identity), about 2-3 times the cost of ``func`` on a batch of n. ``randomness``: what
+    random ops in ``func`` do, as in :func:`vmap` (default ``'error'``). Prefer :func:`jacrev` when inputs
+    outnumber outputs.
 
     Example::
 
@@ -141,7 +167,7 @@ def jacfwd(func, argnums=0, has_aux: bool = False):
         for i in nums:
             groups.append((spec.children[i], len(wrt), len(wrt) + starts[i + 1] - starts[i]))
             wrt.extend(range(starts[i], starts[i + 1]))
-        blocks, outputs, out_spec, aux = forward_blocks(func, flat, spec, wrt, kwargs, has_aux, api)
+        blocks, outputs, out_spec, aux = forward_blocks(func, flat, spec, wrt, kwargs, has_aux, api, randomness)
         jac = _jacobian_tree(blocks, outputs, [flat[j] for j in wrt], out_spec, groups,
                              not isinstance(argnums, tuple))
         return (jac, aux) if has_aux else jac
@@ -156,10 +182,8 @@ def hessian(func, argnums=0):
     ``o + s + s``); tuple ``argnums`` and pytree inputs give nested blocks as ``torch.func.hessian``,
     ``H[i][j] = d^2 f / d x_i d x_j``.
 
-    Cost: one forward pass of ``func``, one differentiable backward pass (the gradient and its graph), then
-    one backward pass through that retained graph per input element: n cheap passes, ``func`` is never
-    re-run. NOTE: torch computes ``jacfwd(jacrev(f))`` (forward-over-reverse); without ``vmap`` that would
-    re-run ``func`` n times, so this is ``jacrev(jacrev(f))``: equal for twice-differentiable ``func``.
+    Computed as torch does, ``jacfwd(jacrev(f))`` (forward-over-reverse). Cost: one batched forward-mode
+    pass that carries all n basis tangents through ``func`` and its backward pass at once (``vmap``).
 
     Example::
 
@@ -167,4 +191,4 @@ def hessian(func, argnums=0):
         tensor([[ 6.,  0.],
                 [ 0., 12.]])
     """
-    return jacrev(jacrev(func, argnums), argnums)
+    return jacfwd(jacrev(func, argnums), argnums)
