@@ -116,15 +116,19 @@ for _name, _what in _READS.items():
 _looped: set = set()
 
 
-def loop(fn, physical: tuple, batched: tuple, size: int, like: tuple):
+def loop(name: str, fn, physical: tuple, batched: tuple, size: int, like: tuple):
     """``fn(i, *inputs)`` sample by sample (``i`` and slices of the batched inputs), the results stacked along
-    a new leading dim: correct for any op, but one call per sample. ``like``: one sample's outputs (for an
-    empty batch)."""
+    a new leading dim: correct for any op, but one call per sample. ``like``: the example's outputs."""
     from ..ops.join import stack  # NOTE: func sits above ops; imported on use
     rows = []
     for i in range(size):
         out = fn(i, *[t[i] if b else t for t, b in zip(physical, batched)])
         rows.append(out if isinstance(out, tuple) else (out,))
+        for o, r in zip(rows[-1], like, strict=True):
+            if o.data.shape != r.data.shape:
+                raise RuntimeError(f"vmap: {name} gives outputs of different shapes for different samples "
+                                   f"({tuple(r.data.shape)} and {tuple(o.data.shape)}); a shape that depends on "
+                                   "the values (e.g. a batched boolean mask) cannot be batched")
     if not rows:
         return tuple(_wrap(xp.zeros((0,) + r.data.shape, dtype=r.data.dtype)) for r in like)
     return tuple(stack([row[k] for row in rows]) for k in range(len(rows[0])))
@@ -222,8 +226,11 @@ class Level:
                                      else batched_params)
             else:
                 _warn_loop(op.name, self.size)
-                outs = loop(lambda i, *xs: _primitive.apply(op, xs, *_sample_params(batched_params or params, i)),
-                            tuple(physical), tuple(batched), self.size, results)
+                per_sample = batched_params or params
+
+                def one(i, *xs):
+                    return _primitive.apply(op, xs, *_sample_params(per_sample, i))
+                outs = loop(op.name, one, tuple(physical), tuple(batched), self.size, results)
         finally:
             _state.vmap_level = active
         self._tie(op.name, results, outs if isinstance(outs, tuple) else (outs,))
@@ -264,7 +271,7 @@ class Level:
             active = self._outside()
             try:
                 _warn_loop(fn.__name__, self.size)
-                outs = loop(lambda i, *xs: fn.apply(*xs), values, batched, self.size, tuple(results))
+                outs = loop(fn.__name__, lambda i, *xs: fn.apply(*xs), values, batched, self.size, tuple(results))
             finally:
                 _state.vmap_level = active
             self._tie(fn.__name__, tuple(results), outs)
@@ -300,7 +307,7 @@ class Level:
                     raise RuntimeError(
                         f"vmap: {name} would modify a tensor in place with a batched tensor involved (shape "
                         f"{tuple(v.data.shape)} per sample), which is not supported inside vmap; use the "
-                        "out-of-place form (e.g. x = x + y instead of x.add_(y), torch.where instead of x[m] = v)")
+                        "out-of-place form (e.g. x = x + y instead of x.add_(y), chainrule.where instead of x[m] = v)")
             level = level.parent
 
     # -- randomness ------------------------------------------------------------------------------------
