@@ -133,9 +133,9 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
     """The Jacobian of ``func`` at ``inputs``: block ``[i][j]`` has shape ``output_i.shape + input_j.shape``.
 
     A single tensor output and input give one tensor; tuples give tuples (outputs outside, inputs inside).
-    ``strategy="reverse-mode"``: one forward pass, then one backward pass per output element;
-    ``"forward-mode"``: one forward-mode pass per input element. ``vectorize`` is accepted for torch
-    compatibility and changes nothing: rows are computed one pass each (torch batches them with vmap).
+    ``strategy="reverse-mode"``: one forward pass, then one batched backward pass over every output element
+    (``vmap``); ``"forward-mode"``: one batched forward-mode pass over every input element. ``vectorize`` is
+    accepted for torch compatibility and changes nothing: the rows are always batched.
 
     Example::
 
@@ -192,8 +192,8 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
     ``x_i.shape + x_j.shape`` (a single tensor for a single input).
 
     The gradient is differentiated once more by ``outer_jacobian_strategy``: ``"reverse-mode"``
-    (reverse-over-reverse: ``func`` runs once, then one backward pass per input element) or
-    ``"forward-mode"`` (forward-over-reverse: one forward-mode pass of the gradient per input element).
+    (reverse-over-reverse: ``func`` runs once, then one batched backward pass over every input element) or
+    ``"forward-mode"`` (forward-over-reverse: one batched forward-mode pass of the gradient).
 
     Example::
 
