@@ -189,6 +189,8 @@ class Tensor:
         return t
 
     def detach_(self) -> Tensor:
+        if _state.vmap_level is not None:
+            _state.vmap_level.detached(self, self)
         self.grad_fn = None
         self.requires_grad = False
         return self
@@ -199,6 +201,8 @@ class Tensor:
         if self.requires_grad and not force:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; use "
                                "tensor.detach().numpy() instead")
+        if _state.vmap_level is not None:
+            _state.vmap_level.check_read(self, ".numpy()")
         return self.data
 
     def __array__(self, dtype=None, copy=None):

@@ -170,7 +170,9 @@ class Level:
         It requires grad when the batch does (or carries forward-AD tangents), so that transforms inside the
         function keep their results differentiable for the transforms outside, as they would without vmap.
         """
-        t = _wrap(self._bind(plain(physical.data)[0, ...], physical))
+        data = plain(physical.data)
+        sample = data[0, ...] if len(data) else xp.zeros(data.shape[1:], dtype=data.dtype)  # NOTE: empty batch
+        t = _wrap(self._bind(sample, physical))
         t.requires_grad = physical.requires_grad or bool(physical._fw)
         return t
 
@@ -298,6 +300,14 @@ class Level:
             out.data = self._bind(out.data, p.detach())
         finally:
             _state.vmap_level = active
+
+    def check_read(self, t: Tensor, what: str) -> None:
+        """Refuse ``what`` (a read of ``t``'s values, e.g. ``.numpy()``) when ``t`` is batched at any level."""
+        level = self
+        while level is not None:
+            if level.physical(t) is not None:
+                raise RuntimeError(_VALUE_ERROR.format(what=what))
+            level = level.parent
 
     def check_inplace(self, name: str, values: tuple) -> None:
         level = self
