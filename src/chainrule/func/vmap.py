@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 
+from ..ops import _primitive  # NOTE: a module, not names: ops may still be initialising
 from ..tensor import Tensor, _normalize_dim
 from .batching import Level
 from .pytree import TreeSpec, tree_flatten, tree_unflatten
@@ -23,8 +24,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
     """Vectorise ``func`` over a batch dimension of its inputs: ``vmap(f)(xs)[i] == f(xs[i])``.
 
     ``in_dims``: where each positional argument's batch dimension is: an int (the same for every argument),
-    None (not batched: every sample sees the whole argument), or a tuple with one entry per argument, each
-    an int, None or a tuple/list/dict matching that argument's structure; negative dims count from the end.
+    or a tuple with one entry per argument, each an int, None (not batched: every sample sees the whole
+    argument) or a tuple/list/dict matching that argument's structure; negative dims count from the end.
     Keyword arguments are never batched. All batched inputs must have the same batch size.
 
     ``out_dims``: where the batch dimension goes in each output (same forms, matching the outputs); an
@@ -105,15 +106,17 @@ def _vmap_call(func, args: tuple, kwargs: dict, in_dims, out_dims, randomness: s
     for start in range(0, size, step) if size else (0,):
         count = min(step, size - start)
         part = [p if p is None or count == size else p.narrow(0, start, count) for p in physical]
-        chunks.append(_run(func, flat, part, spec, kwargs, count, randomness, same_draws, name, api))
+        chunks.append(_run(func, flat, part, spec, kwargs, count, randomness, same_draws, name, api) + (count,))
     outputs, out_spec = chunks[0][0], chunks[0][1]
     if isinstance(out_dims, tuple) and len(out_dims) == 1 and out_spec.is_leaf():
         out_dims = out_dims[0]
     out_flat_dims = _per_leaf(out_dims, tree_unflatten(outputs, out_spec), out_spec, "out_dims", api)
     result = []
     for k, d in enumerate(out_flat_dims):
-        parts = [chunk[0][k] for chunk in chunks]
-        batched = chunks[0][2][k]
+        batched = any(chunk[2][k] for chunk in chunks)
+        # NOTE: an output may depend on the batch in one chunk only (e.g. a random draw); expand the others
+        parts = [_primitive.materialize(values[k], is_batched[k] or not batched, count)
+                 for values, _, is_batched, count in chunks]
         result.append(_place(parts, batched, d, size, name, api))
     return tree_unflatten(result, out_spec)
 
@@ -149,7 +152,7 @@ def _place(parts: list, batched: bool, d, size: int, name: str, api: str):
         from ..ops.join import cat
         out = parts[0] if len(parts) == 1 else cat(parts, 0)
     else:
-        out = parts[0].unsqueeze(0).expand(size, *parts[0].data.shape)
+        out = _primitive.materialize(parts[0], False, size)
     n = out.data.ndim
     if not -n <= d < n:
         raise ValueError(f"{api}: Got out_dim={d} for an output of dimensionality {n - 1} per sample, so expected "
