@@ -3,24 +3,38 @@
 ``import chainrule`` and use it as you would ``torch``: tensors, ops, ``backward()``, ``autograd.grad``.
 """
 
-from . import ops
+from . import autograd, cuda, datasets, func, linalg, nn, ops, optim, utils, viz
 from ._backend import device, get_default_device, set_default_device
-from ._dtype import (bool, double, dtype, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
-                     int32, int64, is_floating_point, long, promote_types, result_type, set_default_dtype, short,
-                     uint8)
+from ._dtype import (
+                     bool,
+                     double,
+                     dtype,
+                     float,
+                     float16,
+                     float32,
+                     float64,
+                     get_default_dtype,
+                     half,
+                     int,
+                     int8,
+                     int16,
+                     int32,
+                     int64,
+                     is_floating_point,
+                     long,
+                     promote_types,
+                     result_type,
+                     set_default_dtype,
+                     short,
+                     uint8,
+)
 from ._state import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import *  # noqa: F401,F403
-from .ops import *  # noqa: F401,F403
+from .creation import *
+from .func import vmap
+from .ops import *
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .serialization import load, save
 from .tensor import Size, Tensor
-
-from . import autograd, cuda  # noqa: E402,I001  (after the ops: autograd's rules use them)
-from . import viz; from .viz import explain  # noqa: E402,E702,I001
-from . import linalg  # noqa: E402,I001
-from . import func  # noqa: E402,I001
-from .func import vmap  # noqa: E402,I001
-from . import nn  # noqa: E402,I001
-from . import datasets, optim, utils  # noqa: E402,I001
-from .serialization import load, save  # noqa: E402,I001
+from .viz import explain
 
 __version__ = "0.1.0"

@@ -99,8 +99,8 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
                            f"{tuple(tensor.data.shape)}")
     if tangent.data.dtype != tensor.data.dtype:
         tangent = tangent.to(tensor.dtype)
-    from ..ops.shape import Alias
     from ..ops._primitive import apply
+    from ..ops.shape import Alias
     out = apply(Alias, (tensor,))
     _set_tangent(out, level, tangent)
     return out
