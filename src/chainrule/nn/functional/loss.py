@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import warnings
 
+from ... import _state
 from ..._backend import xp
+from ...creation import arange
 from ...ops import composites, elementwise
 from ...ops.arith import where
 from ...tensor import Tensor, _wrap
@@ -143,7 +145,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
-    if ((input.data < 0) | (input.data > 1)).any():
+    if not _inside_vmap() and ((input.data < 0) | (input.data > 1)).any():
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1 (pass "
                            "logits to binary_cross_entropy_with_logits instead)")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
@@ -205,7 +207,34 @@ def _class_weights(op: str, weight: Tensor | None, classes: int, dtype):
 def _safe_mean(total: Tensor, count) -> Tensor:
     # NOTE: every target ignored gives 0 / 0 = nan, as in torch; numpy's warning about it is silenced.
     with xp.errstate(invalid="ignore", divide="ignore"):
+        if isinstance(count, Tensor):
+            return total / count
         return total / _wrap(xp.asarray(count, dtype=total.data.dtype))
+
+
+def _inside_vmap() -> bool:
+    return _state.vmap_level is not None
+
+
+def _target_terms(op: str, input: Tensor, target: Tensor, weight, ignore_index: int, cdim: int):
+    """For class-index targets (N, *): ``input`` at each target class, that class's weight (0 where the
+    target is ``ignore_index``) and the mask of targets that count; each of shape (N, *)."""
+    classes = input.data.shape[cdim]
+    # NOTE: built from ops, not from the target's values, so vmap can batch it (per-sample losses).
+    t = target.long()
+    valid = t != ignore_index
+    if not _inside_vmap():  # inside vmap the values belong to one sample and cannot be inspected
+        bad = (((t < 0) | (t >= classes)) & valid).data
+        if bad.any():
+            raise IndexError(f"{op}: Target {t.data[bad].reshape(-1)[0]} is out of bounds (classes "
+                             f"0..{classes - 1}).")
+    # NOTE: a one-hot mask instead of gather keeps every step elementwise, which vmap batches without a loop.
+    class_shape = [1] * input.data.ndim
+    class_shape[cdim] = classes
+    onehot = arange(classes).reshape(class_shape) == where(valid, t, 0).unsqueeze(cdim)
+    weights = _wrap(_class_weights(op, weight, classes, input.data.dtype).reshape(class_shape))
+    picked = where(onehot, input, 0.0).sum(cdim)
+    return picked, where(onehot, weights, 0.0).sum(cdim) * valid, valid
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -219,17 +248,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     _check_tensors("nll_loss", input=input, target=target, weight=weight)
     cdim = _class_dim(input, "nll_loss")
     _check_index_target("nll_loss", input, target)
-    classes = input.data.shape[cdim]
-    t = target.data.astype(xp.int64)
-    valid = t != ignore_index
-    bad = ((t < 0) | (t >= classes)) & valid
-    if bad.any():
-        raise IndexError(f"nll_loss: Target {t[bad].reshape(-1)[0]} is out of bounds (classes "
-                         f"0..{classes - 1}).")
-    safe = xp.where(valid, t, 0)
-    picked = input.gather(cdim, _wrap(xp.expand_dims(safe, cdim))).squeeze(cdim)
-    w = _class_weights("nll_loss", weight, classes, input.data.dtype)[safe] * valid
-    loss = -picked * _wrap(w)
+    picked, w, _ = _target_terms("nll_loss", input, target, weight, ignore_index, cdim)
+    loss = -picked * w
     if reduction == "mean":
         return _safe_mean(loss.sum(), w.sum())
     return _reduce(loss, reduction)
@@ -272,18 +292,17 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         if reduction == "mean":
             return _safe_mean(loss.sum(), input.data.size // max(classes, 1))
         return _reduce(loss, reduction)
-    nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
-    if label_smoothing == 0:
-        return nll
+    _check_index_target("cross_entropy", input, target)
+    picked, target_weight, valid = _target_terms("cross_entropy", logp, target, weight, ignore_index, cdim)
     # NOTE: torch's formula: (1 - eps) * nll + eps / C * smooth, where smooth = -sum_c w_c log p_c per
-    # sample, zero at ignored targets, and its 'mean' uses nll's denominator (the total target weight).
-    valid = target.data != ignore_index
-    smooth = -(logp * w_view).sum(cdim) * _wrap(valid.astype(input.data.dtype))
+    # sample, zero at ignored targets; 'mean' divides both by the total weight of the counted targets.
+    loss = -picked * target_weight
+    if label_smoothing > 0:
+        smooth = -(logp * w_view).sum(cdim) * valid
+        loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / classes)
     if reduction == "mean":
-        smooth = _safe_mean(smooth.sum(), (w[xp.where(valid, target.data, 0)] * valid).sum())
-    else:
-        smooth = _reduce(smooth, reduction)
-    return nll * (1 - label_smoothing) + smooth * (label_smoothing / classes)
+        return _safe_mean(loss.sum(), target_weight.sum())
+    return _reduce(loss, reduction)
 
 
 # -- divergences ---------------------------------------------------------------------------------------
