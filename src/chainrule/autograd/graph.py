@@ -84,12 +84,16 @@ class Node:
     def save_for_backward(self, *values) -> None:
         """Keep ``values`` (tensors or arrays) for the VJP; tensors are checked for later in-place changes."""
         self.saved = values
-        versions = [(v._vc, v._vc[0]) for v in values if getattr(v, "_vc", None) is not None]
+        versions = []
+        for v in values:
+            if getattr(v, "_vc", None) is not None:
+                versions += (v._vc, v._vc[0])
         if versions:
-            self.versions = list(self.versions or ()) + versions
+            self.versions = (self.versions or ()) + tuple(versions)
 
     def check_versions(self) -> None:
-        for counter, expected in self.versions or ():
+        versions = self.versions or ()
+        for counter, expected in zip(versions[::2], versions[1::2]):
             if counter[0] != expected:
                 raise RuntimeError(
                     f"{self.op.name}: one of the tensors needed for its gradient was modified by the in-place "

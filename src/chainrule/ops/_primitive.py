@@ -12,6 +12,7 @@ Rules see their context ``ctx`` (the node): ``ctx.inputs`` (the input tensors, w
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .. import _dtype, _state
@@ -119,10 +120,11 @@ def apply(op, inputs: tuple, *params):
             record_creation(ctx)
         if op.save_inputs:
             ctx.inputs = inputs
-            versions = [(t._vc, t._vc[0]) for t in inputs]
-            if ctx.versions:
-                versions.extend(ctx.versions)
-            ctx.versions = versions
+            # NOTE: one flat tuple (counter, version, counter, version, ...): fewer objects for the GC to track.
+            versions = []
+            for t in inputs:
+                versions += (t._vc, t._vc[0])
+            ctx.versions = tuple(versions) + ctx.versions if ctx.versions else tuple(versions)
         if op.broadcasts:
             shapes = tuple([t.data.shape for t in inputs])
             if shapes.count(shapes[0]) != len(shapes):  # NOTE: equal shapes never need unbroadcasting
@@ -133,7 +135,7 @@ def apply(op, inputs: tuple, *params):
                 _share_version_counter(result, inputs)
             if op.save_output:
                 ctx.out = out
-                ctx.versions = (ctx.versions or []) + [(result._vc, result._vc[0])]
+                ctx.versions = (ctx.versions or ()) + (result._vc, result._vc[0])
         else:
             result = tuple([_wrap(a, ctx, i) if a.dtype.kind == "f" else _wrap(a) for i, a in enumerate(out)])
             ctx.out_meta = tuple([(a.shape, a.dtype) for a in out])
@@ -175,10 +177,10 @@ def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
             if x.data.dtype is y.data.dtype or x.data.dtype == y.data.dtype:
                 return x, y
         elif (y.__class__ is float or y.__class__ is int) and x.data.dtype.kind == "f":
-            return x, _wrap(xp.asarray(y, x.data.dtype))
+            return x, _constant(y, x.data.dtype)
     elif isinstance(y, Tensor):
         if (x.__class__ is float or x.__class__ is int) and y.data.dtype.kind == "f":
-            return _wrap(xp.asarray(x, y.data.dtype)), y
+            return _constant(x, y.data.dtype), y
     else:
         raise TypeError(f"{op}: expected at least one tensor operand, got {type(x).__name__} and "
                         f"{type(y).__name__}")
@@ -188,6 +190,18 @@ def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
         raise TypeError(f"{op}: unsupported operand types {type(x).__name__} and {type(y).__name__}; "
                         "expected tensors or Python numbers") from None
     return cast_to(x, d), cast_to(y, d)
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _constant(value, np_dtype) -> Tensor:
+    """A 0-d tensor for a Python number operand, shared between ops.
+
+    NOTE: reusing it saves an allocation per scalar operand, and objects the garbage collector must track in
+    deep graphs. It is safe because it only ever enters binary primitives, whose outputs are fresh arrays.
+    """
+    array = xp.asarray(value, np_dtype)
+    array.flags.writeable = False
+    return _wrap(array)
 
 
 def cast_to(x, np_dtype) -> Tensor:
