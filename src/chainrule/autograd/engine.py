@@ -253,9 +253,10 @@ def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
         leaf._grad._vc[0] += 1
 
 
-# References to a leaf's gradient tensor while _accumulate runs: the leaf_grads entry, the loop variable, the
-# parameter, and getrefcount's argument. Its array: the tensor's slot and getrefcount's argument.
-_ENGINE_REFS_TO_GRAD = 4
+# References to a leaf's gradient tensor while _exclusively_owned runs: the leaf_grads entry, the loop variable,
+# _accumulate's and _exclusively_owned's parameters, and getrefcount's argument. Its array: the tensor's slot and
+# getrefcount's argument.
+_ENGINE_REFS_TO_GRAD = 5
 _ENGINE_REFS_TO_ARRAY = 2
 
 

@@ -176,6 +176,11 @@ def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
         if isinstance(y, Tensor):
             if x.data.dtype is y.data.dtype or x.data.dtype == y.data.dtype:
                 return x, y
+            # NOTE: a bool mask with a float tensor (relu's local derivative, masks in losses): NumPy already
+            # computes it in the float dtype, as torch would, so casting the mask first would be a wasted pass.
+            if (x.data.dtype.kind == "b" and y.data.dtype.kind == "f" and not x.requires_grad) or (
+                    y.data.dtype.kind == "b" and x.data.dtype.kind == "f" and not y.requires_grad):
+                return x, y
         elif (y.__class__ is float or y.__class__ is int) and x.data.dtype.kind == "f":
             return x, _constant(y, x.data.dtype)
     elif isinstance(y, Tensor):
