@@ -3,6 +3,8 @@
 import importlib
 import os
 
+import numpy  # noqa: F401  (loaded first so threadpoolctl can see its BLAS)
+
 from ._common import optional
 
 MODULES = ("overhead", "mlp", "hessian", "per_sample_grads")
