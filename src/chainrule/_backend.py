@@ -82,6 +82,7 @@ def set_default_device(value) -> None:
 
 
 def get_default_device() -> device:
+    """The device factories use when ``device=None`` (the CPU unless changed)."""
     return _default_device[0]
 
 

@@ -103,6 +103,7 @@ def set_default_dtype(d) -> None:
 
 
 def is_floating_point(t) -> builtins.bool:
+    """True when tensor ``t`` has a floating dtype (only those can require gradients)."""
     return t.dtype.is_floating_point
 
 

@@ -100,4 +100,5 @@ class set_grad_enabled(_ModeContext):
 
 
 def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad()`` / ``set_grad_enabled(False)``: whether ops record the graph."""
     return grad_enabled

@@ -88,6 +88,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
 
 
 def scalar_tensor(value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor holding ``value`` (the default float dtype unless ``dtype`` is given)."""
     return tensor(value, dtype or _dtype.get_default_dtype(), device, requires_grad)
 
 
@@ -260,10 +261,12 @@ def equal(input: Tensor, other: Tensor) -> builtins.bool:
 
 
 def is_tensor(obj) -> builtins.bool:
+    """True for chainrule tensors (Parameters included)."""
     return isinstance(obj, Tensor)
 
 
 def numel(input: Tensor) -> builtins.int:
+    """The number of elements of ``input``."""
     return builtins.int(input.data.size)
 
 

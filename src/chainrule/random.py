@@ -56,18 +56,22 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
+    """Reseed the default generator from fresh entropy; returns the new seed."""
     return default_generator.seed()
 
 
 def initial_seed() -> int:
+    """The seed the default generator was last seeded with."""
     return default_generator.initial_seed()
 
 
 def get_rng_state() -> dict:
+    """The default generator's state (restore it with ``set_rng_state`` to replay the same numbers)."""
     return default_generator.get_state()
 
 
 def set_rng_state(state: dict) -> None:
+    """Restore a state from ``get_rng_state``."""
     default_generator.set_state(state)
 
 

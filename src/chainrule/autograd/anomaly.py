@@ -319,8 +319,10 @@ class set_detect_anomaly:
 
 
 def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly()`` (or after ``set_detect_anomaly(True)``)."""
     return _state.anomaly_enabled
 
 
 def is_anomaly_check_nan_enabled() -> bool:
+    """True when anomaly mode also checks every computed gradient for NaN and inf."""
     return _state.anomaly_check_nan

@@ -342,6 +342,25 @@ bitwise_and = _bitwise("bitwise_and", xp.bitwise_and)
 bitwise_or = _bitwise("bitwise_or", xp.bitwise_or)
 bitwise_xor = _bitwise("bitwise_xor", xp.bitwise_xor)
 
+_SHAPES = ("Shapes: ``input`` and ``other`` (tensors or Python numbers) broadcast together; ``out`` has the "
+           "broadcast shape and torch's promoted dtype.")
+for _fn, _what in ((mul, "input * other; local derivatives d out/d input = other, d out/d other = input (mul swaps)"),
+                   (maximum, "the larger of the two; the gradient goes to the larger input (max routes), shared "
+                             "equally on ties"),
+                   (minimum, "the smaller of the two; the gradient goes to the smaller input, shared equally on "
+                             "ties")):
+    _fn.__doc__ = f"``{_fn.__name__}(input, other)``: {_what}.\n\n{_SHAPES}"
+for _fn, _what in ((eq, "input == other"), (ne, "input != other"), (lt, "input < other"), (le, "input <= other"),
+                   (gt, "input > other"), (ge, "input >= other"), (logical_and, "input and other"),
+                   (logical_or, "input or other"), (logical_xor, "input xor other")):
+    _fn.__doc__ = (f"``{_fn.__name__}(input, other)``: a bool tensor, True where {_what} (not differentiable)."
+                   f"\n\n{_SHAPES}")
+for _fn, _what in ((floor_divide, "input // other, rounded toward -inf"),
+                   (remainder, "input - floor_divide(input, other) * other (the sign of other, as Python's %)"),
+                   (fmod, "the C remainder (the sign of input)"), (bitwise_and, "input & other (integers, bools)"),
+                   (bitwise_or, "input | other (integers, bools)"), (bitwise_xor, "input ^ other (integers, bools)")):
+    _fn.__doc__ = f"``{_fn.__name__}(input, other)``: {_what}; piecewise constant, so not differentiable.\n\n{_SHAPES}"
+
 
 # -- operators -------------------------------------------------------------------------------------
 

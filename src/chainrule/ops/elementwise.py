@@ -217,6 +217,27 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     return _round(input) if decimals == 0 else _round(input * 10 ** decimals) / 10 ** decimals
 
 
+# What each op computes and its local derivative d out / d x: the factor backward multiplies the upstream
+# gradient by (and forward mode the tangent).
+_DOCS = {
+    neg: ("-x", "-1"), exp: ("e ** x", "out"), exp2: ("2 ** x", "out * ln 2"), log: ("the natural logarithm", "1 / x"),
+    log2: ("the base-2 logarithm", "1 / (x ln 2)"), log10: ("the base-10 logarithm", "1 / (x ln 10)"),
+    log1p: ("log(1 + x), accurate near 0", "1 / (1 + x)"), expm1: ("e ** x - 1, accurate near 0", "out + 1"),
+    sqrt: ("the square root", "0.5 / out"), rsqrt: ("1 / sqrt(x)", "-0.5 * out ** 3"),
+    reciprocal: ("1 / x", "-out ** 2"), square: ("x * x", "2 x"), abs: ("|x|", "sign(x) (0 at 0)"),
+    sign: ("-1, 0 or 1", "0"), sin: ("sin x", "cos x"), cos: ("cos x", "-sin x"), tan: ("tan x", "1 + out ** 2"),
+    tanh: ("tanh x", "1 - out ** 2"), sigmoid: ("1 / (1 + e ** -x), stable for large |x|", "out * (1 - out)"),
+    erf: ("the error function", "2 / sqrt(pi) * e ** -x**2"), relu: ("max(x, 0)", "1 where x > 0, else 0"),
+    silu: ("x * sigmoid(x)", "s * (1 + x * (1 - s)) with s = sigmoid(x)"),
+    floor: ("the largest integer <= x", "0"), ceil: ("the smallest integer >= x", "0"),
+    trunc: ("x rounded toward zero", "0"),
+}
+for _fn, (_what, _local) in _DOCS.items():
+    _fn.__doc__ = (f"``{_fn.__name__}(input)``: {_what}, elementwise.\n\nShape: ``out`` has ``input``'s shape (any).\n"
+                   f"Local derivative d out / d x = {_local}.")
+for _fn, _what in ((isnan, "is NaN"), (isinf, "is +-inf"), (isfinite, "is finite"), (logical_not, "is false")):
+    _fn.__doc__ = f"``{_fn.__name__}(input)``: a bool tensor of ``input``'s shape, True where the element {_what}."
+
 for _fn in (neg, exp, exp2, log, log2, log10, log1p, expm1, sqrt, rsqrt, reciprocal, square, abs, sign, sin, cos,
             tan, tanh, sigmoid, relu, floor, ceil, trunc, round, isnan, isinf, isfinite, logical_not, clamp, erf):
     method(_fn.__name__)(_fn)

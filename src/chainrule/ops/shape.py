@@ -268,6 +268,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def ravel(input: Tensor) -> Tensor:
+    """``input`` flattened to 1-D: shape (numel,)."""
     return reshape(input, (-1,))
 
 

@@ -46,12 +46,8 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return elementwise.softplus(input, beta, threshold)
 
 
-def sigmoid(input: Tensor) -> Tensor:
-    return elementwise.sigmoid(input)
-
-
-def tanh(input: Tensor) -> Tensor:
-    return elementwise.tanh(input)
+sigmoid = elementwise.sigmoid
+tanh = elementwise.tanh
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
