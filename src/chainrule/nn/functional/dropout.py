@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ..._dtype import float64
+from ...creation import rand
+from ...ops.arith import where
 from ...ops.inplace import apply_inplace
-from ...random import numpy_generator
-from ...tensor import Tensor, _wrap
+from ...tensor import Tensor
 
 __all__ = ["dropout"]
 
@@ -25,6 +27,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    keep = numpy_generator(None).random(input.data.shape) < 1.0 - p
-    scale = _wrap((keep / (1.0 - p) if p < 1.0 else keep * 0.0).astype(input.data.dtype))
+    # NOTE: drawn with chainrule.rand, so vmap(randomness='different'/'same') controls the masks too.
+    keep = rand(input.data.shape, dtype=float64) < 1.0 - p
+    scale = where(keep, 1.0 / (1.0 - p) if p < 1.0 else 0.0, 0.0).to(input.dtype)
     return apply_inplace(input, "dropout_", lambda x: x * scale) if inplace else input * scale

@@ -1,4 +1,4 @@
-"""Class-index losses batch under vmap without a per-sample loop: per-sample gradients of cross-entropy."""
+"""nn under vmap: class-index losses batch without a per-sample loop, and dropout follows vmap's randomness."""
 
 import warnings
 
@@ -32,3 +32,15 @@ def test_per_sample_cross_entropy_gradients_match_a_loop(kwargs):
 def test_nll_loss_out_of_range_target_still_raises():
     with pytest.raises(IndexError, match="out of bounds"):
         F.nll_loss(cr.randn(2, 3).log_softmax(1), cr.tensor([0, 3]))
+
+
+def test_dropout_follows_vmap_randomness():
+    cr.manual_seed(0)
+    x = cr.ones(4, 50)
+    different = vmap(lambda r: F.dropout(r, 0.5), randomness="different")(x)
+    same = vmap(lambda r: F.dropout(r, 0.5), randomness="same")(x)
+    assert not all(cr.equal(different[0], different[i]) for i in range(1, 4))
+    assert all(cr.equal(same[0], same[i]) for i in range(1, 4))
+    assert set(different.flatten().tolist()) <= {0.0, 2.0}
+    with pytest.raises(RuntimeError, match="randomness"):
+        vmap(lambda r: F.dropout(r, 0.5))(x)
