@@ -290,8 +290,11 @@ def test_randomness_modes():
     assert (same.numpy() == same.numpy()[0]).all()
     dropped = vmap(lambda r: cr.nn.functional.dropout(r + 1, 0.5), randomness="same")(x)
     assert (dropped.numpy() == dropped.numpy()[0]).all()
+    # dropout draws with chainrule.rand, so 'different' gives each sample its own mask
+    dropped = vmap(lambda r: cr.nn.functional.dropout(r + 1, 0.5), randomness="different")(cr.zeros(5, 40))
+    assert len({tuple(row) for row in dropped.numpy()}) == 5
     with pytest.raises(RuntimeError, match="directly with NumPy"):
-        vmap(lambda r: cr.nn.functional.dropout(r, 0.5), randomness="different")(x)
+        vmap(lambda r: r + cr.nn.init.uniform_(cr.empty(4)), randomness="different")(x)
 
 
 # -- errors -------------------------------------------------------------------------------------------

@@ -106,24 +106,36 @@ method("mean")(mean)
 
 # -- products ----------------------------------------------------------------------------------------
 
-class Prod(Primitive):
-    name = "prod"
-    batch_params = staticmethod(lambda size, dims, keepdim: (shift(dims), keepdim))
+class LocalReduction(Primitive):
+    """A reduction over ``ctx.dims`` declared by its local derivative ``local(ctx)`` = d out / d x (x's shape).
+
+    As ``unary`` does for elementwise ops: the VJP is the upstream gradient, broadcast back over the reduced
+    dims, times the local derivative; the JVP is the tangent times it, summed over the dims.
+    """
+
     save_inputs = True
     save_output = True
+    local = None
+
+    @classmethod
+    def vjp(cls, ctx, g):
+        return keep(g, ctx.inputs[0].data.shape, ctx.dims, ctx.keepdim) * cls.local(ctx)
+
+    @classmethod
+    def jvp(cls, ctx, x_t):
+        return sum_over(x_t * cls.local(ctx), ctx.dims, ctx.keepdim)
+
+
+class Prod(LocalReduction):
+    name = "prod"
+    batch_params = staticmethod(lambda size, dims, keepdim: (shift(dims), keepdim))
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.dims, ctx.keepdim = dims, keepdim
         return xp.asarray(x.prod(axis=dims, keepdims=keepdim))
 
-    @staticmethod
-    def vjp(ctx, g):
-        return keep(g, ctx.inputs[0].data.shape, ctx.dims, ctx.keepdim) * _prod_local(ctx)
-
-    @staticmethod
-    def jvp(ctx, x_t):
-        return sum_over(x_t * _prod_local(ctx), ctx.dims, ctx.keepdim)
+    local = staticmethod(lambda ctx: _prod_local(ctx))
 
 
 def _prod_local(ctx) -> Tensor:
@@ -420,15 +432,13 @@ def shift_for_exp(x: Tensor, dims: tuple) -> Tensor:
     return where(top.isfinite(), top, 0.0)
 
 
-class Norm(Primitive):
+class Norm(LocalReduction):
     """``||x||_p`` over ``dims`` for ``p`` other than 0, 1 and +-inf (composites of abs, amax and sum)."""
 
     # NOTE: a primitive for stability: sqrt(sum(x * x)) composed would give 0 * inf = nan at x = 0, where
     # torch's subgradient is 0.
     name = "norm"
     batch_params = staticmethod(lambda size, p, dims, keepdim: (p, shift(dims), keepdim))
-    save_inputs = True
-    save_output = True
 
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):
@@ -437,13 +447,7 @@ class Norm(Primitive):
             return xp.sqrt(xp.sum(x * x, axis=dims, keepdims=keepdim))
         return xp.sum(xp.abs(x) ** p, axis=dims, keepdims=keepdim) ** (1 / p)
 
-    @staticmethod
-    def vjp(ctx, g):
-        return keep(g, ctx.inputs[0].data.shape, ctx.dims, ctx.keepdim) * _norm_local(ctx)
-
-    @staticmethod
-    def jvp(ctx, x_t):
-        return sum_over(x_t * _norm_local(ctx), ctx.dims, ctx.keepdim)
+    local = staticmethod(lambda ctx: _norm_local(ctx))
 
 
 def _norm_local(ctx) -> Tensor:
