@@ -243,13 +243,6 @@ def test_detach_and_no_grad_inside_vmap_stop_the_gradient():
     close(grad(lambda x: vmap(half_tracked)(x).sum())(xs), 2 * xs.numpy())
 
 
-def test_batched_index_tensors_loop_correctly():
-    x, idx = t64(4, 5), cr.tensor([[0, 4], [1, 1], [3, 2], [2, 0]])
-    with pytest.warns(UserWarning, match="no batching rule"):
-        out = vmap(lambda r, i: cr.gather(r, 0, i))(x, idx)
-    close(out, np.take_along_axis(x.numpy(), idx.numpy(), 1))
-
-
 # -- pytrees, dims, chunks ----------------------------------------------------------------------------
 
 def test_nested_in_dims_and_out_dims():

@@ -19,7 +19,7 @@ import operator
 from .. import _state
 from .._backend import ndarray, xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import Primitive, apply, batch_size, cast_to, materialize, method
+from ._primitive import BatchedParam, Primitive, apply, batch_size, cast_to, materialize, method
 from .arith import add, where
 from .inplace import apply_inplace
 from .shape import broadcast_to, reshape
@@ -181,16 +181,75 @@ def _region(out, stages: tuple):
     return out
 
 
-def _batch_stages(stages: tuple) -> tuple:
-    """``(stages, dim)``: ``stages`` for a batch of inputs (the batch leading), and the dim where the batch
-    lands in the result: 0, or just after the index arrays' block when NumPy moves that block to the front
-    (index arrays separated by a slice or None)."""
-    key = tuple((slice(None),) + k for k in stages)
-    arrays = [i for i, item in enumerate(stages[-1]) if item.__class__ is ndarray]
-    if not arrays or arrays[-1] - arrays[0] + 1 == len(arrays):
-        return key, 0
-    shapes = [(int(a.sum()),) if a.dtype.kind == "b" else a.shape for a in stages[-1] if a.__class__ is ndarray]
-    return key, len(xp.broadcast_shapes(*shapes))
+def _batch_size(inputs: tuple, batched: tuple, stages: tuple) -> int:
+    """The batch size: the leading dim of a batched input or, failing that, of a batched index array."""
+    if True in batched:
+        return batch_size(inputs, batched)
+    return next(a.array.shape[0] for a in stages[-1] if a.__class__ is BatchedParam)
+
+
+def _unmask(items: list, size: int) -> list:
+    """``items`` with each batched bool mask as the batched integer arrays of its True positions.
+
+    NOTE: this needs the same number of True entries in every sample; otherwise the result's shape depends
+    on the values, which vmap cannot batch.
+    """
+    out = []
+    for item in items:
+        if item.__class__ is not BatchedParam or item.array.dtype.kind != "b":
+            out.append(item)
+            continue
+        mask = item.array
+        counts = mask.reshape(size, -1).sum(1)
+        if size and (counts != counts[0]).any():
+            raise RuntimeError(f"vmap: index with a boolean mask that differs per sample selects "
+                               f"{sorted(set(counts.tolist()))} entries in different samples; a shape that "
+                               "depends on the values cannot be batched")
+        count = int(counts[0]) if size else 0
+        out.extend(BatchedParam(a.reshape(size, count)) for a in xp.nonzero(mask)[1:])
+    return out
+
+
+def _batch_stages(stages: tuple, size: int, shape: tuple) -> tuple:
+    """``(stages, rank, pre)``: ``stages`` (for one sample of ``shape``, with index arrays batched in vmap as
+    :class:`BatchedParam`) for a batch of inputs with the batch leading.
+
+    With index arrays, the last stage gets a leading ``arange(size)`` index that broadcasts against them, so
+    sample ``b`` is indexed by its own arrays. NumPy then puts the ``rank`` dims of the broadcast arrays just
+    after the batch; for one sample they sit after ``pre`` other dims (0 when the arrays are separated by a
+    slice or None, as NumPy then moves them to the front): :func:`_to_sample_order` moves them back.
+    """
+    key = tuple((slice(None),) + k for k in stages[:-1])
+    items = _unmask(list(stages[-1]), size)
+    arrays = [k for k, item in enumerate(items) if isinstance(item, (ndarray, BatchedParam))]
+    if not arrays:
+        return key + ((slice(None),) + stages[-1],), 0, 0
+    ranks = [a.array.ndim - 1 if a.__class__ is BatchedParam else 1 if a.dtype.kind == "b" else a.ndim
+             for a in (items[k] for k in arrays)]
+    rank = max(ranks)
+    for k, r in zip(arrays, ranks):
+        a = items[k]
+        if a.__class__ is BatchedParam:  # NOTE: a chainrule op, so an enclosing vmap can batch it again
+            a = a.array
+            items[k] = a if r == rank else reshape(_wrap(a), (size,) + (1,) * (rank - r) + a.shape[1:]).data
+    pre = 0
+    if arrays[-1] - arrays[0] + 1 == len(arrays):
+        used = sum(1 if item.__class__ is slice else item.ndim if isinstance(item, ndarray) and
+                   item.dtype.kind == "b" else 0 if item is None or item is Ellipsis else 1 for item in items)
+        region = _region(xp.broadcast_to(xp.zeros((), bool), shape), stages).ndim
+        pre = sum(region - used if item is Ellipsis else 1 for item in items[:arrays[0]])
+    arange = xp.arange(size).reshape((size,) + (1,) * rank)
+    return key + ((arange,) + tuple(items),), rank, pre
+
+
+def _to_sample_order(out: Tensor, rank: int, pre: int) -> Tensor:
+    """A batched result of :func:`_batch_stages`'s key with the index arrays' dims where one sample has them."""
+    return out.movedim(tuple(range(1, 1 + rank)), tuple(range(1 + pre, 1 + pre + rank))) if pre else out
+
+
+def _to_numpy_order(g: Tensor, rank: int, pre: int) -> Tensor:
+    """The inverse of :func:`_to_sample_order`: ``g`` laid out as NumPy's result for the batched key."""
+    return g.movedim(tuple(range(1 + pre, 1 + pre + rank)), tuple(range(1, 1 + rank))) if pre else g
 
 
 # -- primitives --------------------------------------------------------------------------------------
@@ -199,6 +258,7 @@ class Index(Primitive):
     """``x`` read at parsed index ``stages``."""
 
     name = "index"
+    batches_params = True
 
     @staticmethod
     def forward(ctx, x, stages, accumulate):
@@ -215,14 +275,17 @@ class Index(Primitive):
 
     @staticmethod
     def batch_rule(inputs, batched, params):
-        key, dim = _batch_stages(params[0])
-        return apply(Index, inputs, key, params[1]).movedim(dim, 0)
+        size = _batch_size(inputs, batched, params[0])
+        x = materialize(inputs[0], batched[0], size)
+        key, rank, pre = _batch_stages(params[0], size, x.data.shape[1:])
+        return _to_sample_order(apply(Index, (x,), key, params[1]), rank, pre)
 
 
 class IndexScatter(Primitive):
     """Zeros of ``shape`` with ``g`` added at ``stages``: the transpose of :class:`Index`."""
 
     name = "index_scatter"
+    batches_params = True
 
     @staticmethod
     def forward(ctx, g, stages, accumulate, shape):
@@ -245,15 +308,18 @@ class IndexScatter(Primitive):
 
     @staticmethod
     def batch_rule(inputs, batched, params):
-        (g,), (stages, accumulate, shape) = inputs, params
-        key, dim = _batch_stages(stages)
-        return apply(IndexScatter, (g.movedim(0, dim),), key, accumulate, g.data.shape[:1] + shape)
+        stages, accumulate, shape = params
+        size = _batch_size(inputs, batched, stages)
+        key, rank, pre = _batch_stages(stages, size, shape)
+        g = _to_numpy_order(materialize(inputs[0], batched[0], size), rank, pre)
+        return apply(IndexScatter, (g,), key, accumulate, (size,) + shape)
 
 
 class IndexPut(Primitive):
     """A copy of ``x`` with the entries at ``stages`` replaced by ``v`` (already of the indexed shape)."""
 
     name = "index_put"
+    batches_params = True
 
     @staticmethod
     def forward(ctx, x, v, stages, accumulate):
@@ -276,10 +342,10 @@ class IndexPut(Primitive):
 
     @staticmethod
     def batch_rule(inputs, batched, params):
-        size = batch_size(inputs, batched)
+        size = _batch_size(inputs, batched, params[0])
         x, v = (materialize(t, b, size) for t, b in zip(inputs, batched))
-        key, dim = _batch_stages(params[0])
-        return apply(IndexPut, (x, v.movedim(0, dim)), key, params[1])
+        key, rank, pre = _batch_stages(params[0], size, x.data.shape[1:])
+        return apply(IndexPut, (x, _to_numpy_order(v, rank, pre)), key, params[1])
 
 
 # -- x[key] and x[key] = value -----------------------------------------------------------------------
@@ -365,8 +431,9 @@ def _setitem(self: Tensor, key, value) -> None:
     if not isinstance(value, (Tensor, int, float, xp.number, xp.bool_)):
         raise TypeError(f"__setitem__: can't assign a {type(value).__name__} to a tensor; assign a Python "
                         "number or a Tensor")
-    if _state.vmap_level is not None:
-        _state.vmap_level.check_inplace("__setitem__", (self, value))
+    if _state.vmap_level is not None:  # NOTE: the key's index tensors too: each sample would write elsewhere
+        items = key if key.__class__ is tuple else (key,)
+        _state.vmap_level.check_inplace("__setitem__", (self, value) + items)
     stages, _, accumulate = parse_index(self.data.shape, key, "__setitem__")
     if not self.data.flags.writeable:
         raise RuntimeError(f"__setitem__: the tensor of shape {tuple(self.data.shape)} is a read-only view "
@@ -454,7 +521,9 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         check_range(idx, 1, 0, "index_select", negative=False)
         return _index(input, ((Ellipsis,),), True, False, "index_select")
     check_range(idx, input.data.shape[d], d, "index_select", negative=False)
-    return _index(input, ((slice(None),) * d + (idx.reshape(-1),),), False, True, "index_select")
+    if idx.ndim == 0:
+        idx = reshape(index, (1,)).data  # NOTE: an op, not NumPy, so that vmap can batch a batched index
+    return _index(input, ((slice(None),) * d + (idx,),), False, True, "index_select")
 
 
 def _gather(input: Tensor, dim: int, idx: ndarray, op: str, out_shape: tuple) -> Tensor:
@@ -500,7 +569,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     """
     idx = _index_tensor(indices, "take_along_dim")
     if dim is None:
-        return _gather(reshape(input, (-1,)), 0, idx.reshape(-1), "take_along_dim", (idx.size,))
+        # NOTE: ops, not NumPy, on the indices here and below, so that vmap can batch a batched index
+        return _gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)).data, "take_along_dim", (idx.size,))
     n = input.data.ndim
     if idx.ndim != n:
         raise RuntimeError(f"take_along_dim(): input and indices should have the same number of dimensions, "
@@ -519,7 +589,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     shape[d] = input.data.shape[d]
     input = broadcast_to(input, tuple(shape))
     shape[d] = idx.shape[d]
-    return _gather(input, d, xp.broadcast_to(idx, tuple(shape)), "take_along_dim", tuple(shape))
+    return _gather(input, d, broadcast_to(indices, tuple(shape)).data, "take_along_dim", tuple(shape))
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
