@@ -8,14 +8,7 @@ import pytest
 import chainrule as cr
 from chainrule.autograd import functional as F
 
-
-def t64(*shape, seed=0):
-    return cr.tensor(np.random.default_rng(seed).standard_normal(shape))
-
-
-def close(a, b, tol=1e-10):
-    np.testing.assert_allclose(np.asarray(a.detach().numpy() if isinstance(a, cr.Tensor) else a),
-                               np.asarray(b.detach().numpy() if isinstance(b, cr.Tensor) else b), rtol=tol, atol=tol)
+from ..helpers import close, t64
 
 
 def cube_sum(x):

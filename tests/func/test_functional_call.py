@@ -8,14 +8,7 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.func import functional_call, grad, jacrev, stack_module_state, vmap
 
-
-def t64(*shape, seed=0):
-    return cr.tensor(np.random.default_rng(seed).standard_normal(shape))
-
-
-def close(a, b, tol=1e-10):
-    np.testing.assert_allclose(np.asarray(a.detach().numpy() if isinstance(a, cr.Tensor) else a),
-                               np.asarray(b.detach().numpy() if isinstance(b, cr.Tensor) else b), rtol=tol, atol=tol)
+from ..helpers import close, t64
 
 
 def mlp(seed=0):

@@ -7,23 +7,14 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.autograd import Function
 from chainrule.func import grad, hessian, jacfwd, jacrev, jvp, vjp, vmap
 from chainrule.ops import PRIMITIVES
 from chainrule.ops._primitive import Primitive, apply
 
+from ..helpers import Cube, close, t64
 from ..opdb import all_entries
 
 B = 3  # the batch size of the catalog checks
-
-
-def t64(*shape, seed=0):
-    return cr.tensor(np.random.default_rng(seed).standard_normal(shape))
-
-
-def close(a, b, tol=1e-10):
-    np.testing.assert_allclose(np.asarray(a.detach().numpy() if isinstance(a, cr.Tensor) else a),
-                               np.asarray(b.detach().numpy() if isinstance(b, cr.Tensor) else b), rtol=tol, atol=tol)
 
 
 def as_tuple(x):
@@ -213,17 +204,6 @@ def test_jacobians_equal_their_per_row_and_per_column_versions():
 
 
 def test_a_custom_function_batches_forward_backward_and_from_outside():
-    class Cube(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 3 * x ** 2 * g
-
     xs = t64(4, 2)
     close(vmap(Cube.apply)(xs), xs.numpy() ** 3)
     close(vmap(grad(lambda x: Cube.apply(x).sum()))(xs), 3 * xs.numpy() ** 2)

@@ -11,19 +11,13 @@ from chainrule.func import batching, grad, vmap
 from chainrule.ops._primitive import apply
 from chainrule.ops.indexing import IndexPut, parse_index
 
+from ..helpers import close, t64
+
 B = 4
-
-
-def t64(*shape, seed=0):
-    return cr.tensor(np.random.default_rng(seed).standard_normal(shape))
 
 
 def ints(high, *shape, seed=1):
     return cr.tensor(np.random.default_rng(seed).integers(0, high, shape))
-
-
-def close(a, b, tol=1e-10):
-    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=tol, atol=tol)
 
 
 @pytest.fixture(autouse=True)

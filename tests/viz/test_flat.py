@@ -9,6 +9,8 @@ import pytest
 import chainrule as cr
 from chainrule.viz import flat_backprop
 
+from ..helpers import Cube
+
 
 def backward_grads(fn, *inputs):
     ts = [cr.tensor(v, dtype=cr.float64, requires_grad=True) for v in inputs]
@@ -103,17 +105,6 @@ def test_views_where_and_ops_without_a_formula():
 
 
 def test_an_op_without_a_lecture_formula_uses_its_own_vjp_rule():
-    class Cube(cr.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 3 * x ** 2 * g
-
     def f(x):
         return Cube.apply(x * 2).sum()
     flat = flat_backprop(f, [1.0, 2.0])
