@@ -248,9 +248,9 @@ def test_roll_flip_repeat_tile():
 def test_flip_copies_while_narrow_is_a_view():
     x = cr.tensor([1.0, 2.0, 3.0])
     flipped, narrowed = cr.flip(x, 0), cr.narrow(x, 0, 1, 2)
-    flipped.data[0] = 9.0
+    flipped._data[0] = 9.0
     assert x.tolist() == [1.0, 2.0, 3.0]
-    narrowed.data[0] = 7.0
+    narrowed._data[0] = 7.0
     assert x.tolist() == [1.0, 7.0, 3.0]
 
 

@@ -122,10 +122,10 @@ def test_grad_assignment_checks_shape():
 def test_sgd_update_by_hand_under_no_grad():
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     (w * w).sum().backward()
-    data = w.data
+    data = w._data
     with cr.no_grad():
         w -= 0.1 * w.grad
-    assert w.data is data and w.is_leaf and w.requires_grad
+    assert w._data is data and w.is_leaf and w.requires_grad
     np.testing.assert_allclose(w.numpy(force=True), [0.8, 1.6])
 
 
@@ -176,3 +176,18 @@ def test_views_share_the_version_counter():
     view = base.reshape(2, 1)
     view.add_(1)
     assert base.tolist() == [2.0, 3.0] and base._version == view._version == 1
+
+
+def test_data_is_a_tensor_sharing_storage_without_history():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    d = w.data
+    assert isinstance(d, cr.Tensor) and not d.requires_grad and d.grad_fn is None
+    w.data -= 0.5 * w.grad          # the lecture's manual SGD step
+    assert w.tolist() == [0.0, 0.0] and w.requires_grad and w.is_leaf
+    w.data.add_(1.0)
+    assert w.tolist() == [1.0, 1.0]
+    w.data = cr.tensor([5.0, 6.0])
+    assert w.tolist() == [5.0, 6.0] and w.requires_grad
+    with pytest.raises(TypeError, match="data"):
+        w.data = [1.0]

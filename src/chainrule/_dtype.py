@@ -145,7 +145,7 @@ def result_type(*operands) -> dtype:
     """The dtype torch gives an op on these tensors and Python numbers."""
     dim = zero = scalar = None
     for op in operands:
-        data = getattr(op, "data", None)
+        data = getattr(op, "_data", None)
         if data is not None and hasattr(data, "dtype"):
             d = _FROM_NUMPY[data.dtype]
             if data.ndim:

@@ -33,7 +33,7 @@ def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
 def _infer_array(data):
     """``data`` (numbers, nested lists, arrays, tensors) as an array with torch's default dtypes."""
     if isinstance(data, Tensor):
-        return data.data.copy()
+        return data._data.copy()
     if isinstance(data, numpy.ndarray):
         _dtype.from_numpy_dtype(data.dtype)
         return data.copy()
@@ -65,7 +65,7 @@ def _flat(data):
 
 def _untensor(data):
     if isinstance(data, Tensor):
-        return data.data.tolist()
+        return data._data.tolist()
     if isinstance(data, (list, tuple)):
         return [_untensor(v) for v in data]
     return data
@@ -209,19 +209,19 @@ def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: 
 @batched_random
 def normal(mean, std, size=None, *, generator=None, dtype=None, device=None, requires_grad: bool = False):
     """Normal samples with the given mean and standard deviation (numbers with ``size``, or tensors)."""
-    m = mean.data if isinstance(mean, Tensor) else mean
-    s = std.data if isinstance(std, Tensor) else std
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
     shape = _size((size,)) if size is not None else numpy.broadcast_shapes(numpy.shape(m), numpy.shape(s))
     array = numpy_generator(generator).normal(m, s, shape)
     ref = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
-    np_dtype = ref.data.dtype if ref is not None and dtype is None else _default_np(dtype)
+    np_dtype = ref._data.dtype if ref is not None and dtype is None else _default_np(dtype)
     return _finish(numpy.asarray(array).astype(np_dtype), None, device, requires_grad)
 
 
 def _like(fn_name: str, make):
     def like(input: Tensor, *args, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
         d = _dtype.as_dtype(dtype) if dtype is not None else input.dtype
-        return make(input.data.shape, *args, dtype=d, device=device, requires_grad=requires_grad, **kwargs)
+        return make(input._data.shape, *args, dtype=d, device=device, requires_grad=requires_grad, **kwargs)
     like.__name__ = fn_name
     like.__doc__ = f"Like ``{fn_name[:-5]}`` with ``input``'s shape and (by default) dtype."
     return like
@@ -239,7 +239,7 @@ randint_like = _like("randint_like", lambda shape, low, high=None, **kw: randint
 def _pair(input, other, op: str):
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError(f"{op}: expected two tensors, got {type(input).__name__} and {type(other).__name__}")
-    return input.data, other.data
+    return input._data, other._data
 
 
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
@@ -267,7 +267,7 @@ def is_tensor(obj) -> builtins.bool:
 
 def numel(input: Tensor) -> builtins.int:
     """The number of elements of ``input``."""
-    return builtins.int(input.data.size)
+    return builtins.int(input._data.size)
 
 
 Tensor.new_zeros = lambda self, *size, dtype=None, device=None, requires_grad=False: zeros(

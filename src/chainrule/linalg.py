@@ -21,7 +21,7 @@ def _float_input(op: str, x, dtype) -> Tensor:
     _tensor_arg(op, "input", x)
     if dtype is not None:
         x = x.to(dtype)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating point tensor as input, got {x.dtype}; convert first "
                            "or pass dtype=chainrule.float32")
     return x
@@ -49,12 +49,12 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     min column sum of |A|), ``inf`` / ``-inf`` (max / min row sum). ``'nuc'``, ``2`` and ``-2`` need singular
     values, which chainrule does not compute yet. Shape ``(*, m, n) -> (*)``."""
     A = _float_input("linalg.matrix_norm", A, dtype)
-    if A.data.ndim < 2:
+    if A._data.ndim < 2:
         raise RuntimeError(f"linalg.matrix_norm: the input tensor A must have at least 2 dimensions, got "
-                           f"shape {tuple(A.data.shape)}")
+                           f"shape {tuple(A._data.shape)}")
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple, got {dim!r}")
-    d0, d1 = (_normalize_dim(d, A.data.ndim, "linalg.matrix_norm") for d in dim)
+    d0, d1 = (_normalize_dim(d, A._data.ndim, "linalg.matrix_norm") for d in dim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different, got {tuple(dim)}")
     if ord == "fro":
@@ -84,10 +84,10 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
     if dim is None:
         if ord is None:
             return vector_norm(A, 2, None, keepdim)
-        if A.data.ndim not in (1, 2):
+        if A._data.ndim not in (1, 2):
             raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or "
-                               f"2D. Got {A.data.ndim}D (shape {tuple(A.data.shape)})")
-        dim = (0, 1) if A.data.ndim == 2 else 0
+                               f"2D. Got {A._data.ndim}D (shape {tuple(A._data.shape)})")
+        dim = (0, 1) if A._data.ndim == 2 else 0
     if isinstance(dim, int) or (isinstance(dim, (tuple, list)) and len(dim) == 1):
         if isinstance(ord, str):
             raise RuntimeError(f"linalg.norm: ord={ord!r} is a matrix norm; it needs a 2-tuple dim, got "

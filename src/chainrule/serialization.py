@@ -138,7 +138,7 @@ def _describe_foreign(blob: bytes) -> str:
 def _encode(obj, arrays: list, where: str):
     """The JSON form of ``obj``, appending each tensor's array to ``arrays``; ``where`` locates errors."""
     if isinstance(obj, Tensor):
-        arrays.append((obj.data, obj.requires_grad))
+        arrays.append((obj._data, obj.requires_grad))
         return {"tensor": len(arrays) - 1}
     if isinstance(obj, xp.generic):
         obj = obj.item()

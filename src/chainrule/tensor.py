@@ -13,7 +13,7 @@ from ._backend import xp
 def _wrap(array, grad_fn=None, out_nr: int = 0) -> Tensor:
     """Fast internal constructor: a tensor around ``array`` (no copy, no checks)."""
     t = _new(Tensor)
-    t.data = array
+    t._data = array
     t._grad = None
     t.grad_fn = grad_fn
     t.requires_grad = grad_fn is not None
@@ -30,7 +30,8 @@ _new = object.__new__
 class Tensor:
     """A multi-dimensional array that records the ops applied to it so gradients can flow back.
 
-    ``data`` is the backend array (NumPy on the CPU). ``grad_fn`` is the node that produced the tensor (None
+    ``_data`` is the backend array (NumPy on the CPU; ``.numpy()`` hands it out, ``.data`` is a Tensor sharing
+    it). ``grad_fn`` is the node that produced the tensor (None
     for leaves), ``requires_grad`` says whether gradients are wanted. Construct tensors with
     :func:`chainrule.tensor` and the other factories; ``Tensor(data)`` makes a float tensor as in torch.
 
@@ -44,7 +45,7 @@ class Tensor:
 
     # _vc: the version counter [version, name of the last in-place op], shared with saved copies.
     # _fw: forward-AD tangents by level, or None.
-    __slots__ = ("data", "_grad", "grad_fn", "requires_grad", "_out_nr", "_vc", "_hooks", "_fw", "__weakref__")
+    __slots__ = ("_data", "_grad", "grad_fn", "requires_grad", "_out_nr", "_vc", "_hooks", "_fw", "__weakref__")
 
     # NOTE: makes NumPy defer to our reflected operators (np.float64(2) * t calls t.__rmul__).
     __array_ufunc__ = None
@@ -55,7 +56,7 @@ class Tensor:
             array = xp.asarray(args[0], dtype=_dtype.get_default_dtype().np)
         else:
             array = xp.zeros(args, dtype=_dtype.get_default_dtype().np)
-        self.data = array
+        self._data = array
         self._grad = None
         self.grad_fn = None
         self.requires_grad = False
@@ -66,47 +67,66 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
+    @property
+    def data(self) -> Tensor:
+        """This tensor's values as a tensor with no history that shares its storage, as ``torch.Tensor.data``.
+
+        In-place changes through it update this tensor without being recorded or version-checked, which is what
+        the lecture's manual update ``w.data -= lr * w.grad`` relies on. Assigning ``t.data = other`` makes ``t``
+        use ``other``'s storage (same shape and dtype not required, as in torch).
+        """
+        t = _wrap(self._data)
+        if _state.vmap_level is not None:
+            _state.vmap_level.detached(self, t)
+        return t
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: assigned value must be a Tensor, not {type(value).__name__}")
+        self._data = value._data
+
     # -- metadata --------------------------------------------------------------------------------------
     @property
     def shape(self) -> Size:
-        return Size(self.data.shape)
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> _dtype.dtype:
-        return _dtype.from_numpy_dtype(self.data.dtype)
+        return _dtype.from_numpy_dtype(self._data.dtype)
 
     @property
     def device(self) -> _backend.device:
-        return _backend.device_of(self.data)
+        return _backend.device_of(self._data)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim: int | None = None):
         """The shape, or the length of one dimension."""
         if dim is None:
-            return Size(self.data.shape)
-        return self.data.shape[_normalize_dim(dim, self.data.ndim, "size")]
+            return Size(self._data.shape)
+        return self._data.shape[_normalize_dim(dim, self._data.ndim, "size")]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     def nelement(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     @property
     def is_cuda(self) -> bool:
@@ -127,10 +147,10 @@ class Tensor:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
-            if value.data.shape != self.data.shape:
+            if value._data.shape != self._data.shape:
                 raise RuntimeError(f"assigned grad has data of a different size: {tuple(value.shape)} for a "
                                    f"tensor of shape {tuple(self.shape)}")
-            if value.data.dtype != self.data.dtype:
+            if value._data.dtype != self._data.dtype:
                 raise RuntimeError(f"assigned grad has dtype {value.dtype}; the tensor is {self.dtype}")
         self._grad = value
 
@@ -145,7 +165,7 @@ class Tensor:
                 raise RuntimeError("requires_grad_(False): you can only change requires_grad flags of leaf "
                                    "tensors; use .detach() to get a tensor without history")
             return self
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise RuntimeError(f"requires_grad_: only tensors of floating point dtype can require gradients, "
                                f"got {self.dtype}; convert first, e.g. x.float()")
         self.requires_grad = bool(requires_grad)
@@ -182,7 +202,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data with no history (shares memory, as in torch)."""
-        t = _wrap(self.data)
+        t = _wrap(self._data)
         t._vc = self._vc
         if _state.vmap_level is not None:
             _state.vmap_level.detached(self, t)
@@ -203,7 +223,7 @@ class Tensor:
                                "tensor.detach().numpy() instead")
         if _state.vmap_level is not None:
             _state.vmap_level.check_read(self, ".numpy()")
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
@@ -211,28 +231,28 @@ class Tensor:
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise RuntimeError(f"item: a tensor with {self.data.size} elements cannot be converted to a Python "
+        if self._data.size != 1:
+            raise RuntimeError(f"item: a tensor with {self._data.size} elements cannot be converted to a Python "
                                "number; only one-element tensors can")
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
-        return bool(self.data.reshape(()))
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
+        return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
         return float(self.item())
@@ -241,20 +261,20 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def __repr__(self) -> str:
-        body = xp.array2string(self.data, separator=", ", precision=4, prefix="tensor(",
+        body = xp.array2string(self._data, separator=", ", precision=4, prefix="tensor(",
                                threshold=1000, edgeitems=3)
         extras = []
         default = _dtype.get_default_dtype()
         d = self.dtype
         if d is not default and d is not _dtype.int64 and d is not _dtype.bool:
             extras.append(f"dtype={d}")
-        if self.data.size == 0:
-            extras.append(f"size={tuple(self.data.shape)}")
+        if self._data.size == 0:
+            extras.append(f"size={tuple(self._data.shape)}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.op.backward_name}>")
         elif self.requires_grad:
@@ -262,10 +282,10 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     def __reduce__(self):
-        return (_rebuild, (self.data, self.requires_grad))
+        return (_rebuild, (self._data, self.requires_grad))
 
     def __format__(self, spec: str) -> str:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             return format(self.item(), spec)
         return repr(self)
 

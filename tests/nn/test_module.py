@@ -94,7 +94,7 @@ def _non_leaf_parameter():
 def test_parameter_basics():
     data = cr.tensor([1.0, 2.0])
     p = nn.Parameter(data)
-    assert p.requires_grad and p.is_leaf and p.data is data.data  # shares memory, as in torch
+    assert p.requires_grad and p.is_leaf and p._data is data._data  # shares memory, as in torch
     assert repr(p) == "Parameter containing:\ntensor([1., 2.], requires_grad=True)"
     assert not nn.Parameter(data, requires_grad=False).requires_grad
     assert nn.Parameter().shape == (0,)
@@ -102,7 +102,7 @@ def test_parameter_basics():
     with pytest.raises(RuntimeError, match="floating point"):
         nn.Parameter(cr.tensor([1, 2]))
     clone = copy.deepcopy(p)
-    assert isinstance(clone, nn.Parameter) and clone.data is not p.data
+    assert isinstance(clone, nn.Parameter) and clone._data is not p._data
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(p)).numpy(force=True), [1.0, 2.0])
 
 
@@ -187,7 +187,7 @@ def test_load_state_dict_assign_and_batch_norm_without_counter():
     net = nn.Linear(2, 2)
     new = {"weight": cr.ones(2, 2), "bias": cr.zeros(2)}
     net.load_state_dict(new, assign=True)
-    assert isinstance(net.weight, nn.Parameter) and net.weight.data is new["weight"].data
+    assert isinstance(net.weight, nn.Parameter) and net.weight._data is new["weight"]._data
     bn = nn.BatchNorm1d(2)
     sd = bn.state_dict()
     del sd["num_batches_tracked"]

@@ -195,10 +195,10 @@ def test_minimises_a_quadratic_through_backward():
 
 def test_step_updates_in_place_and_bumps_the_version():
     w = cr.tensor([1.0, 2.0], requires_grad=True)
-    data, version = w.data, w._version
+    data, version = w._data, w._version
     w.grad = cr.tensor([1.0, 1.0])
     optim.SGD([w], lr=0.5).step()
-    assert w.data is data and w._version > version
+    assert w._data is data and w._version > version
     np.testing.assert_allclose(w.detach().numpy(), [0.5, 1.5])
 
 

@@ -90,7 +90,7 @@ def test_tensors_show_shapes_and_the_implicit_product_instead_of_a_jacobian():
     assert "summed to (4,) (broadcast undone)" in text
     assert "upstream copied back to (2, 4)" in text
     L.backward()
-    assert "dL/db = " + format_value(b.grad.data) in text
+    assert "dL/db = " + format_value(b.grad._data) in text
 
 
 def test_after_backward_with_retain_graph_and_after_a_plain_backward():

@@ -84,7 +84,7 @@ def local_gradients(node, upstream) -> tuple | None:
 
 
 def _array(value):
-    return value.data if isinstance(value, Tensor) else xp.asarray(value)
+    return value._data if isinstance(value, Tensor) else xp.asarray(value)
 
 
 # -- formatting, shared with chainrule.viz ----------------------------------------------------------------
@@ -190,7 +190,7 @@ def _index(k: int, shape: tuple) -> tuple:
 
 def _values_at(node, k: int, shape: tuple, names: tuple) -> str:
     if node.inputs is not None:
-        parts = [f"{n} = {format_number(xp.broadcast_to(t.data, shape).flat[k])}"
+        parts = [f"{n} = {format_number(xp.broadcast_to(t._data, shape).flat[k])}"
                  for n, t in zip(names, node.inputs, strict=False)]
         return " at " + ", ".join(parts)
     if node.out is not None:

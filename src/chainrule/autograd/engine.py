@@ -41,16 +41,16 @@ def _root_gradients(outputs: tuple, grad_outputs, op: str) -> list:
             raise RuntimeError(f"{op}: element {i} of tensors does not require grad and does not have a grad_fn "
                                "(was it computed under no_grad, or from tensors without requires_grad=True?)")
         if g is None:
-            if out.data.size != 1:
+            if out._data.size != 1:
                 raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs; output {i} has "
-                                   f"shape {tuple(out.data.shape)}, so pass gradient= of that shape")
-            grads[i] = _wrap(xp.ones_like(out.data))
+                                   f"shape {tuple(out._data.shape)}, so pass gradient= of that shape")
+            grads[i] = _wrap(xp.ones_like(out._data))
         else:
             if not isinstance(g, Tensor):
-                g = _wrap(xp.asarray(g, dtype=out.data.dtype))
-            if g.data.shape != out.data.shape:
-                raise RuntimeError(f"{op}: mismatch in shape: gradient {i} has shape {tuple(g.data.shape)} and "
-                                   f"output {i} has shape {tuple(out.data.shape)}")
+                g = _wrap(xp.asarray(g, dtype=out._data.dtype))
+            if g._data.shape != out._data.shape:
+                raise RuntimeError(f"{op}: mismatch in shape: gradient {i} has shape {tuple(g._data.shape)} and "
+                                   f"output {i} has shape {tuple(out._data.shape)}")
             grads[i] = g
     return grads
 
@@ -207,7 +207,7 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
             continue
         if not isinstance(gi, Tensor):
             gi = _wrap(xp.asarray(gi))
-        if in_shapes is not None and gi.data.shape != in_shapes[i]:
+        if in_shapes is not None and gi._data.shape != in_shapes[i]:
             from ..ops.shape import sum_to
             gi = sum_to(gi, in_shapes[i])
         if edge.__class__ is tuple:
@@ -216,9 +216,9 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
                 continue
             _add_node(buffers, parent, edge[1], gi)
         else:
-            if gi.data.shape != edge.data.shape:
-                raise RuntimeError(f"{op.name}: its backward returned a gradient of shape {tuple(gi.data.shape)} "
-                                   f"for an input of shape {tuple(edge.data.shape)}")
+            if gi._data.shape != edge._data.shape:
+                raise RuntimeError(f"{op.name}: its backward returned a gradient of shape {tuple(gi._data.shape)} "
+                                   f"for an input of shape {tuple(edge._data.shape)}")
             _add_leaf(leaf_grads, edge, gi)
 
 
@@ -238,18 +238,18 @@ def _add_leaf(leaf_grads: dict, leaf: Tensor, g: Tensor) -> None:
 
 
 def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
-    if g.data.dtype != leaf.data.dtype:
+    if g._data.dtype != leaf._data.dtype:
         g = g.to(leaf.dtype)
     if create_graph:
         leaf._grad = g if leaf._grad is None else leaf._grad + g
     elif leaf._grad is None:
         # NOTE: .grad must never alias another tensor's gradient or a view of one, so it is a copy unless the
         # engine holds the only reference to a gradient that owns its memory (torch steals such buffers too).
-        leaf._grad = g.detach() if _exclusively_owned(g) else _wrap(xp.array(g.data, copy=True))
+        leaf._grad = g.detach() if _exclusively_owned(g) else _wrap(xp.array(g._data, copy=True))
     elif leaf._grad.requires_grad:
         leaf._grad = (leaf._grad + g).detach()
     else:
-        xp.add(leaf._grad.data, g.data, out=leaf._grad.data)
+        xp.add(leaf._grad._data, g._data, out=leaf._grad._data)
         leaf._grad._vc[0] += 1
 
 
@@ -261,9 +261,9 @@ _ENGINE_REFS_TO_ARRAY = 2
 
 
 def _exclusively_owned(g: Tensor) -> bool:
-    if _getrefcount is None or g.data.base is not None or not g.data.flags.writeable:
+    if _getrefcount is None or g._data.base is not None or not g._data.flags.writeable:
         return False
-    return _getrefcount(g) <= _ENGINE_REFS_TO_GRAD and _getrefcount(g.data) <= _ENGINE_REFS_TO_ARRAY
+    return _getrefcount(g) <= _ENGINE_REFS_TO_GRAD and _getrefcount(g._data) <= _ENGINE_REFS_TO_ARRAY
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, grad_variables=None,
@@ -304,7 +304,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         if not isinstance(t, Tensor):
             raise TypeError(f"grad: input {i} is a {type(t).__name__}, expected a Tensor")
         if not t.requires_grad:
-            raise RuntimeError(f"grad: input {i} (shape {tuple(t.data.shape)}, {t.dtype}) does not require grad; "
+            raise RuntimeError(f"grad: input {i} (shape {tuple(t._data.shape)}, {t.dtype}) does not require grad; "
                                "create it with requires_grad=True")
     if allow_unused is None:
         allow_unused = materialize_grads
@@ -319,11 +319,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         g = captured.get(id(t))
         if g is None:
             if not allow_unused:
-                raise RuntimeError(f"grad: input {i} (shape {tuple(t.data.shape)}) appears to not have been used "
+                raise RuntimeError(f"grad: input {i} (shape {tuple(t._data.shape)}) appears to not have been used "
                                    "in the graph; set allow_unused=True if this is the desired behavior")
             if materialize_grads:
-                g = _wrap(xp.zeros_like(t.data))
-        elif g.data.dtype != t.data.dtype:
+                g = _wrap(xp.zeros_like(t._data))
+        elif g._data.dtype != t._data.dtype:
             g = g.to(t.dtype)
         result.append(g)
     return tuple(result)

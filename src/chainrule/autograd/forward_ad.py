@@ -91,13 +91,13 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
     level = _current_level("make_dual") if level is None else level
     if not isinstance(tensor, Tensor) or not isinstance(tangent, Tensor):
         raise TypeError("make_dual: expected a primal tensor and a tangent tensor")
-    if tensor.data.dtype.kind != "f" or tangent.data.dtype.kind != "f":
+    if tensor._data.dtype.kind != "f" or tangent._data.dtype.kind != "f":
         raise TypeError(f"make_dual: expected floating point primal and tangent, got {tensor.dtype} and "
                         f"{tangent.dtype}")
-    if tangent.data.shape != tensor.data.shape:
-        raise RuntimeError(f"make_dual: the tangent's shape {tuple(tangent.data.shape)} must match the primal's "
-                           f"{tuple(tensor.data.shape)}")
-    if tangent.data.dtype != tensor.data.dtype:
+    if tangent._data.shape != tensor._data.shape:
+        raise RuntimeError(f"make_dual: the tangent's shape {tuple(tangent._data.shape)} must match the primal's "
+                           f"{tuple(tensor._data.shape)}")
+    if tangent._data.dtype != tensor._data.dtype:
         tangent = tangent.to(tensor.dtype)
     from ..ops._primitive import apply
     from ..ops.shape import Alias
@@ -128,9 +128,9 @@ def _primal_view(t: Tensor, level: int) -> Tensor:
         from ..ops.shape import Alias
         node = Node(Alias)
         node.next = (t,)
-        view = _wrap(t.data, node)
+        view = _wrap(t._data, node)
     else:
-        view = _wrap(t.data, t.grad_fn, t._out_nr)
+        view = _wrap(t._data, t.grad_fn, t._out_nr)
         view.requires_grad = t.requires_grad
     view._vc = t._vc
     view._fw = fw or None
@@ -162,7 +162,7 @@ def propagate(op, ctx, inputs: tuple, out, result) -> None:
         tangents = [t._fw.get(level) if t._fw else None for t in inputs]
         if all(tg is None for tg in tangents):
             continue
-        if not op.differentiable or all(r.data.dtype.kind != "f" for r in results):
+        if not op.differentiable or all(r._data.dtype.kind != "f" for r in results):
             continue
         if op.jvp is None:
             raise RuntimeError(f"{op.name}: this op has no forward-mode (JVP) rule, so tangents cannot flow "
@@ -173,7 +173,7 @@ def propagate(op, ctx, inputs: tuple, out, result) -> None:
         try:
             primals = tuple(_primal_view(t, level) for t in inputs)
             jctx = _JvpContext(ctx, primals, tuple(_primal_view(r, level) for r in results))
-            tangents = [tg if tg is not None else _wrap(xp.zeros_like(t.data)) for t, tg in zip(inputs, tangents)]
+            tangents = [tg if tg is not None else _wrap(xp.zeros_like(t._data)) for t, tg in zip(inputs, tangents)]
             positions = getattr(ctx, "arg_positions", None)
             if positions is not None:  # a user Function: one tangent per forward argument
                 per_arg = [None] * len(ctx.needs_input_grad)
@@ -185,14 +185,14 @@ def propagate(op, ctx, inputs: tuple, out, result) -> None:
             _state.forward_levels = saved_levels
         out_ts = out_t if isinstance(out_t, tuple) else (out_t,)
         for r, r_t in zip(results, out_ts):
-            if r_t is None or r.data.dtype.kind != "f":
+            if r_t is None or r._data.dtype.kind != "f":
                 continue
             if not isinstance(r_t, Tensor):
-                r_t = _wrap(xp.asarray(r_t, dtype=r.data.dtype))
-            if r_t.data.shape != r.data.shape:
+                r_t = _wrap(xp.asarray(r_t, dtype=r._data.dtype))
+            if r_t._data.shape != r._data.shape:
                 from ..ops.shape import broadcast_to
-                r_t = broadcast_to(r_t, r.data.shape)
-            if r_t.data.dtype != r.data.dtype:
+                r_t = broadcast_to(r_t, r._data.shape)
+            if r_t._data.dtype != r._data.dtype:
                 r_t = r_t.to(r.dtype)
             _set_tangent(r, level, r_t)
     if op.save_output and isinstance(ctx, Node) and any(r._fw for r in results):

@@ -103,12 +103,12 @@ class Function(metaclass=_FunctionMeta):
                 raise TypeError(f"{cls.__name__}.forward must return tensors; output {i} is a {type(o).__name__}")
         results = []
         for i, o in enumerate(outs):
-            differentiable = record and o.data.dtype.kind == "f" and id(o) not in ctx.non_differentiable
-            results.append(_wrap(o.data, ctx, i) if differentiable else _wrap(o.data))
+            differentiable = record and o._data.dtype.kind == "f" and id(o) not in ctx.non_differentiable
+            results.append(_wrap(o._data, ctx, i) if differentiable else _wrap(o._data))
         if record:
             ctx.next = tuple(
                 None if not t.requires_grad else t if t.grad_fn is None else (t.grad_fn, t._out_nr) for t in inputs)
-            ctx.out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
+            ctx.out_meta = tuple((o._data.shape, o._data.dtype) for o in outs)
             if _state.anomaly_enabled:
                 from .anomaly import record_creation
                 record_creation(ctx)
@@ -116,7 +116,7 @@ class Function(metaclass=_FunctionMeta):
             _state.vmap_level.finish_function(cls, ctx, args, results)
         elif _state.forward_levels:
             from .forward_ad import propagate
-            propagate(cls, ctx, inputs, tuple(o.data for o in outs), tuple(results))
+            propagate(cls, ctx, inputs, tuple(o._data for o in outs), tuple(results))
         return tuple(results) if is_tuple else results[0]
 
     @classmethod

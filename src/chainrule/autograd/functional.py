@@ -36,9 +36,9 @@ def _as_tuple(value, what: str, api: str) -> tuple:
 def _inputs(inputs, create_graph: bool, api: str) -> tuple:
     xs, is_tuple = _as_tuple(inputs, f"inputs given to {api}", api)
     for x in xs:
-        if x.data.dtype.kind != "f":
+        if x._data.dtype.kind != "f":
             raise RuntimeError(f"{api}: only floating point inputs can be differentiated, got an input of "
-                               f"dtype {x.dtype} and shape {tuple(x.data.shape)}")
+                               f"dtype {x.dtype} and shape {tuple(x._data.shape)}")
     # NOTE: without create_graph nothing may stay connected to the caller's graph, so inputs start afresh.
     return (xs if create_graph else tuple(x.detach() for x in xs)), is_tuple
 
@@ -46,18 +46,18 @@ def _inputs(inputs, create_graph: bool, api: str) -> tuple:
 def _vector(v, like: tuple, what: str, api: str) -> tuple:
     """``v`` as one tensor per entry of ``like`` (the function's inputs or outputs), checked."""
     if v is None:
-        if len(like) != 1 or like[0].data.size != 1:
+        if len(like) != 1 or like[0]._data.size != 1:
             raise RuntimeError(f"{api}: the vector v can only be None if the {what} of the user-provided "
                                "function is a single Tensor with a single element")
-        return (_wrap(xp.ones_like(like[0].data)),)
+        return (_wrap(xp.ones_like(like[0]._data)),)
     vs, _ = _as_tuple(v, "v", api)
     if len(vs) != len(like):
         raise RuntimeError(f"{api}: v has {len(vs)} tensors but the user-provided function has {len(like)} "
                            f"{what}s; pass one per {what}")
     for i, (t, ref) in enumerate(zip(vs, like, strict=True)):
-        if t.data.shape != ref.data.shape:
-            raise RuntimeError(f"{api}: v has invalid size: entry {i} should be {tuple(ref.data.shape)} but "
-                               f"got {tuple(t.data.shape)}")
+        if t._data.shape != ref._data.shape:
+            raise RuntimeError(f"{api}: v has invalid size: entry {i} should be {tuple(ref._data.shape)} but "
+                               f"got {tuple(t._data.shape)}")
     return vs
 
 
@@ -160,7 +160,7 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
     for i, (row, o) in enumerate(zip(blocks, outs, strict=True)):
         _check_independent(row, strict, f"{api}: output {i} of the user-provided function is independent of "
                                         "input {}.")
-        row = [_wrap(xp.zeros(o.data.shape + x.data.shape, dtype=x.data.dtype)) if b is None else b
+        row = [_wrap(xp.zeros(o._data.shape + x._data.shape, dtype=x._data.dtype)) if b is None else b
                for b, x in zip(row, xs, strict=True)]
         rows.append(_result(row, in_tuple, create_graph))
     return tuple(rows) if out_tuple else rows[0]
@@ -175,10 +175,10 @@ def _gradient(func, strict: bool, api: str):
         if not isinstance(out, Tensor):
             raise TypeError(f"{api}: the function given to {api} must return a single Tensor, got "
                             f"{type(out).__name__}")
-        if out.data.size != 1:
+        if out._data.size != 1:
             raise RuntimeError(f"{api}: the Tensor returned by the function given to {api} should contain a "
-                               f"single element, got shape {tuple(out.data.shape)}")
-        grads = trace.pullback([_wrap(xp.ones_like(out.data))])
+                               f"single element, got shape {tuple(out._data.shape)}")
+        grads = trace.pullback([_wrap(xp.ones_like(out._data))])
         grads = _filled(grads, trace.inputs, strict, f"{api}: the output of the user-provided function is "
                                                      "independent of input {}.")
         return tuple(grads) + (trace.released(out),)

@@ -29,14 +29,14 @@ def _numerical_jacobians(fn, inputs: tuple, targets: list, eps: float) -> list:
     result = []
     outs = _outputs(fn, inputs)
     for i in targets:
-        flat = inputs[i].data.reshape(-1)
-        jac = [xp.zeros((flat.size, o.data.size)) for o in outs]
+        flat = inputs[i]._data.reshape(-1)
+        jac = [xp.zeros((flat.size, o._data.size)) for o in outs]
         for k in range(flat.size):
             original = flat[k].copy()
             flat[k] = original + eps
-            plus = [o.data.astype(xp.float64).reshape(-1) for o in _outputs(fn, inputs)]
+            plus = [o._data.astype(xp.float64).reshape(-1) for o in _outputs(fn, inputs)]
             flat[k] = original - eps
-            minus = [o.data.astype(xp.float64).reshape(-1) for o in _outputs(fn, inputs)]
+            minus = [o._data.astype(xp.float64).reshape(-1) for o in _outputs(fn, inputs)]
             flat[k] = original
             for j in range(len(outs)):
                 jac[j][k] = (plus[j] - minus[j]) / (2 * eps)
@@ -47,17 +47,17 @@ def _numerical_jacobians(fn, inputs: tuple, targets: list, eps: float) -> list:
 def _analytical_jacobians(fn, inputs: tuple, targets: list) -> list:
     outs = _outputs(fn, inputs)
     wrt = [inputs[i] for i in targets]
-    jac = [[xp.zeros((x.data.size, o.data.size)) for o in outs] for x in wrt]
+    jac = [[xp.zeros((x._data.size, o._data.size)) for o in outs] for x in wrt]
     for j, o in enumerate(outs):
         if not o.requires_grad:
             continue
-        for k in range(o.data.size):
-            seed = xp.zeros(o.data.size, dtype=o.data.dtype)
+        for k in range(o._data.size):
+            seed = xp.zeros(o._data.size, dtype=o._data.dtype)
             seed[k] = 1
-            grads = autograd_grad(o, wrt, _wrap(seed.reshape(o.data.shape)), retain_graph=True, allow_unused=True)
+            grads = autograd_grad(o, wrt, _wrap(seed.reshape(o._data.shape)), retain_graph=True, allow_unused=True)
             for i, g in enumerate(grads):
                 if g is not None:
-                    jac[i][j][:, k] = g.data.reshape(-1)
+                    jac[i][j][:, k] = g._data.reshape(-1)
     return jac
 
 
@@ -75,7 +75,7 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     if not targets:
         raise ValueError("gradcheck: expected at least one input tensor with requires_grad=True")
     for i in targets:
-        if inputs[i].data.dtype != xp.float64:
+        if inputs[i]._data.dtype != xp.float64:
             import warnings
             warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; finite differences will be "
                           "inaccurate", stacklevel=2)
@@ -104,7 +104,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: flo
     outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = xp.random.default_rng(0)
-        grad_outputs = tuple(_wrap(rng.standard_normal(o.data.shape).astype(o.data.dtype)).requires_grad_(True)
+        grad_outputs = tuple(_wrap(rng.standard_normal(o._data.shape).astype(o._data.dtype)).requires_grad_(True)
                              for o in outs if o.requires_grad)
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)

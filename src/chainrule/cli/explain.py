@@ -95,7 +95,7 @@ def run(args) -> int:
             if out.grad_fn is None:
                 return _fail(f"{args.expression.strip()!r:.60} has no operation to explain; write one, e.g. "
                              f"{EXAMPLE}", 2)
-            gradient = None if out.data.size == 1 else out.detach() * 0 + 1
+            gradient = None if out._data.size == 1 else out.detach() * 0 + 1
             out.backward(gradient, retain_graph=True)
             report = explain(out, gradient, params=values)
     except ExpressionError as error:
@@ -103,7 +103,7 @@ def run(args) -> int:
     except (RuntimeError, TypeError, ValueError, IndexError, ArithmeticError, MemoryError) as error:
         return _fail(error, 1)
     if gradient is not None:
-        print(f"note: the result has shape {tuple(out.data.shape)}; explaining the backward of its sum "
+        print(f"note: the result has shape {tuple(out._data.shape)}; explaining the backward of its sum "
               "(an upstream gradient of ones)")
     print(report)
     for fmt, path in (("svg", args.svg), ("png", args.png)):

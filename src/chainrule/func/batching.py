@@ -125,12 +125,12 @@ def loop(name: str, fn, physical: tuple, batched: tuple, size: int, like: tuple)
         out = fn(i, *[t[i] if b else t for t, b in zip(physical, batched)])
         rows.append(out if isinstance(out, tuple) else (out,))
         for o, r in zip(rows[-1], like, strict=True):
-            if o.data.shape != r.data.shape:
+            if o._data.shape != r._data.shape:
                 raise RuntimeError(f"vmap: {name} gives outputs of different shapes for different samples "
-                                   f"({tuple(r.data.shape)} and {tuple(o.data.shape)}); a shape that depends on "
+                                   f"({tuple(r._data.shape)} and {tuple(o._data.shape)}); a shape that depends on "
                                    "the values (e.g. a batched boolean mask) cannot be batched")
     if not rows:
-        return tuple(_wrap(xp.zeros((0,) + r.data.shape, dtype=r.data.dtype)) for r in like)
+        return tuple(_wrap(xp.zeros((0,) + r._data.shape, dtype=r._data.dtype)) for r in like)
     return tuple(stack([row[k] for row in rows]) for k in range(len(rows[0])))
 
 
@@ -170,7 +170,7 @@ class Level:
         It requires grad when the batch does (or carries forward-AD tangents), so that transforms inside the
         function keep their results differentiable for the transforms outside, as they would without vmap.
         """
-        data = plain(physical.data)
+        data = plain(physical._data)
         sample = data[0, ...] if len(data) else xp.zeros(data.shape[1:], dtype=data.dtype)  # NOTE: empty batch
         t = _wrap(self._bind(sample, physical))
         t.requires_grad = physical.requires_grad or bool(physical._fw)
@@ -178,7 +178,7 @@ class Level:
 
     def physical(self, t: Tensor) -> Tensor | None:
         """The physical value of ``t`` if it is batched at this level, else None (shared by every sample)."""
-        data = t.data
+        data = t._data
         if data.__class__ is not BatchedArray or data.level is not self:
             return None
         entry = self.values.get(id(data))
@@ -201,7 +201,7 @@ class Level:
         global _reading
         _reading = True
         try:
-            return op.forward(ctx, *[plain(t.data) for t in inputs], *params)
+            return op.forward(ctx, *[plain(t._data) for t in inputs], *params)
         finally:
             _reading = False
 
@@ -237,7 +237,7 @@ class Level:
             _state.vmap_level = active
         self._tie(op.name, results, outs if isinstance(outs, tuple) else (outs,))
         if ctx.out is not None:
-            ctx.out = results[0].data if op.n_outputs == 1 else tuple(r.data for r in results)
+            ctx.out = results[0]._data if op.n_outputs == 1 else tuple(r._data for r in results)
         if _state.forward_levels:
             propagate(op, ctx, inputs, None, result)
 
@@ -256,7 +256,7 @@ class Level:
         leaves, spec = tree_flatten(params)
         for k, item in enumerate(leaves):
             if item.__class__ is BatchedArray and item.level is self:
-                leaves[k] = _primitive.BatchedParam(self.physical(_wrap(item)).data)
+                leaves[k] = _primitive.BatchedParam(self.physical(_wrap(item))._data)
         return tree_unflatten(leaves, spec)
 
     def finish_function(self, fn, ctx, args: tuple, results: list) -> None:
@@ -282,11 +282,11 @@ class Level:
 
     def _tie(self, name: str, results: tuple, outs: tuple) -> None:
         for r, o in zip(results, outs, strict=True):
-            expected = (self.size,) + r.data.shape
-            if o.data.shape != expected or o.data.dtype != r.data.dtype:
-                raise RuntimeError(f"vmap: the batching rule of {name} gave shape {tuple(o.data.shape)} "
-                                   f"{o.data.dtype}, expected {expected} {r.data.dtype} (a bug in the rule)")
-            r.data = self._bind(r.data, o)
+            expected = (self.size,) + r._data.shape
+            if o._data.shape != expected or o._data.dtype != r._data.dtype:
+                raise RuntimeError(f"vmap: the batching rule of {name} gave shape {tuple(o._data.shape)} "
+                                   f"{o._data.dtype}, expected {expected} {r._data.dtype} (a bug in the rule)")
+            r._data = self._bind(r._data, o)
 
     def detached(self, source: Tensor, out: Tensor) -> None:
         """``out = source.detach()``: tie ``out`` to the detached batch, so the stop-gradient holds for it too."""
@@ -297,7 +297,7 @@ class Level:
             return
         active = self._outside()
         try:
-            out.data = self._bind(out.data, p.detach())
+            out._data = self._bind(out._data, p.detach())
         finally:
             _state.vmap_level = active
 
@@ -316,7 +316,7 @@ class Level:
                 if isinstance(v, Tensor) and level.physical(v) is not None:
                     raise RuntimeError(
                         f"vmap: {name} would modify a tensor in place with a batched tensor involved (shape "
-                        f"{tuple(v.data.shape)} per sample), which is not supported inside vmap; use the "
+                        f"{tuple(v._data.shape)} per sample), which is not supported inside vmap; use the "
                         "out-of-place form (e.g. x = x + y instead of x.add_(y), chainrule.where instead of x[m] = v)")
             level = level.parent
 
@@ -344,10 +344,10 @@ class Level:
             if self.size:
                 physical = stack([like] + [factory(*args, **kwargs) for _ in range(self.size - 1)])
             else:
-                physical = _wrap(xp.zeros((0,) + like.data.shape, like.data.dtype))
+                physical = _wrap(xp.zeros((0,) + like._data.shape, like._data.dtype))
         finally:
             _state.vmap_level = active
-        return _wrap(self._bind(like.data, physical))
+        return _wrap(self._bind(like._data, physical))
 
     def check_raw_draw(self) -> None:
         """A random draw straight from NumPy (not through a chainrule random factory) inside the function."""

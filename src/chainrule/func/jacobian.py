@@ -32,8 +32,8 @@ def _zeros(shape: tuple, dtype) -> Tensor:
 
 def _identity(t: Tensor) -> Tensor:
     """Every standard basis tensor of ``t``'s shape, stacked: shape ``(t.numel(), *t.shape)``."""
-    n = t.data.size
-    return _wrap(xp.eye(n, dtype=t.data.dtype).reshape((n,) + t.data.shape))
+    n = t._data.size
+    return _wrap(xp.eye(n, dtype=t._data.dtype).reshape((n,) + t._data.shape))
 
 
 def reverse_blocks(trace: Trace, chunk_size=None) -> list:
@@ -44,7 +44,7 @@ def reverse_blocks(trace: Trace, chunk_size=None) -> list:
     """
     blocks = []
     for i, o in enumerate(trace.outputs):
-        if not o.requires_grad or o.data.size == 0:
+        if not o.requires_grad or o._data.size == 0:
             blocks.append([None] * len(trace.inputs))
             continue
         unused: list = []
@@ -54,11 +54,11 @@ def reverse_blocks(trace: Trace, chunk_size=None) -> list:
             cotangents[i] = u
             grads = trace.pullback(cotangents)
             unused[:] = [g is None for g in grads]
-            return tuple(_zeros(x.data.shape, x.data.dtype) if g is None else g
+            return tuple(_zeros(x._data.shape, x._data.dtype) if g is None else g
                          for x, g in zip(trace.inputs, grads, strict=True))
 
         rows = vmap(pull, chunk_size=chunk_size)(_identity(o))
-        blocks.append([None if skip else r.reshape(o.data.shape + x.data.shape)
+        blocks.append([None if skip else r.reshape(o._data.shape + x._data.shape)
                        for r, x, skip in zip(rows, trace.inputs, unused, strict=True)])
     return blocks
 
@@ -73,7 +73,7 @@ def forward_blocks(func, flat: list, spec, wrt: list, kwargs: dict, has_aux: boo
     columns = []
     result = None
     for j in wrt:
-        if flat[j].data.size == 0:
+        if flat[j]._data.size == 0:
             columns.append(None)
             continue
         independent: list = []
@@ -85,7 +85,7 @@ def forward_blocks(func, flat: list, spec, wrt: list, kwargs: dict, has_aux: boo
             outputs, out_spec, out_tangents, aux = push_forward(func, flat, spec, tangents, kwargs, has_aux, api)
             independent[:] = [t is None for t in out_tangents]
             meta[:] = [out_spec]
-            return (tuple(_zeros(o.data.shape, o.data.dtype) if t is None else t
+            return (tuple(_zeros(o._data.shape, o._data.dtype) if t is None else t
                           for o, t in zip(outputs, out_tangents, strict=True)), tuple(outputs), aux)
 
         out_t, outputs, aux = vmap(push, out_dims=(-1, None, None), randomness=randomness)(_identity(flat[j]))
@@ -95,7 +95,7 @@ def forward_blocks(func, flat: list, spec, wrt: list, kwargs: dict, has_aux: boo
         outputs, out_spec, _, aux = push_forward(func, flat, spec, [None] * len(flat), kwargs, has_aux, api)
         result = outputs, out_spec, aux
     outputs, out_spec, aux = result
-    blocks = [[None if col is None or col[i] is None else col[i].reshape(o.data.shape + flat[j].data.shape)
+    blocks = [[None if col is None or col[i] is None else col[i].reshape(o._data.shape + flat[j]._data.shape)
                for col, j in zip(columns, wrt, strict=True)] for i, o in enumerate(outputs)]
     return blocks, outputs, out_spec, aux
 
@@ -103,7 +103,7 @@ def forward_blocks(func, flat: list, spec, wrt: list, kwargs: dict, has_aux: boo
 def _jacobian_tree(blocks: list, outputs: list, inputs: list, out_spec, groups: list, single: bool):
     """``blocks[i][j]`` (None: zeros) arranged as torch.func does: the output's structure outside, then a
     tuple over argnums (unless ``single``), then each argument's structure."""
-    rows = [[_wrap(xp.zeros(o.data.shape + x.data.shape, dtype=x.data.dtype)) if b is None else b
+    rows = [[_wrap(xp.zeros(o._data.shape + x._data.shape, dtype=x._data.dtype)) if b is None else b
              for b, x in zip(row, inputs, strict=True)] for row, o in zip(blocks, outputs, strict=True)]
     return tree_unflatten([regroup(row, groups, single) for row in rows], out_spec)
 

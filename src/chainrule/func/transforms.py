@@ -48,7 +48,7 @@ def check_argnums(argnums, n_args: int, api: str) -> tuple:
 
 
 def zeros_like(t: Tensor) -> Tensor:
-    return _wrap(xp.zeros_like(t.data))
+    return _wrap(xp.zeros_like(t._data))
 
 
 def _lift(x, api: str) -> Tensor:
@@ -56,9 +56,9 @@ def _lift(x, api: str) -> Tensor:
     if not isinstance(x, Tensor):
         raise ValueError(f"{api}: every differentiated input must be a Tensor, got {type(x).__name__}; pass "
                          "numbers as tensors, or exclude that argument from argnums")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise RuntimeError(f"{api}: only floating point tensors can be differentiated, got an input of dtype "
-                           f"{x.dtype} and shape {tuple(x.data.shape)}; convert it first, e.g. x.double()")
+                           f"{x.dtype} and shape {tuple(x._data.shape)}; convert it first, e.g. x.double()")
     from ..ops._primitive import apply
     from ..ops.shape import Alias
     # NOTE: Alias carries x's forward-AD tangents, and records a node only when x is tracked from outside.
@@ -136,9 +136,9 @@ def regroup(flat: list, groups: list, single: bool):
 
 def basis(t: Tensor, k: int) -> Tensor:
     """The ``k``-th standard basis tensor of ``t``'s shape and dtype (element k, in row-major order, is 1)."""
-    e = xp.zeros(t.data.size, dtype=t.data.dtype)
+    e = xp.zeros(t._data.size, dtype=t._data.dtype)
     e[k] = 1
-    return _wrap(e.reshape(t.data.shape))
+    return _wrap(e.reshape(t._data.shape))
 
 
 class Trace:
@@ -205,9 +205,9 @@ def push_forward(func, flat_primals: list, spec, flat_tangents: list, kwargs: di
 def check_primal(x, api: str) -> None:
     if not isinstance(x, Tensor):
         raise ValueError(f"{api}: expected every primal to be a Tensor, got {type(x).__name__}")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise ValueError(f"{api}: expected primal to be floating point, but got {x.dtype} (shape "
-                         f"{tuple(x.data.shape)}); only floating point inputs can be differentiated")
+                         f"{tuple(x._data.shape)}); only floating point inputs can be differentiated")
 
 
 # -- reverse mode ----------------------------------------------------------------------------------------
@@ -229,11 +229,11 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         out = trace.out
         if not isinstance(out, Tensor):
             raise RuntimeError(f"{api}: expected f(*args) to return a Tensor, got {type(out).__name__}")
-        if out.data.ndim != 0:
+        if out._data.ndim != 0:
             raise RuntimeError(f"{api}: expected f(*args) to return a scalar (0-d) Tensor, got a tensor with "
-                               f"{out.data.ndim} dims (shape {tuple(out.data.shape)}); maybe you wanted the "
+                               f"{out._data.ndim} dims (shape {tuple(out._data.shape)}); maybe you wanted the "
                                "vjp or jacrev APIs instead, or to .sum() the output")
-        grads = trace.pullback([_wrap(xp.ones_like(out.data))])
+        grads = trace.pullback([_wrap(xp.ones_like(out._data))])
         grads = [zeros_like(x) if g is None else g for x, g in zip(trace.inputs, grads, strict=True)]
         g = regroup(grads, trace.groups, not isinstance(argnums, tuple))
         if has_aux:
@@ -298,9 +298,9 @@ def vjp(func, *primals, has_aux: bool = False):
         for i, (o, u) in enumerate(zip(trace.outputs, flat, strict=True)):
             if not isinstance(u, Tensor):
                 raise RuntimeError(f"vjp_fn: expected cotangent {i} to be a Tensor, got {type(u).__name__}")
-            if u.data.shape != o.data.shape:
+            if u._data.shape != o._data.shape:
                 raise RuntimeError(f"vjp_fn: mismatch in shape: cotangent {i} has shape "
-                                   f"{tuple(u.data.shape)} and output {i} has shape {tuple(o.data.shape)}")
+                                   f"{tuple(u._data.shape)} and output {i} has shape {tuple(o._data.shape)}")
         grads = trace.pullback(flat, create_graph=any(u.requires_grad for u in flat))
         grads = [zeros_like(x) if g is None else g for x, g in zip(trace.inputs, grads, strict=True)]
         return regroup(grads, trace.groups, single=False)
@@ -341,9 +341,9 @@ def linearize(func, *primals):
             raise RuntimeError(f"jvp_fn: expected tangents with the structure of the primals: {primal_spec}, "
                                f"got {spec}")
         for i, (x, t) in enumerate(zip(trace.inputs, flat, strict=True)):
-            if not isinstance(t, Tensor) or t.data.shape != x.data.shape:
+            if not isinstance(t, Tensor) or t._data.shape != x._data.shape:
                 raise RuntimeError(f"jvp_fn: tangent {i} must be a Tensor of the primal's shape "
-                                   f"{tuple(x.data.shape)}, got {getattr(t, 'shape', type(t).__name__)}")
+                                   f"{tuple(x._data.shape)}, got {getattr(t, 'shape', type(t).__name__)}")
         pairs = [(c, t) for c, t in zip(transposed, flat, strict=True) if c is not None and c.requires_grad]
         wrt = [u for u in dummies if u is not None]
         out_t = [None] * len(wrt)
@@ -388,9 +388,9 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
         check_primal(x, api)
         if not isinstance(t, Tensor):
             raise ValueError(f"{api}: expected every tangent to be a Tensor, got {type(t).__name__}")
-        if t.data.shape != x.data.shape:
-            raise RuntimeError(f"{api}: tangent {i} has shape {tuple(t.data.shape)} but its primal has shape "
-                               f"{tuple(x.data.shape)}; they must match")
+        if t._data.shape != x._data.shape:
+            raise RuntimeError(f"{api}: tangent {i} has shape {tuple(t._data.shape)} but its primal has shape "
+                               f"{tuple(x._data.shape)}; they must match")
     outs, out_spec, out_ts, aux = push_forward(func, flat_p, spec, flat_t, {}, has_aux, api)
     if strict and all(t is None for t in out_ts):
         raise RuntimeError(f"{api}: strict=True: the output of f is independent of the inputs")

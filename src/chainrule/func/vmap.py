@@ -87,11 +87,11 @@ def _vmap_call(func, args: tuple, kwargs: dict, in_dims, out_dims, randomness: s
         if not isinstance(x, Tensor):
             raise ValueError(f"{api}: Got in_dim={d} for an input but the input is of type {type(x).__name__}. "
                              "We cannot vmap over non-Tensor arguments, please use None as the respective in_dim")
-        n = x.data.ndim
+        n = x._data.ndim
         if not -n <= d < n:
             raise ValueError(f"{api}: Got in_dim={d} for some input, but that input is a Tensor of dimensionality "
                              f"{n} so expected in_dim to satisfy -{n} <= in_dim < {n}.")
-        sizes.append(x.data.shape[d])
+        sizes.append(x._data.shape[d])
         physical.append(x.movedim(d, 0))
     if not sizes:
         raise ValueError(f"{api}: at least one input must be batched, but every in_dim is None (in_dims="
@@ -153,7 +153,7 @@ def _place(parts: list, batched: bool, d, size: int, name: str, api: str):
         out = parts[0] if len(parts) == 1 else cat(parts, 0)
     else:
         out = _primitive.materialize(parts[0], False, size)
-    n = out.data.ndim
+    n = out._data.ndim
     if not -n <= d < n:
         raise ValueError(f"{api}: Got out_dim={d} for an output of dimensionality {n - 1} per sample, so expected "
                          f"out_dim to satisfy -{n} <= out_dim < {n}.")

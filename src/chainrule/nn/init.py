@@ -50,17 +50,17 @@ def _fill(tensor: Tensor, array) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init: expected a Tensor, got {type(tensor).__name__}")
     with _state.no_grad():
-        return tensor.copy_(_wrap(array.astype(tensor.data.dtype, copy=False)))
+        return tensor.copy_(_wrap(array.astype(tensor._data.dtype, copy=False)))
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with samples of the uniform distribution on ``[a, b)``."""
-    return _fill(tensor, numpy_generator(generator).uniform(a, b, tensor.data.shape))
+    return _fill(tensor, numpy_generator(generator).uniform(a, b, tensor._data.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with samples of the normal distribution ``N(mean, std**2)``."""
-    return _fill(tensor, numpy_generator(generator).normal(mean, std, tensor.data.shape))
+    return _fill(tensor, numpy_generator(generator).normal(mean, std, tensor._data.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -79,19 +79,19 @@ def zeros_(tensor: Tensor) -> Tensor:
 
 def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity matrix (preserves the identity of inputs in linear layers)."""
-    if tensor.data.ndim != 2:
+    if tensor._data.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _fill(tensor, xp.eye(*tensor.data.shape))
+    return _fill(tensor, xp.eye(*tensor._data.shape))
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple:
     """``(fan_in, fan_out)``: inputs and outputs per unit, counting the kernel's receptive field."""
-    if tensor.data.ndim < 2:
+    if tensor._data.ndim < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
     receptive = 1
-    for s in tensor.data.shape[2:]:
+    for s in tensor._data.shape[2:]:
         receptive *= s
-    return tensor.data.shape[1] * receptive, tensor.data.shape[0] * receptive
+    return tensor._data.shape[1] * receptive, tensor._data.shape[0] * receptive
 
 
 def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
@@ -116,7 +116,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
 
 
 def _kaiming_std(tensor: Tensor, a, mode: str, nonlinearity: str) -> float | None:
-    if 0 in tensor.data.shape:
+    if 0 in tensor._data.shape:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return None
     return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))

@@ -27,11 +27,11 @@ class Parameter(Tensor):
         if data is None:
             array = xp.zeros((0,), dtype=_dtype.get_default_dtype().np)
         elif isinstance(data, Tensor):
-            array = data.data
+            array = data._data
         else:
             raise TypeError(f"Parameter: data must be a Tensor or None, got {type(data).__name__}")
         self = object.__new__(cls)
-        self.data = array
+        self._data = array
         self._grad = None
         self.grad_fn = None
         self.requires_grad = False
@@ -50,7 +50,7 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce__(self):
-        return (_rebuild_parameter, (self.data, self.requires_grad))
+        return (_rebuild_parameter, (self._data, self.requires_grad))
 
 
 def _rebuild_parameter(array, requires_grad: bool) -> Parameter:

@@ -93,17 +93,17 @@ def apply(op, inputs: tuple, *params):
     if level is not None:
         out = level.forward(op, ctx, inputs, params)
     elif len(inputs) == 1:
-        out = op.forward(ctx, inputs[0].data, *params)
+        out = op.forward(ctx, inputs[0]._data, *params)
     elif len(inputs) == 2:
-        out = op.forward(ctx, inputs[0].data, inputs[1].data, *params)
+        out = op.forward(ctx, inputs[0]._data, inputs[1]._data, *params)
     else:
-        out = op.forward(ctx, *[t.data for t in inputs], *params)
+        out = op.forward(ctx, *[t._data for t in inputs], *params)
     single = op.n_outputs == 1
     if single and out.__class__ is not ndarray:
         out = as_array(out)
     if not record:
         result = _wrap(out) if single else tuple([_wrap(a) for a in out])
-        if single and (out.base is not None or out is inputs[0].data):
+        if single and (out.base is not None or out is inputs[0]._data):
             _share_version_counter(result, inputs)
     else:
         edges = []
@@ -126,12 +126,12 @@ def apply(op, inputs: tuple, *params):
                 versions += (t._vc, t._vc[0])
             ctx.versions = tuple(versions) + ctx.versions if ctx.versions else tuple(versions)
         if op.broadcasts:
-            shapes = tuple([t.data.shape for t in inputs])
+            shapes = tuple([t._data.shape for t in inputs])
             if shapes.count(shapes[0]) != len(shapes):  # NOTE: equal shapes never need unbroadcasting
                 ctx.in_shapes = shapes
         if single:
             result = _wrap(out, ctx) if out.dtype.kind == "f" else _wrap(out)
-            if out.base is not None or out is inputs[0].data:
+            if out.base is not None or out is inputs[0]._data:
                 _share_version_counter(result, inputs)
             if op.save_output:
                 ctx.out = out
@@ -153,7 +153,7 @@ def _share_version_counter(result: Tensor, inputs: tuple) -> None:
     # NOTE: a view shares its base's version counter (as in torch), so an in-place change through either one
     # invalidates what backward saved of the other.
     for t in inputs:
-        if xp.may_share_memory(result.data, t.data):
+        if xp.may_share_memory(result._data, t._data):
             result._vc = t._vc
             return
 
@@ -165,7 +165,7 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None:
-        return _wrap(xp.asarray(value, dtype=like.data.dtype))
+        return _wrap(xp.asarray(value, dtype=like._data.dtype))
     return _wrap(xp.asarray(value, dtype=_dtype.result_type(value).np))
 
 
@@ -174,18 +174,18 @@ def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
     # NOTE: fast paths first: same-dtype tensors, and a float tensor with a Python number (the common cases).
     if isinstance(x, Tensor):
         if isinstance(y, Tensor):
-            if x.data.dtype is y.data.dtype or x.data.dtype == y.data.dtype:
+            if x._data.dtype is y._data.dtype or x._data.dtype == y._data.dtype:
                 return x, y
             # NOTE: a bool mask with a float tensor (relu's local derivative, masks in losses): NumPy already
             # computes it in the float dtype, as torch would, so casting the mask first would be a wasted pass.
-            if (x.data.dtype.kind == "b" and y.data.dtype.kind == "f" and not x.requires_grad) or (
-                    y.data.dtype.kind == "b" and x.data.dtype.kind == "f" and not y.requires_grad):
+            if (x._data.dtype.kind == "b" and y._data.dtype.kind == "f" and not x.requires_grad) or (
+                    y._data.dtype.kind == "b" and x._data.dtype.kind == "f" and not y.requires_grad):
                 return x, y
-        elif (y.__class__ is float or y.__class__ is int) and x.data.dtype.kind == "f":
-            return x, _constant(y, x.data.dtype)
+        elif (y.__class__ is float or y.__class__ is int) and x._data.dtype.kind == "f":
+            return x, _constant(y, x._data.dtype)
     elif isinstance(y, Tensor):
-        if (x.__class__ is float or x.__class__ is int) and y.data.dtype.kind == "f":
-            return _constant(x, y.data.dtype), y
+        if (x.__class__ is float or x.__class__ is int) and y._data.dtype.kind == "f":
+            return _constant(x, y._data.dtype), y
     else:
         raise TypeError(f"{op}: expected at least one tensor operand, got {type(x).__name__} and "
                         f"{type(y).__name__}")
@@ -213,14 +213,14 @@ def cast_to(x, np_dtype) -> Tensor:
     """``x`` (tensor or number) with NumPy dtype ``np_dtype``; differentiable for tensors needing grad."""
     if not isinstance(x, Tensor):
         return _wrap(xp.asarray(x, dtype=np_dtype))
-    if x.data.dtype == np_dtype:
+    if x._data.dtype == np_dtype:
         return x
     from .cast import Cast
     return apply(Cast, (x,), np_dtype)
 
 
 def zeros_like_tensor(t: Tensor) -> Tensor:
-    return _wrap(xp.zeros_like(t.data))
+    return _wrap(xp.zeros_like(t._data))
 
 
 def method(*names: str):
@@ -250,13 +250,13 @@ def batch_size(inputs: tuple, batched: tuple) -> int:
     """The batch size: the leading dim of any batched input."""
     for t, b in zip(inputs, batched):
         if b:
-            return t.data.shape[0]
+            return t._data.shape[0]
     raise RuntimeError("batch_size: no input is batched")
 
 
 def with_rank(t: Tensor, ndim: int) -> Tensor:
     """Batched ``t`` with size-1 dims inserted after the batch dim so that each sample has ``ndim`` dims."""
-    shape = t.data.shape
+    shape = t._data.shape
     extra = ndim - (len(shape) - 1)
     return t.reshape(shape[:1] + (1,) * extra + shape[1:]) if extra > 0 else t
 
@@ -264,7 +264,7 @@ def with_rank(t: Tensor, ndim: int) -> Tensor:
 def align(inputs: tuple, batched: tuple) -> tuple:
     """Batched inputs lifted to the samples' common rank, so that they broadcast against each other; shared
     inputs broadcast from the right, so they never reach the batch dim."""
-    rank = max(t.data.ndim - b for t, b in zip(inputs, batched))
+    rank = max(t._data.ndim - b for t, b in zip(inputs, batched))
     return tuple(with_rank(t, rank) if b else t for t, b in zip(inputs, batched))
 
 
@@ -274,12 +274,12 @@ def batch_elementwise(op, inputs: tuple, batched: tuple, params: tuple):
 
 
 def _batch_with_params(op, inputs: tuple, batched: tuple, params: tuple):
-    return apply(op, inputs, *op.batch_params(inputs[0].data.shape[0], *params))
+    return apply(op, inputs, *op.batch_params(inputs[0]._data.shape[0], *params))
 
 
 def materialize(t: Tensor, b: bool, size: int) -> Tensor:
     """``t`` with a leading batch dim of ``size``; a shared input is broadcast (a view whose gradient sums back)."""
-    return t if b else t.unsqueeze(0).expand(size, *t.data.shape)
+    return t if b else t.unsqueeze(0).expand(size, *t._data.shape)
 
 
 def shift(dims: tuple) -> tuple:

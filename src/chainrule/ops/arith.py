@@ -16,7 +16,7 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
 
 def check_broadcast(op: str, *tensors: Tensor) -> None:
     """Raise torch's RuntimeError, naming ``op`` and the shapes, when ``tensors`` do not broadcast together."""
-    shapes = [tuple(t.data.shape) for t in tensors]
+    shapes = [tuple(t._data.shape) for t in tensors]
     try:
         xp.broadcast_shapes(*shapes)
     except ValueError:
@@ -262,10 +262,10 @@ def div(input, other, *, rounding_mode=None):
         if rounding_mode not in ("trunc", "floor"):
             raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
         x, y = promote(input, other, "div")
-        q = xp.floor_divide(x.data, y.data) if rounding_mode == "floor" else xp.trunc(x.data / y.data)
-        return _wrap(q.astype(x.data.dtype))
+        q = xp.floor_divide(x._data, y._data) if rounding_mode == "floor" else xp.trunc(x._data / y._data)
+        return _wrap(q.astype(x._data.dtype))
     x, y = promote(input, other, "div")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         default = _dtype.get_default_dtype().np
         x, y = cast_to(x, default), cast_to(y, default)
     return apply_broadcasting(Div, "div", x, y)
@@ -280,7 +280,7 @@ def pow(input, exponent):
         if isinstance(exponent, bool) or not isinstance(exponent, (int, float)):
             raise TypeError(f"pow: exponent must be a tensor or a Python number, got {type(exponent).__name__}")
         x = input
-        if x.data.dtype.kind != "f" and isinstance(exponent, float):
+        if x._data.dtype.kind != "f" and isinstance(exponent, float):
             x = cast_to(x, _dtype.get_default_dtype().np)
         return apply(PowScalar, (x,), exponent)
     x, y = promote(input, exponent, "pow")
@@ -290,7 +290,7 @@ def pow(input, exponent):
 def where(condition, input, other):
     """Elements of ``input`` where ``condition`` holds, else of ``other`` (numbers allowed for either)."""
     c = as_tensor(condition)
-    if c.data.dtype != xp.bool_:
+    if c._data.dtype != xp.bool_:
         raise TypeError(f"where: expected condition to be a bool tensor, got {c.dtype}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = _wrap(xp.asarray(input, dtype=_dtype.result_type(input, other).np))
@@ -331,7 +331,7 @@ def _bitwise(name: str, ufunc):
 
     def fn(input, other):
         for v in (input, other):
-            if isinstance(v, Tensor) and v.data.dtype.kind not in "biu":
+            if isinstance(v, Tensor) and v._data.dtype.kind not in "biu":
                 raise TypeError(f"{name}: only integer and bool tensors are supported, got {v.dtype}")
         return inner(input, other)
     fn.__name__ = name

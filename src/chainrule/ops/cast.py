@@ -28,7 +28,7 @@ class Cast(Primitive):
 
 
 def _cast(x: Tensor, d: _dtype.dtype) -> Tensor:
-    if x.data.dtype == d.np:
+    if x._data.dtype == d.np:
         return x
     return apply(Cast, (x,), d.np)
 

@@ -18,10 +18,10 @@ def _floating(op: str, input, dim: int, dtype) -> tuple:
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if dtype is not None:
         input = input.to(dtype)
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise NotImplementedError(f"{op}: not implemented for {input.dtype} input; pass "
                                   "dtype=chainrule.float32 or convert first, e.g. x.float()")
-    return input, _normalize_dim(dim, input.data.ndim, op)
+    return input, _normalize_dim(dim, input._data.ndim, op)
 
 
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
@@ -36,7 +36,7 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """
     x, d = _floating("softmax", input, dim, dtype)
     # NOTE: shifting by the max keeps exp from overflowing; it cancels in the ratio, so it is a constant.
-    e = (x - shift_for_exp(x, (d,) if x.data.ndim else ())).exp()
+    e = (x - shift_for_exp(x, (d,) if x._data.ndim else ())).exp()
     return e / e.sum(d, keepdim=True)
 
 
@@ -73,9 +73,9 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise ValueError(f"multi_margin_loss: {reduction!r} is not a valid value for reduction; use one of "
                          f"{', '.join(_REDUCTIONS)}")
     x = _check_margin_inputs(input, target, weight)
-    n_classes = x.data.shape[-1]
+    n_classes = x._data.shape[-1]
     # NOTE: a one-hot mask picks each sample's target score, so only existing differentiable ops are needed.
-    is_target = _wrap(target.data.reshape(-1, 1) == xp.arange(n_classes))
+    is_target = _wrap(target._data.reshape(-1, 1) == xp.arange(n_classes))
     target_score = where(is_target, x, 0.0).sum(-1, keepdim=True)
     # NOTE: relu's derivative is 0 at the kink, as torch's (margin - x[y] + x[j] > 0) rule.
     hinge = relu(margin - target_score + x)
@@ -88,7 +88,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         return losses.mean()
     if reduction == "sum":
         return losses.sum()
-    return losses.reshape(target.data.shape)
+    return losses.reshape(target._data.shape)
 
 
 def _check_margin_inputs(input, target, weight) -> Tensor:
@@ -96,28 +96,28 @@ def _check_margin_inputs(input, target, weight) -> Tensor:
     for name, t in (("input", input), ("target", target)):
         if not isinstance(t, Tensor):
             raise TypeError(f"multi_margin_loss(): argument '{name}' must be Tensor, not {type(t).__name__}")
-    shape = tuple(input.data.shape)
-    if input.data.ndim not in (1, 2) or shape[-1] == 0:
+    shape = tuple(input._data.shape)
+    if input._data.ndim not in (1, 2) or shape[-1] == 0:
         raise RuntimeError(f"multi_margin_loss: expected a non-empty vector (C,) or matrix (N, C) of scores, "
                            f"got shape {shape}")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise NotImplementedError(f"multi_margin_loss: not implemented for {input.dtype} scores; convert "
                                   "them first, e.g. x.float()")
-    if target.data.dtype.kind not in "iu":
+    if target._data.dtype.kind not in "iu":
         raise RuntimeError(f"multi_margin_loss: expected target of class indices with an integer dtype "
                            f"(int64), got {target.dtype}; convert with target.long()")
     n = shape[0] if len(shape) == 2 else 1
-    if target.data.ndim > 1 or target.data.size != n:
+    if target._data.ndim > 1 or target._data.size != n:
         raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of "
-                           f"input samples ({n}); got shape {tuple(target.data.shape)} for input of shape "
+                           f"input samples ({n}); got shape {tuple(target._data.shape)} for input of shape "
                            f"{shape}")
     n_classes = shape[-1]
-    bad = (target.data < 0) | (target.data >= n_classes)
+    bad = (target._data < 0) | (target._data >= n_classes)
     if bad.any():
-        raise RuntimeError(f"multi_margin_loss: target {target.data[bad].reshape(-1)[0]} is out of range for "
+        raise RuntimeError(f"multi_margin_loss: target {target._data[bad].reshape(-1)[0]} is out of range for "
                            f"{n_classes} classes (valid: 0 to {n_classes - 1})")
-    if weight is not None and (not isinstance(weight, Tensor) or tuple(weight.data.shape) != (n_classes,)):
-        got = tuple(weight.data.shape) if isinstance(weight, Tensor) else type(weight).__name__
+    if weight is not None and (not isinstance(weight, Tensor) or tuple(weight._data.shape) != (n_classes,)):
+        got = tuple(weight._data.shape) if isinstance(weight, Tensor) else type(weight).__name__
         raise RuntimeError(f"multi_margin_loss: inconsistent weight size, expected a tensor of shape "
                            f"({n_classes},) but got {got}")
     return input.reshape(n, n_classes)

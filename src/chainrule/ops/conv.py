@@ -51,9 +51,9 @@ def im2col_array(x, kernel, dilation, padding, stride, value=0):
 def _batch_into_n(op, inputs: tuple, batched: tuple, params: tuple):
     """The batching rule of unfold and fold: vmap's batch and the op's own leading batch N merge into one."""
     (x,) = inputs
-    size, n = x.data.shape[:2]
-    out = apply(op, (x.reshape(size * n, *x.data.shape[2:]),), *params)
-    return out.reshape(size, n, *out.data.shape[1:])
+    size, n = x._data.shape[:2]
+    out = apply(op, (x.reshape(size * n, *x._data.shape[2:]),), *params)
+    return out.reshape(size, n, *out._data.shape[1:])
 
 
 class Unfold(Primitive):
@@ -129,7 +129,7 @@ def _check_geometry(op: str, kernel, dilation, padding, stride) -> None:
 def im2col(x: Tensor, kernel: tuple, dilation: tuple, padding: tuple, stride: tuple, value=0,
            op: str = "unfold") -> Tensor:
     """The windows of a 4-D tensor as columns (N, C*kh*kw, OH*OW), padding per side ``((t, b), (l, r))``."""
-    size = tuple(x.data.shape[-2:])
+    size = tuple(x._data.shape[-2:])
     oh, ow = window_counts(size, kernel, dilation, padding, stride)
     if oh < 1 or ow < 1:
         raise RuntimeError(f"{op}: input with spatial size {size} is too small for kernel_size={kernel}, "
@@ -154,15 +154,15 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"unfold: argument 'input' must be Tensor, not {type(input).__name__}")
-    if input.data.ndim not in (3, 4):
+    if input._data.ndim not in (3, 4):
         raise RuntimeError(f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
-                           f"{tuple(input.data.shape)}")
+                           f"{tuple(input._data.shape)}")
     kernel, dilation = as_pair(kernel_size, "kernel_size", "unfold"), as_pair(dilation, "dilation", "unfold")
     padding, stride = as_pair(padding, "padding", "unfold"), as_pair(stride, "stride", "unfold")
     _check_geometry("unfold", kernel, dilation, padding, stride)
-    x = input if input.data.ndim == 4 else input.unsqueeze(0)
+    x = input if input._data.ndim == 4 else input.unsqueeze(0)
     out = im2col(x, kernel, dilation, ((padding[0],) * 2, (padding[1],) * 2), stride)
-    return out if input.data.ndim == 4 else out.squeeze(0)
+    return out if input._data.ndim == 4 else out.squeeze(0)
 
 
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -179,24 +179,24 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"fold: argument 'input' must be Tensor, not {type(input).__name__}")
-    if input.data.ndim not in (2, 3):
+    if input._data.ndim not in (2, 3):
         raise RuntimeError(f"fold: expected a 2-D (C*kh*kw, L) or 3-D (N, C*kh*kw, L) input, got shape "
-                           f"{tuple(input.data.shape)}")
+                           f"{tuple(input._data.shape)}")
     size = as_pair(output_size, "output_size", "fold")
     kernel, dilation = as_pair(kernel_size, "kernel_size", "fold"), as_pair(dilation, "dilation", "fold")
     padding, stride = as_pair(padding, "padding", "fold"), as_pair(stride, "stride", "fold")
     _check_geometry("fold", kernel, dilation, padding, stride)
-    cols = input if input.data.ndim == 3 else input.unsqueeze(0)
+    cols = input if input._data.ndim == 3 else input.unsqueeze(0)
     k = kernel[0] * kernel[1]
-    if cols.data.shape[1] % k:
+    if cols._data.shape[1] % k:
         raise RuntimeError(f"fold: expected size of input's dimension 1 to be divisible by the product of "
-                           f"kernel_size {kernel}, but got input.size(1)={cols.data.shape[1]}")
+                           f"kernel_size {kernel}, but got input.size(1)={cols._data.shape[1]}")
     pads = ((padding[0],) * 2, (padding[1],) * 2)
     blocks = window_counts(size, kernel, dilation, pads, stride)
-    if cols.data.shape[2] != blocks[0] * blocks[1] or min(blocks) < 1:
+    if cols._data.shape[2] != blocks[0] * blocks[1] or min(blocks) < 1:
         raise RuntimeError(f"fold: given output_size={size}, kernel_size={kernel}, dilation={dilation}, "
                            f"padding={padding}, stride={stride}, expected size of input's last dimension to "
                            f"match the number of sliding blocks {blocks[0]} * {blocks[1]} = "
-                           f"{blocks[0] * blocks[1]}, but got {cols.data.shape[2]}")
+                           f"{blocks[0] * blocks[1]}, but got {cols._data.shape[2]}")
     out = apply(Fold, (cols,), size, kernel, dilation, pads, stride)
-    return out if input.data.ndim == 3 else out.squeeze(0)
+    return out if input._data.ndim == 3 else out.squeeze(0)

@@ -50,7 +50,7 @@ def unary(name: str, forward, local, *, uses: tuple = ("x",), to_float: bool = T
     def fn(input, *params):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
-        if to_float and input.data.dtype.kind != "f":
+        if to_float and input._data.dtype.kind != "f":
             input = cast_to(input, _dtype.get_default_dtype().np)
         return apply(op, (input,), *params)
 

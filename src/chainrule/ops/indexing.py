@@ -36,7 +36,7 @@ _INDEX_TYPES = ("only integers, slices (`:`), ellipsis (`...`), None, and intege
 def _as_index_item(item, op: str):
     """One non-basic key item as an int (0-d integer tensors and NumPy integers) or an integer/bool array."""
     if isinstance(item, Tensor):
-        item = item.data
+        item = item._data
     elif isinstance(item, (list, tuple, bool, xp.generic)):
         try:
             item = xp.asarray(item)
@@ -231,7 +231,7 @@ def _batch_stages(stages: tuple, size: int, shape: tuple) -> tuple:
         a = items[k]
         if a.__class__ is BatchedParam:  # NOTE: a chainrule op, so an enclosing vmap can batch it again
             a = a.array
-            items[k] = a if r == rank else reshape(_wrap(a), (size,) + (1,) * (rank - r) + a.shape[1:]).data
+            items[k] = a if r == rank else reshape(_wrap(a), (size,) + (1,) * (rank - r) + a.shape[1:])._data
     pre = 0
     if arrays[-1] - arrays[0] + 1 == len(arrays):
         used = sum(1 if item.__class__ is slice else item.ndim if isinstance(item, ndarray) and
@@ -277,7 +277,7 @@ class Index(Primitive):
     def batch_rule(inputs, batched, params):
         size = _batch_size(inputs, batched, params[0])
         x = materialize(inputs[0], batched[0], size)
-        key, rank, pre = _batch_stages(params[0], size, x.data.shape[1:])
+        key, rank, pre = _batch_stages(params[0], size, x._data.shape[1:])
         return _to_sample_order(apply(Index, (x,), key, params[1]), rank, pre)
 
 
@@ -332,7 +332,7 @@ class IndexPut(Primitive):
     def vjp(ctx, g):
         # NOTE: with repeated indices only the last write survives, yet every copy of v gets the gradient, as
         # in torch (whose result for repeated writes is unspecified).
-        zeros = _wrap(xp.zeros(ctx.v_shape, dtype=g.data.dtype))
+        zeros = _wrap(xp.zeros(ctx.v_shape, dtype=g._data.dtype))
         gx = apply(IndexPut, (g, zeros), ctx.stages, ctx.accumulate)
         return gx, apply(Index, (g,), ctx.stages, ctx.accumulate)
 
@@ -344,7 +344,7 @@ class IndexPut(Primitive):
     def batch_rule(inputs, batched, params):
         size = _batch_size(inputs, batched, params[0])
         x, v = (materialize(t, b, size) for t, b in zip(inputs, batched))
-        key, rank, pre = _batch_stages(params[0], size, x.data.shape[1:])
+        key, rank, pre = _batch_stages(params[0], size, x._data.shape[1:])
         return apply(IndexPut, (x, _to_numpy_order(v, rank, pre)), key, params[1])
 
 
@@ -354,14 +354,14 @@ def _index(input: Tensor, stages: tuple, basic: bool, accumulate: bool, op: str)
     try:
         out = apply(Index, (input,), stages, accumulate)
     except IndexError as e:  # what parse_index leaves to NumPy: index arrays that do not broadcast together
-        raise IndexError(f"{op}: {e} (indexing a tensor of shape {tuple(input.data.shape)})") from None
+        raise IndexError(f"{op}: {e} (indexing a tensor of shape {tuple(input._data.shape)})") from None
     if basic:
         # NOTE: a view shares its base's version counter (as in torch), so changing either invalidates saved
         # copies of both. A recorded view is read-only: writing into it would change its base behind the back
         # of the base's graph (torch rebases the base; we refuse loudly rather than give wrong gradients).
         out._vc = input._vc
-        if out.requires_grad and out.data.base is not None:
-            out.data.flags.writeable = False
+        if out.requires_grad and out._data.base is not None:
+            out._data.flags.writeable = False
     return out
 
 
@@ -386,7 +386,7 @@ def _getitem(self: Tensor, key) -> Tensor:
         tensor([[0., 2., 0.],
                 [0., 0., 0.]])
     """
-    stages, basic, accumulate = parse_index(self.data.shape, key, "__getitem__")
+    stages, basic, accumulate = parse_index(self._data.shape, key, "__getitem__")
     return _index(self, stages, basic, accumulate, "__getitem__")
 
 
@@ -397,14 +397,14 @@ def _value_shape_error(op: str, value_shape: tuple, target_shape: tuple) -> Runt
 
 def _index_put(x: Tensor, stages: tuple, accumulate: bool, value) -> Tensor:
     """``x`` with the entries at ``stages`` replaced by ``value`` (broadcast, cast to ``x``'s dtype)."""
-    target = _read(x.data, stages).shape
-    v = cast_to(value, x.data.dtype)
-    value_shape = v.data.shape
-    extra = v.data.ndim - len(target)
+    target = _read(x._data, stages).shape
+    v = cast_to(value, x._data.dtype)
+    value_shape = v._data.shape
+    extra = v._data.ndim - len(target)
     if extra > 0 and all(s == 1 for s in value_shape[:extra]):
         v = reshape(v, value_shape[extra:])  # NOTE: leading size-1 dims of the value are dropped, as in torch
     try:
-        if xp.broadcast_shapes(v.data.shape, target) != target:
+        if xp.broadcast_shapes(v._data.shape, target) != target:
             raise ValueError
     except ValueError:
         raise _value_shape_error("__setitem__", value_shape, target) from None
@@ -434,9 +434,9 @@ def _setitem(self: Tensor, key, value) -> None:
     if _state.vmap_level is not None:  # NOTE: the key's index tensors too: each sample would write elsewhere
         items = key if key.__class__ is tuple else (key,)
         _state.vmap_level.check_inplace("__setitem__", (self, value) + items)
-    stages, _, accumulate = parse_index(self.data.shape, key, "__setitem__")
-    if not self.data.flags.writeable:
-        raise RuntimeError(f"__setitem__: the tensor of shape {tuple(self.data.shape)} is a read-only view "
+    stages, _, accumulate = parse_index(self._data.shape, key, "__setitem__")
+    if not self._data.flags.writeable:
+        raise RuntimeError(f"__setitem__: the tensor of shape {tuple(self._data.shape)} is a read-only view "
                            "(an indexing view of a tensor that requires grad, or an expand); write into the "
                            "base tensor or clone() it first")
     tracking = _state.grad_enabled and (self.requires_grad or
@@ -444,11 +444,11 @@ def _setitem(self: Tensor, key, value) -> None:
     if tracking:
         apply_inplace(self, "setitem", lambda x: _index_put(x, stages, accumulate, value), value)
         return
-    array = value.data if isinstance(value, Tensor) else value
+    array = value._data if isinstance(value, Tensor) else value
     try:
-        _region(self.data, stages)[stages[-1]] = array
+        _region(self._data, stages)[stages[-1]] = array
     except ValueError:
-        raise _value_shape_error("__setitem__", xp.shape(array), _read(self.data, stages).shape) from None
+        raise _value_shape_error("__setitem__", xp.shape(array), _read(self._data, stages).shape) from None
     self._vc[0] += 1
     self._vc[1] = "setitem"
 
@@ -462,9 +462,9 @@ Tensor.__setitem__ = _setitem
 def _index_tensor(index, op: str) -> ndarray:
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index.data.dtype != xp.int64 and index.data.dtype != xp.int32:
+    if index._data.dtype != xp.int64 and index._data.dtype != xp.int32:
         raise RuntimeError(f"{op}(): expected dtype int32 or int64 for index, got {index.dtype}")
-    return index.data
+    return index._data
 
 
 def _mesh_stages(index: ndarray, dim: int) -> tuple:
@@ -491,7 +491,7 @@ def _check_gather_shapes(op: str, index: ndarray, dim: int, input_shape: tuple, 
 
 def _lift_scalar(input: Tensor, index: ndarray) -> tuple:
     """torch treats a 0-d input with a 0-d or 1-d index as 1-d of one element in gather and scatter_add."""
-    if input.data.ndim == 0 and index.ndim <= 1:
+    if input._data.ndim == 0 and index.ndim <= 1:
         return reshape(input, (1,)), index.reshape(-1)
     return input, index
 
@@ -511,25 +511,25 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
                 [3., 4.]])
     """
     idx = _index_tensor(index, "index_select")
-    d = _normalize_dim(dim, input.data.ndim, "index_select")
+    d = _normalize_dim(dim, input._data.ndim, "index_select")
     if idx.ndim > 1:
         raise IndexError(f"index_select(): index is supposed to be a vector (0-d or 1-d), got shape "
                          f"{tuple(idx.shape)}")
-    if input.data.ndim == 0:
+    if input._data.ndim == 0:
         if idx.size != 1:
             raise IndexError(f"index_select(): index to a 0-d tensor can have only 1 value, got {idx.size}")
         check_range(idx, 1, 0, "index_select", negative=False)
         return _index(input, ((Ellipsis,),), True, False, "index_select")
-    check_range(idx, input.data.shape[d], d, "index_select", negative=False)
+    check_range(idx, input._data.shape[d], d, "index_select", negative=False)
     if idx.ndim == 0:
-        idx = reshape(index, (1,)).data  # NOTE: an op, not NumPy, so that vmap can batch a batched index
+        idx = reshape(index, (1,))._data  # NOTE: an op, not NumPy, so that vmap can batch a batched index
     return _index(input, ((slice(None),) * d + (idx,),), False, True, "index_select")
 
 
 def _gather(input: Tensor, dim: int, idx: ndarray, op: str, out_shape: tuple) -> Tensor:
-    check_range(idx, input.data.shape[dim], dim, op, RuntimeError, negative=False)
+    check_range(idx, input._data.shape[dim], dim, op, RuntimeError, negative=False)
     out = _index(input, _mesh_stages(idx, dim), False, True, op)
-    return out if out.data.shape == out_shape else reshape(out, out_shape)
+    return out if out._data.shape == out_shape else reshape(out, out_shape)
 
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
@@ -546,10 +546,10 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
                 [4., 3.]])
     """
     idx = _index_tensor(index, "gather")
-    d = _normalize_dim(dim, input.data.ndim, "gather")
+    d = _normalize_dim(dim, input._data.ndim, "gather")
     out_shape = idx.shape
     input, idx = _lift_scalar(input, idx)
-    _check_gather_shapes("gather", idx, d, input.data.shape)
+    _check_gather_shapes("gather", idx, d, input._data.shape)
     return _gather(input, d, idx, "gather", out_shape)
 
 
@@ -570,26 +570,26 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     idx = _index_tensor(indices, "take_along_dim")
     if dim is None:
         # NOTE: ops, not NumPy, on the indices here and below, so that vmap can batch a batched index
-        return _gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)).data, "take_along_dim", (idx.size,))
-    n = input.data.ndim
+        return _gather(reshape(input, (-1,)), 0, reshape(indices, (-1,))._data, "take_along_dim", (idx.size,))
+    n = input._data.ndim
     if idx.ndim != n:
         raise RuntimeError(f"take_along_dim(): input and indices should have the same number of dimensions, "
                            f"but got {n} dimensions for input, and {idx.ndim} dimensions for indices")
     d = _normalize_dim(dim, n, "take_along_dim")
     if n == 0:
         return _gather(*_lift_scalar(input, idx), 0, "take_along_dim", ())
-    in_shape, idx_shape = list(input.data.shape), list(idx.shape)
+    in_shape, idx_shape = list(input._data.shape), list(idx.shape)
     in_shape[d] = idx_shape[d] = 1
     try:
         shape = list(xp.broadcast_shapes(tuple(in_shape), tuple(idx_shape)))
     except ValueError:
-        raise RuntimeError(f"take_along_dim(): input of shape {tuple(input.data.shape)} and indices of shape "
+        raise RuntimeError(f"take_along_dim(): input of shape {tuple(input._data.shape)} and indices of shape "
                            f"{tuple(idx.shape)} cannot be broadcast together apart from dimension {d}"
                            ) from None
-    shape[d] = input.data.shape[d]
+    shape[d] = input._data.shape[d]
     input = broadcast_to(input, tuple(shape))
     shape[d] = idx.shape[d]
-    return _gather(input, d, broadcast_to(indices, tuple(shape)).data, "take_along_dim", tuple(shape))
+    return _gather(input, d, broadcast_to(indices, tuple(shape))._data, "take_along_dim", tuple(shape))
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
@@ -609,39 +609,39 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
     idx = _index_tensor(index, "scatter_add")
-    if src.data.dtype != input.data.dtype:
+    if src._data.dtype != input._data.dtype:
         raise RuntimeError(f"scatter_add(): expected input and src to have the same dtype, got {input.dtype} "
                            f"and {src.dtype}")
-    d = _normalize_dim(dim, input.data.ndim, "scatter_add")
-    out_shape = input.data.shape
-    if input.data.ndim == 0 and src.data.ndim <= 1:
+    d = _normalize_dim(dim, input._data.ndim, "scatter_add")
+    out_shape = input._data.shape
+    if input._data.ndim == 0 and src._data.ndim <= 1:
         input, idx = _lift_scalar(input, idx)
         src = reshape(src, (-1,))
-    if src.data.ndim != idx.ndim:
+    if src._data.ndim != idx.ndim:
         raise RuntimeError(f"scatter_add(): index and src must have the same number of dimensions, got "
-                           f"shapes {tuple(idx.shape)} and {tuple(src.data.shape)}")
-    _check_gather_shapes("scatter_add()", idx, d, input.data.shape, src.data.shape)
-    check_range(idx, input.data.shape[d], d, "scatter_add()", RuntimeError, negative=False)
-    if src.data.shape != idx.shape:
+                           f"shapes {tuple(idx.shape)} and {tuple(src._data.shape)}")
+    _check_gather_shapes("scatter_add()", idx, d, input._data.shape, src._data.shape)
+    check_range(idx, input._data.shape[d], d, "scatter_add()", RuntimeError, negative=False)
+    if src._data.shape != idx.shape:
         src = _index(src, (tuple(slice(0, s) for s in idx.shape),), True, False, "scatter_add()")
-    out = add(input, apply(IndexScatter, (src,), _mesh_stages(idx, d), True, input.data.shape))
-    return out if out.data.shape == out_shape else reshape(out, out_shape)
+    out = add(input, apply(IndexScatter, (src,), _mesh_stages(idx, d), True, input._data.shape))
+    return out if out._data.shape == out_shape else reshape(out, out_shape)
 
 
 def _bool_mask(mask, op: str) -> Tensor:
     if not isinstance(mask, Tensor):
         raise TypeError(f"{op}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
-    if mask.data.dtype != xp.bool_:
+    if mask._data.dtype != xp.bool_:
         raise RuntimeError(f"{op}: only supports boolean masks, but got mask with dtype {mask.dtype}")
     return mask
 
 
 def _broadcast_mask_shape(input: Tensor, mask: Tensor, op: str) -> tuple:
     try:
-        return xp.broadcast_shapes(input.data.shape, mask.data.shape)
+        return xp.broadcast_shapes(input._data.shape, mask._data.shape)
     except ValueError:
-        raise RuntimeError(f"{op}: the mask of shape {tuple(mask.data.shape)} cannot be broadcast with the "
-                           f"input of shape {tuple(input.data.shape)}") from None
+        raise RuntimeError(f"{op}: the mask of shape {tuple(mask._data.shape)} cannot be broadcast with the "
+                           f"input of shape {tuple(input._data.shape)}") from None
 
 
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
@@ -657,14 +657,14 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """
     _bool_mask(mask, "masked_fill")
     if isinstance(value, Tensor):
-        if value.data.ndim:
+        if value._data.ndim:
             raise RuntimeError(f"masked_fill: only supports a 0-dimensional value tensor, but got a tensor "
-                               f"of shape {tuple(value.data.shape)}")
+                               f"of shape {tuple(value._data.shape)}")
     elif not isinstance(value, (int, float, xp.number, xp.bool_)):
         raise TypeError(f"masked_fill(): value must be a Python number or a 0-d Tensor, not "
                         f"{type(value).__name__}")
     _broadcast_mask_shape(input, mask, "masked_fill")
-    return where(mask, cast_to(value, input.data.dtype), input)
+    return where(mask, cast_to(value, input._data.dtype), input)
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
@@ -677,7 +677,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """
     _bool_mask(mask, "masked_select")
     shape = _broadcast_mask_shape(input, mask, "masked_select")
-    m = xp.broadcast_to(mask.data, shape)
+    m = xp.broadcast_to(mask._data, shape)
     return _index(broadcast_to(input, shape), ((m,),), False, False, "masked_select")
 
 
@@ -696,8 +696,8 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     if not isinstance(input, Tensor):
         raise TypeError(f"nonzero(): argument 'input' must be Tensor, not {type(input).__name__}")
     if as_tuple:
-        return tuple(_wrap(a.astype(xp.int64, copy=False)) for a in xp.nonzero(xp.atleast_1d(input.data)))
-    return _wrap(xp.argwhere(input.data).astype(xp.int64, copy=False))
+        return tuple(_wrap(a.astype(xp.int64, copy=False)) for a in xp.nonzero(xp.atleast_1d(input._data)))
+    return _wrap(xp.argwhere(input._data).astype(xp.int64, copy=False))
 
 
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:

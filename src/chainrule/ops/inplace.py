@@ -30,28 +30,28 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
         raise RuntimeError(f"{name}: a leaf tensor that requires grad is being used in an in-place operation; "
                            "wrap the update in `with chainrule.no_grad():` (as optimizers do) or use the "
                            "out-of-place form")
-    if not self.data.flags.writeable:
-        raise RuntimeError(f"{name}: this tensor (shape {tuple(self.data.shape)}) is a read-only view (of an "
+    if not self._data.flags.writeable:
+        raise RuntimeError(f"{name}: this tensor (shape {tuple(self._data.shape)}) is a read-only view (of an "
                            "expanded tensor, or a slice of a tensor whose gradient is being recorded), so it cannot "
                            "be modified in place; clone() it first or use the out-of-place form")
     if tracking:
-        snapshot = _wrap(self.data.copy(), self.grad_fn, self._out_nr)
+        snapshot = _wrap(self._data.copy(), self.grad_fn, self._out_nr)
         snapshot.requires_grad = self.requires_grad
         result = compute(snapshot)
     else:
         with _state.no_grad():
             result = compute(self)
     target = self.dtype
-    if result.data.dtype != self.data.dtype:
+    if result._data.dtype != self._data.dtype:
         got = result.dtype
         if got.category > target.category and not any_dtype:
             raise RuntimeError(f"{name}: result type {got} can't be cast to the desired output type {target} "
                                "of the tensor modified in place")
         result = result.to(target)
-    if result.data.shape != self.data.shape:
-        raise RuntimeError(f"{name}: output with shape {tuple(self.data.shape)} doesn't match the broadcast shape "
-                           f"{tuple(result.data.shape)}")
-    self.data[...] = result.data
+    if result._data.shape != self._data.shape:
+        raise RuntimeError(f"{name}: output with shape {tuple(self._data.shape)} doesn't match the broadcast shape "
+                           f"{tuple(result._data.shape)}")
+    self._data[...] = result._data
     self._vc[0] += 1
     self._vc[1] = name
     if tracking:
@@ -89,16 +89,16 @@ def zero_(self: Tensor) -> Tensor:
 
 def fill_(self: Tensor, value) -> Tensor:
     """Fill with ``value`` (a number or a one-element tensor) in place."""
-    if isinstance(value, Tensor) and value.data.size != 1:
+    if isinstance(value, Tensor) and value._data.size != 1:
         raise RuntimeError(f"fill_: only supports a 0-dimensional value tensor, got shape {tuple(value.shape)}")
     name = "fill_" if not (not isinstance(value, Tensor) and value == 0) else "zero_"
-    return apply_inplace(self, name, lambda x: broadcast_to(_fill_value(value, x), x.data.shape), value)
+    return apply_inplace(self, name, lambda x: broadcast_to(_fill_value(value, x), x._data.shape), value)
 
 
 def _fill_value(value, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value.reshape(()).to(like.dtype)
-    return _wrap(xp.asarray(value, dtype=like.data.dtype))
+    return _wrap(xp.asarray(value, dtype=like._data.dtype))
 
 
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
@@ -107,12 +107,12 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
         raise TypeError(f"copy_: expected a Tensor as the source, got {type(src).__name__}")
 
     def compute(x):
-        return broadcast_to(src, x.data.shape)
+        return broadcast_to(src, x._data.shape)
     try:
-        xp.broadcast_shapes(src.data.shape, self.data.shape)
+        xp.broadcast_shapes(src._data.shape, self._data.shape)
     except ValueError:
-        raise RuntimeError(f"copy_: the source of shape {tuple(src.data.shape)} cannot be broadcast to "
-                           f"{tuple(self.data.shape)}") from None
+        raise RuntimeError(f"copy_: the source of shape {tuple(src._data.shape)} cannot be broadcast to "
+                           f"{tuple(self._data.shape)}") from None
     return apply_inplace(self, "copy_", compute, src, any_dtype=True)
 
 

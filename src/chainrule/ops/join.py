@@ -71,15 +71,15 @@ def cat(tensors, dim: int = 0) -> Tensor:
     if isinstance(dim, bool) or not isinstance(dim, int):
         raise TypeError(f"cat: argument 'dim' must be int, not {type(dim).__name__}")
     np_dtype = _dtype.result_type(*tensors).np
-    kept = [t for t in tensors if t.data.shape != (0,)] or tensors[:1]
-    first = kept[0].data.shape
+    kept = [t for t in tensors if t._data.shape != (0,)] or tensors[:1]
+    first = kept[0]._data.shape
     for i, t in enumerate(tensors):
-        if t.data.ndim == 0:
+        if t._data.ndim == 0:
             raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated; "
                                "unsqueeze it first or use stack")
     d = _normalize_dim(dim, len(first), "cat")
     for i, t in enumerate(kept[1:], 1):
-        shape = t.data.shape
+        shape = t._data.shape
         if len(shape) != len(first) or shape[:d] + shape[d + 1:] != first[:d] + first[d + 1:]:
             raise RuntimeError(f"cat: sizes of tensors must match except in dimension {d}, but got shapes "
                                f"{tuple(first)} (entry 0) and {tuple(shape)} (entry {i})")
@@ -99,11 +99,11 @@ def stack(tensors, dim: int = 0) -> Tensor:
     tensors = _tensor_list(tensors, "stack")
     if not tensors:
         raise RuntimeError("stack: expects a non-empty list of Tensors")
-    first = tensors[0].data.shape
+    first = tensors[0]._data.shape
     for i, t in enumerate(tensors[1:], 1):
-        if t.data.shape != first:
+        if t._data.shape != first:
             raise RuntimeError(f"stack: expects each tensor to be equal size, but got {tuple(first)} at "
-                               f"entry 0 and {tuple(t.data.shape)} at entry {i}")
+                               f"entry 0 and {tuple(t._data.shape)} at entry {i}")
     d = _normalize_dim(dim, len(first) + 1, "stack")
     return cat([unsqueeze(t, d) for t in tensors], d)
 
@@ -126,12 +126,12 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         [[0, 1], [2, 3], [4]]
     """
     d = _dim_of(tensor, dim, "split")
-    n = tensor.data.shape[d]
+    n = tensor._data.shape[d]
     if isinstance(split_size_or_sections, (tuple, list)):
         sizes = int_tuple(split_size_or_sections, "split", "split_size_or_sections")
         if any(s < 0 for s in sizes) or sum(sizes) != n:
             raise RuntimeError(f"split: split_sizes must be non-negative and sum exactly to {n} (the size of "
-                               f"dimension {d} of shape {tuple(tensor.data.shape)}), but got {list(sizes)}")
+                               f"dimension {d} of shape {tuple(tensor._data.shape)}), but got {list(sizes)}")
         return _split_sizes(sizes, tensor, d)
     (size,) = int_tuple(split_size_or_sections, "split", "split_size")
     if size < 0 or (size == 0 and n):
@@ -148,7 +148,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk: expects `chunks` to be greater than 0, got {chunks}")
     d = _dim_of(input, dim, "chunk")
-    n = input.data.shape[d]
+    n = input._data.shape[d]
     if n == 0:
         return _split_sizes((0,) * chunks, input, d)
     return split(input, -(-n // chunks), d)
@@ -158,7 +158,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim``, that dim removed. Shapes: ``(a, n, b)``, dim 1 -> n tensors ``(a, b)``."""
     d = _dim_of(input, dim, "unbind")
     lead = (slice(None),) * d
-    return tuple(apply(Slice, (input,), lead + (i,)) for i in range(input.data.shape[d]))
+    return tuple(apply(Slice, (input,), lead + (i,)) for i in range(input._data.shape[d]))
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
@@ -174,7 +174,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
         if len(shifts) != 1:
             raise RuntimeError(f"roll: shifts {list(shifts)} and dims must align: without dims, give one "
                                "shift")
-        return reshape(roll(flatten(input), shifts, 0), input.data.shape)
+        return reshape(roll(flatten(input), shifts, 0), input._data.shape)
     dims = int_tuple(dims, "roll", "dims")
     if len(shifts) != len(dims):
         raise RuntimeError(f"roll: shifts and dimensions must align, got {len(shifts)} shifts and "
@@ -182,7 +182,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     out = input
     for shift, dim in zip(shifts, dims, strict=True):
         d = _dim_of(input, dim, "roll")
-        n = input.data.shape[d]
+        n = input._data.shape[d]
         s = shift % n if n else 0
         if s:
             out = apply(Cat, (narrow(out, d, n - s, s), narrow(out, d, 0, n - s)), d)
@@ -198,7 +198,7 @@ def repeat(self: Tensor, *sizes) -> Tensor:
     """
     sizes = int_tuple(sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes,
                       "repeat", "sizes")
-    shape = self.data.shape
+    shape = self._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(f"repeat: number of dimensions of repeat dims ({len(sizes)}) can not be smaller "
                            f"than number of dimensions of tensor ({len(shape)}, shape {tuple(shape)})")
@@ -219,12 +219,12 @@ def tile(input: Tensor, dims) -> Tensor:
         tensor([1, 2, 1, 2])
     """
     dims = int_tuple(dims, "tile", "dims")
-    return repeat(input, (1,) * (input.data.ndim - len(dims)) + dims)
+    return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
 
 
 def pad_borders(input: Tensor, pairs: list, mode: str) -> Tensor:
     """``shape.pad``'s non-constant modes: grow each dimension ``d`` by ``pairs[d] = (before, after)``."""
-    shape = input.data.shape
+    shape = input._data.shape
     for d, (lo, hi) in enumerate(pairs):
         n = shape[d]
         if mode == "reflect" and (lo >= n or hi >= n) and (lo or hi):
@@ -246,13 +246,13 @@ def _border(x: Tensor, d: int, width: int, mode: str, before: bool):
     """The ``width`` entries that ``mode`` puts ``before`` (or after) dimension ``d`` of ``x``."""
     if not width:
         return None
-    n = x.data.shape[d]
+    n = x._data.shape[d]
     if mode == "reflect":
         return flip(narrow(x, d, 1 if before else n - 1 - width, width), d)
     if mode == "circular":
         return narrow(x, d, n - width if before else 0, width)
     edge = narrow(x, d, 0 if before else n - 1, 1)
-    return broadcast_to(edge, edge.data.shape[:d] + (width,) + edge.data.shape[d + 1:])
+    return broadcast_to(edge, edge._data.shape[:d] + (width,) + edge._data.shape[d + 1:])
 
 
 for _fn in (split, chunk, unbind, roll):

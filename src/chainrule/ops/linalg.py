@@ -55,9 +55,9 @@ class MatMul(Primitive):
             g2 = g2.unsqueeze(-1)
         gx = gy = None
         if need_x:
-            gx = reshape(sum_to(matmul(g2, transpose(y2, -1, -2)), x2.data.shape), x.data.shape)
+            gx = reshape(sum_to(matmul(g2, transpose(y2, -1, -2)), x2._data.shape), x._data.shape)
         if need_y:
-            gy = reshape(sum_to(matmul(transpose(x2, -1, -2), g2), y2.data.shape), y.data.shape)
+            gy = reshape(sum_to(matmul(transpose(x2, -1, -2), g2), y2._data.shape), y._data.shape)
         return gx, gy
 
     @staticmethod
@@ -70,7 +70,7 @@ class MatMul(Primitive):
         # NOTE: a vector becomes a matrix (a row on the left, a column on the right), so that the batch dim is
         # never read as a matrix dim; the lifted dims are dropped from the product.
         (x, y), (bx, by) = inputs, batched
-        x_vector, y_vector = x.data.ndim - bx == 1, y.data.ndim - by == 1
+        x_vector, y_vector = x._data.ndim - bx == 1, y._data.ndim - by == 1
         x = x.unsqueeze(-2) if x_vector else x
         y = y.unsqueeze(-1) if y_vector else y
         out = apply(MatMul, align((x, y), batched))
@@ -81,7 +81,7 @@ class MatMul(Primitive):
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with numpy/torch semantics: 1-D operands are vectors, leading dims broadcast."""
     x, y = promote(input, other, "matmul")
-    xs, ys = x.data.shape, y.data.shape
+    xs, ys = x._data.shape, y._data.shape
     if not xs or not ys:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes {tuple(xs)} and "
                            f"{tuple(ys)}")
@@ -108,10 +108,10 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         chainrule.Size([2, 4])
     """
     for name, t in (("self", _tensor_arg("mm", "input", input)), ("mat2", _tensor_arg("mm", "mat2", mat2))):
-        if t.data.ndim != 2:
-            raise RuntimeError(f"mm: {name} must be a matrix, got a {t.data.ndim}-D tensor of shape "
-                               f"{tuple(t.data.shape)}; use matmul for vectors and batches")
-    (n, m), (k, p) = input.data.shape, mat2.data.shape
+        if t._data.ndim != 2:
+            raise RuntimeError(f"mm: {name} must be a matrix, got a {t._data.ndim}-D tensor of shape "
+                               f"{tuple(t._data.shape)}; use matmul for vectors and batches")
+    (n, m), (k, p) = input._data.shape, mat2._data.shape
     if m != k:
         raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied ({n}x{m} and {k}x{p})")
     return matmul(input, mat2)
@@ -121,25 +121,25 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product, strictly 3-D: ``(b, n, m) @ (b, m, p) -> (b, n, p)`` (no broadcasting)."""
     for name, t in (("batch1", _tensor_arg("bmm", "input", input)),
                     ("batch2", _tensor_arg("bmm", "mat2", mat2))):
-        if t.data.ndim != 3:
-            raise RuntimeError(f"bmm: {name} must be a 3D tensor, got shape {tuple(t.data.shape)}")
-    (b, _, m), (b2, k, _) = input.data.shape, mat2.data.shape
+        if t._data.ndim != 3:
+            raise RuntimeError(f"bmm: {name} must be a 3D tensor, got shape {tuple(t._data.shape)}")
+    (b, _, m), (b2, k, _) = input._data.shape, mat2._data.shape
     if (b2, k) != (b, m):
         raise RuntimeError(f"bmm: expected size for first two dimensions of batch2 tensor to be: [{b}, {m}] "
-                           f"but got: [{b2}, {k}] (shapes {tuple(input.data.shape)} and "
-                           f"{tuple(mat2.data.shape)})")
+                           f"but got: [{b2}, {k}] (shapes {tuple(input._data.shape)} and "
+                           f"{tuple(mat2._data.shape)})")
     return matmul(input, mat2)
 
 
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length: a 0-d tensor."""
     x, y = _tensor_arg("dot", "input", input), _tensor_arg("dot", "tensor", tensor)
-    if x.data.ndim != 1 or y.data.ndim != 1:
-        raise RuntimeError(f"dot: 1D tensors expected, but got {x.data.ndim}D and {y.data.ndim}D tensors "
-                           f"(shapes {tuple(x.data.shape)} and {tuple(y.data.shape)}); use matmul or einsum")
-    if x.data.shape != y.data.shape:
+    if x._data.ndim != 1 or y._data.ndim != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {x._data.ndim}D and {y._data.ndim}D tensors "
+                           f"(shapes {tuple(x._data.shape)} and {tuple(y._data.shape)}); use matmul or einsum")
+    if x._data.shape != y._data.shape:
         raise RuntimeError(f"dot: inconsistent tensor size, expected tensors of the same length, but got "
-                           f"{x.data.shape[0]} and {y.data.shape[0]} elements")
+                           f"{x._data.shape[0]} and {y._data.shape[0]} elements")
     return matmul(x, y)
 
 
@@ -147,9 +147,9 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of 1-D tensors: ``out[i, j] = input[i] * vec2[j]``, shape ``(n, m)``."""
     for name, t in (("self", _tensor_arg("outer", "input", input)),
                     ("vec2", _tensor_arg("outer", "vec2", vec2))):
-        if t.data.ndim != 1:
-            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.data.ndim}-D (shape "
-                               f"{tuple(t.data.shape)})")
+        if t._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t._data.ndim}-D (shape "
+                               f"{tuple(t._data.shape)})")
     return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))
 
 
@@ -158,13 +158,13 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
     (NaNs included), as in torch."""
     _tensor_arg("addmm", "input", input)
     prod = mm(mat1, mat2)
-    shape = prod.data.shape
+    shape = prod._data.shape
     try:
-        ok = xp.broadcast_shapes(input.data.shape, shape) == shape
+        ok = xp.broadcast_shapes(input._data.shape, shape) == shape
     except ValueError:
         ok = False
     if not ok:
-        raise RuntimeError(f"addmm: input of shape {tuple(input.data.shape)} cannot be broadcast to the "
+        raise RuntimeError(f"addmm: input of shape {tuple(input._data.shape)} cannot be broadcast to the "
                            f"product's shape {tuple(shape)}")
     if alpha != 1:
         prod = prod * alpha
@@ -221,7 +221,7 @@ class Einsum(Primitive):
 def _einsum_cotangent(g: Tensor, x: tuple, subs: tuple, out_sub: str, k: int) -> Tensor:
     """The VJP for operand ``k``: an einsum of ``g`` with the other operands, onto ``k``'s subscripts."""
     fresh = iter(c for c in _LETTERS if c not in out_sub and all(c not in s for s in subs))
-    sizes = dict(zip(subs[k], x[k].data.shape, strict=True))
+    sizes = dict(zip(subs[k], x[k]._data.shape, strict=True))
     operands = [g] + [t for j, t in enumerate(x) if j != k]
     in_subs = [out_sub] + [s for j, s in enumerate(subs) if j != k]
     available = set("".join(in_subs))
@@ -231,13 +231,13 @@ def _einsum_cotangent(g: Tensor, x: tuple, subs: tuple, out_sub: str, k: int) ->
             # NOTE: a repeated subscript reads a diagonal, so the cotangent lands on that diagonal: an
             # identity factor ties the repeated axis to the first.
             d = next(fresh)
-            operands.append(_wrap(xp.eye(sizes[c], dtype=g.data.dtype, like=g.data)))
+            operands.append(_wrap(xp.eye(sizes[c], dtype=g._data.dtype, like=g._data)))
             in_subs.append(c + d)
             target += d
             continue
         if c not in available:
             # NOTE: summed inside operand k alone, so all its elements get the same cotangent: a ones factor.
-            operands.append(_wrap(xp.ones(sizes[c], dtype=g.data.dtype, like=g.data)))
+            operands.append(_wrap(xp.ones(sizes[c], dtype=g._data.dtype, like=g._data)))
             in_subs.append(c)
         target += c
     return apply(Einsum, tuple(operands), tuple(in_subs), target)
@@ -335,7 +335,7 @@ def einsum(equation: str, *operands) -> Tensor:
     for t in operands[1:]:
         dtype = _dtype.promote_types(dtype, t.dtype)
     operands = tuple(cast_to(t, dtype.np) for t in operands)
-    subs, out_sub, sizes = _einsum_spec(equation, [t.data.shape for t in operands])
+    subs, out_sub, sizes = _einsum_spec(equation, [t._data.shape for t in operands])
     # NOTE: broadcast size-1 dims are expanded first (a view): the primitive's rules never see broadcasting.
     operands = tuple(broadcast_to(t, tuple(sizes[c] for c in s)) for t, s in zip(operands, subs, strict=True))
     return apply(Einsum, operands, subs, out_sub)
@@ -346,16 +346,16 @@ def einsum(equation: str, *operands) -> Tensor:
 def _square(op: str, A) -> Tensor:
     """Refuse what the factorisations cannot take: non-tensors, non-floats, fewer than 2 dims, non-square."""
     _tensor_arg(op, "A", A)
-    if A.data.dtype.kind != "f":
+    if A._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating point tensor as input, got {A.dtype}; convert first, "
                            "e.g. A.double()")
-    if A.data.ndim < 2:
+    if A._data.ndim < 2:
         raise RuntimeError(f"{op}: the input tensor A must have at least 2 dimensions, got shape "
-                           f"{tuple(A.data.shape)}")
-    m, n = A.data.shape[-2:]
+                           f"{tuple(A._data.shape)}")
+    m, n = A._data.shape[-2:]
     if m != n:
         raise RuntimeError(f"{op}: A must be batches of square matrices, but they are {m} by {n} matrices "
-                           f"(shape {tuple(A.data.shape)})")
+                           f"(shape {tuple(A._data.shape)})")
     return A
 
 
@@ -537,23 +537,23 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     _tensor_arg("linalg.solve", "A", A)
     _tensor_arg("linalg.solve", "B", B)
     A, B = promote(A, B, "linalg.solve")
-    n = _square("linalg.solve", A).data.shape[-1]
-    a_shape, b_shape = tuple(A.data.shape), tuple(B.data.shape)
+    n = _square("linalg.solve", A)._data.shape[-1]
+    a_shape, b_shape = tuple(A._data.shape), tuple(B._data.shape)
     vector = left and (len(b_shape) == 1 or b_shape == a_shape[:-1])
     if vector:
         B = unsqueeze(B, -1)
     elif not left and len(b_shape) >= 2:
         A, B = A.mT, B.mT
-    if B.data.ndim < 2 or B.data.shape[-2] != n:
+    if B._data.ndim < 2 or B._data.shape[-2] != n:
         expected = f"(*, {n}, k) or (*, {n})" if left else f"(*, k, {n})"
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'}: A has shape {a_shape}, so B must have shape "
                            f"{expected}, got {b_shape}")
     try:
-        xp.broadcast_shapes(A.data.shape[:-2], B.data.shape[:-2])
+        xp.broadcast_shapes(A._data.shape[:-2], B._data.shape[:-2])
     except ValueError:
-        raise RuntimeError(f"linalg.solve: the batch dimensions of A {tuple(A.data.shape)} and B "
-                           f"{tuple(B.data.shape)} cannot be broadcast together") from None
+        raise RuntimeError(f"linalg.solve: the batch dimensions of A {tuple(A._data.shape)} and B "
+                           f"{tuple(B._data.shape)} cannot be broadcast together") from None
     X = apply(Solve, (A, B))
     if vector:
         return squeeze(X, -1)

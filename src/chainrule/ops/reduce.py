@@ -47,7 +47,7 @@ def _accumulating(input: Tensor, dtype, op: str) -> Tensor:
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if dtype is not None:
         return input.to(dtype)
-    return input.to(_dtype.int64) if input.data.dtype.kind in "biu" else input
+    return input.to(_dtype.int64) if input._data.dtype.kind in "biu" else input
 
 
 class Sum(Primitive):
@@ -76,10 +76,10 @@ def sum_over(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum over ``dim`` (all dimensions by default); integer and bool tensors sum to int64, as in torch."""
-    dims = normalize_dims(dim, input.data.ndim, "sum")
+    dims = normalize_dims(dim, input._data.ndim, "sum")
     if dtype is not None:
         np_dtype = _dtype.as_dtype(dtype).np
-    elif input.data.dtype.kind in "biu":
+    elif input._data.dtype.kind in "biu":
         np_dtype = _dtype.int64.np
     else:
         np_dtype = None
@@ -90,13 +90,13 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     """Mean over ``dim`` (all dimensions by default); only floating tensors, as in torch."""
     if dtype is not None:
         input = input.to(dtype)
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise RuntimeError(f"mean: could not infer output dtype; input dtype must be floating point, got "
                            f"{input.dtype}; convert first, e.g. x.float().mean()")
-    dims = normalize_dims(dim, input.data.ndim, "mean")
+    dims = normalize_dims(dim, input._data.ndim, "mean")
     count = 1
     for d in dims:
-        count *= input.data.shape[d]
+        count *= input._data.shape[d]
     return sum(input, dims, keepdim) / count if count else sum(input, dims, keepdim) * float("nan")
 
 
@@ -119,7 +119,7 @@ class LocalReduction(Primitive):
 
     @classmethod
     def vjp(cls, ctx, g):
-        return keep(g, ctx.inputs[0].data.shape, ctx.dims, ctx.keepdim) * cls.local(ctx)
+        return keep(g, ctx.inputs[0]._data.shape, ctx.dims, ctx.keepdim) * cls.local(ctx)
 
     @classmethod
     def jvp(cls, ctx, x_t):
@@ -141,8 +141,8 @@ class Prod(LocalReduction):
 def _prod_local(ctx) -> Tensor:
     """d prod / d x: ``out / x`` without zeros; the product of the other entries where ``x`` is 0."""
     x, dims = ctx.inputs[0], ctx.dims
-    out = keep(ctx.output, x.data.shape, dims, ctx.keepdim)
-    if _state.vmap_level is None and not (x.data == 0).any():  # NOTE: inside vmap x's values are unknown
+    out = keep(ctx.output, x._data.shape, dims, ctx.keepdim)
+    if _state.vmap_level is None and not (x._data == 0).any():  # NOTE: inside vmap x's values are unknown
         return out / x
     # NOTE: out / x would be 0 / 0 at a zero. With one zero in the slice its derivative is the product of the
     # non-zeros; with two it is the other zero's value (0) times that product, written so that the second
@@ -169,7 +169,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
         raise TypeError(f"prod: dim must be an int, got {type(dim).__name__} {dim!r}; like torch's prod it "
                         "reduces one dimension (or all of them without dim), so reduce one dim at a time")
     input = _accumulating(input, dtype, "prod")
-    return apply(Prod, (input,), normalize_dims(dim, input.data.ndim, "prod"), keepdim)
+    return apply(Prod, (input,), normalize_dims(dim, input._data.ndim, "prod"), keepdim)
 
 
 # -- extremes ----------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ class AMax(Primitive):
 
     @staticmethod
     def vjp(ctx, g):
-        return keep(g, ctx.inputs[0].data.shape, ctx.dims, ctx.keepdim) * _tie_share(ctx)
+        return keep(g, ctx.inputs[0]._data.shape, ctx.dims, ctx.keepdim) * _tie_share(ctx)
 
     @staticmethod
     def jvp(ctx, x_t):
@@ -203,7 +203,7 @@ class AMin(AMax):
 def _tie_share(ctx) -> Tensor:
     """``1/k`` at each of the ``k`` entries equal to their slice's extreme, 0 elsewhere (a constant)."""
     x = ctx.inputs[0]
-    hit = (x == keep(ctx.output, x.data.shape, ctx.dims, ctx.keepdim)).to(x.dtype)
+    hit = (x == keep(ctx.output, x._data.shape, ctx.dims, ctx.keepdim)).to(x.dtype)
     # NOTE: torch shares the gradient of tied extremes evenly; the share is piecewise constant in x.
     return hit / sum_over(hit, ctx.dims, True)
 
@@ -268,9 +268,9 @@ class ArgMax(Primitive):
         (x,), (dim, keepdim) = inputs, params
         if dim is not None:
             return apply(cls, (x,), dim + 1, keepdim)
-        size = x.data.shape[0]
+        size = x._data.shape[0]
         flat = apply(cls, (x.reshape(size, -1),), 1, False)
-        return flat.reshape((size,) + (1,) * (x.data.ndim - 1)) if keepdim else flat
+        return flat.reshape((size,) + (1,) * (x._data.ndim - 1)) if keepdim else flat
 
 
 class ArgMin(ArgMax):
@@ -290,19 +290,19 @@ def _nonempty(shape: tuple, dims: tuple, op: str) -> None:
 
 def _extreme(op: str, input: Tensor, dim, keepdim: bool):
     reduce_op, at_op, arg, result = _EXTREMES[op]
-    shape = input.data.shape
+    shape = input._data.shape
     if dim is None:
-        if input.data.size == 0:
+        if input._data.size == 0:
             raise RuntimeError(f"{op}: expected reduction dim to be specified for an empty input (shape "
                                f"{tuple(shape)}); pass dim=")
         return apply(reduce_op, (input,), tuple(range(len(shape))), False)
     (dim,) = int_tuple(dim, op, "dim")
     d = _normalize_dim(dim, len(shape), op)
     x = input if shape else reshape(input, (1,))
-    _nonempty(x.data.shape, (d,), op)
+    _nonempty(x._data.shape, (d,), op)
     keepdim = bool(keepdim and shape)
     indices = apply(arg, (x,), d, True)
-    values = apply(at_op, (x,), indices.data, d, keepdim)
+    values = apply(at_op, (x,), indices._data, d, keepdim)
     return result(values, indices if keepdim else indices.squeeze(d))
 
 
@@ -327,29 +327,29 @@ def min(input: Tensor, dim=None, keepdim: bool = False):
 
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """The maximum over ``dim`` (an int or a tuple; all dims by default); ties share the gradient evenly."""
-    dims = normalize_dims(dim, input.data.ndim, "amax")
-    _nonempty(input.data.shape, dims, "amax")
+    dims = normalize_dims(dim, input._data.ndim, "amax")
+    _nonempty(input._data.shape, dims, "amax")
     return apply(AMax, (input,), dims, keepdim)
 
 
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """The minimum over ``dim`` (an int or a tuple; all dims by default); ties share the gradient evenly."""
-    dims = normalize_dims(dim, input.data.ndim, "amin")
-    _nonempty(input.data.shape, dims, "amin")
+    dims = normalize_dims(dim, input._data.ndim, "amin")
+    _nonempty(input._data.shape, dims, "amin")
     return apply(AMin, (input,), dims, keepdim)
 
 
 def _arg_extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
-    arg, shape = _EXTREMES[op[3:]][2], input.data.shape
+    arg, shape = _EXTREMES[op[3:]][2], input._data.shape
     if dim is None:
-        if input.data.size == 0:
+        if input._data.size == 0:
             raise IndexError(f"{op}: expected reduction dim to be specified for an empty input (shape "
                              f"{tuple(shape)}); pass dim=")
         return apply(arg, (input,), None, keepdim)
     (dim,) = int_tuple(dim, op, "dim")
     d = _normalize_dim(dim, len(shape), op)
     x = input if shape else reshape(input, (1,))
-    _nonempty(x.data.shape, (d,), op)
+    _nonempty(x._data.shape, (d,), op)
     return apply(arg, (x,), d, bool(keepdim and shape))
 
 
@@ -371,13 +371,13 @@ def _moment(op: str, input: Tensor, dim, unbiased, keepdim: bool, correction) ->
     if unbiased is not None and correction is not None:
         raise RuntimeError(f"{op}: can't specify both unbiased={unbiased} and correction={correction}; use "
                            "correction (unbiased=True is correction=1, unbiased=False is correction=0)")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: std and var only support floating point dtypes, got {input.dtype}; "
                            f"convert first, e.g. x.float().{op}()")
     if correction is None:
         correction = 1 if unbiased is None else int(bool(unbiased))
-    dims = normalize_dims(dim, input.data.ndim, op)
-    n = math.prod(input.data.shape[d] for d in dims)
+    dims = normalize_dims(dim, input._data.ndim, op)
+    n = math.prod(input._data.shape[d] for d in dims)
     dof = builtins.max(n - correction, 0)
     if dof == 0:
         warnings.warn(f"{op}: degrees of freedom is <= 0 (correction {correction} with {n} elements per "
@@ -412,22 +412,22 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
 
     Shapes: ``dim`` dropped unless ``keepdim``; an empty reduction gives ``-inf``.
     """
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         input = input.to(_dtype.get_default_dtype())
-    dims = normalize_dims(dim, input.data.ndim, "logsumexp")
+    dims = normalize_dims(dim, input._data.ndim, "logsumexp")
     top = shift_for_exp(input, dims)
     total = sum((input - top).exp(), dims, keepdim)
     with xp.errstate(divide="ignore"):  # an all -inf (or empty) slice sums to 0: its log is -inf, as in torch
-        return total.log() + (top if keepdim else reshape(top, total.data.shape))
+        return total.log() + (top if keepdim else reshape(top, total._data.shape))
 
 
 def shift_for_exp(x: Tensor, dims: tuple) -> Tensor:
     """The max of ``x`` over ``dims`` (kept as size-1 dims), detached: subtracting it keeps ``exp`` from
     overflowing. An infinite or empty max gives no shift (inf - inf would be nan). Results that do not depend
     on the shift (logsumexp, softmax) treat it as a constant."""
-    shape = x.data.shape
+    shape = x._data.shape
     if not builtins.all(shape[d] for d in dims):
-        return _wrap(xp.zeros(tuple(1 if i in dims else n for i, n in enumerate(shape)), dtype=x.data.dtype))
+        return _wrap(xp.zeros(tuple(1 if i in dims else n for i, n in enumerate(shape)), dtype=x._data.dtype))
     top = apply(AMax, (x.detach(),), dims, True)
     return where(top.isfinite(), top, 0.0)
 
@@ -453,7 +453,7 @@ class Norm(LocalReduction):
 def _norm_local(ctx) -> Tensor:
     """d ||x||_p / d x = sign(x) |x|^(p-1) / ||x||^(p-1), taken as 0 where x or the norm is 0 (as torch)."""
     x, p = ctx.inputs[0], ctx.p
-    out = keep(ctx.output, x.data.shape, ctx.dims, ctx.keepdim)
+    out = keep(ctx.output, x._data.shape, ctx.dims, ctx.keepdim)
     nonzero = out != 0
     safe_out = where(nonzero, out, 1.0)
     if p == 2:
@@ -477,7 +477,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
         raise TypeError("norm: out= is not supported; use the returned tensor")
     if dtype is not None:
         input = input.to(dtype)
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise RuntimeError(f"norm: expected a floating point tensor as input, got {input.dtype}; convert "
                            "first, e.g. x.float()")
     if isinstance(p, str):
@@ -485,7 +485,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
             raise RuntimeError(f"norm: p={p!r} is not supported; use 'fro' or a number (the nuclear norm "
                                "'nuc' needs an SVD, which chainrule does not have)")
         p = 2
-    dims = normalize_dims(dim, input.data.ndim, "norm")
+    dims = normalize_dims(dim, input._data.ndim, "norm")
     if p == math.inf:
         return amax(input.abs(), dims, keepdim)
     if p == -math.inf:
@@ -528,8 +528,8 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         tensor([1, 3, 6])
     """
     input = _accumulating(input, dtype, "cumsum")
-    d = _normalize_dim(int_tuple(dim, "cumsum", "dim")[0], input.data.ndim, "cumsum")
-    return apply(Cumsum, (input,), d) if input.data.ndim else clone(input)
+    d = _normalize_dim(int_tuple(dim, "cumsum", "dim")[0], input._data.ndim, "cumsum")
+    return apply(Cumsum, (input,), d) if input._data.ndim else clone(input)
 
 
 class AllOf(Primitive):
@@ -550,12 +550,12 @@ class AnyOf(AllOf):
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where every element over ``dim`` (all dims by default) is non-zero; a bool tensor, no gradient."""
-    return apply(AllOf, (input,), normalize_dims(dim, input.data.ndim, "all"), keepdim)
+    return apply(AllOf, (input,), normalize_dims(dim, input._data.ndim, "all"), keepdim)
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where some element over ``dim`` (all dims by default) is non-zero; a bool tensor, no gradient."""
-    return apply(AnyOf, (input,), normalize_dims(dim, input.data.ndim, "any"), keepdim)
+    return apply(AnyOf, (input,), normalize_dims(dim, input._data.ndim, "any"), keepdim)
 
 
 for _fn in (prod, max, min, amax, amin, argmax, argmin, var, std, logsumexp, norm, cumsum, all, any):

@@ -67,8 +67,8 @@ def _infer_shape(shape: tuple, size: int, op: str) -> tuple:
 
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same elements in a new shape (one dimension may be -1); ``view`` is the same op here."""
-    shape = _infer_shape(_shape_arg(shape), input.data.size, "reshape")
-    if shape == input.data.shape:
+    shape = _infer_shape(_shape_arg(shape), input._data.size, "reshape")
+    if shape == input._data.shape:
         return input
     return apply(Reshape, (input,), shape)
 
@@ -92,7 +92,7 @@ class BroadcastTo(Primitive):
     @staticmethod
     def batch_rule(inputs, batched, params):
         x = with_rank(inputs[0], len(params[0]))
-        return apply(BroadcastTo, (x,), x.data.shape[:1] + params[0])
+        return apply(BroadcastTo, (x,), x._data.shape[:1] + params[0])
 
 
 class SumTo(Primitive):
@@ -121,21 +121,21 @@ class SumTo(Primitive):
     def batch_rule(inputs, batched, params):
         # NOTE: the batch dim goes after the leading dims that are summed away, so it is kept.
         (x,), (shape,) = inputs, params
-        lead = x.data.ndim - 1 - len(shape)
-        return apply(SumTo, (x.movedim(0, lead),), x.data.shape[:1] + shape)
+        lead = x._data.ndim - 1 - len(shape)
+        return apply(SumTo, (x.movedim(0, lead),), x._data.shape[:1] + shape)
 
 
 def broadcast_to(input: Tensor, *shape) -> Tensor:
     """A read-only broadcast view of ``input`` with ``shape``."""
     shape = _shape_arg(shape)
-    if shape == input.data.shape:
+    if shape == input._data.shape:
         return input
     try:
-        xp.broadcast_shapes(input.data.shape, shape)
-        if len(shape) < input.data.ndim:
+        xp.broadcast_shapes(input._data.shape, shape)
+        if len(shape) < input._data.ndim:
             raise ValueError
     except ValueError:
-        raise RuntimeError(f"expand: the shape {tuple(input.data.shape)} cannot be expanded to {shape} (each "
+        raise RuntimeError(f"expand: the shape {tuple(input._data.shape)} cannot be expanded to {shape} (each "
                            "dimension must match or be 1, and new dimensions go in front)") from None
     return apply(BroadcastTo, (input,), shape)
 
@@ -144,15 +144,15 @@ def broadcast_to(input: Tensor, *shape) -> Tensor:
 def expand(self: Tensor, *sizes) -> Tensor:
     """Broadcast to ``sizes``; -1 keeps a dimension as it is."""
     sizes = _shape_arg(sizes)
-    lead = len(sizes) - self.data.ndim
-    shape = tuple(self.data.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    lead = len(sizes) - self._data.ndim
+    shape = tuple(self._data.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(self, shape)
 
 
 def sum_to(input: Tensor, shape) -> Tensor:
     """Sum ``input`` down to ``shape``, undoing broadcasting (``shape`` must broadcast to ``input.shape``)."""
     shape = tuple(shape)
-    if shape == input.data.shape:
+    if shape == input._data.shape:
         return input
     return apply(SumTo, (input,), shape)
 
@@ -177,7 +177,7 @@ class Transpose(Primitive):
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
-    n = input.data.ndim
+    n = input._data.ndim
     d0, d1 = _normalize_dim(dim0, n, "transpose"), _normalize_dim(dim1, n, "transpose")
     if d0 == d1 or n < 2:
         return input
@@ -211,10 +211,10 @@ class Permute(Primitive):
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder the dimensions: ``out.shape[i] == input.shape[dims[i]]``."""
     dims = _shape_arg(dims)
-    n = input.data.ndim
+    n = input._data.ndim
     if len(dims) != n:
         raise RuntimeError(f"permute: number of dims {len(dims)} does not match the tensor's {n} dimensions "
-                           f"(shape {tuple(input.data.shape)})")
+                           f"(shape {tuple(input._data.shape)})")
     dims = tuple(_normalize_dim(d, n, "permute") for d in dims)
     if len(set(dims)) != n:
         raise RuntimeError(f"permute: repeated dim in {list(dims)}")
@@ -225,7 +225,7 @@ def permute(input: Tensor, *dims) -> Tensor:
 
 def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dimension(s) ``source`` to position(s) ``destination``."""
-    n = input.data.ndim
+    n = input._data.ndim
     src = [_normalize_dim(d, n, "movedim") for d in ((source,) if isinstance(source, int) else source)]
     dst = [_normalize_dim(d, n, "movedim")
            for d in ((destination,) if isinstance(destination, int) else destination)]
@@ -237,11 +237,11 @@ def movedim(input: Tensor, source, destination) -> Tensor:
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove dimensions of size 1 (all of them, or those in ``dim``)."""
-    shape = input.data.shape
+    shape = input._data.shape
     if dim is None:
         dims = [i for i, s in enumerate(shape) if s == 1]
     else:
-        dims = [_normalize_dim(d, input.data.ndim, "squeeze")
+        dims = [_normalize_dim(d, input._data.ndim, "squeeze")
                 for d in ((dim,) if isinstance(dim, int) else dim)]
     new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
     return reshape(input, new)
@@ -249,15 +249,15 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
-    n = input.data.ndim + 1
+    n = input._data.ndim + 1
     d = _normalize_dim(dim, n, "unsqueeze")
-    shape = input.data.shape
+    shape = input._data.shape
     return reshape(input, shape[:d] + (1,) + shape[d:])
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions ``start_dim..end_dim`` into one."""
-    shape = input.data.shape
+    shape = input._data.shape
     if not shape:
         return reshape(input, (1,))
     s = _normalize_dim(start_dim, len(shape), "flatten")
@@ -274,10 +274,10 @@ def ravel(input: Tensor) -> Tensor:
 
 def t(input: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dimensions."""
-    if input.data.ndim > 2:
-        raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but got {input.data.ndim}; use "
+    if input._data.ndim > 2:
+        raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but got {input._data.ndim}; use "
                            "transpose or mT for batches")
-    return transpose(input, 0, 1) if input.data.ndim == 2 else input
+    return transpose(input, 0, 1) if input._data.ndim == 2 else input
 
 
 class Clone(Primitive):
@@ -308,10 +308,10 @@ method("view")(reshape)
 method("broadcast_to")(broadcast_to)
 method("sum_to_size")(lambda self, *shape: sum_to(self, _shape_arg(shape)))
 method("contiguous")(lambda self, memory_format=None: self)
-method("view_as")(lambda self, other: reshape(self, other.data.shape))
-method("reshape_as")(lambda self, other: reshape(self, other.data.shape))
-method("expand_as")(lambda self, other: broadcast_to(self, other.data.shape))
-Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.data.ndim)))),
+method("view_as")(lambda self, other: reshape(self, other._data.shape))
+method("reshape_as")(lambda self, other: reshape(self, other._data.shape))
+method("expand_as")(lambda self, other: broadcast_to(self, other._data.shape))
+Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self._data.ndim)))),
                     doc="All dimensions reversed.")
 Tensor.mT = property(lambda self: transpose(self, -2, -1),
                      doc="The last two dimensions swapped (batched transpose).")
@@ -366,9 +366,9 @@ def unique_dims(dims: tuple, ndim: int, op: str) -> tuple:
 
 def _dim_of(input: Tensor, dim: int, op: str) -> int:
     """``dim`` as an axis of a tensor that must have at least one dimension."""
-    if input.data.ndim == 0:
+    if input._data.ndim == 0:
         raise IndexError(f"{op}: expected a tensor with at least one dimension, got a 0-d tensor")
-    return _normalize_dim(dim, input.data.ndim, op)
+    return _normalize_dim(dim, input._data.ndim, op)
 
 
 # -- slicing and constant padding: each is the other's VJP ------------------------------------------
@@ -427,16 +427,16 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     """
     d = _dim_of(input, dim, "narrow")
     (start,), (length,) = int_tuple(start, "narrow", "start"), int_tuple(length, "narrow", "length")
-    n = input.data.shape[d]
+    n = input._data.shape[d]
     if not -n <= start <= n:
         raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got "
-                         f"{start}) for dimension {dim} of shape {tuple(input.data.shape)}")
+                         f"{start}) for dimension {dim} of shape {tuple(input._data.shape)}")
     start = start + n if start < 0 else start
     if length < 0:
         raise RuntimeError(f"narrow: length must be non-negative, got {length}")
     if start + length > n:
         raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of "
-                           f"dimension {dim} in shape {tuple(input.data.shape)}")
+                           f"dimension {dim} in shape {tuple(input._data.shape)}")
     return apply(Slice, (input,), (slice(None),) * d + (slice(start, start + length),))
 
 
@@ -468,8 +468,8 @@ def flip(input: Tensor, dims) -> Tensor:
         tensor([[4, 3],
                 [2, 1]])
     """
-    dims = unique_dims(int_tuple(dims, "flip", "dims"), input.data.ndim, "flip")
-    return apply(Flip, (input,), dims if input.data.ndim else ())
+    dims = unique_dims(int_tuple(dims, "flip", "dims"), input._data.ndim, "flip")
+    return apply(Flip, (input,), dims if input._data.ndim else ())
 
 
 # -- diagonals and triangles -------------------------------------------------------------------------
@@ -521,11 +521,11 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
 
     Shapes: those two dims are removed and the diagonal, of length ``min`` of the shifted sizes, goes last.
     """
-    n = input.data.ndim
+    n = input._data.ndim
     d1, d2 = _normalize_dim(dim1, n, "diagonal"), _normalize_dim(dim2, n, "diagonal")
     if n < 2 or d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 must be two different dims of a tensor with at least 2 "
-                           f"dimensions, got {dim1} and {dim2} for shape {tuple(input.data.shape)}")
+                           f"dimensions, got {dim1} and {dim2} for shape {tuple(input._data.shape)}")
     return apply(Diagonal, (input,), int(offset), d1, d2)
 
 
@@ -534,23 +534,23 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
     Shapes: ``(n,)`` -> ``(n + |k|, n + |k|)``; ``(n, m)`` -> ``(length of the k-th diagonal,)``.
     """
-    if input.data.ndim == 1:
-        size = input.data.shape[0] + abs(int(diagonal))
+    if input._data.ndim == 1:
+        size = input._data.shape[0] + abs(int(diagonal))
         return apply(DiagEmbed, (input,), int(diagonal), 0, 1, (size, size))
-    if input.data.ndim == 2:
+    if input._data.ndim == 2:
         return apply(Diagonal, (input,), int(diagonal), 0, 1)
-    raise RuntimeError(f"diag: supports 1D or 2D tensors, got {input.data.ndim}D (shape "
-                       f"{tuple(input.data.shape)}); use diagonal() for batches")
+    raise RuntimeError(f"diag: supports 1D or 2D tensors, got {input._data.ndim}D (shape "
+                       f"{tuple(input._data.shape)}); use diagonal() for batches")
 
 
 def _triangle(input: Tensor, diagonal: int, op: str, lower: bool) -> Tensor:
     from .arith import where
-    shape = input.data.shape
+    shape = input._data.shape
     if len(shape) < 2:
         raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape {tuple(shape)}")
     n, m = shape[-2:]
     keep = xp.tri(n, m, diagonal, dtype=bool) if lower else ~xp.tri(n, m, diagonal - 1, dtype=bool)
-    return where(_wrap(keep), input, _wrap(xp.zeros((), dtype=input.data.dtype)))
+    return where(_wrap(keep), input, _wrap(xp.zeros((), dtype=input._data.dtype)))
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
@@ -569,7 +569,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     sizes = int_tuple(sizes, "unflatten", "sizes")
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
-    shape = input.data.shape
+    shape = input._data.shape
     sizes = _infer_shape(sizes, shape[d], "unflatten")
     return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
@@ -593,7 +593,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         tensor([[9., 1., 2., 9., 9.]])
     """
     pad = int_tuple(pad, "pad", "pad")
-    shape = input.data.shape
+    shape = input._data.shape
     if len(pad) % 2:
         raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(pad)} ({list(pad)})")
     k = len(pad) // 2
@@ -619,7 +619,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
                            f"{tuple(shape)}")
     if any(s.start or s.stop != n for s, n in zip(crop, shape, strict=True)):
         input = apply(Slice, (input,), crop)
-        shape = input.data.shape
+        shape = input._data.shape
     pairs = [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
     if mode == "constant":
         if not any(lo or hi for lo, hi in pairs):

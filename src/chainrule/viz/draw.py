@@ -71,7 +71,7 @@ def draw(*outputs, params=None, show_values: bool = True, show_grads: bool = Tru
         raise TypeError(f"draw: params must be a mapping of names to tensors, got {type(params).__name__}")
     view = GraphView(outputs, params=params, frame=user_frame())
     if show_grads and not view.freed and any(leaf.grad is not None for leaf in view.leaves):
-        view.backward([None if o.data.size == 1 else o.detach() * 0 for o in outputs])
+        view.backward([None if o._data.size == 1 else o.detach() * 0 for o in outputs])
     show_grads = show_grads and (view.freed or bool(view.upstream) or any(leaf.grad is not None
                                                                           for leaf in view.leaves))
     return _Builder(view, show_values, show_grads, max_elements, collapse).build()
@@ -129,15 +129,15 @@ class _Builder:
         value = self.view.value(wire)
         if value is None:
             g = self.view.wire_gradient(wire)
-            value = g.data if g is not None else None
+            value = g._data if g is not None else None
         return "" if value is None else f"{shape_text(value.shape)} {value.dtype}"
 
     def _leaf_label(self, leaf) -> str:
-        label = f"<b>{html.escape(self.view.names[id(leaf)])}</b><br/>{shape_text(leaf.data.shape)} " \
-                f"{leaf.data.dtype}"
+        label = f"<b>{html.escape(self.view.names[id(leaf)])}</b><br/>{shape_text(leaf._data.shape)} " \
+                f"{leaf._data.dtype}"
         g = self.view.leaf_gradient(leaf)
         if self.show_grads and g is not None and len(self.view.consumers.get(id(leaf), ())) > 1:
-            label += f'<br/><font color="{GRAD_COLOR}">grad {html.escape(self._fmt(g.data))}</font>'
+            label += f'<br/><font color="{GRAD_COLOR}">grad {html.escape(self._fmt(g._data))}</font>'
         return label
 
     def _edge(self, node, i: int, edge) -> None:
@@ -167,7 +167,7 @@ class _Builder:
             text = html.escape(self.view.names[wire]) + ("" if value is None else f" = {self._fmt(value)}")
             lines.append(f'<font color="{VALUE_COLOR}">{text}</font>')
         if self.show_grads and grad is not None:
-            lines.append(f'<font color="{GRAD_COLOR}">grad {html.escape(self._fmt(grad.data))}</font>')
+            lines.append(f'<font color="{GRAD_COLOR}">grad {html.escape(self._fmt(grad._data))}</font>')
         return f"<{'<br/>'.join(lines)}>" if lines else None
 
     def _fmt(self, value) -> str:

@@ -46,8 +46,8 @@ def explain(output: Tensor, gradient=None, params=None) -> Explanation:
     if output.grad_fn is None:
         raise RuntimeError("explain: the output has no grad_fn, so there is no backward pass to explain; "
                            "compute it from tensors created with requires_grad=True (and not under no_grad)")
-    if gradient is None and output.data.size != 1:
-        raise RuntimeError(f"explain: the output has shape {tuple(output.data.shape)}; pass gradient= of "
+    if gradient is None and output._data.size != 1:
+        raise RuntimeError(f"explain: the output has shape {tuple(output._data.shape)}; pass gradient= of "
                            "that shape (the upstream gradient of the output), as for backward")
     if params is not None and not isinstance(params, Mapping):
         raise TypeError(f"explain: params must be a mapping of names to tensors (e.g. "
@@ -80,7 +80,7 @@ class Explanation:
         return f"d{self.root}/d{name}"
 
     def _fmt(self, value) -> str:
-        return format_value(value.data if isinstance(value, Tensor) else value)
+        return format_value(value._data if isinstance(value, Tensor) else value)
 
     def _args(self, node) -> list:
         args = []
@@ -99,15 +99,15 @@ class Explanation:
         text = expression(node.op, args, node) or f"{node.op.name}({', '.join(args)})"
         upstream = [view.upstream.get((id(node), i)) for i in range(len(outs))]
         shape = ""
-        if upstream[0] is not None and upstream[0].data.ndim:
-            shape = f"  {shape_text(upstream[0].data.shape)}"
+        if upstream[0] is not None and upstream[0]._data.ndim:
+            shape = f"  {shape_text(upstream[0]._data.shape)}"
         header = f"{', '.join(outs)} = {text}  ({node.op.name}){shape}   {gate(node.op)}"
         if view.freed or all(u is None for u in upstream):
             return header, []
         up_text = "upstream " + ", ".join(f"{self._d(name)} = {self._upstream(node, k, name, u)}"
                                           for k, (name, u) in enumerate(zip(outs, upstream, strict=True))
                                           if u is not None)
-        locals_ = local_gradients(node, upstream[0].data) if len(outs) == 1 else None
+        locals_ = local_gradients(node, upstream[0]._data) if len(outs) == 1 else None
         # NOTE: a constant shown by value reads badly inside a formula ("[[False, True]]"), so it keeps its
         # placeholder there.
         names = {p: a if not a.startswith("[") else p for p, a in zip(arg_names(node), args, strict=False)}
@@ -118,7 +118,7 @@ class Explanation:
             if node.next[i] is None or g is None:
                 continue
             lines.append(f"{up_text}   {self._downstream(node, i, arg, upstream[0], locals_, names, g)}")
-            if not xp.isfinite(g.data).all():
+            if not xp.isfinite(g._data).all():
                 consumers = [n.op.name for n, _ in view.consumers.get((id(node), 0), ())]
                 lines.append("!! " + diagnose(node, upstream, raw, i, consumers))
         if any(line.startswith("!! ") for line in lines):
@@ -132,7 +132,7 @@ class Explanation:
         if len(parts) < 2 or any(p is None for p in parts):
             return self._fmt(g)
         note = f"   (copy gate: {name} feeds {len(parts)} ops, so their gradients sum)"
-        if g.data.size == 1:
+        if g._data.size == 1:
             return " + ".join(self._fmt(p) for p in parts) + f" = {self._fmt(g)}{note}"
         return self._fmt(g) + note
 
@@ -146,19 +146,19 @@ class Explanation:
             local_text = value if term is None else term if term == value or constant else f"{term} = {value}"
             out = self.view.names[(id(node), 0)]
             head = f"local d{out}/d{arg} = {local_text}   downstream {d} = "
-            if local.size == 1 and g.data.size == 1:
+            if local.size == 1 and g._data.size == 1:
                 return head + f"{value} * {self._fmt(up)} = {self._fmt(g)}"
             summed = ""
-            if g.data.shape != local.shape:
-                summed = f", summed to {shape_text(g.data.shape)} (broadcast undone)"
+            if g._data.shape != local.shape:
+                summed = f", summed to {shape_text(g._data.shape)} (broadcast undone)"
             return head + f"local * upstream, elementwise{summed} = {self._fmt(g)}"
         return f"downstream {d} = {self._product(node, i, up, g)} = {self._fmt(g)}"
 
     def _product(self, node, i: int, up, g) -> str:
         """The implicit product a non-elementwise node uses instead of a Jacobian, with shapes."""
-        op, gs, us = node.op.name, shape_text(g.data.shape), shape_text(up.data.shape)
+        op, gs, us = node.op.name, shape_text(g._data.shape), shape_text(up._data.shape)
         if op == "matmul" and node.inputs is not None:
-            x, y = (t.data.shape for t in node.inputs)
+            x, y = (t._data.shape for t in node.inputs)
             xn, yn = (self.view.name_of_edge(node, j) or "const" for j in (0, 1))
             if len(x) == 1 and len(y) == 1:
                 return f"upstream * {yn if i == 0 else xn}"
@@ -201,7 +201,7 @@ class Explanation:
             uses = self.view.consumers.get(id(leaf), ())
             parts = [self.view.edge_grads.get((id(c), j)) for c, j in uses]
             if len(uses) > 1 and g is not None and all(p is not None for p in parts):
-                if g.data.size == 1:
+                if g._data.size == 1:
                     text += f" = {' + '.join(self._fmt(p) for p in parts)}"
                 text += f"   ({name} is used {len(uses)} times: the copy gate sums their gradients)"
             lines.append(text)
@@ -244,12 +244,12 @@ class SavedReport:
         for node, header in zip(view.nodes, headers, strict=True):
             items = []
             if node.inputs is not None:
-                items += [(f"input {view.name_of_edge(node, i) or 'const'}", t.data)
+                items += [(f"input {view.name_of_edge(node, i) or 'const'}", t._data)
                           for i, t in enumerate(node.inputs)]
             if node.out is not None:
                 outs = (node.out,) if node.out_meta is None else node.out
                 items += [(f"output {view.names[(id(node), i)]}", a) for i, a in enumerate(outs)]
-            items += [("saved", v.data if isinstance(v, Tensor) else xp.asarray(v)) for v in node.saved or ()]
+            items += [("saved", v._data if isinstance(v, Tensor) else xp.asarray(v)) for v in node.saved or ()]
             for _, array in items:
                 held[id(array)] = array.nbytes
             status = "freed" if node.freed else "kept" if items else "nothing saved"

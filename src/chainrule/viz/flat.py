@@ -148,7 +148,7 @@ def flat_backprop(fn, *example_inputs) -> FlatBackprop:
         out = fn(*inputs)
     finally:
         sys.setprofile(previous)
-    if not isinstance(out, Tensor) or out.data.size != 1 or out.grad_fn is None:
+    if not isinstance(out, Tensor) or out._data.size != 1 or out.grad_fn is None:
         raise RuntimeError("flat_backprop: fn must return a one-element tensor computed from its floating "
                            f"inputs, got {_describe(out)}")
     writer = _Writer(fn, inputs, tracer, out)
@@ -159,18 +159,18 @@ def flat_backprop(fn, *example_inputs) -> FlatBackprop:
 
 def _describe(out) -> str:
     if isinstance(out, Tensor):
-        return f"a tensor of shape {tuple(out.data.shape)}" + ("" if out.grad_fn else " without a grad_fn")
+        return f"a tensor of shape {tuple(out._data.shape)}" + ("" if out.grad_fn else " without a grad_fn")
     return f"a {type(out).__name__}"
 
 
 def _as_input(value) -> Tensor:
     if isinstance(value, Tensor):
-        t = _wrap(value.data.copy())
+        t = _wrap(value._data.copy())
     else:
         t = chainrule.tensor(value)
-        if t.data.dtype.kind in "iu" and not isinstance(value, xp.ndarray):
+        if t._data.dtype.kind in "iu" and not isinstance(value, xp.ndarray):
             t = chainrule.tensor(value, dtype=chainrule.get_default_dtype())
-    t.requires_grad = t.data.dtype.kind == "f"
+    t.requires_grad = t._data.dtype.kind == "f"
     return t
 
 
@@ -180,8 +180,8 @@ def _check(flat: FlatBackprop, inputs: list, out: Tensor) -> None:
     value, grads = flat.run(*inputs)
     got = [g for g, t in zip(grads, inputs, strict=True) if t.requires_grad]
     for a, b in zip([value, *got], [out, *expected], strict=True):
-        scale = max(1.0, float(xp.abs(b.data).max())) if b.data.size else 1.0
-        if a.data.shape != b.data.shape or not xp.allclose(a.data, b.data, rtol=1e-4, atol=1e-6 * scale,
+        scale = max(1.0, float(xp.abs(b._data).max())) if b._data.size else 1.0
+        if a._data.shape != b._data.shape or not xp.allclose(a._data, b._data, rtol=1e-4, atol=1e-6 * scale,
                                                            equal_nan=True):
             raise RuntimeError("flat_backprop: the generated code does not reproduce fn on the example "
                                "inputs (a trace records one path: in-place ops and Python control flow that "
@@ -246,10 +246,10 @@ class _Writer:
             return self._value(t)
         if id(t) in self.names or id(t) in self.producer:
             return self._name(t)
-        array = t.data
+        array = t._data
         # NOTE: a Python number is promoted exactly as the 0-d tensor was when another input has its dtype.
         scalar_ok = call.op.name in OPERATORS or call.op.name in ("where", "maximum", "minimum")
-        same = any(o is not t and o.data.dtype == array.dtype for o in call.inputs)
+        same = any(o is not t and o._data.dtype == array.dtype for o in call.inputs)
         if scalar_ok and same and array.ndim == 0:
             v = array.item()
             text = repr(v) if array.dtype.kind != "f" or xp.isfinite(array) else f"float('{v}')"
@@ -326,9 +326,9 @@ class _Writer:
             outs = ", ".join(self._name(o) for o in call.outputs) + ","
             lines.append(f"{var} = vjp(({outs}), {', '.join(grads)})   # {call.op.name}: its own VJP rule")
             return [(f"{var}[{i}]", False) for i in range(len(call.inputs))]
-        out_shape = call.outputs[0].data.shape
-        return [(f"cr.sum_to({term[0]}, {tuple(t.data.shape)})", True)
-                if term is not None and call.op.broadcasts and t.data.shape != out_shape else term
+        out_shape = call.outputs[0]._data.shape
+        return [(f"cr.sum_to({term[0]}, {tuple(t._data.shape)})", True)
+                if term is not None and call.op.broadcasts and t._data.shape != out_shape else term
                 for t, term in zip(call.inputs, terms, strict=True)]
 
     def source(self) -> str:
@@ -387,7 +387,7 @@ def _formulas(call: _Call, a: list, out: str, g: str) -> list | None:
              "clone": f"1.0 * {g}", "alias": f"1.0 * {g}"}
     if op in unary:
         return [unary[op]]
-    if op == "matmul" and all(t.data.ndim == 2 for t in call.inputs):
+    if op == "matmul" and all(t._data.ndim == 2 for t in call.inputs):
         return [f"{g} @ {a[1]}.T", f"{a[0]}.T @ {g}"]
     if op == "sum":
         dims, keepdim, shape = ctx["dims"], ctx["keepdim"], ctx["in_shape"]
@@ -428,7 +428,7 @@ def _parameter_names(fn, n: int) -> list:
 
 def _summary(value) -> str:
     if isinstance(value, Tensor):
-        return f"constant tensor of shape {tuple(value.data.shape)}, {value.dtype} (in .namespace)"
+        return f"constant tensor of shape {tuple(value._data.shape)}, {value.dtype} (in .namespace)"
     if isinstance(value, functools.partial):
         return f"the {value.args[0].name} primitive with its parameters (in .namespace)"
     return f"{getattr(value, '__name__', type(value).__name__)} (in .namespace)"

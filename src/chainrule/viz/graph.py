@@ -127,15 +127,15 @@ class GraphView:
         """The forward value on ``wire`` as an array, or None once backward has freed every copy of it."""
         t = self.known.get(wire)
         if t is not None:
-            return t.data
+            return t._data
         if wire.__class__ is not tuple:
-            return self._by_id[wire].data
+            return self._by_id[wire]._data
         node = self._by_id[wire[0]]
         if node.out is not None:
             return node.out if node.out_meta is None else node.out[wire[1]]
         for node, i in self.consumers.get(wire, ()):
             if node.inputs is not None:
-                return node.inputs[i].data
+                return node.inputs[i]._data
         return None
 
     def input_value(self, node, i: int):
@@ -143,7 +143,7 @@ class GraphView:
         edge = node.next[i]
         if edge is not None:
             return self.value(edge_wire(edge))
-        return node.inputs[i].data if node.inputs is not None else None
+        return node.inputs[i]._data if node.inputs is not None else None
 
     # -- gradients ---------------------------------------------------------------------------------------
     def backward(self, grad_outputs) -> None:
@@ -219,7 +219,7 @@ def edge_gradients(node, upstream: list) -> tuple:
             if edge is None or g is None:
                 grads.append(None)
                 continue
-            if node.in_shapes is not None and g.data.shape != node.in_shapes[i]:
+            if node.in_shapes is not None and g._data.shape != node.in_shapes[i]:
                 g = sum_to(g, node.in_shapes[i])
             grads.append(g)
     return raw, grads

@@ -63,12 +63,12 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     ``dtype`` casts the input first (e.g. to float64 for accuracy).
     """
     if dim is None:
-        dim = _softmax_dim("softmax", input.data.ndim, _stacklevel)
+        dim = _softmax_dim("softmax", input._data.ndim, _stacklevel)
     return composites.softmax(input if dtype is None else input.to(dtype), dim)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``x - logsumexp(x)`` along ``dim``: the log of :func:`softmax`, computed stably."""
     if dim is None:
-        dim = _softmax_dim("log_softmax", input.data.ndim, _stacklevel)
+        dim = _softmax_dim("log_softmax", input._data.ndim, _stacklevel)
     return composites.log_softmax(input if dtype is None else input.to(dtype), dim)

@@ -35,27 +35,27 @@ def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, groups:
     for name, t in (("input", input), ("weight", weight), ("bias", bias)):
         if t is not None and not isinstance(t, Tensor):
             raise TypeError(f"conv2d(): argument '{name}' must be Tensor, not {type(t).__name__}")
-    if input.data.ndim not in (3, 4):
+    if input._data.ndim not in (3, 4):
         raise RuntimeError(f"conv2d: expected 3D (unbatched) or 4D (batched) input, but got input of shape "
-                           f"{tuple(input.data.shape)}")
-    if weight.data.ndim != 4:
+                           f"{tuple(input._data.shape)}")
+    if weight._data.ndim != 4:
         raise RuntimeError("conv2d: expected a 4-D weight (out_channels, in_channels/groups, kH, kW), got "
-                           f"shape {tuple(weight.data.shape)}")
+                           f"shape {tuple(weight._data.shape)}")
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise RuntimeError(f"conv2d: groups must be a positive integer, got {groups!r}")
-    c_out, c_per_group = weight.data.shape[:2]
-    c_in = input.data.shape[-3]
+    c_out, c_per_group = weight._data.shape[:2]
+    c_in = input._data.shape[-3]
     if c_out % groups:
         raise RuntimeError(f"conv2d: given groups={groups}, expected weight to be divisible by {groups} at "
-                           f"dimension 0, but got weight of shape {tuple(weight.data.shape)}")
+                           f"dimension 0, but got weight of shape {tuple(weight._data.shape)}")
     if c_in != c_per_group * groups:
-        raise RuntimeError(f"conv2d: given groups={groups}, weight of shape {tuple(weight.data.shape)}, "
-                           f"expected input of shape {tuple(input.data.shape)} to have "
+        raise RuntimeError(f"conv2d: given groups={groups}, weight of shape {tuple(weight._data.shape)}, "
+                           f"expected input of shape {tuple(input._data.shape)} to have "
                            f"{c_per_group * groups} channels, but got {c_in} channels instead")
-    if bias is not None and tuple(bias.data.shape) != (c_out,):
-        raise RuntimeError(f"conv2d: expected bias of shape ({c_out},), got {tuple(bias.data.shape)}")
-    dtypes = {t.data.dtype for t in (input, weight, bias) if t is not None}
-    if len(dtypes) > 1 or input.data.dtype.kind != "f":
+    if bias is not None and tuple(bias._data.shape) != (c_out,):
+        raise RuntimeError(f"conv2d: expected bias of shape ({c_out},), got {tuple(bias._data.shape)}")
+    dtypes = {t._data.dtype for t in (input, weight, bias) if t is not None}
+    if len(dtypes) > 1 or input._data.dtype.kind != "f":
         raise RuntimeError("conv2d: input, weight and bias must share one floating dtype, got input "
                            f"{input.dtype}, weight "
                            f"{weight.dtype}" + (f", bias {bias.dtype}" if bias is not None else ""))
@@ -78,21 +78,21 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         chainrule.Size([8, 16, 28, 28])
     """
     _check_conv_args(input, weight, bias, groups)
-    kernel = tuple(weight.data.shape[2:])
+    kernel = tuple(weight._data.shape[2:])
     stride, dilation = as_pair(stride, "stride", "conv2d"), as_pair(dilation, "dilation", "conv2d")
     if min(stride) < 1 or min(dilation) < 1:
         raise RuntimeError(f"conv2d: stride and dilation must be positive, got stride={stride}, "
                            f"dilation={dilation}")
     pads = conv_padding(padding, kernel, dilation, stride)
-    x = input if input.data.ndim == 4 else input.unsqueeze(0)
+    x = input if input._data.ndim == 4 else input.unsqueeze(0)
     cols = im2col(x, kernel, dilation, pads, stride, op="conv2d")  # (N, C_in*kH*kW, L)
-    n, c_out, length = x.data.shape[0], weight.data.shape[0], cols.data.shape[2]
+    n, c_out, length = x._data.shape[0], weight._data.shape[0], cols._data.shape[2]
     if groups == 1:
         out = matmul(weight.reshape(c_out, -1), cols)
     else:
         w = weight.reshape(groups, c_out // groups, -1)
         out = matmul(w, cols.reshape(n, groups, -1, length)).reshape(n, c_out, length)
-    out = out.reshape((n, c_out) + window_counts(x.data.shape[2:], kernel, dilation, pads, stride))
+    out = out.reshape((n, c_out) + window_counts(x._data.shape[2:], kernel, dilation, pads, stride))
     if bias is not None:
         out = out + bias.reshape(c_out, 1, 1)
-    return out if input.data.ndim == 4 else out.squeeze(0)
+    return out if input._data.ndim == 4 else out.squeeze(0)

@@ -28,6 +28,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0:
         return input
     # NOTE: drawn with chainrule.rand, so vmap(randomness='different'/'same') controls the masks too.
-    keep = rand(input.data.shape, dtype=float64) < 1.0 - p
+    keep = rand(input._data.shape, dtype=float64) < 1.0 - p
     scale = where(keep, 1.0 / (1.0 - p) if p < 1.0 else 0.0, 0.0).to(input.dtype)
     return apply_inplace(input, "dropout_", lambda x: x * scale) if inplace else input * scale

@@ -21,12 +21,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     for name, t in (("input", input), ("weight", weight)):
         if not isinstance(t, Tensor):
             raise TypeError(f"linear(): argument '{name}' must be Tensor, not {type(t).__name__}")
-    if weight.data.ndim not in (1, 2):
+    if weight._data.ndim not in (1, 2):
         raise RuntimeError(f"linear: weight must be 1-D or 2-D (out_features, in_features), got shape "
-                           f"{tuple(weight.data.shape)}")
-    if input.data.ndim == 0 or input.data.shape[-1] != weight.data.shape[-1]:
-        raise RuntimeError(f"linear: input of shape {tuple(input.data.shape)} cannot be multiplied with "
-                           f"weight of shape {tuple(weight.data.shape)}; the input's last dimension must be "
-                           f"in_features={weight.data.shape[-1]}")
+                           f"{tuple(weight._data.shape)}")
+    if input._data.ndim == 0 or input._data.shape[-1] != weight._data.shape[-1]:
+        raise RuntimeError(f"linear: input of shape {tuple(input._data.shape)} cannot be multiplied with "
+                           f"weight of shape {tuple(weight._data.shape)}; the input's last dimension must be "
+                           f"in_features={weight._data.shape[-1]}")
     out = matmul(input, weight.t())
     return out if bias is None else out + bias

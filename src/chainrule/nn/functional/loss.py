@@ -145,7 +145,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
-    if not _inside_vmap() and ((input.data < 0) | (input.data > 1)).any():
+    if not _inside_vmap() and ((input._data < 0) | (input._data > 1)).any():
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1 (pass "
                            "logits to binary_cross_entropy_with_logits instead)")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
@@ -176,32 +176,32 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 # -- multi-class classification ----------------------------------------------------------------------
 
 def _class_dim(input: Tensor, op: str) -> int:
-    if input.data.ndim == 0:
+    if input._data.ndim == 0:
         raise ValueError(f"{op}: expected input of shape (C), (N, C) or (N, C, d1, ...), got a 0-d tensor")
-    return 0 if input.data.ndim == 1 else 1
+    return 0 if input._data.ndim == 1 else 1
 
 
 def _check_index_target(op: str, input: Tensor, target: Tensor) -> None:
-    if target.data.dtype not in (xp.int64, xp.uint8):
+    if target._data.dtype not in (xp.int64, xp.uint8):
         raise RuntimeError(f"{op}: expected target dtype to be Long or Byte (class indices), but got "
                            f"{target.dtype}")
-    expected = () if input.data.ndim == 1 else (input.data.shape[0],) + tuple(input.data.shape[2:])
-    if tuple(target.data.shape) != expected:
-        if input.data.ndim > 1 and (target.data.ndim == 0 or target.data.shape[0] != input.data.shape[0]):
-            got = target.data.shape[0] if target.data.ndim else 0
-            raise ValueError(f"Expected input batch_size ({input.data.shape[0]}) to match target batch_size "
+    expected = () if input._data.ndim == 1 else (input._data.shape[0],) + tuple(input._data.shape[2:])
+    if tuple(target._data.shape) != expected:
+        if input._data.ndim > 1 and (target._data.ndim == 0 or target._data.shape[0] != input._data.shape[0]):
+            got = target._data.shape[0] if target._data.ndim else 0
+            raise ValueError(f"Expected input batch_size ({input._data.shape[0]}) to match target batch_size "
                              f"({got}).")
-        raise RuntimeError(f"{op}: expected target size {list(expected)}, got {list(target.data.shape)}")
+        raise RuntimeError(f"{op}: expected target size {list(expected)}, got {list(target._data.shape)}")
 
 
 def _class_weights(op: str, weight: Tensor | None, classes: int, dtype):
     if weight is None:
         return xp.ones(classes, dtype=dtype)
-    if not isinstance(weight, Tensor) or tuple(weight.data.shape) != (classes,):
-        shape = list(weight.data.shape) if isinstance(weight, Tensor) else type(weight).__name__
+    if not isinstance(weight, Tensor) or tuple(weight._data.shape) != (classes,):
+        shape = list(weight._data.shape) if isinstance(weight, Tensor) else type(weight).__name__
         raise RuntimeError(f"{op}: weight tensor should be defined either for all {classes} classes or no "
                            f"classes but got weight tensor of shape: {shape}")
-    return weight.data.astype(dtype, copy=False)
+    return weight._data.astype(dtype, copy=False)
 
 
 def _safe_mean(total: Tensor, count) -> Tensor:
@@ -209,7 +209,7 @@ def _safe_mean(total: Tensor, count) -> Tensor:
     with xp.errstate(invalid="ignore", divide="ignore"):
         if isinstance(count, Tensor):
             return total / count
-        return total / _wrap(xp.asarray(count, dtype=total.data.dtype))
+        return total / _wrap(xp.asarray(count, dtype=total._data.dtype))
 
 
 def _inside_vmap() -> bool:
@@ -219,20 +219,20 @@ def _inside_vmap() -> bool:
 def _target_terms(op: str, input: Tensor, target: Tensor, weight, ignore_index: int, cdim: int):
     """For class-index targets (N, *): ``input`` at each target class, that class's weight (0 where the
     target is ``ignore_index``) and the mask of targets that count; each of shape (N, *)."""
-    classes = input.data.shape[cdim]
+    classes = input._data.shape[cdim]
     # NOTE: built from ops, not from the target's values, so vmap can batch it (per-sample losses).
     t = target.long()
     valid = t != ignore_index
     if not _inside_vmap():  # inside vmap the values belong to one sample and cannot be inspected
-        bad = (((t < 0) | (t >= classes)) & valid).data
+        bad = (((t < 0) | (t >= classes)) & valid)._data
         if bad.any():
-            raise IndexError(f"{op}: Target {t.data[bad].reshape(-1)[0]} is out of bounds (classes "
+            raise IndexError(f"{op}: Target {t._data[bad].reshape(-1)[0]} is out of bounds (classes "
                              f"0..{classes - 1}).")
     # NOTE: a one-hot mask instead of gather keeps every step elementwise, which vmap batches without a loop.
-    class_shape = [1] * input.data.ndim
+    class_shape = [1] * input._data.ndim
     class_shape[cdim] = classes
     onehot = arange(classes).reshape(class_shape) == where(valid, t, 0).unsqueeze(cdim)
-    weights = _wrap(_class_weights(op, weight, classes, input.data.dtype).reshape(class_shape))
+    weights = _wrap(_class_weights(op, weight, classes, input._data.dtype).reshape(class_shape))
     picked = where(onehot, input, 0.0).sum(cdim)
     return picked, where(onehot, weights, 0.0).sum(cdim) * valid, valid
 
@@ -276,11 +276,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         raise RuntimeError("cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: "
                            f"{label_smoothing}")
     cdim = _class_dim(input, "cross_entropy")
-    classes = input.data.shape[cdim]
+    classes = input._data.shape[cdim]
     logp = log_softmax(input, cdim)
-    w = _class_weights("cross_entropy", weight, classes, input.data.dtype)
-    w_view = _wrap(w.reshape((classes,) + (1,) * (input.data.ndim - cdim - 1)))
-    if target.data.dtype.kind == "f":
+    w = _class_weights("cross_entropy", weight, classes, input._data.dtype)
+    w_view = _wrap(w.reshape((classes,) + (1,) * (input._data.ndim - cdim - 1)))
+    if target._data.dtype.kind == "f":
         if ignore_index >= 0:
             raise RuntimeError("cross_entropy: ignore_index is not supported for floating point target")
         if target.shape != input.shape:
@@ -290,7 +290,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
             target = target * (1 - label_smoothing) + label_smoothing / classes
         loss = -(logp * target * w_view).sum(cdim)
         if reduction == "mean":
-            return _safe_mean(loss.sum(), input.data.size // max(classes, 1))
+            return _safe_mean(loss.sum(), input._data.size // max(classes, 1))
         return _reduce(loss, reduction)
     _check_index_target("cross_entropy", input, target)
     picked, target_weight, valid = _target_terms("cross_entropy", logp, target, weight, ignore_index, cdim)
@@ -334,7 +334,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
         loss = where(zero, 0.0, target * where(zero, 1.0, target).log()) - target * input
     if reduction == "batchmean":
         total = loss.sum()
-        return total / input.data.shape[0] if input.data.ndim else total
+        return total / input._data.shape[0] if input._data.ndim else total
     return _reduce(loss, reduction)
 
 

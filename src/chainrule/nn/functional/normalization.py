@@ -17,8 +17,8 @@ def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple:
 
 
 def _check_stat(name: str, t: Tensor | None, channels: int) -> None:
-    if t is not None and t.data.size != channels:
-        raise RuntimeError(f"batch_norm: {name} should contain {channels} elements not {t.data.size}")
+    if t is not None and t._data.size != channels:
+        raise RuntimeError(f"batch_norm: {name} should contain {channels} elements not {t._data.size}")
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -39,17 +39,17 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"batch_norm(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if input.data.ndim < 2:
+    if input._data.ndim < 2:
         raise ValueError(f"batch_norm: expected input with at least 2 dimensions (N, C, *), got shape "
-                         f"{tuple(input.data.shape)}")
-    channels = input.data.shape[1]
+                         f"{tuple(input._data.shape)}")
+    channels = input._data.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         _check_stat(name, t, channels)
-    stat_shape = (1, channels) + (1,) * (input.data.ndim - 2)
-    dims = (0,) + tuple(range(2, input.data.ndim))
+    stat_shape = (1, channels) + (1,) * (input._data.ndim - 2)
+    dims = (0,) + tuple(range(2, input._data.ndim))
     if training:
-        count = input.data.size // channels
+        count = input._data.size // channels
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                              f"{input.shape}")
@@ -82,13 +82,13 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
         raise TypeError(f"layer_norm(): argument 'input' must be Tensor, not {type(input).__name__}")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if k == 0 or input.data.ndim < k or tuple(input.data.shape[-k:]) != shape:
+    if k == 0 or input._data.ndim < k or tuple(input._data.shape[-k:]) != shape:
         raise RuntimeError(f"layer_norm: given normalized_shape={list(shape)}, expected input with shape [*, "
-                           f"{', '.join(map(str, shape))}], but got input of size {list(input.data.shape)}")
+                           f"{', '.join(map(str, shape))}], but got input of size {list(input._data.shape)}")
     for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and tuple(t.data.shape) != shape:
-            raise RuntimeError(f"layer_norm: expected {name} of shape {shape}, got {tuple(t.data.shape)}")
-    out, _, _ = _normalize(input, tuple(range(input.data.ndim - k, input.data.ndim)), eps)
+        if t is not None and tuple(t._data.shape) != shape:
+            raise RuntimeError(f"layer_norm: expected {name} of shape {shape}, got {tuple(t._data.shape)}")
+    out, _, _ = _normalize(input, tuple(range(input._data.ndim - k, input._data.ndim)), eps)
     if weight is not None:
         out = out * weight
     if bias is not None:

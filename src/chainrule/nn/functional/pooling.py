@@ -16,10 +16,10 @@ def _pool_geometry(op: str, input: Tensor, kernel_size, stride, padding, dilatio
     """Validated ``(kernel, stride, dilation, per-side padding)``; ``ceil_mode`` adds bottom/right padding."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if input.data.ndim not in (3, 4):
+    if input._data.ndim not in (3, 4):
         raise RuntimeError(f"{op}: expected 3D (C, H, W) or 4D (N, C, H, W) input, got shape "
-                           f"{tuple(input.data.shape)}")
-    if input.data.dtype.kind != "f":
+                           f"{tuple(input._data.shape)}")
+    if input._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating point input, got {input.dtype}")
     kernel = as_pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None or stride == () or stride == [] else as_pair(stride, "stride", op)
@@ -32,7 +32,7 @@ def _pool_geometry(op: str, input: Tensor, kernel_size, stride, padding, dilatio
         if p > (d * (k - 1) + 1) // 2:
             raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
                                f"kernel_size={k} and dilation={d}")
-    size = input.data.shape[-2:]
+    size = input._data.shape[-2:]
     pads = []
     for i in (0, 1):
         extent = dilation[i] * (kernel[i] - 1) + 1
@@ -43,7 +43,7 @@ def _pool_geometry(op: str, input: Tensor, kernel_size, stride, padding, dilatio
         pads.append((padding[i], padding[i] + extra))
     counts = window_counts(size, kernel, dilation, pads, stride)
     if min(counts) < 1:
-        raise RuntimeError(f"{op}: given input of shape {tuple(input.data.shape)}, the calculated output "
+        raise RuntimeError(f"{op}: given input of shape {tuple(input._data.shape)}, the calculated output "
                            f"size {counts} is too small (kernel_size={kernel}, stride={stride}, "
                            f"padding={padding}, dilation={dilation})")
     return kernel, stride, dilation, tuple(pads), counts
@@ -51,14 +51,14 @@ def _pool_geometry(op: str, input: Tensor, kernel_size, stride, padding, dilatio
 
 def _windows(op, input, kernel, stride, dilation, pads, value) -> Tensor:
     """(N, C, kH*kW, L): every pooling window of every channel."""
-    x = input if input.data.ndim == 4 else input.unsqueeze(0)
-    n, c = x.data.shape[:2]
+    x = input if input._data.ndim == 4 else input.unsqueeze(0)
+    n, c = x._data.shape[:2]
     cols = im2col(x, kernel, dilation, pads, stride, value, op=op)
     return cols.reshape(n, c, kernel[0] * kernel[1], -1)
 
 
 def _image(out: Tensor, input: Tensor, counts: tuple) -> Tensor:
-    shape = tuple(input.data.shape[:-2]) + tuple(counts)
+    shape = tuple(input._data.shape[:-2]) + tuple(counts)
     return out.reshape(shape)
 
 
@@ -79,17 +79,17 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     kernel, stride, dilation, pads, counts = _pool_geometry("max_pool2d", input, kernel_size, stride, padding,
                                                             dilation, ceil_mode)
     cols = _windows("max_pool2d", input, kernel, stride, dilation, pads, -xp.inf)
-    k = cols.data.shape[2]
+    k = cols._data.shape[2]
     # NOTE: a one-hot mask of each window's argmax routes the gradient to a single element, like torch's
     # max_pool2d (amax would split it between ties, which are common after a ReLU).
-    arg = xp.argmax(cols.data, axis=2)[:, :, None, :]
+    arg = xp.argmax(cols._data, axis=2)[:, :, None, :]
     mask = _wrap(arg == xp.arange(k)[:, None])
     out = _image(where(mask, cols, 0.0).sum(2), input, counts)
     if not return_indices:
         return out
-    h, w = input.data.shape[-2:]
+    h, w = input._data.shape[-2:]
     positions = im2col_array(xp.arange(h * w).reshape(1, 1, h, w), kernel, dilation, pads, stride, -1)
-    positions = xp.broadcast_to(positions.reshape(1, 1, k, -1), cols.data.shape)
+    positions = xp.broadcast_to(positions.reshape(1, 1, k, -1), cols._data.shape)
     return out, _image(_wrap(xp.take_along_axis(positions, arg, axis=2)), input, counts)
 
 
@@ -108,7 +108,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         if divisor_override == 0:
             raise RuntimeError("avg_pool2d: divisor must be not zero")
         return _image(sums / divisor_override, input, counts)
-    h, w = input.data.shape[-2:]
+    h, w = input._data.shape[-2:]
     if count_include_pad:
         (top, bottom), (left, right) = pads
         ones = xp.ones((1, 1, h + 2 * top, w + 2 * left))
@@ -116,7 +116,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     else:
         ones, inside = xp.ones((1, 1, h, w)), pads
     divisor = im2col_array(ones, kernel, dilation, inside, stride, 0).sum(1)
-    return _image(sums / _wrap(divisor.astype(input.data.dtype)), input, counts)
+    return _image(sums / _wrap(divisor.astype(input._data.dtype)), input, counts)
 
 
 def _adaptive_matrix(size: int, out: int, dtype) -> Tensor:
@@ -141,17 +141,17 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"adaptive_avg_pool2d(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if input.data.ndim not in (3, 4) or 0 in input.data.shape[-2:]:
+    if input._data.ndim not in (3, 4) or 0 in input._data.shape[-2:]:
         raise RuntimeError("adaptive_avg_pool2d: expected 3D or 4D input with non-zero spatial sizes, got "
-                           f"shape {tuple(input.data.shape)}")
-    if input.data.dtype.kind != "f":
+                           f"shape {tuple(input._data.shape)}")
+    if input._data.dtype.kind != "f":
         raise RuntimeError(f"adaptive_avg_pool2d: expected a floating point input, got {input.dtype}")
-    size = input.data.shape[-2:]
+    size = input._data.shape[-2:]
     pair = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
     if len(pair) != 2:
         raise TypeError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
     out = tuple(size[i] if pair[i] is None else pair[i] for i in (0, 1))
     if min(out) < 1:
         raise RuntimeError(f"adaptive_avg_pool2d: output_size must be positive, got {out}")
-    a_h, a_w = (_adaptive_matrix(size[i], out[i], input.data.dtype) for i in (0, 1))
+    a_h, a_w = (_adaptive_matrix(size[i], out[i], input._data.dtype) for i in (0, 1))
     return matmul(matmul(a_h, input), a_w.t())

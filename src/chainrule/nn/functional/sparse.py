@@ -13,14 +13,14 @@ __all__ = ["embedding", "one_hot"]
 def _check_indices(op: str, input: Tensor) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if input.data.dtype.kind not in "iu":
+    if input._data.dtype.kind not in "iu":
         raise RuntimeError(f"{op}: expected tensor for argument #1 'indices' to have one of the following "
                            f"scalar types: Long, Int; but got {input.dtype} instead")
 
 
 def _renorm_rows(weight: Tensor, rows, max_norm: float, norm_type: float) -> None:
     # NOTE: like torch's embedding_renorm_, rescales the looked-up rows of the weight itself, in place.
-    data = weight.data
+    data = weight._data
     norms = xp.linalg.norm(data[rows], ord=norm_type, axis=1)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
     data[rows] *= scale[:, None].astype(data.dtype)
@@ -41,10 +41,10 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         chainrule.Size([1, 2, 3])
     """
     _check_indices("embedding", input)
-    if not isinstance(weight, Tensor) or weight.data.ndim != 2:
+    if not isinstance(weight, Tensor) or weight._data.ndim != 2:
         raise RuntimeError("embedding: weight must be a 2-D tensor (num_embeddings, embedding_dim)")
-    num, dim = weight.data.shape
-    idx = input.data.reshape(-1)
+    num, dim = weight._data.shape
+    idx = input._data.reshape(-1)
     if idx.size and (idx.min() < 0 or idx.max() >= num):
         raise IndexError(f"embedding: index out of range in self (indices must be in [0, {num}), got values "
                          f"in [{idx.min()}, {idx.max()}])")
@@ -55,7 +55,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     if max_norm is not None:
         _renorm_rows(weight, xp.unique(idx), max_norm, norm_type)
     rows = index_select(weight, 0, _wrap(idx))
-    scale = xp.ones(num, dtype=weight.data.dtype)
+    scale = xp.ones(num, dtype=weight._data.dtype)
     if scale_grad_by_freq:
         scale /= xp.maximum(xp.bincount(idx, minlength=num), 1)
     if padding_idx is not None:
@@ -64,7 +64,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         # NOTE: rows.detach() + (rows - rows.detach()) * s equals rows exactly and has gradient s * g.
         frozen = rows.detach()
         rows = frozen + (rows - frozen) * _wrap(scale[idx][:, None])
-    return rows.reshape(tuple(input.data.shape) + (dim,))
+    return rows.reshape(tuple(input._data.shape) + (dim,))
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -80,10 +80,10 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"one_hot(): argument 'tensor' must be Tensor, not {type(tensor).__name__}")
-    if tensor.data.dtype != _dtype.int64.np:
+    if tensor._data.dtype != _dtype.int64.np:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor, got "
                            f"{tensor.dtype}")
-    data = tensor.data
+    data = tensor._data
     if num_classes == -1:
         if data.size == 0:
             raise RuntimeError("one_hot: can not infer total number of classes from empty tensor")

@@ -60,9 +60,9 @@ class _BatchNorm(Module):
                 init.zeros_(self.bias)
 
     def _check_input_dim(self, input: Tensor) -> None:
-        if input.data.ndim not in self._ranks:
+        if input._data.ndim not in self._ranks:
             expected = " or ".join(f"{r}D" for r in self._ranks)
-            raise ValueError(f"expected {expected} input (got {input.data.ndim}D input)")
+            raise ValueError(f"expected {expected} input (got {input._data.ndim}D input)")
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)

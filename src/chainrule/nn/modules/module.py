@@ -364,9 +364,9 @@ class Module:
                 for tensor in store.values():
                     if tensor is None:
                         continue
-                    tensor.data = convert(tensor.data)
+                    tensor._data = convert(tensor._data)
                     if tensor.grad is not None:
-                        tensor.grad.data = convert(tensor.grad.data)
+                        tensor.grad._data = convert(tensor.grad._data)
         return self
 
     def to(self, *args, **kwargs) -> Module:

@@ -37,8 +37,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     if not grads:
         return _wrap(xp.asarray(0.0, dtype=xp.float32))
     norm_type = float(norm_type)
-    norms = xp.asarray([xp.linalg.norm(g.data.reshape(-1), ord=norm_type) for g in grads])
-    total = xp.linalg.norm(norms, ord=norm_type).astype(grads[0].data.dtype)
+    norms = xp.asarray([xp.linalg.norm(g._data.reshape(-1), ord=norm_type) for g in grads])
+    total = xp.linalg.norm(norms, ord=norm_type).astype(grads[0]._data.dtype)
     if error_if_nonfinite and not math.isfinite(float(total)):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
                            "non-finite, so it cannot be clipped. To disable this error and scale the "

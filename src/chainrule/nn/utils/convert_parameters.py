@@ -19,11 +19,11 @@ def vector_to_parameters(vec: Tensor, parameters) -> None:
         raise TypeError(f"expected chainrule.Tensor, but got: {type(vec).__name__}")
     parameters = list(parameters)
     total = sum(p.numel() for p in parameters)
-    if vec.data.ndim != 1 or vec.data.size != total:
+    if vec._data.ndim != 1 or vec._data.size != total:
         raise RuntimeError(f"vector_to_parameters: expected a 1-D vector of {total} elements, got shape "
-                           f"{tuple(vec.data.shape)}")
+                           f"{tuple(vec._data.shape)}")
     start = 0
     for p in parameters:
         n = p.numel()
-        p.data = vec.data[start:start + n].reshape(p.data.shape).astype(p.data.dtype, copy=False)
+        p._data = vec._data[start:start + n].reshape(p._data.shape).astype(p._data.dtype, copy=False)
         start += n
