@@ -11,9 +11,14 @@ from __future__ import annotations
 import numpy
 
 xp = numpy
-# The array type ops produce; NumPy returns scalars from some 0-d operations, which as_array turns back.
 ndarray = numpy.ndarray
 as_array = numpy.asarray
+_generic = numpy.generic
+
+
+def ensure_array(value):
+    """``value`` as an array: NumPy returns scalars from some 0-d operations; any array type passes unchanged."""
+    return numpy.asarray(value) if isinstance(value, _generic) else value
 
 __all__ = ["xp", "device", "array_module", "device_of", "to_device", "cuda_is_available"]
 

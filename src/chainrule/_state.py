@@ -1,4 +1,4 @@
-"""All mode state in one place: grad mode, forward-AD levels, anomaly mode and the active vmap level.
+"""All mode state in one place: grad mode, the interpreter stack, forward-AD levels, anomaly mode, vmap's level.
 
 Hot paths read the module attributes directly (``_state.grad_enabled``), so they are plain globals.
 NOTE: like PyTorch's autograd, the modes are meant for one thread at a time; they are process-global here.
@@ -9,14 +9,17 @@ from __future__ import annotations
 import functools
 
 grad_enabled = True
-# Active forward-AD levels, innermost last; ops only look at tangents when this is non-empty.
+# The innermost active interpreter (``chainrule.ops._primitive.Interpreter``: vmap, a forward-AD level, anomaly
+# mode, a recorder), each pointing to the next outer one; None means plain eager execution (the fast path).
+interpreter = None
+# The ids of the active forward-AD levels, innermost last (their interpreters push the tangents).
 forward_levels: list[int] = []
 # Anomaly mode (chainrule.autograd.detect_anomaly): recorded nodes remember the user line that created them
-# and, with anomaly_check_nan, the engine checks every gradient it computes for NaN and inf.
+# (its interpreter records that) and, with anomaly_check_nan, the engine checks every gradient for NaN and inf.
 anomaly_enabled = False
 anomaly_check_nan = True
-# The innermost active vmap level (``chainrule.func.batching.Level``) while ``vmap`` traces its function on one
-# example, else None: every primitive application, detach, random draw and in-place op reports to it.
+# The innermost active vmap level (``chainrule.func.batching.Level``, also on the interpreter stack) while ``vmap``
+# runs its function on examples, else None: detach, random draws, in-place ops and value reads consult it.
 vmap_level = None
 
 

@@ -12,6 +12,8 @@ import itertools
 import weakref
 
 from .. import _state
+from .._hooks import RemovableHandle
+from ..tensor import _wrap
 
 _sequence = itertools.count()
 
@@ -26,14 +28,16 @@ class Node:
 
     ``op`` is the primitive (or user Function) class, ``next`` one edge per tensor input, ``inputs`` the input
     tensors when the op keeps them, ``out`` the output array(s) when the op keeps them, ``saved`` what
-    ``save_for_backward`` stored. Op parameters (``ctx.dim = dim``) go into the instance dict.
+    ``save_for_backward`` stored, ``params`` the op's parameters (its declared mapping). Residuals a forward
+    derives for its own rules (``ctx.in_shape = x.shape``) go into the instance dict.
     """
 
-    __slots__ = ("op", "next", "inputs", "out", "out_fw", "saved", "versions", "seq", "in_shapes", "hooks",
-                 "retained", "out_meta", "freed", "__dict__", "__weakref__")
+    __slots__ = ("op", "params", "next", "inputs", "out", "out_fw", "saved", "versions", "seq", "in_shapes",
+                 "hooks", "retained", "out_meta", "freed", "__dict__", "__weakref__")
 
     def __init__(self, op):
         self.op = op
+        self.params = None
         self.next = ()
         self.inputs = None
         self.out = None
@@ -63,7 +67,6 @@ class Node:
         return tuple(self._wrap_output(a, i) for i, a in enumerate(self.out))
 
     def _wrap_output(self, array, index):
-        from ..tensor import _wrap
         if array is None:
             raise RuntimeError(FREED_MESSAGE.format(name=self.op.name))
         t = _wrap(array, self, index) if _state.grad_enabled else _wrap(array)
@@ -121,16 +124,3 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.op.backward_name} object at {id(self):#x}>"
-
-
-class RemovableHandle:
-    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
-
-    __slots__ = ("_hooks", "_hook")
-
-    def __init__(self, hooks: list, hook):
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self) -> None:
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)

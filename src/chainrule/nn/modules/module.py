@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 from ... import _backend, _dtype, _state
-from ...autograd.graph import RemovableHandle
+from ..._hooks import RemovableHandle
 from ...tensor import Tensor
 from ..parameter import Parameter
 
