@@ -19,7 +19,7 @@ def test_the_lecture_example():
     result = explain("(x + y) * z", "x=-2", "y=5", "z=-4")
     assert result.returncode == 0, result.stderr
     assert "Backward pass of f = -12" in result.stdout
-    assert "t1 = x + y  (add)" in result.stdout
+    assert "t1 = x + y = 3  (add)" in result.stdout
     assert "upstream df/dt1 = -4   local dt1/dx = 1   downstream df/dx = 1 * -4 = -4" in result.stdout
     assert "df/dz = 3" in result.stdout
     assert result.stderr == ""

@@ -2,12 +2,14 @@
 
 - :func:`draw`: the graph as a ``graphviz.Digraph`` with values (green) and gradients (red) on its edges.
 - :func:`explain`: the backward pass in words, node by node (also ``chainrule.explain``).
+- :func:`record`: keep every forward value and composite call made inside a ``with`` block, for the above.
 - :func:`flat_backprop`: straight-line forward and backward code of a function, runnable.
 """
 
 from .draw import GraphvizNotFound, draw
 from .explain import Explanation, SavedReport, explain
 from .flat import FlatBackprop, FlatResult, flat_backprop
+from .record import record
 
-__all__ = ["draw", "explain", "flat_backprop", "Explanation", "SavedReport", "FlatBackprop", "FlatResult",
+__all__ = ["draw", "explain", "flat_backprop", "record", "Explanation", "SavedReport", "FlatBackprop", "FlatResult",
            "GraphvizNotFound"]

@@ -14,15 +14,16 @@ from collections.abc import Mapping
 from .._backend import xp
 from ..autograd.anomaly import arg_names, diagnose, format_value, local_gradients, local_term, shape_text, user_frame
 from ..tensor import Tensor
+from .composite import Group
 from .gates import expression, gate
-from .graph import GraphView, n_outputs, wire_of
+from .graph import GraphView, edge_wire, n_outputs, wire_of
 
 _FREED_NOTE = ("Saved values were freed by an earlier backward(), so the local gradients are gone; showing "
                "the structure and the leaf gradients that backward left in .grad. Call "
                "backward(retain_graph=True), or explain before backward, to see every step.")
 
 
-def explain(output: Tensor, gradient=None, params=None) -> Explanation:
+def explain(output: Tensor, gradient=None, params=None, expand: bool = False) -> Explanation:
     """Explain the backward pass from ``output``: one block per node, in the order backward visits them.
 
     Works before any backward (it runs one itself with ``retain_graph=True`` and leaves ``.grad`` alone)
@@ -30,6 +31,9 @@ def explain(output: Tensor, gradient=None, params=None) -> Explanation:
     report shows the structure and the leaf gradients. ``gradient``: the upstream gradient of ``output``
     (needed unless it has one element, as for ``backward``). ``params``: names for tensors, e.g.
     ``dict(model.named_parameters())``; otherwise names come from the caller's variables, then ``x, y, ...``.
+    Values the graph did not keep are recomputed where possible; run the forward inside
+    ``chainrule.viz.record()`` to keep them all, and to see composite functions and layers (softmax,
+    cross_entropy, ``nn.Linear``) as one gate each, with their own local gradient (``expand=True``: their ops).
 
     Returns an :class:`Explanation`: print it, or show it in Jupyter (markdown); ``.gradients`` maps each leaf
     name to its gradient, ``.saved()`` lists what the nodes keep for backward.
@@ -52,23 +56,77 @@ def explain(output: Tensor, gradient=None, params=None) -> Explanation:
     if params is not None and not isinstance(params, Mapping):
         raise TypeError(f"explain: params must be a mapping of names to tensors (e.g. "
                         f"dict(model.named_parameters())), got {type(params).__name__}")
-    view = GraphView((output,), params=params, frame=user_frame())
+    view = GraphView((output,), params=params, frame=user_frame(), expand=expand)
     view.backward([gradient])
     return Explanation(view)
+
+
+def forward_text(node, args: list) -> str:
+    """A node's forward as one line over its argument texts: ``x * y``, ``maximum(z, w)``, ``w[0]``."""
+    if node.op.name == "index" and "stages" in node.__dict__:
+        return args[0] + "".join(index_text(stage) for stage in node.stages)
+    return expression(node.op, args, node) or f"{node.op.name}({', '.join(args)})"
+
+
+def index_text(key: tuple) -> str:
+    """An index as Python writes it: ``[0]``, ``[:, 1]``, ``[1:3]``, ``[[0, 2]]``."""
+    parts = list(key)
+    while parts and parts[-1] is Ellipsis:
+        parts.pop()
+    texts = []
+    for k in parts:
+        if isinstance(k, slice):
+            text = ":".join("" if v is None else str(v) for v in (k.start, k.stop))
+            texts.append(text + (f":{k.step}" if k.step is not None else ""))
+        elif k is Ellipsis:
+            texts.append("...")
+        elif k is None:
+            texts.append("None")
+        elif hasattr(k, "shape") and k.shape:
+            texts.append(format_value(k, 6))
+        else:
+            texts.append(str(int(k)) if hasattr(k, "__index__") else repr(k))
+    return f"[{', '.join(texts) or '...'}]"
+
+
+def _named(text: str, node, i: int, names: dict) -> str:
+    """anomaly's diagnosis with the node's own names in the formula (it writes ``x``, ``out``)."""
+    generic = local_term(node, i, {**{p: p for p in arg_names(node)}, "out": "out"})
+    named = local_term(node, i, names)
+    return text.replace(generic, named, 1) if generic and named else text
+
+
+class Step:
+    """One gate of the backward pass, as explain prints it and the interactive page shows it.
+
+    ``unit``: the node or :class:`~chainrule.viz.composite.Group`; ``header`` and ``lines``: the text;
+    ``outs``: output names; ``value``: the output value; ``upstream``: the gradient arriving at each output;
+    ``inputs``: per input a dict with ``name``, ``wire`` (None for a constant), ``value``, ``local`` (formula
+    text), ``local_value``, ``downstream`` (the gradient sent back along that edge).
+    """
+
+    def __init__(self, unit, header: str, lines: list, outs: list, value, upstream: list, inputs: list,
+                 marked: str | None = None):
+        self.unit, self.header, self.lines, self.outs = unit, header, lines, outs
+        self.value, self.upstream, self.inputs, self.marked = value, upstream, inputs, marked
+
+    def __iter__(self):   # NOTE: unpacks as (header, lines), the shape the text renderers read
+        return iter((self.header, self.lines))
 
 
 class Explanation:
     """The step-by-step account of one backward pass (see :func:`explain`).
 
     ``str()`` gives plain text, ``to_markdown()`` markdown; ``gradients`` maps leaf names to their gradients;
-    ``marked`` lists the names of the values whose node produced a NaN or inf gradient.
+    ``marked`` lists the names of the values whose node produced a NaN or inf gradient; ``steps`` holds one
+    :class:`Step` per gate, in the order backward visits them.
     """
 
     def __init__(self, view: GraphView):
         self.view = view
         self.root = view.names[wire_of(view.outputs[0])]
         self.marked: list = []
-        self.steps = [self._step(node) for node in view.nodes]
+        self.steps = [self._group_step(u) if isinstance(u, Group) else self._step(u) for u in view.units]
         self.gradients = {}
         for leaf in view.leaves:
             g = view.leaf_gradient(leaf)
@@ -82,53 +140,126 @@ class Explanation:
     def _fmt(self, value) -> str:
         return format_value(value._data if isinstance(value, Tensor) else value)
 
+    def _const(self, value) -> str:
+        if value is None:
+            return "const"
+        value = xp.asarray(value)
+        return format_value(value) if value.size <= 4 else f"const{shape_text(value.shape)}"
+
     def _args(self, node) -> list:
         args = []
         for i in range(len(node.next)):
             name = self.view.name_of_edge(node, i)
-            if name is None:
-                value = self.view.input_value(node, i)
-                name = "const" if value is None or xp.asarray(value).size > 4 else format_value(value)
-            args.append(name)
+            args.append(name if name is not None else self._const(self.view.input_value(node, i)))
         return args
 
-    def _step(self, node) -> tuple:
+    def _header(self, outs: list, text: str, value, op: str, upstream, gate_text: str) -> str:
+        shown = f" = {self._fmt(value)}" if value is not None and len(outs) == 1 else ""
+        shape = ""
+        if upstream is not None and upstream._data.ndim:
+            shape = f"  {shape_text(upstream._data.shape)}"
+        return f"{', '.join(outs)} = {text}{shown}  ({op}){shape}   {gate_text}"
+
+    def _step(self, node) -> Step:
         view = self.view
         outs = [view.names[(id(node), i)] for i in range(n_outputs(node))]
         args = self._args(node)
-        text = expression(node.op, args, node) or f"{node.op.name}({', '.join(args)})"
+        text = forward_text(node, args)
         upstream = [view.upstream.get((id(node), i)) for i in range(len(outs))]
-        shape = ""
-        if upstream[0] is not None and upstream[0]._data.ndim:
-            shape = f"  {shape_text(upstream[0]._data.shape)}"
-        header = f"{', '.join(outs)} = {text}  ({node.op.name}){shape}   {gate(node.op)}"
+        value = view.value((id(node), 0)) if len(outs) == 1 else None
+        header = self._header(outs, text, value, node.op.name, upstream[0], gate(node.op))
+        inputs = [{"name": arg, "wire": None if node.next[i] is None else edge_wire(node.next[i]),
+                   "value": view.input_value(node, i), "local": None, "local_value": None,
+                   "downstream": None} for i, arg in enumerate(args)]
         if view.freed or all(u is None for u in upstream):
-            return header, []
+            return Step(node, header, [], outs, value, upstream, inputs)
         up_text = "upstream " + ", ".join(f"{self._d(name)} = {self._upstream(node, k, name, u)}"
                                           for k, (name, u) in enumerate(zip(outs, upstream, strict=True))
                                           if u is not None)
         locals_ = local_gradients(node, upstream[0]._data) if len(outs) == 1 else None
         # NOTE: a constant shown by value reads badly inside a formula ("[[False, True]]"), so it keeps its
         # placeholder there.
-        names = {p: a if not a.startswith("[") else p for p, a in zip(arg_names(node), args, strict=False)}
+        names = {p: a if not a.startswith(("[", "const")) else p
+                 for p, a in zip(arg_names(node), args, strict=False)}
         names["out"] = outs[0]
-        lines, raw = [], view.raw_grads[id(node)]
+        lines, raw, marked = [], view.raw_grads[id(node)], None
         for i, arg in enumerate(args):
             g = view.edge_grads.get((id(node), i))
             if node.next[i] is None or g is None:
                 continue
+            inputs[i]["downstream"] = g
+            if locals_ is not None and locals_[i] is not None:
+                inputs[i]["local"] = self._local_text(node, i, names, locals_[i])
+                inputs[i]["local_value"] = locals_[i]
             lines.append(f"{up_text}   {self._downstream(node, i, arg, upstream[0], locals_, names, g)}")
             if not xp.isfinite(g._data).all():
                 consumers = [n.op.name for n, _ in view.consumers.get((id(node), 0), ())]
-                lines.append("!! " + diagnose(node, upstream, raw, i, consumers))
-        if any(line.startswith("!! ") for line in lines):
+                marked = _named(diagnose(node, upstream, raw, i, consumers), node, i, names)
+                lines.append("!! " + marked)
+        if marked is not None:
             self.marked.append(outs[0])
             header = "!! " + header
-        return header, lines
+        return Step(node, header, lines, outs, value, upstream, inputs, marked)
+
+    def _group_step(self, group: Group) -> Step:
+        view = self.view
+        outs = [view.names[w] for w in group.outs]
+        upstream = [view.upstream.get(w) for w in group.outs]
+        value = view.value(group.outs[0]) if len(outs) == 1 else None
+        args = [view.names[wire] if wire is not None else self._const(v) for _, wire, v in group.inputs]
+        text = f"{group.name}({', '.join(args)})"
+        op = f"{len(group.members)} ops as one gate"
+        header = self._header(outs, text, value, op, upstream[0], group.gate())
+        names = {arg: shown for (arg, _, _), shown in zip(group.inputs, args, strict=True)}
+        names["out"] = outs[0]
+        rows = 1
+        first = view.value(group.inputs[0][1]) if group.inputs and group.inputs[0][1] is not None else None
+        if first is not None and first.ndim > 1:
+            rows = first.shape[0]
+        inputs, lines = [], []
+        up = upstream[0]
+        for (arg, wire, const), shown in zip(group.inputs, args, strict=True):
+            item = {"name": shown, "wire": wire, "value": const if wire is None else view.value(wire),
+                    "local": group.local_text(arg, names, rows), "local_value": None, "downstream": None}
+            inputs.append(item)
+            g = group.edge_gradient(view, wire) if wire is not None and up is not None else None
+            if g is None:
+                continue
+            item["downstream"] = g
+            if len(outs) == 1 and up._data.size == 1 and float(up._data.reshape(())) != 0:
+                with xp.errstate(all="ignore"):
+                    item["local_value"] = g._data / up._data.reshape(())
+            term = item["local"] or "its local Jacobian (never formed)"
+            d = self._d(shown)
+            head = f"upstream {self._d(outs[0])} = {self._fmt(up)}   local d{outs[0]}/d{shown} = {term}"
+            if item["local_value"] is not None and g._data.size == 1:
+                lines.append(f"{head} = {self._fmt(item['local_value'])}   downstream {d} = "
+                             f"{self._fmt(item['local_value'])} * {self._fmt(up)} = {self._fmt(g)}")
+            elif item["local_value"] is not None:
+                lines.append(f"{head} = {self._fmt(item['local_value'])}   downstream {d} = local * upstream "
+                             f"= {self._fmt(g)}")
+            else:
+                lines.append(f"{head}   downstream {d} = its VJP of upstream {shape_text(up._data.shape)} -> "
+                             f"{shape_text(g._data.shape)} = {self._fmt(g)}")
+        return Step(group, header, lines, outs, value, upstream, inputs)
+
+    def _local_text(self, node, i: int, names: dict, local) -> str:
+        term = local_term(node, i, names)
+        value = self._fmt(local)
+        if term is None or term == value:
+            return value
+        constant = (local == local.flat[0]).all()
+        if constant and term == format_value(local.flat[0]):
+            return term
+        if term.startswith("[") and not xp.isin(local, (0, 1)).all():
+            # NOTE: an indicator's value at a tie is the split share (0.5), not 0 or 1: say so.
+            if local.size == 1:
+                return f"{value} (a tie: the gradient is split)"
+            return f"{term}, split at ties = {value}"
+        return f"{term} = {value}"
 
     def _upstream(self, node, index: int, name: str, g) -> str:
-        uses = self.view.consumers.get((id(node), index), ())
-        parts = [self.view.edge_grads.get((id(c), j)) for c, j in uses]
+        parts = [p for _, p in self.view.uses((id(node), index))]
         if len(parts) < 2 or any(p is None for p in parts):
             return self._fmt(g)
         note = f"   (copy gate: {name} feeds {len(parts)} ops, so their gradients sum)"
@@ -140,12 +271,9 @@ class Explanation:
         d = self._d(arg)
         if locals_ is not None and locals_[i] is not None:
             local = locals_[i]
-            term = local_term(node, i, names)
             value = self._fmt(local)
-            constant = (local == local.flat[0]).all() and term == format_value(local.flat[0])
-            local_text = value if term is None else term if term == value or constant else f"{term} = {value}"
             out = self.view.names[(id(node), 0)]
-            head = f"local d{out}/d{arg} = {local_text}   downstream {d} = "
+            head = f"local d{out}/d{arg} = {self._local_text(node, i, names, local)}   downstream {d} = "
             if local.size == 1 and g._data.size == 1:
                 return head + f"{value} * {self._fmt(up)} = {self._fmt(g)}"
             summed = ""
@@ -198,12 +326,11 @@ class Explanation:
             name = self.view.names[id(leaf)]
             g = self.gradients.get(name)
             text = f"{self._d(name)} = " + ("(not computed)" if g is None else self._fmt(g))
-            uses = self.view.consumers.get(id(leaf), ())
-            parts = [self.view.edge_grads.get((id(c), j)) for c, j in uses]
-            if len(uses) > 1 and g is not None and all(p is not None for p in parts):
+            parts = [p for _, p in self.view.uses(id(leaf))]
+            if len(parts) > 1 and g is not None and all(p is not None for p in parts):
                 if g._data.size == 1:
                     text += f" = {' + '.join(self._fmt(p) for p in parts)}"
-                text += f"   ({name} is used {len(uses)} times: the copy gate sums their gradients)"
+                text += f"   ({name} is used {len(parts)} times: the copy gate sums their gradients)"
             lines.append(text)
         return lines
 
@@ -230,7 +357,11 @@ class Explanation:
 
     def saved(self) -> SavedReport:
         """What each node keeps alive for backward right now (shapes, bytes), and what has been freed."""
-        return SavedReport(self.view, [header for header, _ in self.steps])
+        headers = {id(step.unit): step.header for step in self.steps}
+        for group in self.view.groups:
+            for node in group.members:
+                headers[id(node)] = f"{self.view.names[(id(node), 0)]} = {node.op.name}(...)  (in {group.name})"
+        return SavedReport(self.view, [headers[id(node)] for node in self.view.nodes])
 
 
 class SavedReport:

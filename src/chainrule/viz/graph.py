@@ -11,14 +11,17 @@ what flows along each input edge (what the engine sums at a fan-out).
 from __future__ import annotations
 
 import functools
+import inspect
 
 from .. import _state
 from .._backend import xp
 from ..autograd.anomaly import set_detect_anomaly
 from ..autograd.engine import _reachable
 from ..autograd.engine import grad as autograd_grad
+from ..ops._primitive import Primitive
 from ..ops.shape import sum_to
 from ..tensor import Tensor, _wrap
+from .record import recorded_constant, recorded_value
 
 _LEAF_NAMES = ("x", "y", "z", "w", "u", "v", "a", "b", "c", "d")
 
@@ -46,7 +49,7 @@ class GraphView:
     for leaves, ``f`` for the output and ``t1, t2, ...`` in between.
     """
 
-    def __init__(self, outputs: tuple, params=None, frame=None):
+    def __init__(self, outputs: tuple, params=None, frame=None, expand: bool = False):
         self.outputs = outputs
         self.nodes = _reachable([o.grad_fn for o in outputs if o.grad_fn is not None])
         self.leaves = [o for o in outputs if o.grad_fn is None and o.requires_grad]
@@ -64,7 +67,14 @@ class GraphView:
         self._by_id = {id(node): node for node in self.nodes}
         self._by_id.update((id(t), t) for t in self.leaves)
         self.known: dict = {}   # wire -> a tensor on it that the user holds (its data survives backward)
+        from .composite import groups
+        self.groups = [] if expand else groups(self)
+        self.group_of = {id(n): g for g in self.groups for n in g.members}
+        # units: what explain, draw and html show, consumers first: the nodes, with each group as one gate
+        self.units = [g for g in self.groups] + [n for n in self.nodes if id(n) not in self.group_of]
+        self.units.sort(key=lambda u: -u.seq)
         self.names = self._name(params, frame)
+        self.recovered = self._recover()   # wire -> value recomputed from its node's inputs
         self.upstream: dict = {}   # wire -> total gradient arriving at it
         self.edge_grads: dict = {}   # (id(node), input index) -> what the node sends along that edge
         self.raw_grads: dict = {}   # id(node) -> its VJP's results before broadcasting is undone
@@ -102,7 +112,8 @@ class GraphView:
                 names[id(t)] = next(n for n in fresh if n not in taken)
         roots = [wire_of(o) for o in self.outputs]
         counter = 0
-        for wire in self.wires():
+        hidden = {w for g in self.groups for w in g.hidden}
+        for wire in [w for w in self.wires() if w not in hidden] + [w for w in self.wires() if w in hidden]:
             if wire in names:
                 continue
             if wire in roots and "f" not in taken:
@@ -124,26 +135,48 @@ class GraphView:
 
     # -- values ------------------------------------------------------------------------------------------
     def value(self, wire):
-        """The forward value on ``wire`` as an array, or None once backward has freed every copy of it."""
+        """The forward value on ``wire`` as an array, or None when nothing kept it (run the forward inside
+        ``chainrule.viz.record()`` to keep every value)."""
         t = self.known.get(wire)
         if t is not None:
             return t._data
         if wire.__class__ is not tuple:
             return self._by_id[wire]._data
         node = self._by_id[wire[0]]
+        value = recorded_value(node, wire[1])
+        if value is not None:
+            return value
         if node.out is not None:
             return node.out if node.out_meta is None else node.out[wire[1]]
         for node, i in self.consumers.get(wire, ()):
             if node.inputs is not None:
                 return node.inputs[i]._data
-        return None
+        return self.recovered.get(wire)
 
     def input_value(self, node, i: int):
-        """The value of input ``i`` of ``node`` (constants included, when the node saved them), or None."""
+        """The value of input ``i`` of ``node`` (constants included, when saved or recorded), or None."""
         edge = node.next[i]
         if edge is not None:
             return self.value(edge_wire(edge))
-        return node.inputs[i]._data if node.inputs is not None else None
+        if node.inputs is not None:
+            return node.inputs[i]._data
+        return recorded_constant(node, i)
+
+    def _recover(self) -> dict:
+        """Values nothing kept, recomputed in forward order by running a node's forward again on its inputs'
+        values (when they are all known and the op keeps its parameters on the node under their names)."""
+        recovered: dict = {}
+        self.recovered = recovered
+        for node in reversed(self.nodes):
+            if node.out_meta is not None or self.value((id(node), 0)) is not None:
+                continue
+            inputs = [self.input_value(node, i) for i in range(len(node.next))]
+            if any(v is None for v in inputs):
+                continue
+            value = _rerun(node, inputs)
+            if value is not None:
+                recovered[(id(node), 0)] = value
+        return recovered
 
     # -- gradients ---------------------------------------------------------------------------------------
     def backward(self, grad_outputs) -> None:
@@ -177,6 +210,20 @@ class GraphView:
                     if g is not None:
                         self.edge_grads[(id(node), i)] = g
 
+    def uses(self, wire) -> list:
+        """``(unit, gradient)`` for each gate that reads ``wire`` (a group counts once, its inner uses summed);
+        the gradient is None where it is not known."""
+        found: dict = {}
+        for node, i in self.consumers.get(wire, ()):
+            unit = self.group_of.get(id(node))
+            key = (id(node), i) if unit is None else id(unit)
+            g = self.edge_grads.get((id(node), i))
+            if key in found:
+                prev = found[key][1]
+                g = None if prev is None or g is None else prev + g
+            found[key] = (unit or node, g)
+        return list(found.values())
+
     def leaf_gradient(self, leaf: Tensor):
         """The total gradient of a leaf: from the backward run here, else the ``.grad`` a backward left."""
         g = self.upstream.get(id(leaf))
@@ -194,6 +241,43 @@ class GraphView:
 def _usable(name: str) -> bool:
     # NOTE: skips private names and the hidden variables tools add to frames (pytest's @py_assert1, IPython's _3).
     return name.isidentifier() and not name.startswith("_")
+
+
+class _Scratch:
+    inputs = out = saved = None
+
+    def save_for_backward(self, *values) -> None:
+        self.saved = values
+
+
+def _rerun(node, inputs: list):
+    """``node``'s forward on ``inputs`` (arrays), its parameters read back from the node; None if unknown."""
+    if not issubclass(node.op, Primitive):   # NOTE: a user Function's forward may have side effects
+        return None
+    forward = node.op.forward
+    try:
+        signature = list(inspect.signature(forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return None
+    arrays, rest = signature[:len(inputs)], signature[len(inputs):]
+    if len(arrays) < len(inputs) or any(p.kind is p.VAR_POSITIONAL for p in arrays):
+        return None
+    params = []
+    for p in rest:
+        if p.kind is p.VAR_POSITIONAL:
+            params.extend(node.__dict__.get("params", ()))
+        elif p.name in node.__dict__:
+            params.append(node.__dict__[p.name])
+        elif p.default is not p.empty:
+            break
+        else:
+            return None
+    try:
+        with xp.errstate(all="ignore"):
+            out = forward(_Scratch(), *inputs, *params)
+    except Exception:   # NOTE: a best-effort display aid; a forward that needs more than the node kept says no
+        return None
+    return out if hasattr(out, "shape") else None
 
 
 def _keep(store: dict, wire, g):

@@ -1,0 +1,138 @@
+"""Composite functions and layers shown as one named gate, as the lecture draws a softmax or a whole layer.
+
+A composite (softmax, log_softmax, cross_entropy, the SVM loss, mse, a linear layer) runs several primitives;
+when its forward ran inside ``chainrule.viz.record()`` its nodes carry the call they came from
+(:mod:`chainrule.viz.record`), and :func:`groups` gathers them into one :class:`Group`: one gate whose inputs
+are the wires entering it and whose downstream gradient is the sum of what its inner nodes send along them.
+Its local gradient is stated in the lecture's form (cross-entropy's ``softmax(s) - onehot(y)``), not as a
+chain of a dozen primitive steps; ``expand=True`` shows those steps instead.
+"""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from .graph import edge_wire, n_outputs, wire_of
+from .record import scopes_of
+
+# Per composite: the local gradient d out / d input for its tensor arguments, by argument name, with the
+# names of the values filled in ({input}, {target}, {weight}, {out}); "/ N" is added for a mean over N rows.
+LOCAL_TEXTS = {
+    "cross_entropy": {"input": "softmax({input}) - onehot({target})"},
+    "nll_loss": {"input": "-onehot({target})"},
+    "svm_loss": {"input": "[{input}_j - {input}_{target} + margin > 0] for j != {target}, minus their count "
+                          "at {target}"},
+    "mse_loss": {"input": "2 ({input} - {target})", "target": "-2 ({input} - {target})"},
+    "softmax": {"input": "diag({out}) - {out} {out}^T (per row)"},
+    "log_softmax": {"input": "I - softmax({input}) (per row)"},
+    "linear": {"input": "{weight} (downstream = upstream @ {weight})",
+               "weight": "{input} (downstream = upstream^T @ {input})",
+               "bias": "1 (downstream = upstream summed over rows)"},
+}
+LOCAL_TEXTS["Linear"] = LOCAL_TEXTS["linear"]
+
+GATE_TEXTS = {
+    "cross_entropy": "cross-entropy gate: softmax then -log of the true class; local gradient p - 1[y]",
+    "nll_loss": "nll gate: picks -log p of the true class; local gradient -1[y]",
+    "svm_loss": "SVM (multiclass hinge) gate: each margin-violating class gets +1, the true class minus "
+                "their count",
+    "mse_loss": "mse gate: mean squared error; local gradient 2 (x - y) / N",
+    "softmax": "softmax gate: exp(x) / sum(exp(x)); its Jacobian diag(p) - p p^T is never formed",
+    "log_softmax": "log_softmax gate: x - logsumexp(x); local gradient I - softmax(x)",
+    "linear": "linear layer: x @ W^T + b; the gradients are implicit matrix products",
+}
+_MEAN = ("cross_entropy", "nll_loss", "svm_loss", "mse_loss")
+
+
+class Group:
+    """One call of a composite function or layer, drawn and explained as one gate.
+
+    ``members``: its nodes (consumers first); ``inputs``: ``(argument name, wire key or None, value)`` for
+    what enters it (wires from outside, and constant tensors such as class targets); ``outs``: the wires it
+    produces that are read outside it (its result).
+    """
+
+    def __init__(self, scope, members: list, view):
+        self.scope, self.members = scope, members
+        self.name = scope.name
+        self.ids = {id(n) for n in members}
+        produced = {(id(n), i) for n in members for i in range(n_outputs(n))}
+        entering: list = []
+        for node in reversed(members):
+            for edge in node.next:
+                if edge is not None and edge_wire(edge) not in produced and edge_wire(edge) not in entering:
+                    entering.append(edge_wire(edge))
+        self.inputs: list = []
+        for arg, value in scope.tensor_args():
+            wire = wire_of(value)
+            if wire in entering:
+                entering.remove(wire)
+                self.inputs.append((arg, wire, None))
+            elif not value.requires_grad:
+                self.inputs.append((arg, None, value._data))
+        names = [n for n, _ in scope.module.named_parameters()] if scope.module is not None else []
+        by_id = {id(p): n for n, p in scope.module.named_parameters()} if scope.module is not None else {}
+        for wire in entering:
+            arg = by_id.get(wire) if wire.__class__ is not tuple else None
+            self.inputs.append((arg or f"input{len(self.inputs)}", wire, None))
+        self.inputs.sort(key=lambda item: names.index(item[0]) + 1 if item[0] in names else 0)
+        roots = {wire_of(o) for o in view.outputs}
+        result = wire_of(scope.out) if isinstance(scope.out, Tensor) else None
+        self.outs = [w for w in sorted(produced, key=lambda w: (self._seq(w, members), w[1]))
+                     if w == result or w in roots or any(id(c) not in self.ids for c, _ in
+                                                         view.consumers.get(w, ()))]
+        self.hidden = [w for w in produced if w not in self.outs]
+
+    @staticmethod
+    def _seq(wire, members) -> int:
+        return next(n.seq for n in members if id(n) == wire[0])
+
+    @property
+    def seq(self) -> int:
+        return max(n.seq for n in self.members)
+
+    def label(self) -> str:
+        if self.scope.module is not None:
+            return f"{self.name} layer"
+        return self.name
+
+    def gate(self) -> str:
+        return GATE_TEXTS.get(self.name if self.scope.module is None else "linear",
+                              f"{self.name}: a composite of {len(self.members)} ops, shown as one gate")
+
+    def local_text(self, arg: str, names: dict, rows: int) -> str | None:
+        texts = LOCAL_TEXTS.get(self.name)
+        if texts is None or arg not in texts:
+            return None
+        try:
+            text = texts[arg].format(**names)
+        except KeyError:
+            return None
+        if self.name in _MEAN and dict(self.scope.args).get("reduction", "mean") == "mean" and rows > 1:
+            text = f"({text}) / {rows}"
+        return text
+
+    def edge_gradient(self, view, wire):
+        """What the group sends back along ``wire``: the sum of its inner nodes' gradients on that wire."""
+        total = None
+        for node, i in view.consumers.get(wire, ()):
+            if id(node) in self.ids:
+                g = view.edge_grads.get((id(node), i))
+                if g is not None:
+                    total = g if total is None else total + g
+        return total
+
+
+def groups(view) -> list:
+    """The composite calls in ``view`` with at least two nodes (from the outermost collapsible scope of each
+    recorded node), consumers first."""
+    members: dict = {}
+    scopes: dict = {}
+    for node in view.nodes:
+        scope = next((s for s in scopes_of(node) if s.collapsible()), None)
+        if scope is not None:
+            members.setdefault(id(scope), []).append(node)
+            scopes[id(scope)] = scope
+    found = [Group(scopes[k], nodes, view) for k, nodes in members.items() if len(nodes) > 1]
+    found = [g for g in found if g.outs]
+    found.sort(key=lambda g: -g.seq)
+    return found
