@@ -12,6 +12,10 @@ or corrupted file is refused with a clear error instead of yielding a silently w
 
 Writes are atomic: the bytes go to a temporary file in the target's directory, which is flushed, synced and
 then renamed over the target, so a crash mid-save leaves the previous checkpoint intact.
+
+``load`` also reads the files people already have, still without running code: PyTorch checkpoints
+(``torch.save``'s zip format, through an allowlisting unpickler, :mod:`chainrule._torch_pickle`) and
+safetensors files (:mod:`chainrule.safetensors`), which ``save(..., format="safetensors")`` also writes.
 """
 
 from __future__ import annotations
@@ -19,12 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import secrets
 import struct
 from collections import OrderedDict
 
-from . import _backend, _dtype
+from . import _backend, _dtype, _files, _torch_pickle, safetensors
 from ._backend import xp
 from .tensor import Tensor, _wrap
 
@@ -38,20 +40,30 @@ _DIGEST_SIZE = 32
 _CONTAINERS = ("dict", "odict", "list", "tuple")
 
 
-def save(obj, f) -> None:
+FORMATS = ("chainrule", "safetensors")
+
+
+def save(obj, f, format: str = "chainrule") -> None:
     """Save ``obj`` (typically a ``state_dict``) to the path or binary file ``f``, safely and atomically.
 
     ``obj`` may nest dicts (keys: str, int, float, bool or None), lists and tuples of tensors, Python numbers,
     strings, bools and None: model and optimizer state dicts, epoch counters, training curves. Tensors are
     saved by value (their dtype, shape, data and ``requires_grad``; views are saved as copies); NumPy scalars
-    are saved as the Python numbers they hold.
+    are saved as the Python numbers they hold. ``format="safetensors"`` writes a safetensors file instead,
+    which holds only a flat dict of str to tensors (needs ``pip install 'chainrule[safetensors]'``).
 
     Example::
 
         >>> chainrule.save({"model": model.state_dict(), "epoch": 3}, "ckpt.crpt")
         >>> chainrule.load("ckpt.crpt")["epoch"]
         3
+        >>> chainrule.save(model.state_dict(), "model.safetensors", format="safetensors")
     """
+    if format == "safetensors":
+        _files.write_bytes(f, [safetensors.save(obj)])
+        return
+    if format != "chainrule":
+        raise ValueError(f"save: unknown format {format!r}; valid formats: {', '.join(FORMATS)}")
     arrays: list = []
     structure = _encode(obj, arrays, "obj")
     entries, offset = [], 0
@@ -66,27 +78,32 @@ def save(obj, f) -> None:
     for chunk in chunks:
         digest.update(chunk)
     chunks.append(digest.digest())
-    if hasattr(f, "write"):
-        _write_chunks(f, chunks)
-    else:
-        _atomic_write(os.fspath(f), chunks)
+    _files.write_bytes(f, chunks)
 
 
 def load(f, map_location=None, weights_only: bool = True):
-    """Load an object saved by :func:`save` from the path or binary file ``f``.
+    """Load an object from the path or binary file ``f``: a chainrule checkpoint, a PyTorch checkpoint or a
+    safetensors file (told apart by their first bytes).
 
-    ``map_location`` may name a device (only the CPU exists today). ``weights_only`` is accepted for torch
-    compatibility: chainrule checkpoints only ever hold data, so loading is always as safe as torch's
-    ``weights_only=True``. A file that is not a chainrule checkpoint (a pickle, a text file), truncated or
-    corrupted raises a RuntimeError naming the file and the problem.
+    A PyTorch checkpoint (``torch.save``'s zip format) loads without torch: its tensors become chainrule
+    tensors (bfloat16 widened to float32), its dicts, ``OrderedDict``s, lists, tuples, sets, numbers, strings
+    and dtypes come back as they are. Any other object in it (a pickled module or function) is refused with a
+    RuntimeError before anything runs, as torch's ``weights_only=True`` does; ``weights_only=False`` is
+    accepted but changes nothing, since no file is ever allowed to run code. A safetensors file loads as a dict
+    of tensors. ``map_location`` may name a device (only the CPU exists today). A file of none of these formats,
+    truncated or corrupted raises a RuntimeError naming the file and the problem.
+
+    Example::
+
+        >>> state = chainrule.load("resnet_from_torch.pt")   # written by torch.save(model.state_dict(), ...)
+        >>> model.load_state_dict(state)
     """
     _backend.as_device(map_location)
-    if hasattr(f, "read"):
-        name, blob = getattr(f, "name", "<file object>"), f.read()
-    else:
-        name = os.fspath(f)
-        with open(name, "rb") as file:
-            blob = file.read()
+    name, blob = _files.read_bytes(f)
+    if _torch_pickle.is_torch_zip(blob):
+        return _torch_pickle.load_torch_zip(blob, name)
+    if safetensors.looks_like_safetensors(blob):
+        return safetensors.load(blob, name)
     header, payload = _verify(blob, name)
     try:
         header = json.loads(bytes(header))
@@ -104,8 +121,9 @@ def _fail(name: str, problem: str):
 def _verify(blob: bytes, name: str) -> tuple[memoryview, memoryview]:
     """The header bytes and the payload of ``blob``, after checking magic, version, size and digest."""
     if not blob.startswith(MAGIC):
-        raise _fail(name, f"{_describe_foreign(blob)}; chainrule.load only reads files written by "
-                          "chainrule.save (it never unpickles, since unpickling can run arbitrary code)")
+        raise _fail(name, f"{_describe_foreign(blob)}; chainrule.load reads files written by chainrule.save, "
+                          "torch.save (its zip format) and safetensors (it never runs a plain pickle, since "
+                          "unpickling can run arbitrary code)")
     if len(blob) < _PREFIX.size + _DIGEST_SIZE:
         raise _fail(name, f"the file is truncated ({len(blob)} bytes)")
     _, version, header_len = _PREFIX.unpack_from(blob)
@@ -127,9 +145,10 @@ def _describe_foreign(blob: bytes) -> str:
     if not blob:
         return "the file is empty"
     if blob[:1] == b"\x80":
-        return "it looks like a pickle (e.g. written by torch.save with pickle or pickle.dump)"
+        return ("it looks like a pickle (e.g. written by pickle.dump, or by torch.save with "
+                "_use_new_zipfile_serialization=False)")
     if blob[:4] == b"PK\x03\x04":
-        return "it looks like a zip archive (e.g. a PyTorch checkpoint or a .npz file)"
+        return "it looks like a zip archive without a data.pkl record (e.g. a .npz file), not a PyTorch checkpoint"
     if MAGIC.startswith(blob[:len(MAGIC)]):
         return f"the file is truncated ({len(blob)} bytes)"
     return f"it does not start with the chainrule magic bytes (starts with {blob[:8]!r})"
@@ -193,43 +212,3 @@ def _read_tensor(entry: dict, payload: memoryview) -> Tensor:
     t = _wrap(array.astype(np_dtype).reshape(shape))
     t.requires_grad = bool(entry["requires_grad"]) and t.is_floating_point()
     return t
-
-
-def _write_chunks(file, chunks: list) -> None:
-    for chunk in chunks:
-        file.write(chunk)
-
-
-def _atomic_write(path: str, chunks: list) -> None:
-    """Write ``chunks`` to a temporary sibling of ``path``, sync it, then rename it over ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    # NOTE: os.open with mode 0o666 lets the umask decide the permissions, as a plain open() would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            _write_chunks(file, chunks)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _sync_directory(directory)
-
-
-def _sync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX); platforms that cannot open directories skip it."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
