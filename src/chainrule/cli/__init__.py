@@ -32,7 +32,9 @@ def worked_example() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import chainrule
     parser = argparse.ArgumentParser(prog="chainrule", description="chainrule: autodiff you can read.")
+    parser.add_argument("--version", action="version", version=f"chainrule {chainrule.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
@@ -45,11 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def subparsers_of(parser) -> list:
+    """The names of the subcommands ``parser`` offers."""
+    return [name for action in parser._subparsers._group_actions for name in action.choices]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         print(worked_example())
+        commands = ", ".join(subparsers_of(parser))
+        print(f"\ncommands: {commands}; run `chainrule COMMAND --help` (e.g. chainrule explain \"(x + y) * z\" "
+              "x=-2 y=5 z=-4)")
         return 0
     return int(args.func(args) or 0)
 

@@ -3,7 +3,8 @@
 The expression is read by a whitelist parser (:mod:`chainrule.viz.expression`), never ``eval``: numbers,
 variable names, ``+ - * / **``, unary minus and a fixed set of functions. Variables may be vectors
 (``x=[1,2,3]``); a vector result is explained as the backward of its sum. ``--svg``/``--png`` also write the
-drawing (Graphviz's ``dot`` needed). A bad expression or value gives one error line and exit status 2; a
+drawing (Graphviz's ``dot`` needed); ``--html`` writes the interactive page (one self-contained file: click a
+node, step through the backward pass). A bad expression or value gives one error line and exit status 2; a
 failure while computing or drawing gives one error line and exit status 1. Never a traceback.
 """
 
@@ -25,6 +26,8 @@ def add_parser(subparsers) -> None:
                         help="a value for each variable: a number (x=-2) or a list of numbers (x=[1,2,3])")
     parser.add_argument("--svg", metavar="PATH", help="also write the drawing of the graph as SVG")
     parser.add_argument("--png", metavar="PATH", help="also write the drawing of the graph as PNG")
+    parser.add_argument("--html", metavar="PATH",
+                        help="also write the interactive page: click a node, step through the backward pass")
     parser.set_defaults(func=run)
     _read_leading_minus_as_expression(parser)
 
@@ -79,7 +82,8 @@ def read_values(items: list, names: list) -> dict:
 
 def run(args) -> int:
     from .._backend import xp
-    from ..viz import draw, explain
+    from ..viz import draw, explain, record
+    from ..viz.html import html
     from ..viz.expression import ExpressionError, evaluate, parse, variables
     try:
         tree = parse(args.expression)
@@ -91,7 +95,8 @@ def run(args) -> int:
                      f"e.g. {EXAMPLE}", 2)
     try:
         with xp.errstate(all="ignore"):
-            out = evaluate(tree, values)
+            with record():
+                out = evaluate(tree, values)
             if out.grad_fn is None:
                 return _fail(f"{args.expression.strip()!r:.60} has no operation to explain; write one, e.g. "
                              f"{EXAMPLE}", 2)
@@ -106,14 +111,18 @@ def run(args) -> int:
         print(f"note: the result has shape {tuple(out._data.shape)}; explaining the backward of its sum "
               "(an upstream gradient of ones)")
     print(report)
-    for fmt, path in (("svg", args.svg), ("png", args.png)):
+    for fmt, path in (("svg", args.svg), ("png", args.png), ("html", args.html)):
         if path is None:
             continue
         try:
-            data = draw(out, params=values).pipe(format=fmt)
+            with xp.errstate(all="ignore"):
+                if fmt == "html":
+                    data = html(out, gradient, params=values, title=args.expression.strip()).encode()
+                else:
+                    data = draw(out, params=values).pipe(format=fmt)
             with open(path, "wb") as file:
                 file.write(data)
         except (RuntimeError, ModuleNotFoundError, OSError) as error:
             return _fail(error, 1)
-        print(f"wrote the drawing to {path}")
+        print(f"wrote the {'page' if fmt == 'html' else 'drawing'} to {path}")
     return 0

@@ -46,9 +46,9 @@ _MEAN = ("cross_entropy", "nll_loss", "svm_loss", "mse_loss")
 class Group:
     """One call of a composite function or layer, drawn and explained as one gate.
 
-    ``members``: its nodes (consumers first); ``inputs``: ``(argument name, wire key or None, value)`` for
-    what enters it (wires from outside, and constant tensors such as class targets); ``outs``: the wires it
-    produces that are read outside it (its result).
+    ``members``: its nodes (consumers first); ``inputs``: ``(argument name, wire key, None)`` for the wires
+    entering from outside and ``(argument name, None, tensor)`` for constant tensors such as class targets;
+    ``outs``: the wires it produces that are read outside it (its result).
     """
 
     def __init__(self, scope, members: list, view):
@@ -68,7 +68,7 @@ class Group:
                 entering.remove(wire)
                 self.inputs.append((arg, wire, None))
             elif not value.requires_grad:
-                self.inputs.append((arg, None, value._data))
+                self.inputs.append((arg, None, value))
         names = [n for n, _ in scope.module.named_parameters()] if scope.module is not None else []
         by_id = {id(p): n for n, p in scope.module.named_parameters()} if scope.module is not None else {}
         for wire in entering:
@@ -90,10 +90,17 @@ class Group:
     def seq(self) -> int:
         return max(n.seq for n in self.members)
 
-    def label(self) -> str:
-        if self.scope.module is not None:
-            return f"{self.name} layer"
-        return self.name
+    def label(self, view=None) -> str:
+        """The gate's name: the function's, or a layer's path and type (``fc1: Linear``) when its parameters
+        are named."""
+        if self.scope.module is None:
+            return self.name
+        if view is not None:
+            for wire in (w for _, w, _ in self.inputs if w is not None and w.__class__ is not tuple):
+                name = view.names.get(wire, "")
+                if "." in name:
+                    return f"{name.rsplit('.', 1)[0]}: {self.name}"
+        return f"{self.name} layer"
 
     def gate(self) -> str:
         return GATE_TEXTS.get(self.name if self.scope.module is None else "linear",

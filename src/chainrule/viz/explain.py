@@ -65,7 +65,8 @@ def forward_text(node, args: list) -> str:
     """A node's forward as one line over its argument texts: ``x * y``, ``maximum(z, w)``, ``w[0]``."""
     if node.op.name == "index" and "stages" in node.__dict__:
         return args[0] + "".join(index_text(stage) for stage in node.stages)
-    return expression(node.op, args, node) or f"{node.op.name}({', '.join(args)})"
+    name = {"amax": "max", "amin": "min"}.get(node.op.name, node.op.name)
+    return expression(node.op, args, node) or f"{name}({', '.join(args)})"
 
 
 def index_text(key: tuple) -> str:
@@ -206,9 +207,11 @@ class Explanation:
         outs = [view.names[w] for w in group.outs]
         upstream = [view.upstream.get(w) for w in group.outs]
         value = view.value(group.outs[0]) if len(outs) == 1 else None
-        args = [view.names[wire] if wire is not None else self._const(v) for _, wire, v in group.inputs]
+        args = [view.names[wire] if wire is not None else
+                view.constant_names.get(id(t)) or self._const(t._data) for _, wire, t in group.inputs]
         text = f"{group.name}({', '.join(args)})"
-        op = f"{len(group.members)} ops as one gate"
+        label = group.label(view)
+        op = f"{len(group.members)} ops as one gate" + (f", layer {label.split(':')[0]}" if ": " in label else "")
         header = self._header(outs, text, value, op, upstream[0], group.gate())
         names = {arg: shown for (arg, _, _), shown in zip(group.inputs, args, strict=True)}
         names["out"] = outs[0]
@@ -219,7 +222,7 @@ class Explanation:
         inputs, lines = [], []
         up = upstream[0]
         for (arg, wire, const), shown in zip(group.inputs, args, strict=True):
-            item = {"name": shown, "wire": wire, "value": const if wire is None else view.value(wire),
+            item = {"name": shown, "wire": wire, "value": const._data if wire is None else view.value(wire),
                     "local": group.local_text(arg, names, rows), "local_value": None, "downstream": None}
             inputs.append(item)
             g = group.edge_gradient(view, wire) if wire is not None and up is not None else None
@@ -302,7 +305,10 @@ class Explanation:
             return f"{xn}^T @ upstream  {gs} = {xt} @ {us}"
         words = {"sum": "upstream copied back to", "expand": "upstream summed to",
                  "sum_to": "upstream copied to", "reshape": "upstream reshaped to",
-                 "transpose": "upstream transposed back to", "permute": "upstream permuted back to"}
+                 "transpose": "upstream transposed back to", "permute": "upstream permuted back to",
+                 "amax": "upstream routed to the largest element(s) (ties split) of",
+                 "amin": "upstream routed to the smallest element(s) (ties split) of",
+                 "index": "upstream placed back at the index in zeros of"}
         if op in words:
             return f"{words[op]} {gs}"
         return f"its VJP of upstream {us} -> {gs}"

@@ -23,9 +23,11 @@ MAX_EXPONENT = 1000      # absolute value of a constant exponent
 MAX_VALUE_LENGTH = 10000  # characters of one NAME=VALUE value
 MAX_ELEMENTS = 1000      # elements of one vector value
 
+# The number of arguments each function takes (a tuple: either count).
 FUNCTIONS = {"exp": 1, "log": 1, "sigmoid": 1, "tanh": 1, "relu": 1, "sin": 1, "cos": 1, "sqrt": 1, "abs": 1,
-             "max": 2, "min": 2, "sum": 1, "mean": 1}
-_CALLS = {"max": "maximum", "min": "minimum"}
+             "max": (1, 2), "min": (1, 2), "sum": 1, "mean": 1}
+# max/min of two values is the max gate; of one vector, a reduction (as sum and mean).
+_CALLS = {("max", 2): "maximum", ("min", 2): "minimum", ("max", 1): "amax", ("min", 1): "amin"}
 _BINARY = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__",
            ast.Pow: "__pow__"}
 _SYMBOLS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
@@ -78,7 +80,8 @@ def _children(node) -> list:
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
             symbol = _SYMBOLS.get(type(node.op), type(node.op).__name__)
-            raise ExpressionError(f"the operator {symbol} is not allowed; allowed: {ALLOWED}")
+            hint = " (for a power write **, e.g. x**2)" if symbol == "^" else ""
+            raise ExpressionError(f"the operator {symbol} is not allowed{hint}; allowed: {ALLOWED}")
         if isinstance(node.op, ast.Pow):
             _check_exponent(node.right)
         return [node.left, node.right]
@@ -113,8 +116,10 @@ def _call_arguments(node: ast.Call) -> list:
         raise ExpressionError(f"{name}(): keyword arguments are not allowed; pass arguments by position")
     if any(isinstance(a, ast.Starred) for a in node.args):
         raise ExpressionError(f"{name}(): unpacking (*args) is not allowed")
-    if len(node.args) != FUNCTIONS[name]:
-        raise ExpressionError(f"{name}() takes {FUNCTIONS[name]} argument{'s' * (FUNCTIONS[name] > 1)}, got "
+    counts = FUNCTIONS[name] if isinstance(FUNCTIONS[name], tuple) else (FUNCTIONS[name],)
+    if len(node.args) not in counts:
+        wanted = " or ".join(str(n) for n in counts)
+        raise ExpressionError(f"{name}() takes {wanted} argument{'s' * (max(counts) > 1)}, got "
                               f"{len(node.args)}")
     return list(node.args)
 
@@ -181,7 +186,8 @@ def evaluate(tree: ast.Expression, values: dict):
             done[id(node)] = values[node.id]
         elif not expanded:
             stack.append((node, True))
-            stack.extend((child, False) for child in _children(node))
+            # NOTE: reversed, so the left operand is computed first and numbered first (t1 = x*y in x*y + z*w)
+            stack.extend((child, False) for child in reversed(_children(node)))
         elif isinstance(node, ast.BinOp):
             left, right = done[id(node.left)], done[id(node.right)]
             done[id(node)] = getattr(left, _BINARY[type(node.op)])(right)
@@ -189,6 +195,6 @@ def evaluate(tree: ast.Expression, values: dict):
             operand = done[id(node.operand)]
             done[id(node)] = -operand if isinstance(node.op, ast.USub) else operand
         else:
-            fn = getattr(chainrule, _CALLS.get(node.func.id, node.func.id))
+            fn = getattr(chainrule, _CALLS.get((node.func.id, len(node.args)), node.func.id))
             done[id(node)] = fn(*[done[id(a)] for a in node.args])
     return done[id(tree.body)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Mapping
 
 from .. import _state
 from .._backend import xp
@@ -262,12 +263,17 @@ def _rerun(node, inputs: list):
     arrays, rest = signature[:len(inputs)], signature[len(inputs):]
     if len(arrays) < len(inputs) or any(p.kind is p.VAR_POSITIONAL for p in arrays):
         return None
+    # NOTE: parameters sit in the node's declared mapping (``node.params``) or, for older ops, in its dict.
+    declared = getattr(node, "params", None)
+    found = dict(node.__dict__)
+    if isinstance(declared, Mapping):
+        found.update(declared)
     params = []
     for p in rest:
         if p.kind is p.VAR_POSITIONAL:
-            params.extend(node.__dict__.get("params", ()))
-        elif p.name in node.__dict__:
-            params.append(node.__dict__[p.name])
+            params.extend(declared if isinstance(declared, tuple) else found.get("params", ()))
+        elif p.name in found:
+            params.append(found[p.name])
         elif p.default is not p.empty:
             break
         else:
