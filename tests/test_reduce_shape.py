@@ -58,7 +58,7 @@ def test_max_with_dim_returns_named_values_and_int64_indices_without_gradient():
     assert type(out).__name__ == "max" and out.values is values and out.indices is indices
     assert values.tolist() == [[5.0], [7.0]] and indices.tolist() == [[1], [0]]
     assert indices.dtype == cr.int64 and not indices.requires_grad
-    assert values.grad_fn.name() == "max" and repr(values).endswith("grad_fn=<MaxBackward0>)")
+    assert values.grad_fn.name() == "MaxBackward0" and repr(values).endswith("grad_fn=<MaxBackward0>)")
     assert type(cr.min(x, 0)).__name__ == "min"
     np.testing.assert_array_equal(cr.max(x, cr.tensor(3.0)).detach().numpy(), [[3, 5], [7, 3]])
     scalar = cr.max(cr.tensor(4.0), 0)
@@ -232,7 +232,7 @@ def test_split_gradient_reaches_only_used_pieces():
     x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
     first, rest = cr.split(x, [1, 2])
     (rest * 2).sum().backward()
-    assert x.grad.tolist() == [0.0, 2.0, 2.0] and first.grad_fn.name() == "slice"
+    assert x.grad.tolist() == [0.0, 2.0, 2.0] and first.grad_fn.name() == "SliceBackward0"
 
 
 def test_roll_flip_repeat_tile():

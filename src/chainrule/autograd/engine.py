@@ -14,6 +14,7 @@ import sys
 
 from .. import _state
 from .._backend import xp
+from ..ops.shape import sum_to
 from ..tensor import Tensor, _wrap
 from .anomaly import check_gradients
 from .graph import FREED_MESSAGE, Node
@@ -110,6 +111,42 @@ def _run_hooks(hooks, g):
     return g
 
 
+def _replaced(node: Node, hook, old: tuple, new, what: str) -> tuple:
+    """``new`` (a hook's return value) as the gradients replacing ``old``, checked for length."""
+    if new is None:
+        return old
+    new = tuple(new)
+    if len(new) != len(old):
+        raise RuntimeError(f"{node.name()}: hook {getattr(hook, '__name__', hook)!r} returned {len(new)} {what}, "
+                           f"expected {len(old)}")
+    return new
+
+
+def _run_pre_hooks(node: Node, hooks: list, node_grads: list) -> list:
+    """``grad_fn.register_prehook`` hooks: ``hook(grad_outputs)`` before the node's VJP."""
+    grads = tuple(node_grads)
+    for hook in hooks:
+        grads = _replaced(node, hook, grads, hook(grads), "grad_outputs")
+    return list(grads)
+
+
+def _run_post_hooks(node: Node, hooks: list, result: tuple, node_grads: list) -> tuple:
+    """``grad_fn.register_hook`` hooks: ``hook(grad_inputs, grad_outputs)`` on the VJP's reduced gradients."""
+    grad_inputs = []
+    for edge, gi, shape in zip(node.next, result, node.in_shapes or (None,) * len(result)):
+        if edge is None or gi is None:
+            gi = None
+        else:
+            gi = gi if isinstance(gi, Tensor) else _wrap(xp.asarray(gi))
+            if shape is not None and gi._data.shape != shape:
+                gi = sum_to(gi, shape)
+        grad_inputs.append(gi)
+    grad_inputs, grad_outputs = tuple(grad_inputs), tuple(node_grads)
+    for hook in hooks:
+        grad_inputs = _replaced(node, hook, grad_inputs, hook(grad_inputs, grad_outputs), "grad_inputs")
+    return grad_inputs
+
+
 def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: bool,
                  inputs: tuple | None = None, op: str = "backward") -> dict | None:
     """Backpropagate ``grads`` from ``outputs``.
@@ -186,6 +223,9 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
         raise RuntimeError(FREED_MESSAGE.format(name=op.name))
     if node.versions:
         node.check_versions()
+    fn_hooks = node.fn_hooks
+    if fn_hooks is not None:
+        node_grads = _run_pre_hooks(node, fn_hooks[0], node_grads)
     if node.out_meta is None:
         result = op.vjp(node, node_grads[0])
     else:
@@ -200,6 +240,8 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
                            f"{len(edges)} tensor inputs")
     if _state.anomaly_enabled:
         check_gradients(node, node_grads, result)
+    if fn_hooks is not None and fn_hooks[1]:
+        result = _run_post_hooks(node, fn_hooks[1], result, node_grads)
     in_shapes = node.in_shapes
     for i, edge in enumerate(edges):
         gi = result[i]

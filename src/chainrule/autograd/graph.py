@@ -33,7 +33,7 @@ class Node:
     """
 
     __slots__ = ("op", "params", "next", "inputs", "out", "out_fw", "saved", "versions", "seq", "in_shapes",
-                 "hooks", "retained", "out_meta", "freed", "__dict__", "__weakref__")
+                 "hooks", "retained", "out_meta", "freed", "fn_hooks", "__dict__", "__weakref__")
 
     def __init__(self, op):
         self.op = op
@@ -50,11 +50,12 @@ class Node:
         self.retained = None
         self.out_meta = None
         self.freed = False
+        self.fn_hooks = None
 
     # -- what the rules read -------------------------------------------------------------------------
     def name(self) -> str:
-        """The op name, e.g. ``"mul"``: errors, drawings and the compiler read it."""
-        return self.op.name
+        """torch's name of this node, e.g. ``"MulBackward0"`` (the op name, ``"mul"``, is ``node.op.name``)."""
+        return self.op.backward_name
 
     @property
     def output(self):
@@ -122,5 +123,91 @@ class Node:
             self.retained = {}
         self.retained[index] = weakref.ref(tensor)
 
+    # -- torch's view of the graph: next_functions, metadata, node hooks ------------------------------
+    @property
+    def next_functions(self) -> tuple:
+        """Where each input's gradient goes, as torch shows it: one ``(node, output index)`` per tensor input.
+
+        A leaf that requires grad appears as ``(AccumulateGrad, 0)`` (its ``.variable`` is the leaf); an input
+        needing no gradient as ``(None, 0)``.
+
+        Example::
+
+            >>> x = chainrule.ones(2, requires_grad=True)
+            >>> (x * 2).sum().grad_fn.next_functions
+            ((<MulBackward0 object at 0x...>, 0),)
+        """
+        return tuple(edge if edge.__class__ is tuple else (None, 0) if edge is None else (accumulate_grad(edge), 0)
+                     for edge in self.next)
+
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own notes about this node (kept as long as the node)."""
+        return self.__dict__.setdefault("_metadata", {})
+
+    def register_prehook(self, hook):
+        """Call ``hook(grad_outputs)`` before this node's backward runs; a returned tuple replaces them.
+
+        ``grad_outputs`` has one entry per output of the op (None where no gradient arrived). Returns a handle
+        whose ``remove()`` unregisters the hook.
+        """
+        return self._add_fn_hook(0, hook)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad_inputs, grad_outputs)`` after this node's backward; a returned tuple replaces
+        ``grad_inputs`` (one entry per tensor input, None where the input needs no gradient).
+
+        Example::
+
+            >>> y = x * 3
+            >>> handle = y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (grad_inputs[0] * 0,))
+        """
+        return self._add_fn_hook(1, hook)
+
+    def _add_fn_hook(self, kind: int, hook):
+        if not callable(hook):
+            raise TypeError(f"{self.name()}: a hook must be callable, got {type(hook).__name__}")
+        if self.fn_hooks is None:
+            self.fn_hooks = ([], [])  # NOTE: (pre-hooks, post-hooks); None keeps the engine's check to one read.
+        hooks = self.fn_hooks[kind]
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
     def __repr__(self) -> str:
         return f"<{self.op.backward_name} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """The node torch shows for a leaf in ``next_functions``: it accumulates the leaf's ``.grad``.
+
+    One per live leaf (the same object each time it is asked for), so graphs can be walked by identity.
+    """
+
+    __slots__ = ("variable", "metadata", "__weakref__")
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.metadata = {}
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+# NOTE: keyed by id(leaf): an entry lives only while something holds its node, which holds the leaf, so the id
+# cannot be reused meanwhile.
+_accumulators: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def accumulate_grad(leaf) -> AccumulateGrad:
+    """The :class:`AccumulateGrad` node of ``leaf``."""
+    node = _accumulators.get(id(leaf))
+    if node is None:
+        node = _accumulators[id(leaf)] = AccumulateGrad(leaf)
+    return node
