@@ -3,7 +3,7 @@
 ``import chainrule`` and use it as you would ``torch``: tensors, ops, ``backward()``, ``autograd.grad``.
 """
 
-from . import autograd, cuda, datasets, distributed, func, linalg, nn, ops, optim, utils, viz
+from . import autograd, cuda, datasets, distributed, func, functional, linalg, nn, ops, optim, utils, viz
 from ._backend import device, get_default_device, set_default_device
 from ._dtype import (
                      bool,
