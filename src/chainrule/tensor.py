@@ -20,6 +20,7 @@ def _wrap(array, grad_fn=None, out_nr: int = 0) -> Tensor:
     t._out_nr = out_nr
     t._vc = [0, None]
     t._hooks = None
+    t._post_hooks = None
     t._fw = None
     return t
 
@@ -44,8 +45,9 @@ class Tensor:
     """
 
     # _vc: the version counter [version, name of the last in-place op], shared with saved copies.
-    # _fw: forward-AD tangents by level, or None.
-    __slots__ = ("_data", "_grad", "grad_fn", "requires_grad", "_out_nr", "_vc", "_hooks", "_fw", "__weakref__")
+    # _fw: forward-AD tangents by level, or None. _post_hooks: a leaf's post-accumulate-grad hooks, or None.
+    __slots__ = ("_data", "_grad", "grad_fn", "requires_grad", "_out_nr", "_vc", "_hooks", "_post_hooks", "_fw",
+                 "__weakref__")
 
     # NOTE: makes NumPy defer to our reflected operators (np.float64(2) * t calls t.__rmul__).
     __array_ufunc__ = None
@@ -63,6 +65,7 @@ class Tensor:
         self._out_nr = 0
         self._vc = [0, None]
         self._hooks = None
+        self._post_hooks = None
         self._fw = None
         if requires_grad:
             self.requires_grad_(True)
@@ -194,6 +197,33 @@ class Tensor:
             self._hooks = []
         self._hooks.append(hook)
         return RemovableHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` right after backward has accumulated this leaf's ``.grad`` (as torch).
+
+        The engine accumulates a leaf's gradient as soon as every path into it is done, so the hook runs while
+        the rest of the backward pass is still to come; ``DistributedDataParallel`` starts its all-reduces here.
+        The hook returns None and may change ``self.grad`` in place.
+
+        Example::
+
+            >>> w = chainrule.ones(3, requires_grad=True)
+            >>> handle = w.register_post_accumulate_grad_hook(lambda t: t.grad.mul_(0.5))
+            >>> (2 * w).sum().backward()
+            >>> w.grad
+            tensor([1., 1., 1.])
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered "
+                               f"on non-leaf tensors (this one comes from {self.grad_fn.op.name})")
+        from .autograd.graph import RemovableHandle
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return RemovableHandle(self._post_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see :func:`chainrule.autograd.backward`)."""

@@ -9,9 +9,9 @@ Example::
     >>> loss.backward()
 """
 
-from . import functional, init, parameter, utils  # noqa: F401
+from . import functional, init, parallel, parameter, utils  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 from .parameter import Parameter
 
-__all__ = ["Parameter", "functional", "init", "utils"] + _modules_all
+__all__ = ["Parameter", "functional", "init", "parallel", "utils"] + _modules_all

@@ -38,6 +38,7 @@ class Parameter(Tensor):
         self._out_nr = 0
         self._vc = data._vc if isinstance(data, Tensor) else [0, None]
         self._hooks = None
+        self._post_hooks = None
         self._fw = None
         if requires_grad:
             self.requires_grad_(True)

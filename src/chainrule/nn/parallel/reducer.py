@@ -1,0 +1,149 @@
+"""Gradient buckets for DistributedDataParallel: all-reduce each bucket as soon as its gradients are accumulated.
+
+Parameters are packed, in reverse registration order (roughly the order backward produces their gradients),
+into flat buckets of one dtype and at most ``bucket_cap`` bytes (the first one smaller, so communication
+starts early). A post-accumulate-grad hook on every parameter counts down its bucket; a full bucket is copied
+into its flat buffer and its non-blocking all-reduce started. Buckets start strictly in order, because MPI
+matches collectives by the order they are called in, and backward may finish them in a different order on
+different ranks. When the last bucket has started, the reducer waits for all of them, averages and writes
+the gradients back.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ...distributed.collectives import start_all_reduce
+from ...tensor import Tensor, _wrap
+
+FIRST_BUCKET_BYTES = 1024 * 1024
+
+
+class Bucket:
+    """Parameters whose gradients are all-reduced together through one flat buffer."""
+
+    def __init__(self, params: list, dtype):
+        self.params = params
+        self.offsets = np.cumsum([0] + [p.numel() for p in params]).tolist()
+        self.flat = np.zeros(self.offsets[-1], dtype=dtype)
+        self.work = None
+
+    def pack(self) -> None:
+        for p, start, stop in zip(self.params, self.offsets, self.offsets[1:]):
+            if p._grad is None:
+                self.flat[start:stop] = 0
+            else:
+                self.flat[start:stop] = p._grad._data.ravel()
+
+    def unpack(self, world_size: int, used: np.ndarray | None) -> None:
+        np.divide(self.flat, world_size, out=self.flat)
+        for i, (p, start, stop) in enumerate(zip(self.params, self.offsets, self.offsets[1:])):
+            if used is not None and not used[i]:
+                continue  # NOTE: no rank used it, so it keeps the gradient it had, as in torch
+            values = self.flat[start:stop].reshape(p._data.shape)
+            if p._grad is None:
+                p._grad = _wrap(values.copy())
+            else:
+                p._grad._data[...] = values
+                p._grad._vc[0] += 1
+
+
+def assign_buckets(params: list, cap_bytes: int, first_cap_bytes: int = FIRST_BUCKET_BYTES) -> list[Bucket]:
+    """Pack ``params`` (in reverse order) into buckets of one dtype and at most ``cap_bytes`` each."""
+    buckets, open_ = [], {}  # open_: dtype -> (params, bytes) of the bucket being filled
+    for p in reversed(params):
+        members, size = open_.get(p._data.dtype, ([], 0))
+        members.append(p)
+        size += p._data.nbytes
+        limit = min(first_cap_bytes, cap_bytes) if not buckets else cap_bytes
+        if size >= limit:
+            buckets.append(Bucket(members, p._data.dtype))
+            members, size = [], 0
+        open_[p._data.dtype] = (members, size)
+    buckets += [Bucket(members, members[0]._data.dtype) for members, _ in open_.values() if members]
+    return buckets
+
+
+class Reducer:
+    """Averages the gradients of ``params`` over ``pg`` during backward, overlapping the all-reduces with it.
+
+    ``prepare(unused)`` arms it for the next backward (``unused``: ids of parameters the forward did not use);
+    ``stats`` holds the last reduction's timings (seconds): ``comm`` from the first start to the last
+    completion, ``overlap`` the part of it before backward's last gradient, ``wait`` the exposed rest.
+    """
+
+    def __init__(self, params: list, names: dict, pg, bucket_cap_bytes: int):
+        from mpi4py import MPI
+
+        self.pg = pg
+        self.names = names
+        self.sum = MPI.SUM
+        self.buckets = assign_buckets(params, bucket_cap_bytes)
+        self.where = {id(p): (b, i) for b, bucket in enumerate(self.buckets) for i, p in enumerate(bucket.params)}
+        self.handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
+        self.armed = False
+        self.stats = {}
+
+    def prepare(self, unused: set) -> None:
+        if self.armed:
+            missing = [self.names[id(p)] for b in self.buckets for p in b.params if not self.ready[id(p)]]
+            raise RuntimeError(
+                "DistributedDataParallel: expected to have finished reduction in the prior iteration before "
+                "starting a new one. This error indicates that your module has parameters that were not used in "
+                "producing loss (here: " + ", ".join(missing) + "). Pass find_unused_parameters=True to "
+                "DistributedDataParallel, or make sure every forward output takes part in the loss.")
+        self.armed = True
+        self.ready = {id(p): False for b in self.buckets for p in b.params}
+        self.pending = [len(b.params) for b in self.buckets]
+        self.next_bucket = 0
+        self.started_at = None
+        self.used = None
+        if unused is not None:
+            # NOTE: started before any bucket, so every rank calls the collectives in the same order
+            self.used = np.array([id(p) not in unused for b in self.buckets for p in b.params], dtype=np.int64)
+            self.used_work = start_all_reduce(self.pg, _wrap(self.used), self.sum)
+        for key in unused or ():
+            if key in self.where:
+                self._mark(key)
+
+    def _grad_ready(self, param: Tensor) -> None:
+        if not self.armed:
+            return  # NOTE: under no_sync (or a forward without grad) gradients only accumulate locally
+        if self.ready.get(id(param)):
+            raise RuntimeError(f"DistributedDataParallel: parameter {self.names[id(param)]} got its gradient twice in "
+                               "one iteration (a second backward without a new forward?)")
+        self._mark(id(param))
+
+    def _mark(self, key: int) -> None:
+        self.ready[key] = True
+        b, _ = self.where[key]
+        self.pending[b] -= 1
+        while self.next_bucket < len(self.buckets) and self.pending[self.next_bucket] == 0:
+            self._start(self.buckets[self.next_bucket])
+            self.next_bucket += 1
+        for bucket in self.buckets[:self.next_bucket]:
+            bucket.work.is_completed()  # NOTE: MPI progresses non-blocking collectives only inside MPI calls
+        if self.next_bucket == len(self.buckets):
+            self._finish()
+
+    def _start(self, bucket: Bucket) -> None:
+        if self.started_at is None:
+            self.started_at = time.perf_counter()
+        bucket.pack()
+        bucket.work = start_all_reduce(self.pg, _wrap(bucket.flat), self.sum)
+
+    def _finish(self) -> None:
+        waited_at = time.perf_counter()
+        used = None
+        if self.used is not None:
+            self.used_work.wait()
+            used = np.split(self.used, np.cumsum([len(b.params) for b in self.buckets])[:-1])
+        for b, bucket in enumerate(self.buckets):
+            bucket.work.wait()
+            bucket.unpack(self.pg.size(), None if used is None else used[b])
+        done_at = time.perf_counter()
+        self.stats = {"comm": done_at - self.started_at, "overlap": waited_at - self.started_at,
+                      "wait": done_at - waited_at}
+        self.armed = False

@@ -1,0 +1,12 @@
+"""DistributedDataParallel on 2 real ranks against one process on the concatenated batch (workers/ddp.py)."""
+
+from .launch import needs_mpi, run_ranks
+
+
+@needs_mpi
+def test_ddp_matches_one_process_on_the_whole_batch():
+    # SGD and Adam, several buckets, no_sync accumulation, unused parameters, BatchNorm buffers, and the
+    # errors for an unfinished reduction and for models that differ across ranks
+    result = run_ranks(2, "ddp.py")
+    assert result.returncode == 0, result.stderr
+    assert "10 DDP checks passed" in result.stdout
