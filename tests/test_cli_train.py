@@ -130,3 +130,46 @@ def test_missing_extra_names_the_pip_install(monkeypatch, capsys, module, args, 
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1
     assert err.startswith("chainrule train: error:") and f"pip install 'chainrule[{extra}]'" in err
+
+
+def test_moons_is_offered_and_learned(capsys):
+    assert cli.main(["train", "--dataset", "moons", "--epochs", "15"]) == 0
+    out = capsys.readouterr().out
+    assert "mlp on moons (480 train / 120 test)" in out and "epochs 1..15" in out and accuracy(out) >= 90.0
+
+
+@pytest.mark.parametrize("epochs, message", [
+    (["--epochs", "1"], "--epochs 1 leaves nothing to train"),
+    ([], "the run asked for 2 epochs, so it has nothing to train"),
+])
+def test_resume_to_an_epoch_already_reached_exits_2_and_says_so(tmp_path, capsys, epochs, message):
+    path = str(tmp_path / "run.ckpt")
+    assert cli.main(["train", "--model", "softmax", "--epochs", "2", "--save", path]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--resume", path, *epochs])
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2 and out == ""
+    assert f"the checkpoint {path} is already at epoch 2, so {message}" in err and "pass more than 2" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--save", "missing/run.ckpt"], "--save missing/run.ckpt: the directory {tmp}/missing does not exist"),
+    (["--save", "."], "--save .: it is a directory; give a file name"),
+    (["--plot", "missing/curves.png"], "--plot missing/curves.png: the directory {tmp}/missing does not exist"),
+    (["--plot", "curves.txt"], "--plot curves.txt: matplotlib cannot write .txt files; use one of"),
+])
+def test_output_paths_are_checked_before_the_first_epoch(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("chainrule.cli.train._load_data", lambda *_: pytest.fail("trained before checking"))
+    assert cli.main(["train", *args]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"chainrule train: error: {message.format(tmp=tmp_path)}")
+
+
+def test_plot_without_extension_reports_the_png_it_writes(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--dataset", "moons", "--epochs", "1", "--plot", "curves"]) == 0
+    assert "saved plot: curves.png" in capsys.readouterr().out
+    assert os.listdir(tmp_path) == ["curves.png"]

@@ -2,7 +2,7 @@
 
 The lecture's models, from the linear classifiers (a multiclass SVM trained with the hinge loss, softmax
 regression) to an MLP and a small conv net, on scikit-learn's bundled handwritten digits or a synthetic
-spiral. Gradients come from chainrule's reverse mode; nothing is derived by hand.
+spiral or two moons. Gradients come from chainrule's reverse mode; nothing is derived by hand.
 
 Example::
 
@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 
 MODELS = ("linear-svm", "softmax", "mlp", "cnn")
-DATASETS = ("digits", "spiral")
+DATASETS = ("digits", "spiral", "moons")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 # Per model: the optimizer and epochs used when not given (tuned on digits; see docs/training.md).
 MODEL_DEFAULTS = {
@@ -28,15 +29,16 @@ MODEL_DEFAULTS = {
     "mlp": dict(optimizer="adam", epochs=20),
     "cnn": dict(optimizer="sgd", epochs=15),
 }
-# The spiral has a third as many samples as digits and a harder boundary, so it takes more (cheaper) epochs.
-SPIRAL_EPOCHS = 60
+# The toy sets have a third as many samples as digits, so they take more (cheaper) epochs; the spiral's
+# boundary is the harder one.
+TOY_EPOCHS = {"spiral": 60, "moons": 40}
 BATCH_SIZE = 32
 SGD_LR = 0.05
 ADAM_LR = {"linear-svm": 1e-2, "softmax": 1e-2, "mlp": 1e-3, "cnn": 3e-3}
 # The learning rate decays by this factor every epoch, which steadies the final accuracy. A per-epoch decay
 # (rather than a schedule fitted to --epochs) means a run resumed to a later epoch continues exactly as an
 # uninterrupted run to that epoch would have.
-LR_DECAY = {"digits": 0.85, "spiral": 0.95}
+LR_DECAY = {"digits": 0.85, "spiral": 0.95, "moons": 0.95}
 # NOTE: the multiclass SVM's objective is hinge loss plus an L2 penalty; SGD and Adam add it to the gradient.
 SVM_WEIGHT_DECAY = 1e-3
 # The options a resumed run takes from its checkpoint (giving a different value is an error).
@@ -50,13 +52,14 @@ class TrainError(Exception):
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a classifier on digits or a spiral and report its test accuracy",
+        "train", help="train a classifier on digits, a spiral or two moons and report its test accuracy",
         description="Train a classifier with chainrule and print its test accuracy. Options left out take "
                     "per-model defaults tuned on digits; with --resume they come from the checkpoint.")
     parser.add_argument("--model", choices=MODELS, help="the classifier (default: mlp)")
     parser.add_argument("--dataset", choices=DATASETS, help="the data set (default: digits)")
     parser.add_argument("--epochs", type=_positive_int,
-                        help=f"train until this epoch (default: per model on digits, {SPIRAL_EPOCHS} on spiral)")
+                        help="train until this epoch, counting a resumed run's epochs (default: per model on "
+                             f"digits, {TOY_EPOCHS['spiral']} on spiral, {TOY_EPOCHS['moons']} on moons)")
     parser.add_argument("--batch-size", type=_positive_int, help=f"samples per step (default: {BATCH_SIZE})")
     parser.add_argument("--optimizer", choices=OPTIMIZERS,
                         help="sgd (momentum 0.9), adam or adamw (default: adam for mlp, else sgd)")
@@ -131,6 +134,7 @@ def _train(args) -> int:
         _require("sklearn.datasets", "the digits data set", "train")
     if args.plot:
         _require("matplotlib", "--plot", "plot")
+    plot_path = _check_outputs(args)
 
     data = _load_data(cr, config)
     n_classes = int(data.y_train.numpy().max()) + 1
@@ -175,9 +179,9 @@ def _train(args) -> int:
     test_correct = _count_correct(cr, model, data.x_test, data.y_test)
     if args.save and start < config["epochs"]:
         print(f"saved checkpoint: {args.save} (epoch {config['epochs']})")
-    if args.plot:
-        plot_history(history, args.plot, f"{config['model']} on {config['dataset']}")
-        print(f"saved plot: {args.plot}")
+    if plot_path:
+        plot_history(history, plot_path, f"{config['model']} on {config['dataset']}")
+        print(f"saved plot: {plot_path}")
     print(f"test accuracy: {100 * test_correct / n_test:.2f}% ({test_correct}/{n_test})")
     return 0
 
@@ -204,7 +208,13 @@ def _resolve_config(args, checkpoint: dict | None) -> dict:
                 flag = "--" + name.replace("_", "-")
                 parser.error(f"{flag} {value} conflicts with the checkpoint {args.resume}, which was trained "
                              f"with {flag} {saved[name]}; leave it out to continue that run")
-        return dict(saved, epochs=args.epochs or saved["epochs"])
+        epochs = args.epochs or saved["epochs"]
+        if epochs <= checkpoint["epoch"]:
+            done = checkpoint["epoch"]
+            asked = f"--epochs {epochs} leaves" if args.epochs else f"the run asked for {epochs} epochs, so it has"
+            parser.error(f"the checkpoint {args.resume} is already at epoch {done}, so {asked} nothing to train; "
+                         f"--epochs is the epoch to train until: pass more than {done} to continue that run")
+        return dict(saved, epochs=epochs)
     model = given["model"] or "mlp"
     dataset = given["dataset"] or "digits"
     if model == "cnn" and dataset != "digits":
@@ -214,12 +224,42 @@ def _resolve_config(args, checkpoint: dict | None) -> dict:
     lr = given["lr"] or (SGD_LR if optimizer == "sgd" else ADAM_LR[model])
     return {"model": model, "dataset": dataset, "optimizer": optimizer, "lr": lr,
             "batch_size": given["batch_size"] or BATCH_SIZE, "seed": 0 if given["seed"] is None else given["seed"],
-            "epochs": args.epochs or (defaults["epochs"] if dataset == "digits" else SPIRAL_EPOCHS)}
+            "epochs": args.epochs or (defaults["epochs"] if dataset == "digits" else TOY_EPOCHS[dataset])}
+
+def _check_outputs(args) -> str | None:
+    """Refuse --save and --plot paths that cannot be written, before any training; returns the plot's path.
+
+    NOTE: a plot path without an extension gets ".png", as matplotlib would add, so the path reported is the
+    file written.
+    """
+    plot_path = args.plot
+    if plot_path:
+        from matplotlib.backend_bases import FigureCanvasBase
+        extension = os.path.splitext(plot_path)[1].lower().lstrip(".")
+        if not extension:
+            plot_path += ".png"
+        elif extension not in FigureCanvasBase.get_supported_filetypes():
+            raise TrainError(f"--plot {plot_path}: matplotlib cannot write .{extension} files; use one of "
+                             f"{', '.join('.' + e for e in sorted(FigureCanvasBase.get_supported_filetypes()))}")
+    for flag, path in (("--save", args.save), ("--plot", plot_path)):
+        if not path:
+            continue
+        directory = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise TrainError(f"{flag} {path}: it is a directory; give a file name")
+        if not os.path.isdir(directory):
+            raise TrainError(f"{flag} {path}: the directory {directory} does not exist")
+        if not os.access(directory, os.W_OK):
+            raise TrainError(f"{flag} {path}: the directory {directory} is not writable")
+    return plot_path
+
 
 def _load_data(cr, config: dict):
     # NOTE: the train/test split is fixed (seed 0) whatever --seed says, so runs stay comparable.
     if config["dataset"] == "digits":
         return cr.datasets.load_digits(flatten=config["model"] != "cnn")
+    if config["dataset"] == "moons":
+        return cr.datasets.moons(n_samples=600, noise=0.2)
     return cr.datasets.spiral(n_per_class=200, n_classes=3)
 
 
