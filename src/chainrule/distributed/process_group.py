@@ -152,8 +152,8 @@ def get_backend(group: ProcessGroup | None = None) -> str:
     return "mpi"
 
 
-def new_group(ranks: list[int] | None = None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
-              group_desc=None) -> ProcessGroup:
+def new_group(ranks: list[int] | None = None, timeout=None, backend=None, pg_options=None,
+              use_local_synchronization=False, group_desc=None) -> ProcessGroup:
     """A group of the global ``ranks`` (default: all). Every rank of the world must call it, as in torch.
 
     Ranks outside ``ranks`` get ``GroupMember.NON_GROUP_MEMBER``; collectives on it are no-ops there.
