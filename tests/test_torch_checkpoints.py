@@ -158,3 +158,10 @@ def test_checkpoints_written_by_installed_torch(tmp_path):
     for index, state in optimizer.state_dict()["state"].items():
         for key, value in state.items():
             np.testing.assert_array_equal(loaded["optimizer"]["state"][index][key].numpy(), value.numpy())
+
+
+def test_a_pickled_module_is_refused_with_a_hint(tmp_path):
+    payload = raw_pickle(b"ctorch.nn.modules.linear\nLinear\n)\x81")
+    torch_zip(tmp_path / "model.pt", payload)
+    with pytest.raises(RuntimeError, match=r"global torch\.nn\.modules\.linear\.Linear.*save model\.state_dict\(\)"):
+        cr.load(tmp_path / "model.pt")

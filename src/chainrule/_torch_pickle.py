@@ -129,11 +129,13 @@ class _RestrictedUnpickler(pickle._Unpickler):
     def find_class(self, module: str, name: str):
         try:
             return _ALLOWED[module, name]
-        except (KeyError, TypeError):
+        except KeyError:
+            hint = ("; it holds a whole pickled module: save model.state_dict() instead"
+                    if module.startswith("torch.nn.") else "")
             raise pickle.UnpicklingError(
                 f"the file refers to the global {module}.{name}, which is not allowed: only tensors, dicts, "
                 "lists, tuples, sets, numbers, strings and dtypes are read (as torch.load(weights_only=True)), "
-                "because loading anything else could run code from the file") from None
+                f"because loading anything else could run code from the file{hint}") from None
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
