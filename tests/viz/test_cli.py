@@ -76,6 +76,9 @@ HOSTILE = [
     ("x @ x", "operator @"),
     ("x +", "not a valid expression"),
     ("exp(x, x)", "exp() takes 1 argument, got 2"),
+    ("max(x, x, x)", "max() takes 1 or 2 arguments, got 3"),
+    ("x ^ 2", "for a power write **, e.g. x**2"),
+    ("x</script><script>alert(1)", "not a valid expression"),
 ]
 BAD_VALUES = [
     (["x=__import__('os')"], "must be a number or a list of numbers"),
@@ -148,3 +151,43 @@ def test_a_leading_minus_is_an_expression_and_a_failure_while_computing_is_statu
     result = explain("-x*y", "x=[1, 2, 3]", "y=[1, 2]")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "cannot be broadcast" in result.stderr
+
+
+def test_numbered_left_to_right_as_python_does():
+    result = explain("x*y + z*w", "x=1", "y=2", "z=3", "w=4")
+    assert result.returncode == 0, result.stderr
+    import chainrule as cr
+    x, y, z, w = (cr.tensor(v, requires_grad=True, dtype=cr.float64) for v in (1.0, 2.0, 3.0, 4.0))
+    text = str(cr.explain(x * y + z * w))
+    for line in ("t1 = x * y = 2  (mul)", "t2 = z * w = 12  (mul)", "f = t1 + t2 = 14  (add)"):
+        assert line in result.stdout and line in text
+    leaves = lambda out: [ln.split(" =")[0].strip() for ln in out.split("Leaf gradients:")[1].splitlines()[1:]]  # noqa: E731
+    assert leaves(result.stdout) == leaves(text) == ["df/dx", "df/dy", "df/dz", "df/dw"]
+
+
+def test_every_line_shows_its_value_max_reduces_and_no_numpy_warnings(tmp_path):
+    result = explain("2*(x*y + max(z, w))", "x=3", "y=-4", "z=2", "w=-1")
+    assert "t1 = x * y = -12  (mul)" in result.stdout and "t2 = maximum(z, w) = 2  (maximum)" in result.stdout
+    assert "t3 = t1 + t2 = -10  (add)" in result.stdout and "f = 2 * t3 = -20  (mul)" in result.stdout
+    result = explain("max(x)", "x=[1,3,3]")
+    assert result.returncode == 0, result.stderr
+    assert "f = max(x) = 3" in result.stdout and "df/dx = [0, 0.5, 0.5]" in result.stdout
+    result = explain("log(x) + exp(y)", "x=0", "y=1000", "--svg", str(tmp_path / "g.svg"), "--html",
+                     str(tmp_path / "g.html"))
+    assert result.returncode == 0 and result.stderr == ""   # no RuntimeWarning with internal paths
+    assert "!! t1 = log(x) = -inf" in result.stdout
+
+
+def test_a_hostile_expression_writes_no_page(tmp_path):
+    page = tmp_path / "x.html"
+    result = explain("x<script>", "x=1", "--html", str(page))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and not page.exists()
+
+
+def test_the_bare_command_points_to_the_subcommands_and_has_a_version():
+    bare = subprocess.run([sys.executable, "-m", "chainrule"], capture_output=True, text=True, timeout=120)
+    assert "f = (x + y) * z" in bare.stdout and "commands: train, explain" in bare.stdout
+    version = subprocess.run([sys.executable, "-m", "chainrule", "--version"], capture_output=True, text=True,
+                             timeout=120)
+    import chainrule
+    assert version.returncode == 0 and version.stdout.strip() == f"chainrule {chainrule.__version__}"

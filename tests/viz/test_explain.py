@@ -144,3 +144,62 @@ def test_bad_arguments():
     assert "df/dv = [3, 3]" in str(cr.explain(v * 3, cr.tensor([1.0, 1.0])))
     with pytest.raises(TypeError, match="params must be a mapping"):
         cr.explain(v.sum(), params=[v])
+
+
+def test_every_line_shows_its_value_even_when_the_graph_kept_none():
+    x, y, z, w = (cr.tensor(v, requires_grad=True) for v in (3.0, -4.0, 2.0, -1.0))
+    text = str(cr.explain(2 * (x * y + cr.maximum(z, w))))   # add keeps nothing: its value is recomputed
+    assert "t3 = t1 + t2 = -10  (add)" in text and "t1 = x * y = -12  (mul)" in text
+
+
+def test_recorded_constants_read_as_the_lecture_writes_them():
+    w0, w1, w2 = (cr.tensor(v, requires_grad=True) for v in (2.0, -3.0, -3.0))
+    x0, x1 = (cr.tensor(v, requires_grad=True) for v in (-1.0, -2.0))
+    with cr.viz.record():
+        f = 1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
+    text = str(cr.explain(f))
+    assert "t7 = 1 + t6 = 1.368  (add)" in text and "f = 1 / t7 = 0.7311  (div)" in text
+    assert "const" not in text
+
+
+def test_indices_are_shown_and_a_max_tie_says_it_splits():
+    w = cr.tensor([2.0, -3.0], requires_grad=True)
+    x = cr.tensor([-1.0, -2.0], requires_grad=True)
+    text = str(cr.explain(w[0] * x[0] + w[1:] .sum()))
+    assert "t1 = w[0] = 2  (index)" in text and "t2 = x[0] = -1  (index)" in text and "w[1:]" in text
+    z, v = cr.tensor(1.0, requires_grad=True), cr.tensor(1.0, requires_grad=True)
+    text = str(cr.explain(cr.maximum(z, v)))
+    assert "local df/dz = 0.5 (a tie: the gradient is split)   downstream df/dz = 0.5 * 1 = 0.5" in text
+    assert "[z > v] = 0.5" not in text
+
+
+def test_cross_entropy_is_one_gate_with_softmax_minus_onehot():
+    rng = np.random.default_rng(1)
+    s = cr.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    y = cr.tensor([2, 0])
+    with cr.viz.record():
+        loss = cr.nn.functional.cross_entropy(s, y)
+    report = cr.explain(loss)
+    text = str(report)
+    assert len(report.steps) == 1 and "loss = cross_entropy(s, y) = " in text
+    assert "local dloss/ds = (softmax(s) - onehot(y)) / 2 = " in text
+    p = np.exp(s._data) / np.exp(s._data).sum(1, keepdims=True)
+    np.testing.assert_allclose(report.gradients["s"]._data, (p - np.eye(3)[[2, 0]]) / 2, rtol=1e-6)
+    expanded = str(cr.explain(loss, expand=True))
+    assert "cross_entropy" not in expanded and "where(" in expanded and "log(" in expanded
+
+
+def test_svm_loss_softmax_and_a_layer_are_named_gates():
+    rng = np.random.default_rng(2)
+    cr.manual_seed(0)
+    layer = cr.nn.Linear(3, 4)
+    x = cr.tensor(rng.standard_normal((2, 3)))
+    y = cr.tensor([1, 3])
+    with cr.viz.record():
+        scores = layer(x)
+        loss = cr.nn.functional.multi_margin_loss(scores, y) + cr.nn.functional.softmax(scores, dim=1)[0, 0]
+    text = str(cr.explain(loss, params=dict(layer.named_parameters())))
+    assert "= svm_loss(scores, y) = " in text and "SVM (multiclass hinge) gate" in text
+    assert "= softmax(scores) = " in text and "diag(t" in text
+    assert "scores = Linear(x, weight, bias) = " in text and "local dscores/dweight = x (downstream = upstream^T @ x)" \
+        in text

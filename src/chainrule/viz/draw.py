@@ -11,12 +11,15 @@ from __future__ import annotations
 import functools
 import html
 
+from .._backend import xp
 from ..autograd.anomaly import format_value, shape_text, user_frame
 from ..tensor import Tensor
+from .composite import Group
 from .graph import GraphView, edge_wire, n_outputs, wire_of
 
 VALUE_COLOR = "#2e7d32"
 GRAD_COLOR = "#c62828"
+LARGE = 40   # gates; a larger drawing gets a note on how to make it readable
 
 INSTALL_HINT = ("Graphviz's `dot` program was not found on PATH, so the graph cannot be rendered (its DOT "
                 "text is still in .source). Install Graphviz: `apt-get install graphviz` (Debian/Ubuntu), "
@@ -28,7 +31,7 @@ class GraphvizNotFound(RuntimeError):
 
 
 def draw(*outputs, params=None, show_values: bool = True, show_grads: bool = True, max_elements: int = 4,
-         collapse=None):
+         collapse=None, expand: bool = False, rankdir: str = "LR", max_inches: float = 30):
     """Draw the graph behind ``outputs`` as a ``graphviz.Digraph``.
 
     Nodes: one per leaf (named from ``params``, e.g. ``dict(model.named_parameters())``, else from the
@@ -41,6 +44,10 @@ def draw(*outputs, params=None, show_values: bool = True, show_grads: bool = Tru
     ``backward()`` only the leaves' ``.grad`` (and retained ``.grad`` of tensors you hold) are left to show.
     ``collapse``: an ``nn.Module`` (anything with ``named_modules()`` and ``named_parameters()``); each module
     that owns parameters gets its ops grouped in one cluster.
+    Composites (softmax, cross_entropy, the SVM loss, ``nn.Linear`` and other leaf layers) whose forward ran
+    inside ``chainrule.viz.record()`` are drawn as one gate each; ``expand=True`` draws their ops. ``rankdir``:
+    "LR" (left to right, as the lecture) or "TB". ``max_inches``: the picture is scaled down to fit a square of
+    that side, and a note under it says so when the graph is large.
 
     Rendering (``.render()``, ``.pipe()``, Jupyter) needs Graphviz's ``dot`` program; without it a
     :class:`GraphvizNotFound` error says how to install it, and ``.source`` still holds the DOT text.
@@ -65,36 +72,54 @@ def draw(*outputs, params=None, show_values: bool = True, show_grads: bool = Tru
     if collapse is not None and not all(hasattr(collapse, a) for a in ("named_modules", "named_parameters")):
         raise TypeError(f"draw: collapse must be an nn.Module (with named_modules() and named_parameters()), "
                         f"got {type(collapse).__name__}")
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"draw: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     if params is None and collapse is not None:
         params = dict(collapse.named_parameters())
     if params is not None and not hasattr(params, "items"):
         raise TypeError(f"draw: params must be a mapping of names to tensors, got {type(params).__name__}")
-    view = GraphView(outputs, params=params, frame=user_frame())
-    if show_grads and not view.freed and any(leaf.grad is not None for leaf in view.leaves):
-        view.backward([None if o._data.size == 1 else o.detach() * 0 for o in outputs])
-    show_grads = show_grads and (view.freed or bool(view.upstream) or any(leaf.grad is not None
-                                                                          for leaf in view.leaves))
-    return _Builder(view, show_values, show_grads, max_elements, collapse).build()
+    with xp.errstate(all="ignore"):
+        view = GraphView(outputs, params=params, frame=user_frame(), expand=expand)
+        if show_grads and not view.freed and any(leaf.grad is not None for leaf in view.leaves):
+            view.backward([None if o._data.size == 1 else o.detach() * 0 for o in outputs])
+        show_grads = show_grads and (view.freed or bool(view.upstream) or any(leaf.grad is not None
+                                                                              for leaf in view.leaves))
+        return _Builder(view, show_values, show_grads, max_elements, collapse, rankdir, max_inches).build()
 
 
 class _Builder:
-    def __init__(self, view: GraphView, show_values: bool, show_grads: bool, max_elements: int, collapse):
+    def __init__(self, view: GraphView, show_values: bool, show_grads: bool, max_elements: int, collapse,
+                 rankdir: str = "LR", max_inches: float = 30):
         self.view, self.show_values, self.show_grads = view, show_values, show_grads
         self.max_elements = max_elements
         self.clusters = _clusters(view, collapse) if collapse is not None else {}
-        self.dot = _drawing_class()(name="chainrule", graph_attr={"rankdir": "LR"},
+        graph_attr = {"rankdir": rankdir, "size": f"{max_inches:g},{max_inches:g}"}
+        if len(view.units) > LARGE:
+            graph_attr.update(label=f"{len(view.units)} gates: scaled down to fit {max_inches:g} inches. Run the "
+                                    "forward inside chainrule.viz.record() to draw layers and losses as one gate "
+                                    "each, or use chainrule.viz.html to zoom and click.", labelloc="b",
+                              fontname="Helvetica", fontsize="12")
+        self.dot = _drawing_class()(name="chainrule", graph_attr=graph_attr,
                                     node_attr={"fontname": "Helvetica", "fontsize": "11"},
                                     edge_attr={"fontname": "Helvetica", "fontsize": "10"})
         self.members: dict = {}   # cluster label -> [(DOT node name, label, attrs)]
         self.ids = {id(leaf): f"leaf{k}" for k, leaf in enumerate(view.leaves)}
-        self.ids.update((id(node), f"op{k}") for k, node in enumerate(reversed(view.nodes)))
+        self.ids.update((id(unit), f"op{k}") for k, unit in enumerate(reversed(view.units)))
+        self.source: dict = {id(leaf): self.ids[id(leaf)] for leaf in view.leaves}   # wire -> DOT node
+        for unit in view.units:
+            outs = unit.outs if isinstance(unit, Group) else [(id(unit), i) for i in range(n_outputs(unit))]
+            self.source.update((w, self.ids[id(unit)]) for w in outs)
 
     def build(self):
         view = self.view
         for leaf in view.leaves:
             self._node(self.ids[id(leaf)], self._leaf_label(leaf), id(leaf), shape="box", style="filled",
                        fillcolor="#e3f2fd")
-        for node in reversed(view.nodes):
+        for unit in reversed(view.units):
+            if isinstance(unit, Group):
+                self._group(unit)
+                continue
+            node = unit
             label = f"<b>{html.escape(node.op.name)}</b>"
             if node.out_meta is not None:
                 meta = [f"{shape_text(shape)} {dtype}" for shape, dtype in node.out_meta]
@@ -110,13 +135,35 @@ class _Builder:
             self.dot.node(name, f"<<b>{html.escape(view.names[wire])}</b>>", shape="oval", style="filled",
                           fillcolor="#eeeeee")
             label = self._edge_label(wire, view.value(wire), view.wire_gradient(wire))
-            self.dot.edge(self.ids[id(out) if out.grad_fn is None else id(out.grad_fn)], name, label=label)
+            self.dot.edge(self.source[wire], name, label=label)
         for k, (cluster, members) in enumerate(self.members.items()):
             with self.dot.subgraph(name=f"cluster_{k}") as sub:
                 sub.attr(label=cluster, style="rounded,dashed", color="#90a4ae")
                 for name, label, attrs in members:
                     sub.node(name, label, **attrs)
         return self.dot
+
+    def _group(self, group: Group) -> None:
+        view = self.view
+        target = self.ids[id(group)]
+        label = f"<b>{html.escape(group.label(view))}</b>" + "".join(
+            f"<br/>{html.escape(m)}" for m in (self._meta(w) for w in group.outs) if m)
+        label += f'<br/><font point-size="9">{len(group.members)} ops</font>'
+        self._node(target, label, id(group.members[0]), shape="box", style="rounded,filled",
+                   fillcolor="#fff8e1", color="#f9a825")
+        for k, (_, wire, t) in enumerate(group.inputs):
+            if wire is None:
+                self._constant(f"const_{target}_{k}", target, view.constant_names.get(id(t)), t._data)
+                continue
+            grad = group.edge_gradient(view, wire)
+            self.dot.edge(self.source[wire], target, label=self._edge_label(wire, view.value(wire), grad))
+
+    def _constant(self, name: str, target: str, known, value) -> None:
+        text = known if known is not None else "const" if value is None else self._fmt(value)
+        if known is not None and value is not None:
+            text += f" = {self._fmt(value)}"
+        self.dot.node(name, text, shape="plaintext", fontcolor="#757575")
+        self.dot.edge(name, target, color="#bdbdbd")
 
     def _node(self, name: str, label: str, key, **attrs) -> None:
         cluster = self.clusters.get(key)
@@ -144,14 +191,10 @@ class _Builder:
         view = self.view
         target = self.ids[id(node)]
         if edge is None:
-            value = view.input_value(node, i)
-            name = f"const_{target}_{i}"
-            text = "const" if value is None else self._fmt(value)
-            self.dot.node(name, text, shape="plaintext", fontcolor="#757575")
-            self.dot.edge(name, target, color="#bdbdbd")
+            self._constant(f"const_{target}_{i}", target, view.name_of_edge(node, i), view.input_value(node, i))
             return
         wire = edge_wire(edge)
-        source = self.ids[id(edge) if edge.__class__ is not tuple else id(edge[0])]
+        source = self.source[wire]
         grad = view.edge_grads.get((id(node), i))
         if grad is None and len(view.consumers.get(wire, ())) == 1:
             grad = view.leaf_gradient(edge) if edge.__class__ is not tuple else view.wire_gradient(wire)

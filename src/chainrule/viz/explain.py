@@ -174,7 +174,7 @@ class Explanation:
                    "downstream": None} for i, arg in enumerate(args)]
         if view.freed or all(u is None for u in upstream):
             return Step(node, header, [], outs, value, upstream, inputs)
-        up_text = "upstream " + ", ".join(f"{self._d(name)} = {self._upstream(node, k, name, u)}"
+        up_text = "upstream " + ", ".join(f"{self._d(name)} = {self._upstream((id(node), k), name, u)}"
                                           for k, (name, u) in enumerate(zip(outs, upstream, strict=True))
                                           if u is not None)
         locals_ = local_gradients(node, upstream[0]._data) if len(outs) == 1 else None
@@ -234,7 +234,8 @@ class Explanation:
                     item["local_value"] = g._data / up._data.reshape(())
             term = item["local"] or "its local Jacobian (never formed)"
             d = self._d(shown)
-            head = f"upstream {self._d(outs[0])} = {self._fmt(up)}   local d{outs[0]}/d{shown} = {term}"
+            head = (f"upstream {self._d(outs[0])} = {self._upstream(group.outs[0], outs[0], up)}   "
+                    f"local d{outs[0]}/d{shown} = {term}")
             if item["local_value"] is not None and g._data.size == 1:
                 lines.append(f"{head} = {self._fmt(item['local_value'])}   downstream {d} = "
                              f"{self._fmt(item['local_value'])} * {self._fmt(up)} = {self._fmt(g)}")
@@ -261,8 +262,8 @@ class Explanation:
             return f"{term}, split at ties = {value}"
         return f"{term} = {value}"
 
-    def _upstream(self, node, index: int, name: str, g) -> str:
-        parts = [p for _, p in self.view.uses((id(node), index))]
+    def _upstream(self, wire, name: str, g) -> str:
+        parts = [p for _, p in self.view.uses(wire)]
         if len(parts) < 2 or any(p is None for p in parts):
             return self._fmt(g)
         note = f"   (copy gate: {name} feeds {len(parts)} ops, so their gradients sum)"
