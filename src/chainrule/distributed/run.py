@@ -52,16 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--nproc", "--nproc-per-node", type=int, default=1, dest="nproc",
                         help="number of ranks (default: 1)")
     parser.add_argument("--timeout", type=float, help="stop the whole job after this many seconds")
-    parser.add_argument("-m", dest="module", help="run a module (as python -m) instead of a script")
+    parser.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE ...",
+                        help="run a module (as python -m) with the arguments that follow, instead of a script")
     parser.add_argument("script", nargs="?", help="the script to run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     args = parser.parse_args(argv)
     if args.nproc < 1:
         parser.error(f"-n must be at least 1, got {args.nproc}")
-    if args.module is None and args.script is None:
+    if args.module:
+        return launch(args.nproc, ["-m", *args.module], args.timeout)
+    if args.script is None:
         parser.error("give a script to run, or -m module")
-    target = ["-m", args.module] + ([args.script] if args.script else []) if args.module else [args.script]
-    return launch(args.nproc, target + args.args, args.timeout)
+    return launch(args.nproc, [args.script, *args.args], args.timeout)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,107 @@
+"""Data-parallel scaling: a compute-bound MLP training step on 1 rank vs 2 ranks with DistributedDataParallel.
+
+784-1024-1024-1024-10, ReLU, float32, batch 256 per rank, cross-entropy, SGD; one BLAS thread per rank, so
+2 ranks use the 2 cores. Reports samples/s (weak scaling: each rank keeps its batch) and, from the reducer's
+timings, how much of the gradient communication ran during backward: ``hidden`` is the share of the
+all-reduce time that overlapped the backward pass, ``of backward`` the share of the backward pass during
+which an all-reduce was in flight.
+
+Run: ``python -m benchmarks.distributed`` (needs ``pip install 'chainrule[distributed]'``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+SIZES = (784, 1024, 1024, 1024, 10)
+BATCH = 256
+WARMUP, STEPS = 3, 15
+
+
+def worker(use_ddp: bool) -> None:
+    """One rank's training loop; rank 0 prints its timings as JSON."""
+    import chainrule as cr
+    from chainrule import nn
+
+    world, rank = 1, 0
+    if use_ddp:
+        import chainrule.distributed as dist
+        dist.init_process_group()
+        world, rank = dist.get_world_size(), dist.get_rank()
+    cr.manual_seed(0)
+    layers = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    if use_ddp:
+        model = nn.parallel.DistributedDataParallel(model)
+    opt = cr.optim.SGD(model.parameters(), lr=0.01)
+    rng = np.random.default_rng(rank)
+    x = cr.tensor(rng.standard_normal((BATCH, SIZES[0])).astype(np.float32))
+    y = cr.tensor(rng.integers(0, SIZES[-1], BATCH))
+    loss_fn = nn.CrossEntropyLoss()
+    step_times, backward_times, stats = [], [], []
+    for step in range(WARMUP + STEPS):
+        start = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        backward_start = time.perf_counter()
+        loss.backward()
+        backward_end = time.perf_counter()
+        opt.step()
+        end = time.perf_counter()
+        if step >= WARMUP:
+            step_times.append(end - start)
+            backward_times.append(backward_end - backward_start)
+            if use_ddp:
+                stats.append(model._get_ddp_logging_data())
+    if rank == 0:
+        step_time = float(np.median(step_times))
+        result = {"ranks": world, "step_ms": 1e3 * step_time, "samples_per_s": world * BATCH / step_time,
+                  "backward_ms": 1e3 * float(np.median(backward_times))}
+        if stats:
+            result.update({key + "_ms": 1e3 * float(np.median([s[key] for s in stats]))
+                           for key in ("comm", "overlap", "wait")})
+        print(json.dumps(result), flush=True)
+
+
+def _run(nproc: int) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if nproc == 1:
+        command = [sys.executable, "-m", "benchmarks.distributed", "--worker"]
+    else:
+        command = [sys.executable, "-m", "chainrule.distributed.run", "-n", str(nproc), "-m",
+                   "benchmarks.distributed", "--worker", "--ddp"]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    import chainrule.distributed as dist
+
+    if not dist.is_available():
+        print("\nDistributedDataParallel scaling: skipped (pip install 'chainrule[distributed]')")
+        return
+    one, two = _run(1), _run(2)
+    print(f"\nDistributedDataParallel scaling: MLP {'-'.join(map(str, SIZES))}, float32, batch {BATCH} per rank, "
+          "one BLAS thread per rank")
+    for r in (one, two):
+        print(f"  {r['ranks']} rank(s): {r['step_ms']:8.1f} ms/step  {r['samples_per_s']:8.0f} samples/s  "
+              f"backward {r['backward_ms']:.1f} ms")
+    print(f"  speed-up 2 ranks / 1 rank: {two['samples_per_s'] / one['samples_per_s']:.2f}x")
+    print(f"  all-reduce: {two['comm_ms']:.1f} ms per step, {two['overlap_ms']:.1f} ms of it during backward "
+          f"(hidden {two['overlap_ms'] / two['comm_ms']:.0%}, of backward {two['overlap_ms'] / two['backward_ms']:.0%}), "
+          f"exposed wait {two['wait_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    if "--worker" in sys.argv:
+        worker(use_ddp="--ddp" in sys.argv)
+    else:
+        main()
