@@ -289,9 +289,11 @@ forward value, the upstream gradient, its local gradient and the downstream grad
                 path = f"M{x1:.0f},{y1:.0f} C{x1:.0f},{mid:.0f} {x2:.0f},{mid:.0f} {x2:.0f},{y2:.0f}"
             lx, ly = (x1 + x2) / 2, (y1 + y2) / 2
             value = e["name"]
-            if e["value"]:
+            if e["value"] and kinds[e["from"]]["kind"] != "const":   # NOTE: a constant's box shows its value
                 text = e["value"]["t"]
                 value += f" = {text}" if len(text) <= 16 else f" {e['value']['shape']}"
+            elif kinds[e["from"]]["kind"] == "const":
+                value = ""
             parts.append(
                 f'<g class="edge" id="{e["id"]}" data-from="{e["from"]}" data-to="{e["to"]}">'
                 f'<path d="{path}" marker-end="url(#cr-arrow)"/><path class="hit" d="{path}"/>'
