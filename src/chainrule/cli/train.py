@@ -70,6 +70,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--save", metavar="PATH", help="write a checkpoint here after every epoch")
     parser.add_argument("--resume", metavar="PATH", help="continue the run saved in this checkpoint")
     parser.add_argument("--plot", metavar="PATH.png", help="save loss and accuracy curves (needs matplotlib)")
+    parser.add_argument("--nproc", type=_positive_int, default=1,
+                        help="train data-parallel on this many MPI ranks, the batch split over them (needs "
+                             "chainrule[distributed]; default: 1)")
     parser.set_defaults(func=run, parser=parser)
 
 
@@ -96,8 +99,15 @@ def _positive_float(text: str) -> float:
 def run(args) -> int:
     """Run ``chainrule train``; returns the exit status."""
     try:
-        with _one_blas_thread():
-            return _train(args)
+        if args.nproc > 1:
+            _require("mpi4py", "--nproc", "distributed")
+        from ..distributed.cli import DataParallelRun, relaunch
+        status = relaunch(args.parser, args, args.nproc)
+        if status is not None:
+            return status
+        parallel = DataParallelRun(args.nproc)
+        with _one_blas_thread(), parallel.only_main_speaks():
+            return _train(args, parallel)
     except (TrainError, OSError) as error:
         print(f"chainrule train: error: {error}", file=sys.stderr)
         return 1
@@ -124,7 +134,7 @@ def _require(module: str, purpose: str, extra: str):
         raise TrainError(f"{purpose} needs {module.split('.')[0]}: pip install 'chainrule[{extra}]'") from None
 
 
-def _train(args) -> int:
+def _train(args, parallel) -> int:
     import chainrule as cr
 
     checkpoint = _load_checkpoint(cr, args.resume) if args.resume else None
@@ -143,8 +153,8 @@ def _train(args) -> int:
     optimizer = build_optimizer(cr, config, model.parameters())
     loss_fn = cr.nn.MultiMarginLoss() if config["model"] == "linear-svm" else cr.nn.CrossEntropyLoss()
     generator = cr.Generator().manual_seed(config["seed"])
-    loader = cr.utils.data.DataLoader(cr.utils.data.TensorDataset(data.x_train, data.y_train),
-                                      batch_size=config["batch_size"], shuffle=True, generator=generator)
+    loader = parallel.loader(cr, cr.utils.data.TensorDataset(data.x_train, data.y_train), config["batch_size"],
+                             generator, config["seed"])
     scheduler = cr.optim.lr_scheduler.ExponentialLR(optimizer, gamma=LR_DECAY[config["dataset"]])
     history = {"loss": [], "train_acc": [], "test_acc": []}
     start = 0
@@ -155,6 +165,7 @@ def _train(args) -> int:
         generator.set_state(checkpoint["generator"])
         history = checkpoint["history"]
         start = checkpoint["epoch"]
+    train_model = parallel.wrap(model)
 
     n_train, n_test = len(data.y_train), len(data.y_test)
     print(f"chainrule train: {config['model']} on {config['dataset']} ({n_train} train / {n_test} test), "
@@ -163,14 +174,15 @@ def _train(args) -> int:
     bar = tqdm(range(start, config["epochs"]), total=config["epochs"], initial=start, unit="epoch",
                desc="train", file=sys.stderr, dynamic_ncols=True)
     for epoch in bar:
-        loss, train_acc = _train_epoch(cr, model, loader, loss_fn, optimizer, n_train)
+        parallel.set_epoch(epoch)
+        loss, train_acc = parallel.sum(*_train_epoch(cr, train_model, loader, loss_fn, optimizer, n_train))
         scheduler.step()
         test_correct = _count_correct(cr, model, data.x_test, data.y_test)
         history["loss"].append(loss)
         history["train_acc"].append(train_acc)
         history["test_acc"].append(test_correct / n_test)
         bar.set_postfix_str(f"loss={loss:.4f} acc={100 * train_acc:.1f}% test={100 * test_correct / n_test:.1f}%")
-        if args.save:
+        if args.save and parallel.is_main:
             cr.save({"config": config, "epoch": epoch + 1, "model": model.state_dict(),
                      "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                      "generator": generator.get_state(), "history": history}, args.save)
@@ -179,7 +191,7 @@ def _train(args) -> int:
     test_correct = _count_correct(cr, model, data.x_test, data.y_test)
     if args.save and start < config["epochs"]:
         print(f"saved checkpoint: {args.save} (epoch {config['epochs']})")
-    if plot_path:
+    if plot_path and parallel.is_main:
         plot_history(history, plot_path, f"{config['model']} on {config['dataset']}")
         print(f"saved plot: {plot_path}")
     print(f"test accuracy: {100 * test_correct / n_test:.2f}% ({test_correct}/{n_test})")
