@@ -171,3 +171,36 @@ def test_rendering_without_dot_says_how_to_install_graphviz(monkeypatch, tmp_pat
     bundle = dot._repr_mimebundle_()
     assert "apt-get install graphviz" in bundle["text/plain"] and "digraph" in bundle["text/plain"]
     assert "digraph chainrule" in dot.source
+
+
+def test_composites_and_layers_are_one_gate_and_large_graphs_get_a_note():
+    from chainrule import nn
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    X, y = cr.randn(5, 4), cr.tensor([0, 1, 2, 1, 0])
+    with cr.viz.record():
+        loss = cr.nn.functional.cross_entropy(model(X), y)
+    loss.backward(retain_graph=True)
+    source = draw(loss, collapse=model).source
+    nodes, _ = nodes_and_edges(source)
+    assert "<b>0: Linear</b>" in source and "<b>2: Linear</b>" in source and "<b>cross_entropy</b>" in source
+    assert "12 ops" in source and "where" not in source
+    assert re.search(r'label="X = \(5, 4\) mean', source)   # the input is named, as explain names it
+    assert 'size="30,30"' in source and "scaled down" not in source
+    expanded = draw(loss, collapse=model, expand=True, rankdir="TB").source
+    assert "<b>where</b>" in expanded and "rankdir=TB" in expanded
+    x = cr.tensor(1.0, requires_grad=True)
+    long = x
+    for _ in range(45):
+        long = long * 1.01 + 0.1
+    assert "90 gates: scaled down to fit 30 inches" in draw(long).source
+
+
+def test_every_edge_carries_its_value_without_record():
+    x, y, z, w = (cr.tensor(v, requires_grad=True) for v in (3.0, -4.0, 2.0, -1.0))
+    f = 2 * (x * y + cr.maximum(z, w))
+    source = draw(f).source
+    for text in ("t1 = -12", "t2 = 2", "t3 = -10", "f = -20"):
+        assert text in source
+    with pytest.raises(ValueError, match="rankdir"):
+        draw(f, rankdir="up")

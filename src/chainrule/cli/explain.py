@@ -83,8 +83,8 @@ def read_values(items: list, names: list) -> dict:
 def run(args) -> int:
     from .._backend import xp
     from ..viz import draw, explain, record
-    from ..viz.html import html
     from ..viz.expression import ExpressionError, evaluate, parse, variables
+    from ..viz.html import html
     try:
         tree = parse(args.expression)
         values = read_values(args.values, variables(tree))

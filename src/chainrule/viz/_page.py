@@ -6,30 +6,52 @@ from the graph are never parsed as HTML.
 """
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#263238;background:#fafafa}
-header{padding:10px 16px 0}h1{font-size:18px;margin:0 0 2px}.sub{margin:0;color:#607d8b;font-size:13px}
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#263238;
+background:#fafafa}
+header{padding:10px 16px 0}
+h1{font-size:18px;margin:0 0 2px}
+.sub{margin:0;color:#607d8b;font-size:13px}
 nav{padding:8px 16px;display:flex;gap:8px;align-items:center;flex-wrap:wrap}
-button,select{font:inherit;font-size:13px;padding:4px 10px;border:1px solid #b0bec5;border-radius:4px;background:#fff;cursor:pointer}
+button,select{font:inherit;font-size:13px;padding:4px 10px;border:1px solid #b0bec5;border-radius:4px;background:#fff;
+cursor:pointer}
 #cr-status{font-size:13px;color:#37474f;font-family:ui-monospace,Menlo,Consolas,monospace}
 main{display:flex;gap:12px;padding:0 16px 12px;align-items:flex-start}
 #cr-graph{flex:1 1 auto;overflow:auto;max-height:78vh;background:#fff;border:1px solid #eceff1;border-radius:6px}
-#cr-panel{flex:0 0 380px;max-height:78vh;overflow:auto;background:#fff;border:1px solid #eceff1;border-radius:6px;padding:10px 12px;font-size:13px}
+#cr-panel{flex:0 0 380px;max-height:78vh;overflow:auto;background:#fff;border:1px solid #eceff1;border-radius:6px;
+padding:10px 12px;font-size:13px}
 #cr-panel h2{font-size:14px;margin:0 0 6px;font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
 #cr-panel h3{font-size:12px;margin:10px 0 3px;color:#546e7a;text-transform:uppercase;letter-spacing:.04em}
 #cr-panel code{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all}
-.row{margin:2px 0}.gate{color:#607d8b;font-style:italic}.anom{background:#ffebee;color:#b71c1c;padding:6px;border-radius:4px;margin-top:6px}
-.vv{color:#2e7d32}.gg{color:#c62828}.tt{color:#1565c0}.hint,.note{color:#78909c;font-size:12px}.note{padding:0 16px}
+.row{margin:2px 0}
+.gate{color:#607d8b;font-style:italic}
+.anom{background:#ffebee;color:#b71c1c;padding:6px;border-radius:4px;margin-top:6px}
+.vv{color:#2e7d32}
+.gg{color:#c62828}
+.tt{color:#1565c0}
+.hint,.note{color:#78909c;font-size:12px}
+.note{padding:0 16px}
 svg text{font-size:12px;text-anchor:middle;pointer-events:none;font-family:ui-monospace,Menlo,Consolas,monospace}
-.edge path{fill:none;stroke:#90a4ae;stroke-width:1.6}.edge path.hit{stroke:transparent;stroke-width:12;cursor:pointer}
-.edge text.val{fill:#2e7d32}.edge text.grad{fill:#c62828}.edge text.tan{fill:#1565c0}
-.edge.active path:first-child{stroke:#c62828;stroke-width:3}.edge.done path:first-child{stroke:#ef9a9a}
+.edge path{fill:none;stroke:#90a4ae;stroke-width:1.6}
+.edge path.hit{stroke:transparent;stroke-width:12;cursor:pointer}
+.edge text.val{fill:#2e7d32}
+.edge text.grad{fill:#c62828}
+.edge text.tan{fill:#1565c0}
+.edge.active path:first-child{stroke:#c62828;stroke-width:3}
+.edge.done path:first-child{stroke:#ef9a9a}
 .edge.factive path:first-child{stroke:#1565c0;stroke-width:3}
-.box{cursor:pointer}.box rect,.box circle{fill:#fff;stroke:#546e7a;stroke-width:1.5}
-.box.leaf rect{fill:#e3f2fd}.box.output rect{fill:#eeeeee}.box.group rect{fill:#fff8e1;stroke:#f9a825}
-.box.const rect{fill:#f5f5f5;stroke:#bdbdbd;stroke-dasharray:3 2}.box text.grad{fill:#c62828;font-size:11px}
-.box.current rect,.box.current circle{stroke:#c62828;stroke-width:3}.box.selected rect,.box.selected circle{fill:#fffde7}
+.box{cursor:pointer}
+.box rect,.box circle{fill:#fff;stroke:#546e7a;stroke-width:1.5}
+.box.leaf rect{fill:#e3f2fd}
+.box.output rect{fill:#eeeeee}
+.box.group rect{fill:#fff8e1;stroke:#f9a825}
+.box.const rect{fill:#f5f5f5;stroke:#bdbdbd;stroke-dasharray:3 2}
+.box text.grad{fill:#c62828;font-size:11px}
+.box.current rect,.box.current circle{stroke:#c62828;stroke-width:3}
+.box.selected rect,.box.selected circle{fill:#fffde7}
 .box.anomaly rect,.box.anomaly circle{fill:#ffcdd2;stroke:#b71c1c;stroke-width:2.5}
-.heat{display:block;margin:4px 0;border:1px solid #eceff1}details{margin-top:6px}summary{cursor:pointer;color:#37474f}
+.heat{display:block;margin:4px 0;border:1px solid #eceff1}
+details{margin-top:6px}
+summary{cursor:pointer;color:#37474f}
 """
 
 SCRIPT = r"""
@@ -63,13 +85,15 @@ SCRIPT = r"""
   }
   function value(v, role, name, cls) {
     var d = el(v && v.heat ? "div" : "span");
-    var code = el("code", cls || "vv", v ? (v.full || v.t) : "(not kept: run the forward inside chainrule.viz.record())");
+    var code = el("code", cls || "vv",
+                  v ? (v.full || v.t) : "(not kept: run the forward inside chainrule.viz.record())");
     code.setAttribute("data-role", role);
     if (name !== undefined) code.setAttribute("data-name", name);
     d.appendChild(code);
     if (v && v.heat) {
       d.appendChild(heat(v));
-      d.appendChild(el("div", "hint", "shape " + v.shape + "; colour scale \u00b1" + v.scale + " (red +, blue \u2212)"));
+      d.appendChild(el("div", "hint",
+                       "shape " + v.shape + "; colour scale \u00b1" + v.scale + " (red +, blue \u2212)"));
     } else if (v && v.shape !== "()") {
       d.appendChild(el("span", "hint", "  shape " + v.shape));
     }
@@ -119,7 +143,8 @@ SCRIPT = r"""
     b.inputs.forEach(function (i) {
       if (!i.down) return;
       var box = el("div", "row");
-      box.appendChild(el("div", null, "local d" + out + "/d" + i.name + " = " + (i.local || "(not elementwise: the VJP below)")));
+      box.appendChild(el("div", null, "local d" + out + "/d" + i.name + " = " +
+                         (i.local || "(not elementwise: the VJP below)")));
       if (i.local_value) box.appendChild(value(i.local_value, "local", i.name));
       box.appendChild(labelled("downstream d" + root + "/d" + i.name, i.down, "down", i.name, "gg"));
       panel.appendChild(box);
@@ -180,7 +205,9 @@ SCRIPT = r"""
   document.getElementById("cr-next").addEventListener("click", function () { step(1); });
   document.getElementById("cr-prev").addEventListener("click", function () { step(-1); });
   document.getElementById("cr-reset").addEventListener("click", function () { pos = -1; render(); });
-  document.getElementById("cr-mode").addEventListener("change", function (ev) { mode = ev.target.value; pos = -1; render(); });
+  document.getElementById("cr-mode").addEventListener("change", function (ev) {
+    mode = ev.target.value; pos = -1; render();
+  });
   document.addEventListener("keydown", function (ev) {
     if (ev.key === "ArrowRight") { step(1); ev.preventDefault(); }
     if (ev.key === "ArrowLeft") { step(-1); ev.preventDefault(); }

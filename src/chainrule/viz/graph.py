@@ -190,7 +190,8 @@ class GraphView:
             for i in range(n_outputs(node)):
                 handles.append(node.add_hook(i, functools.partial(_keep, self.upstream, (id(node), i))))
         try:
-            with set_detect_anomaly(False):
+            # NOTE: NumPy's warnings (1/x at 0, ...) would leak here with chainrule's paths; the !! lines say it
+            with set_detect_anomaly(False), xp.errstate(all="ignore"):
                 roots = [(o, g) for o, g in zip(self.outputs, grad_outputs, strict=True) if o.requires_grad]
                 leaf_grads = autograd_grad([o for o, _ in roots], self.leaves, [g for _, g in roots],
                                            retain_graph=True, allow_unused=True)

@@ -141,7 +141,7 @@ class _Page:
         for unit in reversed(view.units):
             step = steps_by_unit[id(unit)]
             edges = []
-            for k, item in enumerate(step.inputs):
+            for item in step.inputs:
                 wire = item["wire"]
                 if wire is None:
                     source = self._box("const", item["name"], value=_value(item["value"]))
@@ -157,9 +157,10 @@ class _Page:
         seed = view.upstream.get(root)
         out_edge = self._edge(self.box_of[root], out_box, view.names[root], view.value(root), seed,
                               self.tangents.get(root) if self.tangents else None)
+        start = format_value(seed._data) if seed is not None else "1"
         backward = [{"box": out_box, "edges": [out_edge],
-                     "text": f"start: d{report.root}/d{report.root} = {format_value(seed._data) if seed is not None else '1'}"
-                             " (the gradient of the output with respect to itself)"}]
+                     "text": f"start: d{report.root}/d{report.root} = {start} (the gradient of the output with "
+                             "respect to itself)"}]
         for unit, step, edges in reversed(steps):
             backward.append({"box": unit_box[id(unit)], "edges": [e for e, item in zip(edges, step.inputs,
                                                                                        strict=True)
@@ -190,7 +191,8 @@ class _Page:
             inner_lines = [line for s in self.inner.steps if id(s.unit) in unit.ids for line in s.lines] \
                 if self.inner else []
         else:
-            op, symbol, gate = unit.op.name, SYMBOLS.get(unit.op.name, unit.op.name), step.header.split("   ", 1)[-1]
+            op, symbol = unit.op.name, SYMBOLS.get(unit.op.name, unit.op.name)
+            gate = step.header.split("   ", 1)[-1]
             inner, inner_lines = [], []
         text = step.header.removeprefix("!! ").split("  (")[0]
         tangent = self.tangents.get(outs[0]) if self.tangents else None
@@ -250,15 +252,17 @@ class _Page:
         title = title or f"backprop of {self.report.root}"
         esc = _html.escape
         value = data["value"]["t"] if data["value"] else "?"
+        forward_option = '<option value="forward">forward mode (tangents)</option>' if self.tangents else ""
         return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <title>chainrule: {esc(title)}</title><style>{STYLE}</style></head>
 <body><header><h1>{esc(title)}</h1><p class="sub">{esc(self.report.root)} = {esc(value)} &middot; green: forward
 values &middot; red: gradients &middot; click a gate; step with the buttons or the arrow keys</p></header>
 <nav><button id="cr-prev" type="button">&larr; previous</button><button id="cr-next" type="button">next
 &rarr;</button><button id="cr-reset" type="button">reset</button>
-<label><select id="cr-mode"><option value="backward">backward pass</option>{'<option value="forward">forward mode (tangents)</option>' if self.tangents else ''}</select></label>
+<label><select id="cr-mode"><option value="backward">backward pass</option>{forward_option}</select></label>
 <span id="cr-status" aria-live="polite"></span></nav>
 <main><div id="cr-graph">{svg}</div><aside id="cr-panel"><p class="hint">Click a gate or a value to see its
 forward value, the upstream gradient, its local gradient and the downstream gradient.</p></aside></main>
