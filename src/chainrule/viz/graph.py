@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from .. import _state
 from .._backend import xp
 from ..autograd.anomaly import set_detect_anomaly
-from ..autograd.engine import _reachable
 from ..autograd.engine import grad as autograd_grad
 from ..ops._primitive import Primitive
 from ..ops.shape import sum_to
@@ -37,6 +36,18 @@ def edge_wire(edge):
     return (id(edge[0]), edge[1]) if edge.__class__ is tuple else id(edge)
 
 
+def reachable(roots: list) -> list:
+    """The nodes reachable from ``roots``, consumers first (the engine's order: newest first)."""
+    seen = {id(n): n for n in roots}
+    stack = list(roots)
+    while stack:
+        for edge in stack.pop().next:
+            if edge.__class__ is tuple and id(edge[0]) not in seen:
+                seen[id(edge[0])] = edge[0]
+                stack.append(edge[0])
+    return sorted(seen.values(), key=lambda n: -n.seq)
+
+
 def n_outputs(node) -> int:
     return len(node.out_meta) if node.out_meta is not None else 1
 
@@ -52,7 +63,7 @@ class GraphView:
 
     def __init__(self, outputs: tuple, params=None, frame=None, expand: bool = False):
         self.outputs = outputs
-        self.nodes = _reachable([o.grad_fn for o in outputs if o.grad_fn is not None])
+        self.nodes = reachable([o.grad_fn for o in outputs if o.grad_fn is not None])
         self.leaves = [o for o in outputs if o.grad_fn is None and o.requires_grad]
         self.consumers: dict = {}
         seen = {id(t) for t in self.leaves}

@@ -23,7 +23,7 @@ from ..tensor import Tensor, _wrap
 from ._page import SCRIPT, STYLE
 from .composite import Group
 from .explain import Explanation
-from .graph import GraphView, edge_wire, n_outputs, wire_of
+from .graph import GraphView, edge_wire, n_outputs, reachable, wire_of
 from .layout import layered
 
 SYMBOLS = {"add": "+", "sub": "\u2212", "mul": "\u00d7", "div": "\u00f7", "neg": "\u2212x", "pow": "x^y",
@@ -339,8 +339,7 @@ def repr_html(tensor: Tensor):
     """``Tensor._repr_html_``: the interactive page of a small graph, in an isolated frame (Jupyter)."""
     if not isinstance(tensor, Tensor) or tensor.grad_fn is None:
         return None
-    from ..autograd.engine import _reachable
-    if len(_reachable([tensor.grad_fn])) > 300:
+    if len(reachable([tensor.grad_fn])) > 300:
         return None
     page = html(tensor)
     return (f'<iframe srcdoc="{_html.escape(page, quote=True)}" style="width:100%;height:620px;border:0" '
