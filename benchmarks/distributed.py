@@ -95,9 +95,9 @@ def main() -> None:
         print(f"  {r['ranks']} rank(s): {r['step_ms']:8.1f} ms/step  {r['samples_per_s']:8.0f} samples/s  "
               f"backward {r['backward_ms']:.1f} ms")
     print(f"  speed-up 2 ranks / 1 rank: {two['samples_per_s'] / one['samples_per_s']:.2f}x")
+    hidden, of_backward = two["overlap_ms"] / two["comm_ms"], two["overlap_ms"] / two["backward_ms"]
     print(f"  all-reduce: {two['comm_ms']:.1f} ms per step, {two['overlap_ms']:.1f} ms of it during backward "
-          f"(hidden {two['overlap_ms'] / two['comm_ms']:.0%}, of backward {two['overlap_ms'] / two['backward_ms']:.0%}), "
-          f"exposed wait {two['wait_ms']:.1f} ms")
+          f"(hidden {hidden:.0%}, of backward {of_backward:.0%}), exposed wait {two['wait_ms']:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,16 @@ into its flat buffer and its non-blocking all-reduce started. Buckets start stri
 matches collectives by the order they are called in, and backward may finish them in a different order on
 different ranks. When the last bucket has started, the reducer waits for all of them, averages and writes
 the gradients back.
+
+MPI implementations such as MPICH move a non-blocking collective forward only inside MPI calls, so without
+help a bucket's all-reduce would mostly run in that final wait. A progress thread tests the started buckets
+every millisecond while backward computes (sleeping in between, so it costs microseconds of CPU); it needs an
+MPI initialised with ``MPI_THREAD_MULTIPLE`` (mpi4py's default), else the hooks test them instead.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -19,6 +25,7 @@ from ...distributed.collectives import start_all_reduce
 from ...tensor import Tensor, _wrap
 
 FIRST_BUCKET_BYTES = 1024 * 1024
+POLL_SECONDS = 1e-3
 
 
 class Bucket:
@@ -66,6 +73,21 @@ def assign_buckets(params: list, cap_bytes: int, first_cap_bytes: int = FIRST_BU
     return buckets
 
 
+class Progress(threading.Thread):
+    """Tests ``works`` (a list that grows as buckets start) every ``POLL_SECONDS`` until ``stop`` is set."""
+
+    def __init__(self, works: list):
+        super().__init__(name="chainrule-ddp-progress", daemon=True)
+        self.works = works
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for work in list(self.works):
+                work.is_completed()
+            self.stop.wait(POLL_SECONDS)
+
+
 class Reducer:
     """Averages the gradients of ``params`` over ``pg`` during backward, overlapping the all-reduces with it.
 
@@ -80,6 +102,7 @@ class Reducer:
         self.pg = pg
         self.names = names
         self.sum = MPI.SUM
+        self.threaded = MPI.Query_thread() == MPI.THREAD_MULTIPLE
         self.buckets = assign_buckets(params, bucket_cap_bytes)
         self.where = {id(p): (b, i) for b, bucket in enumerate(self.buckets) for i, p in enumerate(bucket.params)}
         self.handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
@@ -98,6 +121,8 @@ class Reducer:
         self.ready = {id(p): False for b in self.buckets for p in b.params}
         self.pending = [len(b.params) for b in self.buckets]
         self.next_bucket = 0
+        self.started = []
+        self.progress = None
         self.started_at = None
         self.used = None
         if unused is not None:
@@ -123,8 +148,9 @@ class Reducer:
         while self.next_bucket < len(self.buckets) and self.pending[self.next_bucket] == 0:
             self._start(self.buckets[self.next_bucket])
             self.next_bucket += 1
-        for bucket in self.buckets[:self.next_bucket]:
-            bucket.work.is_completed()  # NOTE: MPI progresses non-blocking collectives only inside MPI calls
+        if self.progress is None:
+            for work in self.started:
+                work.is_completed()
         if self.next_bucket == len(self.buckets):
             self._finish()
 
@@ -133,9 +159,17 @@ class Reducer:
             self.started_at = time.perf_counter()
         bucket.pack()
         bucket.work = start_all_reduce(self.pg, _wrap(bucket.flat), self.sum)
+        self.started.append(bucket.work)
+        if self.threaded and self.progress is None:
+            self.progress = Progress(self.started)
+            self.progress.start()
 
     def _finish(self) -> None:
         waited_at = time.perf_counter()
+        if self.progress is not None:
+            # NOTE: MPI forbids two threads completing one request, so the thread ends before the waits
+            self.progress.stop.set()
+            self.progress.join()
         used = None
         if self.used is not None:
             self.used_work.wait()
