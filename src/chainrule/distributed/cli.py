@@ -70,7 +70,7 @@ class DataParallelRun:
         if self.nproc == 1:
             return values
         from .process_group import get_group
-        return tuple(get_group(None).comm.allreduce(values[i]) for i in range(len(values)))
+        return tuple(get_group(None).comm.allreduce(value) for value in values)
 
     @contextlib.contextmanager
     def only_main_speaks(self):

@@ -13,8 +13,9 @@ import sys
 _DEFAULT_GROUP_MESSAGE = ("Default process group has not been initialized, please make sure to call "
                           "init_process_group.")
 _ABORT_CODE = 1
-# NOTE: the variables the MPI launchers (MPICH/Intel Hydra, Open MPI, PMIx, Slurm's srun) set in each rank.
-_LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_NTASKS")
+# NOTE: the variables the MPI launchers (MPICH/Intel Hydra, Open MPI, Slurm's srun) set in each rank;
+# SLURM_NTASKS would not do, since a batch script has it before srun starts any rank.
+_LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS")
 
 
 class ProcessGroup:

@@ -25,7 +25,7 @@ class Work:
         self._outputs = outputs or []
         self._done = False
 
-    def wait(self, timeout=None) -> bool:
+    def wait(self) -> bool:
         """Block until the collective is done and its results are in the output tensors; returns True."""
         if not self._done:
             from mpi4py import MPI
@@ -40,9 +40,6 @@ class Work:
             if MPI.Request.Testall(self._requests):
                 self._complete()
         return self._done
-
-    def is_success(self) -> bool:
-        return self.is_completed()
 
     def result(self) -> list:
         """The output tensors (after waiting)."""

@@ -74,17 +74,20 @@ def assign_buckets(params: list, cap_bytes: int, first_cap_bytes: int = FIRST_BU
 
 
 class Progress(threading.Thread):
-    """Tests ``works`` (a list that grows as buckets start) every ``POLL_SECONDS`` until ``stop`` is set."""
+    """Tests ``works`` (a list that grows as buckets start) every ``POLL_SECONDS`` until ``stop`` is set;
+    ``done_at`` records when it saw each one complete."""
 
     def __init__(self, works: list):
         super().__init__(name="chainrule-ddp-progress", daemon=True)
         self.works = works
+        self.done_at = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
             for work in list(self.works):
-                work.is_completed()
+                if work not in self.done_at and work.is_completed():
+                    self.done_at[work] = time.perf_counter()
             self.stop.wait(POLL_SECONDS)
 
 
@@ -92,8 +95,9 @@ class Reducer:
     """Averages the gradients of ``params`` over ``pg`` during backward, overlapping the all-reduces with it.
 
     ``prepare(unused)`` arms it for the next backward (``unused``: ids of parameters the forward did not use);
-    ``stats`` holds the last reduction's timings (seconds): ``comm`` from the first start to the last
-    completion, ``overlap`` the part of it before backward's last gradient, ``wait`` the exposed rest.
+    ``stats`` holds the last reduction's timings (seconds): ``comm`` from the first bucket's start to the last
+    one's completion, ``overlap`` the part of it before backward's last gradient, ``wait`` the time from that
+    last gradient until the averaged gradients are in place (the communication backward waits for).
     """
 
     def __init__(self, params: list, names: dict, pg, bucket_cap_bytes: int):
@@ -174,10 +178,12 @@ class Reducer:
         if self.used is not None:
             self.used_work.wait()
             used = np.split(self.used, np.cumsum([len(b.params) for b in self.buckets])[:-1])
+        ends = {} if self.progress is None else dict(self.progress.done_at)
         for b, bucket in enumerate(self.buckets):
             bucket.work.wait()
+            ends.setdefault(bucket.work, time.perf_counter())
             bucket.unpack(self.pg.size(), None if used is None else used[b])
-        done_at = time.perf_counter()
-        self.stats = {"comm": done_at - self.started_at, "overlap": waited_at - self.started_at,
+        done_at, comm_end = time.perf_counter(), max(ends.values())
+        self.stats = {"comm": comm_end - self.started_at, "overlap": min(comm_end, waited_at) - self.started_at,
                       "wait": done_at - waited_at}
         self.armed = False
