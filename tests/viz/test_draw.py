@@ -204,3 +204,15 @@ def test_every_edge_carries_its_value_without_record():
         assert text in source
     with pytest.raises(ValueError, match="rankdir"):
         draw(f, rankdir="up")
+
+
+def test_collapse_makes_each_leaf_layer_one_gate_even_without_record():
+    from chainrule import nn
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    X = cr.randn(5, 4)
+    out = model(X).sum()
+    out.backward(retain_graph=True)
+    source = draw(out, collapse=model).source
+    assert "<b>0: Linear</b>" in source and "<b>2: Linear</b>" in source and "<b>matmul</b>" not in source
+    assert re.search(r'label="X = \(5, 4\) mean', source)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from .graph import edge_wire, n_outputs, wire_of
-from .record import scopes_of
+from .record import Scope, scopes_of
 
 # Per composite: the local gradient d out / d input for its tensor arguments, by argument name, with the
 # names of the values filled in ({input}, {target}, {weight}, {out}); "/ N" is added for a mean over N rows.
@@ -69,6 +69,12 @@ class Group:
                 self.inputs.append((arg, wire, None))
             elif not value.requires_grad:
                 self.inputs.append((arg, None, value))
+        if not scope.args:   # NOTE: a layer found without record(): its named constant inputs (the data)
+            for node in reversed(members):
+                for i, edge in enumerate(node.next):
+                    t = node.inputs[i] if edge is None and node.inputs is not None else None
+                    if t is not None and id(t) in view.constant_names:
+                        self.inputs.append(("input", None, t))
         names = [n for n, _ in scope.module.named_parameters()] if scope.module is not None else []
         by_id = {id(p): n for n, p in scope.module.named_parameters()} if scope.module is not None else {}
         for wire in entering:
@@ -129,13 +135,46 @@ class Group:
         return total
 
 
-def groups(view) -> list:
+def module_spans(view, model) -> list:
+    """``(first seq, last seq, name, module, its own parameters)`` for each module of ``model`` whose own
+    parameters ``view`` reads: its ops are taken as those created between the first and the last op that reads
+    one of them (a module runs in one go, so creation order brackets it)."""
+    spans = []
+    for name, module in model.named_modules():
+        direct = [p for _, p in module.named_parameters(recurse=False)]
+        users = [node.seq for p in direct for node, _ in view.consumers.get(id(p), ())]
+        if users:
+            spans.append((min(users), max(users), name, module, direct))
+    return spans
+
+
+def _layer_scopes(view, model) -> dict:
+    """id(node) -> a Scope for the leaf layer of ``model`` that ran it, for graphs recorded without
+    ``record()`` (which would have noted the call itself)."""
+    found: dict = {}
+    for first, last, _, module, _ in module_spans(view, model):
+        if not _leaf_layer(module):
+            continue
+        scope = Scope(type(module).__name__, (), module)
+        for node in view.nodes:
+            if first <= node.seq <= last and not scopes_of(node):
+                found[id(node)] = scope
+    return found
+
+
+def _leaf_layer(module) -> bool:
+    children = getattr(module, "children", None)
+    return callable(children) and not any(True for _ in children())
+
+
+def groups(view, model=None) -> list:
     """The composite calls in ``view`` with at least two nodes (from the outermost collapsible scope of each
-    recorded node), consumers first."""
+    recorded node, else the leaf layer of ``model`` that ran it), consumers first."""
     members: dict = {}
     scopes: dict = {}
+    layers = _layer_scopes(view, model) if model is not None else {}
     for node in view.nodes:
-        scope = next((s for s in scopes_of(node) if s.collapsible()), None)
+        scope = next((s for s in scopes_of(node) if s.collapsible()), None) or layers.get(id(node))
         if scope is not None:
             members.setdefault(id(scope), []).append(node)
             scopes[id(scope)] = scope

@@ -14,7 +14,7 @@ import html
 from .._backend import xp
 from ..autograd.anomaly import format_value, shape_text, user_frame
 from ..tensor import Tensor
-from .composite import Group
+from .composite import Group, module_spans
 from .graph import GraphView, edge_wire, n_outputs, wire_of
 
 VALUE_COLOR = "#2e7d32"
@@ -79,7 +79,7 @@ def draw(*outputs, params=None, show_values: bool = True, show_grads: bool = Tru
     if params is not None and not hasattr(params, "items"):
         raise TypeError(f"draw: params must be a mapping of names to tensors, got {type(params).__name__}")
     with xp.errstate(all="ignore"):
-        view = GraphView(outputs, params=params, frame=user_frame(), expand=expand)
+        view = GraphView(outputs, params=params, frame=user_frame(), expand=expand, model=collapse)
         if show_grads and not view.freed and any(leaf.grad is not None for leaf in view.leaves):
             view.backward([None if o._data.size == 1 else o.detach() * 0 for o in outputs])
         show_grads = show_grads and (view.freed or bool(view.upstream) or any(leaf.grad is not None
@@ -218,18 +218,10 @@ class _Builder:
 
 
 def _clusters(view: GraphView, model) -> dict:
-    """Node or leaf id -> the label of the innermost module that owns it.
-
-    A module owns its parameters and every op recorded while it ran; the ops it ran are taken as those
-    created between the first and the last op that reads one of its parameters directly (modules run in one
-    go, so creation order brackets them). Modules without parameters are not clusters of their own.
-    """
-    spans = []
-    for name, module in model.named_modules():
-        direct = [p for _, p in module.named_parameters(recurse=False)]
-        users = [node.seq for p in direct for node, _ in view.consumers.get(id(p), ())]
-        if users:
-            spans.append((min(users), max(users), f"{name or 'model'} ({type(module).__name__})", direct))
+    """Node or leaf id -> the label of the innermost module that owns it (its parameters and the ops it ran,
+    see :func:`~chainrule.viz.composite.module_spans`). Modules without parameters are not clusters."""
+    spans = [(first, last, f"{name or 'model'} ({type(module).__name__})", direct)
+             for first, last, name, module, direct in module_spans(view, model)]
     owner: dict = {}
     for node in view.nodes:
         inside = [s for s in spans if s[0] <= node.seq <= s[1]]

@@ -61,7 +61,7 @@ class GraphView:
     for leaves, ``f`` for the output and ``t1, t2, ...`` in between.
     """
 
-    def __init__(self, outputs: tuple, params=None, frame=None, expand: bool = False):
+    def __init__(self, outputs: tuple, params=None, frame=None, expand: bool = False, model=None):
         self.outputs = outputs
         self.nodes = reachable([o.grad_fn for o in outputs if o.grad_fn is not None])
         self.leaves = [o for o in outputs if o.grad_fn is None and o.requires_grad]
@@ -79,8 +79,10 @@ class GraphView:
         self._by_id = {id(node): node for node in self.nodes}
         self._by_id.update((id(t), t) for t in self.leaves)
         self.known: dict = {}   # wire -> a tensor on it that the user holds (its data survives backward)
+        self.groups: list = []
+        self._name(params, frame)   # NOTE: a first pass for the constants' names, which the groups read
         from .composite import groups
-        self.groups = [] if expand else groups(self)
+        self.groups = [] if expand else groups(self, model)
         self.group_of = {id(n): g for g in self.groups for n in g.members}
         # units: what explain, draw and html show, consumers first: the nodes, with each group as one gate
         self.units = [g for g in self.groups] + [n for n in self.nodes if id(n) not in self.group_of]
