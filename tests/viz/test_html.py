@@ -37,8 +37,8 @@ def test_one_self_contained_page_with_every_value_and_gradient():
     assert (q["value"]["t"], q["grad"]["t"]) == ("3", "-4")
     assert {n: edges[n]["grad"]["t"] for n in ("x", "y", "z")} == {"x": "-4", "y": "-4", "z": "3"}
     mul = next(b for b in data["boxes"] if b.get("op") == "mul")
-    assert [(i["name"], i["local"], i["down"]["t"]) for i in mul["inputs"]] == [("t1", "z = -4", "-4"),
-                                                                               ("z", "t1 = 3", "3")]
+    assert [(i["name"], i["local"], i["local_value"]["t"], i["down"]["t"]) for i in mul["inputs"]] == [
+        ("t1", "z", "-4", "-4"), ("z", "t1", "3", "3")]
     assert len(data["backward"]) == 3 and data["backward"][1]["box"] == mul["id"]
 
 

@@ -143,10 +143,17 @@ SCRIPT = r"""
     b.inputs.forEach(function (i) {
       if (!i.down) return;
       var box = el("div", "row");
-      box.appendChild(el("div", null, "local d" + out + "/d" + i.name + " = " +
-                         (i.local || "(not elementwise: the VJP below)")));
-      if (i.local_value) box.appendChild(value(i.local_value, "local", i.name));
+      var local = el("div", "row");
+      local.appendChild(el("span", null, "local d" + out + "/d" + i.name + " = " + (i.local ? i.local : "") +
+                           (i.local && i.local_value ? " = " : "") +
+                           (i.local || i.local_value ? "" : "(its local Jacobian is never formed: the VJP below)")));
+      if (i.local_value) local.appendChild(value(i.local_value, "local", i.name));
+      box.appendChild(local);
       box.appendChild(labelled("downstream d" + root + "/d" + i.name, i.down, "down", i.name, "gg"));
+      var up = b.upstream[0], lv = i.local_value;
+      if (up && lv && up.shape === "()" && lv.shape === "()" && i.down.shape === "()") {
+        box.appendChild(el("div", "row hint", "= local \u00d7 upstream = " + lv.t + " \u00d7 " + up.t + " = " + i.down.t));
+      }
       panel.appendChild(box);
     });
     if (b.lines && b.lines.length) {
@@ -198,7 +205,11 @@ SCRIPT = r"""
     });
     statusEl.textContent = pos < 0 ? (mode === "backward" ? "forward values shown; press next to start backward" :
       "press next to push tangents forward") : "step " + (pos + 1) + " of " + list.length + ": " + list[pos].text;
-    if (pos >= 0 && list[pos]) show(list[pos].box);
+    if (pos >= 0 && list[pos]) {
+      show(list[pos].box);
+      var current = document.getElementById(list[pos].box);
+      if (current.scrollIntoView) current.scrollIntoView({block: "nearest", inline: "center"});
+    }
   }
   function short(v) { return v.t.length <= 16 ? v.t : v.shape; }
   function step(d) { pos = Math.max(-1, Math.min(steps().length - 1, pos + d)); render(); }

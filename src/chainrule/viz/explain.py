@@ -190,7 +190,7 @@ class Explanation:
                 continue
             inputs[i]["downstream"] = g
             if locals_ is not None and locals_[i] is not None:
-                inputs[i]["local"] = self._local_text(node, i, names, locals_[i])
+                inputs[i]["local"] = local_term(node, i, names)
                 inputs[i]["local_value"] = locals_[i]
             lines.append(f"{up_text}   {self._downstream(node, i, arg, upstream[0], locals_, names, g)}")
             if not xp.isfinite(g._data).all():
