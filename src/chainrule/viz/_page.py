@@ -152,7 +152,8 @@ SCRIPT = r"""
       box.appendChild(labelled("downstream d" + root + "/d" + i.name, i.down, "down", i.name, "gg"));
       var up = b.upstream[0], lv = i.local_value;
       if (up && lv && up.shape === "()" && lv.shape === "()" && i.down.shape === "()") {
-        box.appendChild(el("div", "row hint", "= local \u00d7 upstream = " + lv.t + " \u00d7 " + up.t + " = " + i.down.t));
+        box.appendChild(el("div", "row hint",
+                           "= local \u00d7 upstream = " + lv.t + " \u00d7 " + up.t + " = " + i.down.t));
       }
       panel.appendChild(box);
     });
