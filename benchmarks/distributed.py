@@ -1,10 +1,11 @@
 """Data-parallel scaling: a compute-bound MLP training step on 1 rank vs 2 ranks with DistributedDataParallel.
 
 784-1024-1024-1024-10, ReLU, float32, batch 256 per rank, cross-entropy, SGD; one BLAS thread per rank, so
-2 ranks use the 2 cores. Reports samples/s (weak scaling: each rank keeps its batch) and, from the reducer's
-timings, how much of the gradient communication ran during backward: ``hidden`` is the share of the
-all-reduce time that overlapped the backward pass, ``of backward`` the share of the backward pass during
-which an all-reduce was in flight.
+2 ranks use the 2 cores. Reports samples/s (weak scaling: each rank keeps its batch), also for 2 ranks that
+train independently (no communication: what the cores allow), and, from the reducer's timings, how much of
+the gradient communication ran during backward: ``hidden`` is the share of the all-reduce time that
+overlapped the backward pass, ``of backward`` the share of the backward pass during which an all-reduce was
+in flight.
 
 Run: ``python -m benchmarks.distributed`` (needs ``pip install 'chainrule[distributed]'``).
 """
@@ -71,15 +72,16 @@ def worker(use_ddp: bool) -> None:
         print(json.dumps(result), flush=True)
 
 
-def _run(nproc: int) -> dict:
+def _run(nproc: int, ddp: bool) -> dict:
+    """Rank 0's timings; without ``ddp`` the ranks train separate models side by side."""
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    if nproc == 1:
-        command = [sys.executable, "-m", "benchmarks.distributed", "--worker"]
-    else:
-        command = [sys.executable, "-m", "chainrule.distributed.run", "-n", str(nproc), "-m",
-                   "benchmarks.distributed", "--worker", "--ddp"]
+    command = [sys.executable, "-m", "chainrule.distributed.run", "-n", str(nproc), "-m", "benchmarks.distributed",
+               "--worker"] + (["--ddp"] if ddp else [])
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    result = json.loads(out.strip().splitlines()[0])
+    if not ddp:
+        result.update(ranks=nproc, samples_per_s=nproc * result["samples_per_s"])
+    return result
 
 
 def main() -> None:
@@ -88,13 +90,14 @@ def main() -> None:
     if not dist.is_available():
         print("\nDistributedDataParallel scaling: skipped (pip install 'chainrule[distributed]')")
         return
-    one, two = _run(1), _run(2)
+    one, apart, two = _run(1, ddp=False), _run(2, ddp=False), _run(2, ddp=True)
     print(f"\nDistributedDataParallel scaling: MLP {'-'.join(map(str, SIZES))}, float32, batch {BATCH} per rank, "
           "one BLAS thread per rank")
-    for r in (one, two):
-        print(f"  {r['ranks']} rank(s): {r['step_ms']:8.1f} ms/step  {r['samples_per_s']:8.0f} samples/s  "
+    for label, r in (("1 rank", one), ("2 ranks, no communication", apart), ("2 ranks, DDP", two)):
+        print(f"  {label:<26} {r['step_ms']:8.1f} ms/step  {r['samples_per_s']:8.0f} samples/s  "
               f"backward {r['backward_ms']:.1f} ms")
-    print(f"  speed-up 2 ranks / 1 rank: {two['samples_per_s'] / one['samples_per_s']:.2f}x")
+    print(f"  speed-up 2 ranks / 1 rank: {two['samples_per_s'] / one['samples_per_s']:.2f}x with DDP, "
+          f"{apart['samples_per_s'] / one['samples_per_s']:.2f}x without communication")
     hidden, of_backward = two["overlap_ms"] / two["comm_ms"], two["overlap_ms"] / two["backward_ms"]
     print(f"  all-reduce: {two['comm_ms']:.1f} ms per step, {two['overlap_ms']:.1f} ms of it during backward "
           f"(hidden {hidden:.0%}, of backward {of_backward:.0%}), exposed wait {two['wait_ms']:.1f} ms")
