@@ -2,7 +2,9 @@
 
 Order: every node has a creation sequence number, and a node can only consume tensors made before it, so
 visiting the reachable nodes by decreasing sequence number is a reverse topological order. The reachable
-set is found with an explicit stack, so a chain of a million ops needs no recursion. Each node's VJP runs
+set is found with an explicit stack, so a chain of a million ops needs no recursion. A leaf's gradient is
+accumulated (and its post-accumulate hooks run) as soon as the last edge into it is done, not at the end, so
+data-parallel training can start communicating it while the rest of the pass runs. Each node's VJP runs
 with grad mode set to ``create_graph``: the same rules give plain gradients cheaply or a differentiable
 graph for higher derivatives. Gradients that meet at a fan-out are summed (out of place, never into a
 tracked tensor).
@@ -14,6 +16,7 @@ import sys
 
 from .. import _state
 from .._backend import xp
+from ..ops.shape import sum_to
 from ..tensor import Tensor, _wrap
 from .anomaly import check_gradients
 from .graph import FREED_MESSAGE, Node
@@ -55,18 +58,25 @@ def _root_gradients(outputs: tuple, grad_outputs, op: str) -> list:
     return grads
 
 
-def _reachable(roots: list) -> list:
-    """Nodes reachable from ``roots``, sorted so that consumers come before producers."""
+def _reachable(roots: list, leaf_edges: dict) -> list:
+    """Nodes reachable from ``roots``, sorted so that consumers come before producers.
+
+    Counts into ``leaf_edges`` how many edges of those nodes lead to each leaf: ``{id(leaf): count}``.
+    """
     seen = {id(n): n for n in roots}
     stack = list(roots)
     while stack:
         node = stack.pop()
         for edge in node.next:
-            if edge is not None and edge.__class__ is tuple:
+            if edge is None:
+                continue
+            if edge.__class__ is tuple:
                 parent = edge[0]
                 if id(parent) not in seen:
                     seen[id(parent)] = parent
                     stack.append(parent)
+            else:
+                leaf_edges[id(edge)] = leaf_edges.get(id(edge), 0) + 1
     order = list(seen.values())
     order.sort(key=_seq, reverse=True)
     return order
@@ -120,6 +130,7 @@ def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: 
     capture = inputs is not None
     buffers: dict = {}   # id(node) -> list of gradients, one per output
     leaf_grads: dict = {}  # id(leaf) -> [leaf, gradient]
+    leaf_edges: dict = {}  # id(leaf) -> edges into it not yet backpropagated
     roots = []
     for out, g in zip(outputs, grads):
         node = out.grad_fn
@@ -128,7 +139,7 @@ def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: 
             continue
         _add_node(buffers, node, out._out_nr, g)
         roots.append(node)
-    order = _reachable(roots)
+    order = _reachable(roots, leaf_edges)
 
     captured: dict = {}
     wanted_outputs: dict = {}
@@ -163,24 +174,36 @@ def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: 
                         captured[id(tensor)] = node_grads[index]
                 if nid not in useful:
                     continue
-            _backprop_node(node, node_grads, buffers, leaf_grads, useful)
+            done = _backprop_node(node, node_grads, buffers, leaf_grads, leaf_edges, useful)
+            if done:
+                for lid in done:
+                    _finish_leaf(leaf_grads, lid, create_graph, captured if capture else None)
             if not retain_graph:
                 node.release()
     finally:
         _state.grad_enabled = prev_mode
 
-    for leaf, g in leaf_grads.values():
-        if leaf._hooks:
-            with _state.set_grad_enabled(create_graph):
-                g = _run_hooks(leaf._hooks, g)
-        if capture:
-            captured[id(leaf)] = g
-        else:
-            _accumulate(leaf, g, create_graph)
+    # NOTE: leaves still waiting here hang off nodes that got no gradient (or were pruned); they are done now.
+    for lid in list(leaf_grads):
+        _finish_leaf(leaf_grads, lid, create_graph, captured if capture else None)
     return captured if capture else None
 
 
-def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict, useful) -> None:
+def _finish_leaf(leaf_grads: dict, lid: int, create_graph: bool, captured: dict | None) -> None:
+    """Run the leaf's hooks on its complete gradient, then capture or accumulate it."""
+    leaf, g = leaf_grads.pop(lid)
+    if leaf._hooks:
+        with _state.set_grad_enabled(create_graph):
+            g = _run_hooks(leaf._hooks, g)
+    if captured is not None:
+        captured[lid] = g
+    else:
+        _accumulate(leaf, g, create_graph)
+
+
+def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict, leaf_edges: dict,
+                   useful) -> list | None:
+    """Run ``node``'s VJP and route its gradients; returns the ids of leaves whose gradient is now complete."""
     op = node.op
     if node.freed:
         raise RuntimeError(FREED_MESSAGE.format(name=op.name))
@@ -201,14 +224,21 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
     if _state.anomaly_enabled:
         check_gradients(node, node_grads, result)
     in_shapes = node.in_shapes
+    done = None
     for i, edge in enumerate(edges):
         gi = result[i]
-        if edge is None or gi is None:
+        if edge is None:
+            continue
+        if edge.__class__ is not tuple:
+            lid = id(edge)
+            leaf_edges[lid] -= 1
+            if leaf_edges[lid] == 0 and (gi is not None or lid in leaf_grads):
+                done = [lid] if done is None else done + [lid]
+        if gi is None:
             continue
         if not isinstance(gi, Tensor):
             gi = _wrap(xp.asarray(gi))
         if in_shapes is not None and gi._data.shape != in_shapes[i]:
-            from ..ops.shape import sum_to
             gi = sum_to(gi, in_shapes[i])
         if edge.__class__ is tuple:
             parent = edge[0]
@@ -220,6 +250,7 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
                 raise RuntimeError(f"{op.name}: its backward returned a gradient of shape {tuple(gi._data.shape)} "
                                    f"for an input of shape {tuple(edge._data.shape)}")
             _add_leaf(leaf_grads, edge, gi)
+    return done
 
 
 def _add_node(buffers: dict, node: Node, index: int, g: Tensor) -> None:
@@ -251,12 +282,15 @@ def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
     else:
         xp.add(leaf._grad._data, g._data, out=leaf._grad._data)
         leaf._grad._vc[0] += 1
+    if leaf._post_hooks:
+        for hook in leaf._post_hooks:
+            hook(leaf)
 
 
-# References to a leaf's gradient tensor while _exclusively_owned runs: the leaf_grads entry, the loop variable,
-# _accumulate's and _exclusively_owned's parameters, and getrefcount's argument. Its array: the tensor's slot and
-# getrefcount's argument.
-_ENGINE_REFS_TO_GRAD = 5
+# References to a leaf's gradient tensor while _exclusively_owned runs: the caller's local (popped from the
+# engine's table), _accumulate's and _exclusively_owned's parameters, and getrefcount's argument. Its array: the
+# tensor's slot and getrefcount's argument.
+_ENGINE_REFS_TO_GRAD = 4
 _ENGINE_REFS_TO_ARRAY = 2
 
 
@@ -283,7 +317,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     inputs = _as_tuple(inputs)
     captured = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs)
     for t in inputs:
-        g = captured.get(id(t))
+        g = captured.pop(id(t), None)
         if g is not None:
             _accumulate(t, g, create_graph)
 
@@ -327,3 +361,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             g = g.to(t.dtype)
         result.append(g)
     return tuple(result)
+
+
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+    """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see :func:`chainrule.autograd.backward`)."""
+    backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+
+Tensor.backward = _tensor_backward

@@ -38,7 +38,9 @@ class Parameter(Tensor):
         self._out_nr = 0
         self._vc = data._vc if isinstance(data, Tensor) else [0, None]
         self._hooks = None
+        self._post_hooks = None
         self._fw = None
+        self._readonly = False
         if requires_grad:
             self.requires_grad_(True)
         return self

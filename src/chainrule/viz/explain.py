@@ -96,7 +96,7 @@ class Explanation:
         view = self.view
         outs = [view.names[(id(node), i)] for i in range(n_outputs(node))]
         args = self._args(node)
-        text = expression(node.op, args, node) or f"{node.op.name}({', '.join(args)})"
+        text = expression(node.op, args, node.params) or f"{node.op.name}({', '.join(args)})"
         upstream = [view.upstream.get((id(node), i)) for i in range(len(outs))]
         shape = ""
         if upstream[0] is not None and upstream[0]._data.ndim:
