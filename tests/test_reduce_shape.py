@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.ops.shape import pad
+from chainrule.ops.join import pad
 
 
 def grad_of(fn, values, dtype=cr.float64):

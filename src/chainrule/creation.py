@@ -33,7 +33,7 @@ def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
 def _infer_array(data):
     """``data`` (numbers, nested lists, arrays, tensors) as an array with torch's default dtypes."""
     if isinstance(data, Tensor):
-        return data._data.copy()
+        return data.numpy(force=True).copy()
     if isinstance(data, numpy.ndarray):
         _dtype.from_numpy_dtype(data.dtype)
         return data.copy()
@@ -65,7 +65,7 @@ def _flat(data):
 
 def _untensor(data):
     if isinstance(data, Tensor):
-        return data._data.tolist()
+        return data.tolist()
     if isinstance(data, (list, tuple)):
         return [_untensor(v) for v in data]
     return data

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _backend, _dtype, _state
 from ._backend import xp
+from ._hooks import RemovableHandle
 
 
 def _wrap(array, grad_fn=None, out_nr: int = 0) -> Tensor:
@@ -22,6 +23,7 @@ def _wrap(array, grad_fn=None, out_nr: int = 0) -> Tensor:
     t._hooks = None
     t._post_hooks = None
     t._fw = None
+    t._readonly = False
     return t
 
 
@@ -46,8 +48,10 @@ class Tensor:
 
     # _vc: the version counter [version, name of the last in-place op], shared with saved copies.
     # _fw: forward-AD tangents by level, or None. _post_hooks: a leaf's post-accumulate-grad hooks, or None.
+    # _readonly: a view that must not be written in place (an expand, a slice of a recorded tensor, a shared
+    # constant); kept here rather than in the array's flags, which not every array module has.
     __slots__ = ("_data", "_grad", "grad_fn", "requires_grad", "_out_nr", "_vc", "_hooks", "_post_hooks", "_fw",
-                 "__weakref__")
+                 "_readonly", "__weakref__")
 
     # NOTE: makes NumPy defer to our reflected operators (np.float64(2) * t calls t.__rmul__).
     __array_ufunc__ = None
@@ -67,6 +71,7 @@ class Tensor:
         self._hooks = None
         self._post_hooks = None
         self._fw = None
+        self._readonly = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -79,6 +84,7 @@ class Tensor:
         use ``other``'s storage (same shape and dtype not required, as in torch).
         """
         t = _wrap(self._data)
+        t._readonly = self._readonly
         if _state.vmap_level is not None:
             _state.vmap_level.detached(self, t)
         return t
@@ -192,7 +198,6 @@ class Tensor:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             return self.grad_fn.add_hook(self._out_nr, hook)
-        from .autograd.graph import RemovableHandle
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
@@ -219,21 +224,16 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered "
                                f"on non-leaf tensors (this one comes from {self.grad_fn.op.name})")
-        from .autograd.graph import RemovableHandle
         if self._post_hooks is None:
             self._post_hooks = []
         self._post_hooks.append(hook)
         return RemovableHandle(self._post_hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see :func:`chainrule.autograd.backward`)."""
-        from .autograd.engine import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
-
     def detach(self) -> Tensor:
         """The same data with no history (shares memory, as in torch)."""
         t = _wrap(self._data)
         t._vc = self._vc
+        t._readonly = self._readonly
         if _state.vmap_level is not None:
             _state.vmap_level.detached(self, t)
         return t
@@ -251,22 +251,28 @@ class Tensor:
         if self.requires_grad and not force:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; use "
                                "tensor.detach().numpy() instead")
-        if _state.vmap_level is not None:
-            _state.vmap_level.check_read(self, ".numpy()")
+        self._check_read(".numpy()")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
         return array if dtype is None else array.astype(dtype)
 
+    def _check_read(self, what: str) -> None:
+        """Refuse reading this tensor's values inside vmap when it stands for a batch (see func.batching)."""
+        if _state.vmap_level is not None:
+            _state.vmap_level.check_read(self, what)
+
     def item(self):
         """The single value of a one-element tensor as a Python number."""
+        self._check_read(".item()")
         if self._data.size != 1:
             raise RuntimeError(f"item: a tensor with {self._data.size} elements cannot be converted to a Python "
                                "number; only one-element tensors can")
         return self._data.reshape(()).item()
 
     def tolist(self):
+        self._check_read(".tolist()")
         return self._data.tolist()
 
     def __len__(self) -> int:
@@ -280,6 +286,7 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def __bool__(self) -> bool:
+        self._check_read("data-dependent control flow (bool(tensor), `if tensor:`)")
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
         return bool(self._data.reshape(()))
@@ -296,6 +303,7 @@ class Tensor:
         return int(self.item())
 
     def __repr__(self) -> str:
+        self._check_read("printing")
         body = xp.array2string(self._data, separator=", ", precision=4, prefix="tensor(",
                                threshold=1000, edgeitems=3)
         extras = []
@@ -312,6 +320,7 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     def __reduce__(self):
+        self._check_read("pickling")
         return (_rebuild, (self._data, self.requires_grad))
 
     def __format__(self, spec: str) -> str:

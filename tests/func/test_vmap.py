@@ -300,9 +300,11 @@ def test_errors():
     (lambda r: r.sum().item(), r"\.item\(\)"),
     (lambda r: r if r.sum() > 0 else -r, "data-dependent control flow"),
     (lambda r: float(r[0]), r"\.item\(\)"),
-    (lambda r: np.exp(r._data), "numpy.exp"),
+    (lambda r: np.exp(r.numpy()), r"\.numpy\(\)"),
     (lambda r: np.asarray(r), r"\.numpy\(\)"),
-    (lambda r: cr.tensor(r._data) + r, "without a chainrule op"),
+    (lambda r: cr.tensor(r.data) + r, r"\.numpy\(\)"),
+    (lambda r: r.tolist(), r"\.tolist\(\)"),
+    (lambda r: print(r), "printing"),
     (lambda r: r.add_(1), "add_ would modify a tensor in place"),
     (lambda r: r.clone().__setitem__(0, 1.0), "__setitem__ would modify a tensor in place"),
 ])

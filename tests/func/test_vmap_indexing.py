@@ -86,7 +86,7 @@ def test_repeated_indices_accumulate():
 def test_index_put_with_a_batched_index():
     def put(x, v, i):
         stages, _, accumulate = parse_index(x._data.shape, i, "test")
-        return apply(IndexPut, (x, v), stages, accumulate)
+        return apply(IndexPut, (x, v), stages=stages, accumulate=accumulate)
     x, v, idx = t64(B, 5, 2), t64(B, 3, 2, seed=3), cr.tensor([[0, 1, 2], [4, 3, 0], [2, 1, 0], [1, 3, 4]])
     close(vmap(put)(x, v, idx), looped(put, (x, v, idx), (0, 0, 0)))
     loss = grad(lambda x, v, i: (put(x, v, i) ** 2).sum(), argnums=(0, 1))

@@ -3,7 +3,7 @@
 import numpy as np
 
 import chainrule as cr
-from chainrule.ops import shape as shape_ops
+from chainrule.ops import join as shape_ops
 
 from . import OpInfo, Sample, arrays
 

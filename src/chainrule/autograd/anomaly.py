@@ -1,6 +1,7 @@
 """Anomaly mode: where did the NaN come from? (``chainrule.autograd.detect_anomaly``)
 
-With anomaly mode on, every recorded node remembers the line of user code that created it, and the engine
+With anomaly mode on, every recorded node remembers the line of user code that created it (an interpreter on
+the stack, :class:`AnomalyRecorder`, notes it as each op runs), and the engine
 checks each gradient a backward rule returns. The first NaN or inf raises a RuntimeError that names the op,
 that line and the local-gradient term that went non-finite, in the lecture's words (``log: local gradient 1/x
 is inf at x = 0``). It recognises the ``where`` trap: ``where(x > 0, x.log(), 0)`` at x = 0 sends gradient 0
@@ -20,52 +21,37 @@ import warnings
 
 from .. import _state
 from .._backend import xp
+from ..ops._primitive import Interpreter
 from ..tensor import Tensor, _wrap
+from .graph import Node
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
-# The local derivative d out / d input of each elementwise op, one per tensor input, in the lecture's words.
-# Placeholders: {x} {y} the inputs ({c} where's condition), {out} the output, {p} {p1} an exponent and p - 1.
-LOCAL_TERMS = {
-    "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{y}", "{x}"), "div": ("1/{y}", "-{x}/{y}^2"),
-    "pow": ("{y} * {x}^({y} - 1)", "{out} * log({x})"), "pow_scalar": ("{p} * {x}^{p1}",),
-    "maximum": ("[{x} > {y}]", "[{y} > {x}]"), "minimum": ("[{x} < {y}]", "[{y} < {x}]"),
-    "where": (None, "[{c}]", "[not {c}]"),
-    "neg": ("-1",), "exp": ("exp({x})",), "exp2": ("2^{x} ln 2",), "expm1": ("exp({x})",), "log": ("1/{x}",),
-    "log2": ("1/({x} ln 2)",), "log10": ("1/({x} ln 10)",), "log1p": ("1/(1 + {x})",),
-    "sqrt": ("1/(2 sqrt({x}))",), "rsqrt": ("-1/(2 {x}^(3/2))",), "reciprocal": ("-1/{x}^2",),
-    "square": ("2 {x}",), "abs": ("sign({x})",), "sin": ("cos({x})",), "cos": ("-sin({x})",),
-    "tan": ("1 + tan^2({x})",), "tanh": ("1 - {out}^2",), "sigmoid": ("{out} * (1 - {out})",),
-    "relu": ("[{x} > 0]",), "clamp": ("[{x} inside the range]",),
-    "to_copy": ("1",), "clone": ("1",), "alias": ("1",),
-}
-
-
 def arg_names(node) -> tuple:
-    """The placeholder name of each tensor input of ``node`` in ``LOCAL_TERMS``."""
+    """The name of each tensor input of ``node`` as its op's declaration writes it (``x``, ``y``; ``c`` for
+    where's condition)."""
     n = len(node.next)
-    if node.op.name == "where":
-        return ("c", "x", "y")
+    names = getattr(node.op, "inputs", ())
+    if len(names) == n:
+        return tuple(names)
     return ("x", "y")[:n] if n <= 2 else tuple(f"x{i}" for i in range(n))
 
 
 def local_term(node, index: int, names: dict) -> str | None:
-    """The formula of input ``index``'s local gradient with ``names`` filled in; None if the op has none."""
-    terms = LOCAL_TERMS.get(node.op.name)
-    if terms is None or index >= len(terms) or terms[index] is None:
+    """Input ``index``'s local gradient as the op declares it (its ``local``), with ``names`` and the node's
+    parameters filled in; None if the op declares none."""
+    text = getattr(node.op, "local_text", None)
+    if text is None:
         return None
-    p = node.__dict__.get("p")
-    fields = dict(names)
-    if p is not None:
-        fields.update(p=format_number(p), p1=format_number(p - 1))
-    return terms[index].format(**fields)
+    return text(index, names, node.params or {})
 
 
 def is_elementwise(node) -> bool:
-    """True when each output element depends only on the same element of the inputs (a diagonal Jacobian)."""
-    return node.op.broadcasts or node.op.name in LOCAL_TERMS
+    """True when each output element depends only on the same element of the inputs (a diagonal Jacobian):
+    the op declares its local derivative."""
+    return getattr(node.op, "local", None) is not None
 
 
 def local_gradients(node, upstream) -> tuple | None:
@@ -234,6 +220,27 @@ def user_frame(frame=None):
     return frame
 
 
+class AnomalyRecorder(Interpreter):
+    """The interpreter of anomaly mode: each recorded node remembers the user line that created it."""
+
+    def process(self, op, inputs: tuple, params: dict) -> tuple:
+        result, ctx = self.lower(op, inputs, params)
+        if isinstance(ctx, Node) and ctx.next:
+            record_creation(ctx)
+        return result, ctx
+
+
+_recorder: list = []  # the active AnomalyRecorder, if any
+
+
+def _sync_recorder() -> None:
+    """Put an AnomalyRecorder on the interpreter stack exactly while anomaly mode is on."""
+    if _state.anomaly_enabled and not _recorder:
+        _recorder.append(AnomalyRecorder().__enter__())
+    elif not _state.anomaly_enabled and _recorder:
+        _recorder.pop().remove()
+
+
 def record_creation(ctx) -> None:
     """Remember on a new node the user line that created it, and tell its parents which op consumed them."""
     ctx.creation = Creation(user_frame(sys._getframe(1)))
@@ -297,9 +304,11 @@ class detect_anomaly(_state._ModeContext):
     def __enter__(self):
         self._prev = (_state.anomaly_enabled, _state.anomaly_check_nan)
         _state.anomaly_enabled, _state.anomaly_check_nan = True, self.check_nan
+        _sync_recorder()
 
     def __exit__(self, *exc):
         _state.anomaly_enabled, _state.anomaly_check_nan = self._prev
+        _sync_recorder()
         return False
 
 
@@ -309,12 +318,14 @@ class set_detect_anomaly:
     def __init__(self, mode: bool, check_nan: bool = True):
         self._prev = (_state.anomaly_enabled, _state.anomaly_check_nan)
         _state.anomaly_enabled, _state.anomaly_check_nan = bool(mode), bool(check_nan)
+        _sync_recorder()
 
     def __enter__(self):
         return None
 
     def __exit__(self, *exc):
         _state.anomaly_enabled, _state.anomaly_check_nan = self._prev
+        _sync_recorder()
         return False
 
 

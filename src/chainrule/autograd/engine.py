@@ -280,7 +280,6 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
         if not isinstance(gi, Tensor):
             gi = _wrap(xp.asarray(gi))
         if in_shapes is not None and gi._data.shape != in_shapes[i]:
-            from ..ops.shape import sum_to
             gi = sum_to(gi, in_shapes[i])
         if edge.__class__ is tuple:
             parent = edge[0]
@@ -403,3 +402,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             g = g.to(t.dtype)
         result.append(g)
     return tuple(result)
+
+
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+    """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see :func:`chainrule.autograd.backward`)."""
+    backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+
+Tensor.backward = _tensor_backward

@@ -1,10 +1,11 @@
 """Forward-mode AD with dual tensors, mirroring ``torch.autograd.forward_ad``.
 
 Inside ``with dual_level():``, ``make_dual(primal, tangent)`` gives a tensor that carries a tangent; every op
-then pushes tangents forward with its JVP rule (declared next to its VJP). Tangents are tagged by level, so
-nested levels (forward-over-forward) never confuse their perturbations. Levels are processed outer first;
-while a level's JVP rule runs, only the levels outside it are active, so the rule's own ops carry the outer
-tangents (what nested transforms read) and nothing else. JVP rules are ordinary chainrule ops, so forward
+then pushes tangents forward with its JVP rule (declared next to its VJP). Each level is an interpreter on
+the stack (:class:`DualLevel`): it runs the op below itself (where the outer levels push their tangents),
+then pushes its own, with its JVP rule's ops running below it too, so they carry the outer tangents (what
+nested transforms read) and nothing else. Tangents are tagged by level, so nested levels
+(forward-over-forward) never confuse their perturbations. JVP rules are ordinary chainrule ops, so forward
 mode composes with reverse mode both ways. No reverse graph is built unless some input requires grad.
 
 Example::
@@ -23,6 +24,8 @@ from typing import NamedTuple
 
 from .. import _state
 from .._backend import xp
+from ..ops._primitive import Interpreter, apply
+from ..ops.shape import Alias, broadcast_to
 from ..tensor import Tensor, _wrap
 from .graph import Node
 
@@ -30,6 +33,7 @@ __all__ = ["dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor", "ente
 
 _level_ids = itertools.count(1)
 _duals: dict[int, list] = {}  # level -> weak references to tensors that hold a tangent at that level
+_interpreters: dict[int, DualLevel] = {}  # level -> its interpreter on the stack
 
 
 class UnpackedDualTensor(NamedTuple):
@@ -42,6 +46,7 @@ def enter_dual_level() -> int:
     level = next(_level_ids)
     _state.forward_levels.append(level)
     _duals[level] = []
+    _interpreters[level] = DualLevel(level).__enter__()
     return level
 
 
@@ -52,6 +57,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
     if level not in _state.forward_levels:
         raise RuntimeError(f"exit_dual_level: level {level} is not active")
     _state.forward_levels.remove(level)
+    _interpreters.pop(level).remove()
     for ref in _duals.pop(level, ()):
         t = ref()
         if t is None:
@@ -99,8 +105,6 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
                            f"{tuple(tensor._data.shape)}")
     if tangent._data.dtype != tensor._data.dtype:
         tangent = tangent.to(tensor.dtype)
-    from ..ops._primitive import apply
-    from ..ops.shape import Alias
     out = apply(Alias, (tensor,))
     _set_tangent(out, level, tangent)
     return out
@@ -125,7 +129,6 @@ def _primal_view(t: Tensor, level: int) -> Tensor:
     fw = {k: v for k, v in t._fw.items() if k < level}
     if t.requires_grad and t.grad_fn is None:
         # NOTE: a leaf's view must route its gradient to the leaf itself, so it gets an alias node.
-        from ..ops.shape import Alias
         node = Node(Alias)
         node.next = (t,)
         view = _wrap(t._data, node)
@@ -155,49 +158,59 @@ class _JvpContext:
         return getattr(self._ctx, name)
 
 
-def propagate(op, ctx, inputs: tuple, out, result) -> None:
-    """Push the tangents of ``inputs`` through ``op`` for every active level and attach them to ``result``."""
-    results = result if isinstance(result, tuple) else (result,)
-    for level in list(_state.forward_levels):
+class DualLevel(Interpreter):
+    """The interpreter of one forward-AD level: every op also pushes the tangents of this level."""
+
+    def __init__(self, level: int):
+        self.level = level
+
+    def process(self, op, inputs: tuple, params: dict) -> tuple:
+        result, ctx = self.lower(op, inputs, params)
+        level = self.level
         tangents = [t._fw.get(level) if t._fw else None for t in inputs]
-        if all(tg is None for tg in tangents):
+        if any(tg is not None for tg in tangents):
+            active = _state.forward_levels
+            # NOTE: while the JVP rule runs, only the levels outside this one are active.
+            _state.forward_levels = [lv for lv in active if lv < level]
+            try:
+                with self.below():
+                    _push(op, ctx, inputs, result, level, tangents)
+            finally:
+                _state.forward_levels = active
+        return result, ctx
+
+
+def _push(op, ctx, inputs: tuple, result, level: int, tangents: list) -> None:
+    """Push ``level``'s ``tangents`` of ``inputs`` through ``op`` and attach them to ``result``."""
+    results = result if isinstance(result, tuple) else (result,)
+    if not op.differentiable or all(r._data.dtype.kind != "f" for r in results):
+        return
+    if op.jvp is None:
+        raise RuntimeError(f"{op.name}: this op has no forward-mode (JVP) rule, so tangents cannot flow "
+                           "through it; use reverse mode (backward/autograd.grad) for it")
+    primals = tuple(_primal_view(t, level) for t in inputs)
+    jctx = _JvpContext(ctx, primals, tuple(_primal_view(r, level) for r in results))
+    tangents = [tg if tg is not None else _wrap(xp.zeros_like(t._data)) for t, tg in zip(inputs, tangents)]
+    positions = getattr(ctx, "arg_positions", None)
+    if positions is not None:  # a user Function: one tangent per forward argument
+        per_arg = [None] * len(ctx.needs_input_grad)
+        for p, tg in zip(positions, tangents):
+            per_arg[p] = tg
+        tangents = per_arg
+    out_t = op.jvp(jctx, *tangents)
+    out_ts = out_t if isinstance(out_t, tuple) else (out_t,)
+    for r, r_t in zip(results, out_ts):
+        if r_t is None or r._data.dtype.kind != "f":
             continue
-        if not op.differentiable or all(r._data.dtype.kind != "f" for r in results):
-            continue
-        if op.jvp is None:
-            raise RuntimeError(f"{op.name}: this op has no forward-mode (JVP) rule, so tangents cannot flow "
-                               "through it; use reverse mode (backward/autograd.grad) for it")
-        outer = [lv for lv in _state.forward_levels if lv < level]
-        saved_levels = _state.forward_levels
-        _state.forward_levels = outer
-        try:
-            primals = tuple(_primal_view(t, level) for t in inputs)
-            jctx = _JvpContext(ctx, primals, tuple(_primal_view(r, level) for r in results))
-            tangents = [tg if tg is not None else _wrap(xp.zeros_like(t._data)) for t, tg in zip(inputs, tangents)]
-            positions = getattr(ctx, "arg_positions", None)
-            if positions is not None:  # a user Function: one tangent per forward argument
-                per_arg = [None] * len(ctx.needs_input_grad)
-                for p, tg in zip(positions, tangents):
-                    per_arg[p] = tg
-                tangents = per_arg
-            out_t = op.jvp(jctx, *tangents)
-        finally:
-            _state.forward_levels = saved_levels
-        out_ts = out_t if isinstance(out_t, tuple) else (out_t,)
-        for r, r_t in zip(results, out_ts):
-            if r_t is None or r._data.dtype.kind != "f":
-                continue
-            if not isinstance(r_t, Tensor):
-                r_t = _wrap(xp.asarray(r_t, dtype=r._data.dtype))
-            if r_t._data.shape != r._data.shape:
-                from ..ops.shape import broadcast_to
-                r_t = broadcast_to(r_t, r._data.shape)
-            if r_t._data.dtype != r._data.dtype:
-                r_t = r_t.to(r.dtype)
-            _set_tangent(r, level, r_t)
+        if not isinstance(r_t, Tensor):
+            r_t = _wrap(xp.asarray(r_t, dtype=r._data.dtype))
+        if r_t._data.shape != r._data.shape:
+            r_t = broadcast_to(r_t, r._data.shape)
+        if r_t._data.dtype != r._data.dtype:
+            r_t = r_t.to(r.dtype)
+        _set_tangent(r, level, r_t)
     if op.save_output and isinstance(ctx, Node) and any(r._fw for r in results):
         # NOTE: the node keeps its outputs' tangents for VJP rules that read ctx.output (forward-over-reverse).
         # The tangents' graph leads back to the node, a reference cycle, so exiting the level clears them.
         ctx.out_fw = tuple(r._fw for r in results)
-        for level in {k for r in results if r._fw for k in r._fw}:
-            _duals[level].append(weakref.ref(ctx))
+        _duals[level].append(weakref.ref(ctx))

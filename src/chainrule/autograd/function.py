@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from .. import _state
 from .._backend import xp
+from ..ops._primitive import bind
 from ..tensor import Tensor, _wrap
 from .graph import Node
 
@@ -70,6 +71,7 @@ class Function(metaclass=_FunctionMeta):
     gives forward mode. Call it with ``MyFunction.apply(*args)``.
     """
 
+    is_function = True
     save_inputs = False
     save_output = False
     broadcasts = False
@@ -88,12 +90,28 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args):
-        tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        inputs = tuple(args[i] for i in tensor_positions)
+        """Run the Function on ``args`` (tensors and other values) through the active transforms."""
+        positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+        inputs = tuple(args[i] for i in positions)
+        return bind(cls, inputs, {"args": args, "positions": positions})[0]
+
+    @classmethod
+    def arguments(cls, inputs: tuple, params: dict) -> tuple:
+        """The forward's arguments: ``params['args']`` with the tensors replaced by ``inputs`` (an interpreter
+        may run the Function on other tensors than it was called with)."""
+        args = list(params["args"])
+        for p, t in zip(params["positions"], inputs):
+            args[p] = t
+        return tuple(args)
+
+    @classmethod
+    def eager(cls, inputs: tuple, params: dict) -> tuple:
+        """Run ``forward`` with grad mode off and, when a gradient is wanted, record the node. ``(result, ctx)``."""
+        args = cls.arguments(inputs, params)
         record = _state.grad_enabled and any(t.requires_grad for t in inputs)
         ctx = FunctionCtx(cls)
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        ctx.arg_positions = tensor_positions
+        ctx.arg_positions = params["positions"]
         with _state.no_grad():
             raw = cls.forward(ctx, *args)
         is_tuple = isinstance(raw, tuple)
@@ -109,15 +127,7 @@ class Function(metaclass=_FunctionMeta):
             ctx.next = tuple(
                 None if not t.requires_grad else t if t.grad_fn is None else (t.grad_fn, t._out_nr) for t in inputs)
             ctx.out_meta = tuple((o._data.shape, o._data.dtype) for o in outs)
-            if _state.anomaly_enabled:
-                from .anomaly import record_creation
-                record_creation(ctx)
-        if _state.vmap_level is not None:
-            _state.vmap_level.finish_function(cls, ctx, args, results)
-        elif _state.forward_levels:
-            from .forward_ad import propagate
-            propagate(cls, ctx, inputs, tuple(o._data for o in outs), tuple(results))
-        return tuple(results) if is_tuple else results[0]
+        return (tuple(results) if is_tuple else results[0]), ctx
 
     @classmethod
     def vjp(cls, ctx, *grads):

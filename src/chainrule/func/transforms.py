@@ -20,6 +20,8 @@ from .. import _state
 from .._backend import xp
 from ..autograd import forward_ad
 from ..autograd.engine import grad as autograd_grad
+from ..ops._primitive import apply
+from ..ops.shape import Alias
 from ..tensor import Tensor, _wrap
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
@@ -59,8 +61,6 @@ def _lift(x, api: str) -> Tensor:
     if x._data.dtype.kind != "f":
         raise RuntimeError(f"{api}: only floating point tensors can be differentiated, got an input of dtype "
                            f"{x.dtype} and shape {tuple(x._data.shape)}; convert it first, e.g. x.double()")
-    from ..ops._primitive import apply
-    from ..ops.shape import Alias
     # NOTE: Alias carries x's forward-AD tangents, and records a node only when x is tracked from outside.
     y = apply(Alias, (x,))
     if not y.requires_grad:

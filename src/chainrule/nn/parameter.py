@@ -40,6 +40,7 @@ class Parameter(Tensor):
         self._hooks = None
         self._post_hooks = None
         self._fw = None
+        self._readonly = False
         if requires_grad:
             self.requires_grad_(True)
         return self

@@ -1,43 +1,75 @@
-"""How a primitive op is declared and applied: the one place that records the graph.
+"""How a primitive op is declared, and how it is applied: the one place that records the graph.
 
-A primitive is a class holding, in one spot, its ``name``, its ``forward`` on raw arrays, its ``vjp`` (reverse
-mode) and its ``jvp`` (forward mode), the last two written in chainrule ops so that they are differentiable
-themselves. ``apply`` runs the forward, and only when a gradient is wanted records a :class:`Node`; it also
-hands tangents to the JVP rule when a forward-AD level is active. User ``autograd.Function`` classes run
-on the same nodes and engine.
+A primitive is one class, the single source of truth about the op:
 
-Rules see their context ``ctx`` (the node): ``ctx.inputs`` (the input tensors, when ``save_inputs``),
-``ctx.output`` (when ``save_output``), ``ctx.saved_tensors`` and any parameter the forward stored on it.
+- ``name``, ``inputs`` (the names of its tensor inputs, as its formulas use them) and ``params``, the schema
+  of its non-tensor parameters (:class:`Param`: name, accepted types, meaning);
+- ``forward(ctx, *arrays, **params)`` on raw arrays; ``vjp(ctx, *grads)`` and ``jvp(ctx, *tangents)`` written
+  in chainrule ops, so they are differentiable themselves; ``batch_rule`` for vmap;
+- the text the rest of the library shows or generates: ``doc`` (one line: what it computes), ``local`` (per
+  input, its local derivative d out / d input as a chainrule expression), ``backward_code`` (per input, the
+  downstream gradient as code; ``backward_view`` when that code is a view of the upstream gradient),
+  ``expression`` (the forward as code),
+  ``gate`` (the backward pattern in the lecture's words), and ``methods`` / ``aliases`` (the Tensor methods
+  and public names its function provides).
+
+Rules read the parameters from the mapping ``ctx.params`` (like a jaxpr equation's params); values a forward
+derives for its own rules (residuals, e.g. an input's shape) may be kept on ``ctx``.
+
+``apply(op, inputs, **params)`` runs an op. With no transform active it runs the forward and, only when a
+gradient is wanted, records a :class:`~chainrule.autograd.graph.Node` (the eager fast path). Otherwise it hands
+``(op, inputs, params)`` to the innermost active :class:`Interpreter` (vmap, forward-mode AD, anomaly mode, the
+program recorder): a new transform is one new interpreter, with no edit here.
 """
 
 from __future__ import annotations
 
-import functools
+import math
 import re
 
-from .. import _dtype, _state
-from .._backend import as_array, ndarray, xp
+from .. import _state
+from .._backend import ensure_array, xp
 from ..autograd.graph import Node
 from ..tensor import Tensor, _wrap
 
-# Every primitive by name: the op database's meta-test and the tools that walk the graph read this.
+# Every primitive by name: the op database's meta-test, the program checker and the tools that walk the graph
+# read this.
 PRIMITIVES: dict[str, type] = {}
+# Every public function of the ops package by module: ``__all__`` of each family is generated from it.
+PUBLIC: dict[str, dict] = {}
+
+
+class Param:
+    """One declared parameter of a primitive: its name, the Python types a value may have, and its meaning.
+
+    ``types`` is a type or a tuple of types (``None`` among them: the parameter may be None).
+    """
+
+    __slots__ = ("name", "types", "doc")
+
+    def __init__(self, name: str, types=object, doc: str = ""):
+        self.name, self.types, self.doc = name, types if isinstance(types, tuple) else (types,), doc
+
+    def accepts(self, value) -> bool:
+        return any(value is None if t is None else isinstance(value, t) for t in self.types)
+
+    def __repr__(self) -> str:
+        names = " | ".join("None" if t is None else t.__name__ for t in self.types)
+        return f"{self.name}: {names}"
 
 
 class Primitive:
-    """Base class of built-in ops. Subclasses set ``name`` and define ``forward``, ``vjp`` and ``jvp``.
+    """Base class of built-in ops; see the module docstring for what a subclass declares.
 
-    - ``forward(ctx, *arrays, *params) -> array`` (or a tuple of arrays when ``n_outputs > 1``)
-    - ``vjp(ctx, g) -> gradient per tensor input`` (a tuple, or one tensor for one input; None = no gradient)
+    - ``forward(ctx, *arrays, **params) -> array`` (or a tuple of arrays when ``n_outputs > 1``)
+    - ``vjp(ctx, *grads) -> gradient per tensor input`` (a tuple, or one tensor for one input; None = no gradient)
     - ``jvp(ctx, *tangents) -> output tangent`` (one tangent per tensor input; absent ones are zeros)
-
     - ``batch_rule(inputs, batched, params) -> output(s)`` (vmap): the op on whole batches. ``batched[i]`` says
       whether ``inputs[i]`` carries the batch as its leading dim (the others are shared by every sample); the
       outputs carry it as their leading dim. None: ``vmap`` falls back to a loop over the samples. Shorthand
-      for single-input ops that only need their parameters adjusted: ``batch_params(size, *params) ->
-      params`` (the op is then applied to the batch with those). Parameters that come from a batched tensor
-      (an index) reach the rule as :class:`BatchedParam` only when ``batches_params`` is set; otherwise such
-      an op runs as a loop over the samples.
+      for single-input ops that only need their parameters adjusted: ``batch_params(size, params) -> params``.
+      Parameters that come from a batched tensor (an index) reach the rule as :class:`BatchedParam` only when
+      ``batches_params`` is set; otherwise such an op runs as a loop over the samples.
 
     Flags: ``save_inputs`` / ``save_output`` (what the rules read), ``broadcasts`` (inputs broadcast against
     each other; gradients are summed back to each input's shape by the engine, the one place that does it),
@@ -46,6 +78,16 @@ class Primitive:
 
     name = "primitive"
     backward_name = "PrimitiveBackward0"
+    inputs: tuple = ("x",)
+    params: tuple = ()
+    doc = ""
+    local: tuple | None = None
+    backward_code: tuple | None = None
+    backward_view = False
+    expression: str | None = None
+    gate: str | None = None
+    methods: tuple = ()
+    aliases: tuple = ()
     save_inputs = False
     save_output = False
     broadcasts = False
@@ -58,29 +100,142 @@ class Primitive:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
+            if cls.name in PRIMITIVES:
+                raise RuntimeError(f"primitive {cls.name!r} is declared twice ({PRIMITIVES[cls.name].__module__} "
+                                   f"and {cls.__module__})")
             cls.backward_name = _camel(cls.name) + "Backward0"
             PRIMITIVES[cls.name] = cls
         if "batch_params" in cls.__dict__:
             cls.batch_rule = classmethod(_batch_with_params)
+
+    @classmethod
+    def param_names(cls) -> tuple:
+        return tuple(p.name for p in cls.params)
+
+    @classmethod
+    def local_text(cls, index: int, names: dict, params: dict) -> str | None:
+        """Input ``index``'s local derivative with the input ``names`` and the ``params`` filled in, or None."""
+        if cls.local is None or index >= len(cls.local) or cls.local[index] is None:
+            return None
+        return cls.local[index].format(**names, **{k: format_param(v) for k, v in params.items()})
+
+    @classmethod
+    def gradient_code(cls, params: dict, shapes: tuple) -> tuple | None:
+        """Per input, the downstream gradient as a code template (``backward_code``) over ``{g}``, the input
+        names, ``{out}``, ``{cr}`` and ``{<input>_shape}``; ops whose code depends on the parameters' values or
+        the input ``shapes`` override this."""
+        return cls.backward_code
+
+    @classmethod
+    def code(cls, names: dict, params: dict) -> str | None:
+        """The forward as a line of code over the input ``names`` (``"x + y"``), or None when not declared."""
+        if cls.expression is None:
+            return None
+        return cls.expression.format(**names, **{k: format_param(v) for k, v in params.items()})
 
 
 def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[_\s]+", name))
 
 
+def format_param(value) -> str:
+    """A parameter as code: numbers as the lecture writes them (``2``, ``0.5``), anything else as ``repr``."""
+    if isinstance(value, float):
+        if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value) if math.isfinite(value) else f"float('{value}')"
+    return repr(value)
+
+
+# -- public functions ---------------------------------------------------------------------------------
+
+def public(op: type | None = None, *, methods: tuple = (), aliases: tuple = (), name: str | None = None):
+    """Declare the decorated function public: listed in its module's ``__all__`` (see :func:`exports`) under its
+    name and ``aliases``, attached to :class:`Tensor` as ``methods``. With ``op``, the function is that
+    primitive's public face: the primitive's own ``methods`` and ``aliases`` apply, and a function without a
+    docstring gets one generated from the declaration (what it computes, its local derivative). ``name``: the
+    public name, when it is not the function's own (``inverse`` for ``linalg.inv``)."""
+    def declare(fn):
+        names = (name or fn.__name__,) + tuple(aliases)
+        attached = tuple(methods)
+        if op is not None:
+            names += tuple(op.aliases)
+            attached += tuple(op.methods)
+            op.function = fn
+            if not fn.__doc__:
+                fn.__doc__ = describe(op)
+        table = PUBLIC.setdefault(fn.__module__, {})
+        for public_name in names:
+            table[public_name] = fn
+        for method_name in attached:
+            setattr(Tensor, method_name, fn)
+        return fn
+    return declare
+
+
+def exports(module: str) -> list:
+    """The public names declared in ``module`` with :func:`public`, for its ``__all__``."""
+    return list(PUBLIC.get(module, {}))
+
+
+def describe(op: type) -> str:
+    """A docstring from ``op``'s declaration: what it computes, its parameters and its local derivative."""
+    names = {n: n for n in op.inputs} | {"out": "out"}
+    lines = [f"{op.doc}" if op.doc else f"The ``{op.name}`` primitive."]
+    if op.params:
+        lines += ["", "Parameters: " + "; ".join(f"``{p.name}``: {p.doc or repr(p)}" for p in op.params) + "."]
+    if op.local is not None:
+        terms = [f"d out / d {n} = {t.format(**names, **{p.name: p.name for p in op.params})}"
+                 for n, t in zip(op.inputs, op.local) if t is not None]
+        lines += ["", "Local derivative: " + "; ".join(terms) + "."]
+    return "\n".join(lines)
+
+
+def method(*names: str):
+    """Attach the decorated function to :class:`Tensor` under each name (``@method("exp")``), without making it a
+    public function of its module (methods such as ``Tensor.view`` that have no function form)."""
+    def attach(fn):
+        for name in names:
+            setattr(Tensor, name, fn)
+        return fn
+    return attach
+
+
+# -- applying an op ---------------------------------------------------------------------------------------
+
 class _Scratch:
-    """The ``ctx`` of a forward that records nothing: parameters land here and are dropped with it."""
+    """The ``ctx`` of a forward that records nothing: residuals land here and are dropped with it."""
 
     inputs = None
     out = None
     saved = None
+    params = None
 
     def save_for_backward(self, *values) -> None:
         self.saved = values
 
 
-def apply(op, inputs: tuple, *params):
-    """Run primitive ``op`` on tensors ``inputs`` (plus non-tensor ``params``) and record it if needed."""
+_NO_PARAMS: dict = {}
+
+
+def apply(op, inputs: tuple, /, **params):
+    """Run primitive ``op`` on tensors ``inputs`` with parameters ``params`` (its declared schema)."""
+    interpreter = _state.interpreter
+    if interpreter is None:
+        return eager(op, inputs, params or _NO_PARAMS)[0]
+    return interpreter.process(op, inputs, params or _NO_PARAMS)[0]
+
+
+def bind(op, inputs: tuple, params: dict) -> tuple:
+    """``(result, ctx)`` of ``op`` at the active interpreter: what interpreters call to run an op one level down."""
+    interpreter = _state.interpreter
+    if interpreter is None:
+        return op.eager(inputs, params)
+    return interpreter.process(op, inputs, params)
+
+
+def eager(op, inputs: tuple, params: dict) -> tuple:
+    """Run ``op`` now and, when a gradient is wanted, record its node. Returns ``(result, ctx)``."""
     # NOTE: this is the per-op hot path; it is written out long-hand (no generators, one pass per loop).
     record = False
     if _state.grad_enabled and op.differentiable:
@@ -89,64 +244,62 @@ def apply(op, inputs: tuple, *params):
                 record = True
                 break
     ctx = Node(op) if record else _Scratch()
-    level = _state.vmap_level
-    if level is not None:
-        out = level.forward(op, ctx, inputs, params)
-    elif len(inputs) == 1:
-        out = op.forward(ctx, inputs[0]._data, *params)
+    ctx.params = params
+    if len(inputs) == 1:
+        out = op.forward(ctx, inputs[0]._data, **params)
     elif len(inputs) == 2:
-        out = op.forward(ctx, inputs[0]._data, inputs[1]._data, *params)
+        out = op.forward(ctx, inputs[0]._data, inputs[1]._data, **params)
     else:
-        out = op.forward(ctx, *[t._data for t in inputs], *params)
+        out = op.forward(ctx, *[t._data for t in inputs], **params)
     single = op.n_outputs == 1
-    if single and out.__class__ is not ndarray:
-        out = as_array(out)
+    if single:
+        out = ensure_array(out)
     if not record:
         result = _wrap(out) if single else tuple([_wrap(a) for a in out])
-        if single and (out.base is not None or out is inputs[0]._data):
+        if single and inputs and (out.base is not None or out is inputs[0]._data):
             _share_version_counter(result, inputs)
-    else:
-        edges = []
-        for t in inputs:
-            if not t.requires_grad:
-                edges.append(None)
-            elif t.grad_fn is None:
-                edges.append(t)
-            else:
-                edges.append((t.grad_fn, t._out_nr))
-        ctx.next = tuple(edges)
-        if _state.anomaly_enabled:
-            from ..autograd.anomaly import record_creation
-            record_creation(ctx)
-        if op.save_inputs:
-            ctx.inputs = inputs
-            # NOTE: one flat tuple (counter, version, counter, version, ...): fewer objects for the GC to track.
-            versions = []
-            for t in inputs:
-                versions += (t._vc, t._vc[0])
-            ctx.versions = tuple(versions) + ctx.versions if ctx.versions else tuple(versions)
-        if op.broadcasts:
-            shapes = tuple([t._data.shape for t in inputs])
-            if shapes.count(shapes[0]) != len(shapes):  # NOTE: equal shapes never need unbroadcasting
-                ctx.in_shapes = shapes
-        if single:
-            result = _wrap(out, ctx) if out.dtype.kind == "f" else _wrap(out)
-            if out.base is not None or out is inputs[0]._data:
-                _share_version_counter(result, inputs)
-            if op.save_output:
-                ctx.out = out
-                ctx.versions = (ctx.versions or ()) + (result._vc, result._vc[0])
+        return result, ctx
+    edges = []
+    for t in inputs:
+        if not t.requires_grad:
+            edges.append(None)
+        elif t.grad_fn is None:
+            edges.append(t)
         else:
-            result = tuple([_wrap(a, ctx, i) if a.dtype.kind == "f" else _wrap(a) for i, a in enumerate(out)])
-            ctx.out_meta = tuple([(a.shape, a.dtype) for a in out])
-            if op.save_output:
-                ctx.out = out
-    if level is not None:
-        level.finish(op, ctx, inputs, params, result)
-    elif _state.forward_levels:
-        from ..autograd.forward_ad import propagate
-        propagate(op, ctx, inputs, out, result)
-    return result
+            edges.append((t.grad_fn, t._out_nr))
+    ctx.next = tuple(edges)
+    if op.save_inputs:
+        ctx.inputs = inputs
+        # NOTE: one flat tuple (counter, version, counter, version, ...): fewer objects for the GC to track.
+        versions = []
+        for t in inputs:
+            versions += (t._vc, t._vc[0])
+        ctx.versions = tuple(versions) + ctx.versions if ctx.versions else tuple(versions)
+    if op.broadcasts:
+        shapes = tuple([t._data.shape for t in inputs])
+        if shapes.count(shapes[0]) != len(shapes):  # NOTE: equal shapes never need unbroadcasting
+            ctx.in_shapes = shapes
+    if single:
+        result = _wrap(out, ctx) if out.dtype.kind == "f" else _wrap(out)
+        if out.base is not None or out is inputs[0]._data:
+            _share_version_counter(result, inputs)
+        if op.save_output:
+            ctx.out = out
+            ctx.versions = (ctx.versions or ()) + (result._vc, result._vc[0])
+    else:
+        result = tuple([_wrap(a, ctx, i) if a.dtype.kind == "f" else _wrap(a) for i, a in enumerate(out)])
+        ctx.out_meta = tuple([(a.shape, a.dtype) for a in out])
+        if op.save_output:
+            ctx.out = out
+    return result, ctx
+
+
+def _eager_method(cls, inputs: tuple, params: dict) -> tuple:
+    """Run the op eagerly (see :func:`eager`); user Functions override it with their own way of running."""
+    return eager(cls, inputs, params)
+
+
+Primitive.eager = classmethod(_eager_method)
 
 
 def _share_version_counter(result: Tensor, inputs: tuple) -> None:
@@ -158,78 +311,84 @@ def _share_version_counter(result: Tensor, inputs: tuple) -> None:
             return
 
 
-# -- helpers shared by the op modules -----------------------------------------------------------------
+class Interpreter:
+    """One active transform on the interpreter stack (vmap, a forward-AD level, anomaly mode, a recorder).
 
-def as_tensor(value, like: Tensor | None = None) -> Tensor:
-    """``value`` as a tensor; Python numbers take ``like``'s dtype (callers promote first)."""
-    if isinstance(value, Tensor):
-        return value
-    if like is not None:
-        return _wrap(xp.asarray(value, dtype=like._data.dtype))
-    return _wrap(xp.asarray(value, dtype=_dtype.result_type(value).np))
-
-
-def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
-    """Both operands as tensors of torch's result dtype; casts of tensors that need grad stay differentiable."""
-    # NOTE: fast paths first: same-dtype tensors, and a float tensor with a Python number (the common cases).
-    if isinstance(x, Tensor):
-        if isinstance(y, Tensor):
-            if x._data.dtype is y._data.dtype or x._data.dtype == y._data.dtype:
-                return x, y
-            # NOTE: a bool mask with a float tensor (relu's local derivative, masks in losses): NumPy already
-            # computes it in the float dtype, as torch would, so casting the mask first would be a wasted pass.
-            if (x._data.dtype.kind == "b" and y._data.dtype.kind == "f" and not x.requires_grad) or (
-                    y._data.dtype.kind == "b" and x._data.dtype.kind == "f" and not y.requires_grad):
-                return x, y
-        elif (y.__class__ is float or y.__class__ is int) and x._data.dtype.kind == "f":
-            return x, _constant(y, x._data.dtype)
-    elif isinstance(y, Tensor):
-        if (x.__class__ is float or x.__class__ is int) and y._data.dtype.kind == "f":
-            return _constant(x, y._data.dtype), y
-    else:
-        raise TypeError(f"{op}: expected at least one tensor operand, got {type(x).__name__} and "
-                        f"{type(y).__name__}")
-    try:
-        d = _dtype.result_type(x, y).np
-    except TypeError:
-        raise TypeError(f"{op}: unsupported operand types {type(x).__name__} and {type(y).__name__}; "
-                        "expected tensors or Python numbers") from None
-    return cast_to(x, d), cast_to(y, d)
-
-
-@functools.lru_cache(maxsize=256, typed=True)
-def _constant(value, np_dtype) -> Tensor:
-    """A 0-d tensor for a Python number operand, shared between ops.
-
-    NOTE: reusing it saves an allocation per scalar operand, and objects the garbage collector must track in
-    deep graphs. It is safe because it only ever enters binary primitives, whose outputs are fresh arrays.
+    While it is the innermost active one, every op application reaches :meth:`process` as ``(op, inputs,
+    params)``; it returns ``(result, ctx)``. :meth:`lower` runs an op at the interpreter below (the next outer
+    one, or eager execution), which is how an interpreter runs the op itself and the ops of its rules. Entering
+    pushes it; leaving pops it.
     """
-    array = xp.asarray(value, np_dtype)
-    array.flags.writeable = False
-    return _wrap(array)
+
+    parent = None
+
+    def __enter__(self):
+        self.parent = _state.interpreter
+        _state.interpreter = self
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.remove()
+        return False
+
+    def remove(self) -> None:
+        """Take this interpreter off the stack (wherever it is: forward-AD levels may close out of order)."""
+        if _state.interpreter is self:
+            _state.interpreter = self.parent
+            return
+        inner = _state.interpreter
+        while inner is not None and inner.parent is not self:
+            inner = inner.parent
+        if inner is not None:
+            inner.parent = self.parent
+
+    def process(self, op, inputs: tuple, params: dict) -> tuple:
+        return self.lower(op, inputs, params)
+
+    def lower(self, op, inputs: tuple, params: dict) -> tuple:
+        active = _state.interpreter
+        _state.interpreter = self.parent
+        try:
+            return bind(op, inputs, params)
+        finally:
+            _state.interpreter = active
+
+    def below(self) -> _Below:
+        """A context in which ops run at the interpreter below this one (for the ops a rule applies)."""
+        return _Below(self)
+
+    def stack(self) -> list:
+        """The active interpreters from this one outwards."""
+        out, level = [], self
+        while level is not None:
+            out.append(level)
+            level = level.parent
+        return out
 
 
-def cast_to(x, np_dtype) -> Tensor:
-    """``x`` (tensor or number) with NumPy dtype ``np_dtype``; differentiable for tensors needing grad."""
-    if not isinstance(x, Tensor):
-        return _wrap(xp.asarray(x, dtype=np_dtype))
-    if x._data.dtype == np_dtype:
-        return x
-    from .cast import Cast
-    return apply(Cast, (x,), np_dtype)
+class _Below:
+    __slots__ = ("interpreter", "active")
+
+    def __init__(self, interpreter: Interpreter):
+        self.interpreter = interpreter
+
+    def __enter__(self):
+        self.active = _state.interpreter
+        _state.interpreter = self.interpreter.parent
+
+    def __exit__(self, *exc) -> bool:
+        _state.interpreter = self.active
+        return False
 
 
-def zeros_like_tensor(t: Tensor) -> Tensor:
-    return _wrap(xp.zeros_like(t._data))
-
-
-def method(*names: str):
-    """Attach the decorated function to :class:`Tensor` under each name (``@method("exp")``)."""
-    def attach(fn):
-        for name in names:
-            setattr(Tensor, name, fn)
-        return fn
-    return attach
+def active_interpreters(kind: type) -> list:
+    """The active interpreters of class ``kind``, innermost first."""
+    out, level = [], _state.interpreter
+    while level is not None:
+        if isinstance(level, kind):
+            out.append(level)
+        level = level.parent
+    return out
 
 
 # -- batching rules (vmap) shared by the op modules ------------------------------------------------
@@ -268,13 +427,13 @@ def align(inputs: tuple, batched: tuple) -> tuple:
     return tuple(with_rank(t, rank) if b else t for t, b in zip(inputs, batched))
 
 
-def batch_elementwise(op, inputs: tuple, batched: tuple, params: tuple):
+def batch_elementwise(op, inputs: tuple, batched: tuple, params: dict):
     """The batching rule of elementwise and broadcasting ops: align the ranks, then apply the op itself."""
-    return apply(op, align(inputs, batched), *params)
+    return apply(op, align(inputs, batched), **params)
 
 
-def _batch_with_params(op, inputs: tuple, batched: tuple, params: tuple):
-    return apply(op, inputs, *op.batch_params(inputs[0]._data.shape[0], *params))
+def _batch_with_params(op, inputs: tuple, batched: tuple, params: dict):
+    return apply(op, inputs, **op.batch_params(inputs[0]._data.shape[0], params))
 
 
 def materialize(t: Tensor, b: bool, size: int) -> Tensor:

@@ -8,10 +8,8 @@ from __future__ import annotations
 from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _wrap
-from ._primitive import Primitive, _camel, apply, as_tensor, batch_elementwise, cast_to, method, promote
-
-__all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "maximum",
-           "minimum", "where", "eq", "ne", "lt", "le", "gt", "ge", "floor_divide", "remainder", "fmod"]
+from ._primitive import Param, Primitive, _camel, apply, batch_elementwise, exports, method, public
+from .cast import as_tensor, cast_to, promote
 
 
 def check_broadcast(op: str, *tensors: Tensor) -> None:
@@ -25,11 +23,11 @@ def check_broadcast(op: str, *tensors: Tensor) -> None:
                            "equal or 1)") from None
 
 
-def apply_broadcasting(op_cls, name: str, *tensors: Tensor) -> Tensor:
+def apply_broadcasting(op_cls, name: str, *tensors: Tensor, **params) -> Tensor:
     """``apply`` for a broadcasting op; a shape mismatch becomes our error instead of NumPy's."""
     # NOTE: the check runs only after NumPy refuses, so the happy path pays nothing for it.
     try:
-        return apply(op_cls, tensors)
+        return apply(op_cls, tensors, **params)
     except ValueError:
         check_broadcast(name, *tensors)
         raise
@@ -40,14 +38,30 @@ def _binary(op_cls, name: str):
     def fn(input, other):
         x, y = promote(input, other, name)
         return apply_broadcasting(op_cls, name, x, y)
-    fn.__name__ = name
+    fn.__name__ = fn.__qualname__ = name
     return fn
 
 
-class Add(Primitive):
-    name = "add"
-    batch_rule = classmethod(batch_elementwise)
+_SHAPES = ("Shapes: ``input`` and ``other`` (tensors or Python numbers) broadcast together; ``out`` has the "
+           "broadcast shape and torch's promoted dtype.")
+
+
+class Binary(Primitive):
+    """A broadcasting elementwise op of two tensors."""
+
+    inputs = ("x", "y")
     broadcasts = True
+    batch_rule = classmethod(batch_elementwise)
+
+
+class Add(Binary):
+    name = "add"
+    doc = "``x + y``, elementwise with broadcasting."
+    local = ("1", "1")
+    backward_code = ("1.0 * {g}", "1.0 * {g}")
+    expression = "{x} + {y}"
+    methods = ("add",)
+    gate = "add gate: distributes the upstream gradient unchanged to every input"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -62,10 +76,14 @@ class Add(Primitive):
         return x_t + y_t
 
 
-class Sub(Primitive):
+class Sub(Binary):
     name = "sub"
-    batch_rule = classmethod(batch_elementwise)
-    broadcasts = True
+    doc = "``x - y``, elementwise with broadcasting."
+    local = ("1", "-1")
+    backward_code = ("1.0 * {g}", "-1.0 * {g}")
+    expression = "{x} - {y}"
+    methods, aliases = ("sub", "subtract"), ("subtract",)
+    gate = "sub gate: distributes the upstream gradient, negated for the subtracted input"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -80,10 +98,14 @@ class Sub(Primitive):
         return x_t - y_t
 
 
-class Mul(Primitive):
+class Mul(Binary):
     name = "mul"
-    batch_rule = classmethod(batch_elementwise)
-    broadcasts = True
+    doc = "``x * y``, elementwise with broadcasting."
+    local = ("{y}", "{x}")
+    backward_code = ("{y} * {g}", "{x} * {g}")
+    expression = "{x} * {y}"
+    methods, aliases = ("mul", "multiply"), ("multiply",)
+    gate = "mul gate: swaps - each input's local gradient is the other input"
     save_inputs = True
 
     @staticmethod
@@ -102,10 +124,14 @@ class Mul(Primitive):
         return x_t * y + x * y_t
 
 
-class Div(Primitive):
+class Div(Binary):
     name = "div"
-    batch_rule = classmethod(batch_elementwise)
-    broadcasts = True
+    doc = "``x / y`` (true division), elementwise with broadcasting."
+    local = ("1/{y}", "-{x}/{y}^2")
+    backward_code = ("{g} / {y}", "-{x} / {y} ** 2 * {g}")
+    expression = "{x} / {y}"
+    methods, aliases = ("div", "divide", "true_divide"), ("divide", "true_divide")
+    gate = "div gate: 1/y for the numerator, -x/y^2 for the denominator"
     save_inputs = True
 
     @staticmethod
@@ -124,12 +150,40 @@ class Div(Primitive):
         return (x_t - x / y * y_t) / y
 
 
-class Pow(Primitive):
+class DivRounded(Binary):
+    """NOTE: piecewise constant, so its derivative is 0 almost everywhere (torch gives zero gradients too)."""
+
+    name = "div_rounded"
+    params = (Param("rounding_mode", str, "'trunc' (toward zero) or 'floor' (toward -inf)"),)
+    doc = "``x / y`` rounded by ``rounding_mode``, in the inputs' dtype."
+    local = ("0", "0")
+    expression = "{cr}div({x}, {y}, rounding_mode={rounding_mode})"
+
+    @staticmethod
+    def forward(ctx, x, y, rounding_mode):
+        if rounding_mode == "floor":
+            return xp.floor_divide(x, y)
+        q = xp.trunc(x / y) if x.dtype.kind == "f" else xp.fix(x / y)
+        return q.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def vjp(ctx, g):
+        return g * 0, g * 0
+
+    @staticmethod
+    def jvp(ctx, x_t, y_t):
+        return x_t * 0 + y_t * 0
+
+
+class Pow(Binary):
     """``x ** y`` for a tensor exponent."""
 
     name = "pow"
-    batch_rule = classmethod(batch_elementwise)
-    broadcasts = True
+    doc = "``x ** y`` for a tensor exponent, elementwise with broadcasting."
+    local = ("{y} * {x}^({y} - 1)", "{out} * log({x})")
+    expression = "{x} ** {y}"
+    methods = ("pow",)
+    gate = "pow gate: y x^(y-1) for the base, x^y log x for the exponent"
     save_inputs = True
 
     @staticmethod
@@ -157,21 +211,35 @@ class PowScalar(Primitive):
     """``x ** p`` for a Python-number exponent ``p``."""
 
     name = "pow_scalar"
+    params = (Param("p", (int, float), "the exponent"),)
+    doc = "``x ** p`` for a Python-number exponent ``p``."
+    local = ("{p} * {x}^({p} - 1)",)
+    expression = "{x} ** {p}"
+    gate = "power gate: local gradient p x^(p-1)"
     batch_rule = classmethod(batch_elementwise)
     save_inputs = True
 
     @staticmethod
     def forward(ctx, x, p):
-        ctx.p = p
         return xp.power(x, p) if p != 2 else x * x
 
     @staticmethod
     def vjp(ctx, g):
-        return g * _pow_scalar_local(ctx.inputs[0], ctx.p)
+        return g * _pow_scalar_local(ctx.inputs[0], ctx.params["p"])
 
     @staticmethod
     def jvp(ctx, x_t):
-        return x_t * _pow_scalar_local(ctx.inputs[0], ctx.p)
+        return x_t * _pow_scalar_local(ctx.inputs[0], ctx.params["p"])
+
+    @classmethod
+    def gradient_code(cls, params: dict, shapes: tuple) -> tuple:
+        """The flat-code gradient for exponent ``p`` (simplest form for 0, 1 and 2)."""
+        p = params["p"]
+        if p == 0:
+            return ("0.0 * {g}",)
+        if p == 1:
+            return ("1.0 * {g}",)
+        return ("2 * {x} * {g}",) if p == 2 else (f"{p!r} * {{x}} ** {p - 1!r} * {{g}}",)
 
 
 def _pow_scalar_local(x: Tensor, p) -> Tensor:
@@ -184,24 +252,46 @@ def _pow_scalar_local(x: Tensor, p) -> Tensor:
     return x ** (p - 1) * p
 
 
-def _extremum(name: str, ufunc, wins):
+class _Extremum(Binary):
     """maximum/minimum: ``wins(x, y)`` says where x is picked; ties share the gradient equally, as in torch."""
-    def vjp(ctx, g):
+
+    save_inputs = True
+    wins = None
+
+    @classmethod
+    def vjp(cls, ctx, g):
         x, y = ctx.inputs
-        gx = _tie_split(g, x, y, wins(x, y))
+        gx = _tie_split(g, x, y, cls.wins(x, y))
         return gx, g - gx
 
-    def jvp(ctx, x_t, y_t):
+    @classmethod
+    def jvp(cls, ctx, x_t, y_t):
         x, y = ctx.inputs
-        return _tie_mix(x_t, y_t, x, y, wins(x, y))
-
-    return type(_camel(name), (Primitive,), {
-        "name": name, "broadcasts": True, "save_inputs": True, "batch_rule": classmethod(batch_elementwise),
-        "forward": staticmethod(lambda ctx, x, y: ufunc(x, y)), "vjp": staticmethod(vjp), "jvp": staticmethod(jvp)})
+        return _tie_mix(x_t, y_t, x, y, cls.wins(x, y))
 
 
-Maximum = _extremum("maximum", xp.maximum, lambda x, y: x > y)
-Minimum = _extremum("minimum", xp.minimum, lambda x, y: x < y)
+class Maximum(_Extremum):
+    name = "maximum"
+    doc = "The larger of ``x`` and ``y``, elementwise with broadcasting."
+    local = ("[{x} > {y}]", "[{y} > {x}]")
+    backward_code = ("(({x} > {y}) + 0.5 * ({x} == {y})) * {g}", "(({y} > {x}) + 0.5 * ({x} == {y})) * {g}")
+    expression = "{cr}maximum({x}, {y})"
+    methods = ("maximum",)
+    gate = "max gate: routes the whole gradient to the larger input (a tie splits it)"
+    wins = staticmethod(lambda x, y: x > y)
+    forward = staticmethod(lambda ctx, x, y: xp.maximum(x, y))
+
+
+class Minimum(_Extremum):
+    name = "minimum"
+    doc = "The smaller of ``x`` and ``y``, elementwise with broadcasting."
+    local = ("[{x} < {y}]", "[{y} < {x}]")
+    backward_code = ("(({x} < {y}) + 0.5 * ({x} == {y})) * {g}", "(({y} < {x}) + 0.5 * ({x} == {y})) * {g}")
+    expression = "{cr}minimum({x}, {y})"
+    methods = ("minimum",)
+    gate = "min gate: routes the whole gradient to the smaller input (a tie splits it)"
+    wins = staticmethod(lambda x, y: x < y)
+    forward = staticmethod(lambda ctx, x, y: xp.minimum(x, y))
 
 
 def _tie_split(g: Tensor, x: Tensor, y: Tensor, x_wins: Tensor) -> Tensor:
@@ -213,12 +303,16 @@ def _tie_mix(x_t: Tensor, y_t: Tensor, x: Tensor, y: Tensor, x_wins: Tensor) -> 
     return where(x_wins, x_t, where(x == y, (x_t + y_t) * 0.5, y_t))
 
 
-class Where(Primitive):
+class Where(Binary):
     """``where(condition, x, y)``: the condition routes the gradient, it gets none itself."""
 
     name = "where"
-    batch_rule = classmethod(batch_elementwise)
-    broadcasts = True
+    inputs = ("c", "x", "y")
+    doc = "``x`` where the bool condition ``c`` holds, else ``y`` (broadcasting)."
+    local = (None, "[{c}]", "[not {c}]")
+    backward_code = (None, "{cr}where({c}, {g}, 0.0)", "{cr}where({c}, 0.0, {g})")
+    expression = "{cr}where({c}, {x}, {y})"
+    gate = "where: routes the gradient to the branch the condition chose; the other branch gets 0"
     save_inputs = True
 
     @staticmethod
@@ -238,42 +332,39 @@ class Where(Primitive):
 
 _add = _binary(Add, "add")
 _sub = _binary(Sub, "sub")
-mul = multiply = _binary(Mul, "mul")
-maximum = _binary(Maximum, "maximum")
-minimum = _binary(Minimum, "minimum")
+mul = public(Mul)(_binary(Mul, "mul"))
+maximum = public(Maximum)(_binary(Maximum, "maximum"))
+minimum = public(Minimum)(_binary(Minimum, "minimum"))
 
 
+@public(Add)
 def add(input, other, *, alpha=1):
     """``input + alpha * other`` with broadcasting and torch's type promotion."""
     return _add(input, other if alpha == 1 else mul(other, alpha))
 
 
+@public(Sub)
 def sub(input, other, *, alpha=1):
     """``input - alpha * other``."""
     return _sub(input, other if alpha == 1 else mul(other, alpha))
 
 
-subtract = sub
-
-
+@public(Div)
 def div(input, other, *, rounding_mode=None):
-    """True division (integers give floats, as in torch); ``rounding_mode`` 'trunc' or 'floor' rounds."""
+    """True division (integers give floats, as in torch); ``rounding_mode`` 'trunc' or 'floor' rounds (in the
+    promoted dtype, with zero gradient)."""
+    x, y = promote(input, other, "div")
     if rounding_mode is not None:
         if rounding_mode not in ("trunc", "floor"):
             raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
-        x, y = promote(input, other, "div")
-        q = xp.floor_divide(x._data, y._data) if rounding_mode == "floor" else xp.trunc(x._data / y._data)
-        return _wrap(q.astype(x._data.dtype))
-    x, y = promote(input, other, "div")
+        return apply_broadcasting(DivRounded, "div", x, y, rounding_mode=rounding_mode)
     if x._data.dtype.kind != "f":
         default = _dtype.get_default_dtype().np
         x, y = cast_to(x, default), cast_to(y, default)
     return apply_broadcasting(Div, "div", x, y)
 
 
-divide = true_divide = div
-
-
+@public(Pow)
 def pow(input, exponent):
     """``input ** exponent``; a Python-number exponent keeps the tensor's dtype (a float one makes ints float)."""
     if isinstance(input, Tensor) and not isinstance(exponent, Tensor):
@@ -282,11 +373,12 @@ def pow(input, exponent):
         x = input
         if x._data.dtype.kind != "f" and isinstance(exponent, float):
             x = cast_to(x, _dtype.get_default_dtype().np)
-        return apply(PowScalar, (x,), exponent)
+        return apply(PowScalar, (x,), p=exponent)
     x, y = promote(input, exponent, "pow")
     return apply_broadcasting(Pow, "pow", x, y)
 
 
+@public(Where)
 def where(condition, input, other):
     """Elements of ``input`` where ``condition`` holds, else of ``other`` (numbers allowed for either)."""
     c = as_tensor(condition)
@@ -298,68 +390,102 @@ def where(condition, input, other):
     return apply_broadcasting(Where, "where", c, x, y)
 
 
+@method("where")
+def _where_method(self, condition, y):
+    return where(condition, self, y)
+
+
+# -- remainders: differentiable in both inputs, as torch -------------------------------------------------
+
+class Fmod(Binary):
+    name = "fmod"
+    doc = "The C remainder ``x - trunc(x / y) * y`` (the sign of ``x``), elementwise with broadcasting."
+    local = ("1", "-trunc({x}/{y})")
+    methods = ("fmod",)
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return xp.fmod(x, y)
+
+    @staticmethod
+    def vjp(ctx, g):
+        x, y = ctx.inputs
+        return g, -g * div(x, y, rounding_mode="trunc")
+
+    @staticmethod
+    def jvp(ctx, x_t, y_t):
+        x, y = ctx.inputs
+        return x_t - y_t * div(x, y, rounding_mode="trunc")
+
+
+class Remainder(Binary):
+    name = "remainder"
+    doc = "Python's ``x % y``: ``x - floor(x / y) * y`` (the sign of ``y``), elementwise with broadcasting."
+    local = ("1", "-floor({x}/{y})")
+    expression = "{x} % {y}"
+    methods = ("remainder",)
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return xp.remainder(x, y)
+
+    @staticmethod
+    def vjp(ctx, g):
+        x, y = ctx.inputs
+        return g, -g * div(x, y, rounding_mode="floor")
+
+    @staticmethod
+    def jvp(ctx, x_t, y_t):
+        x, y = ctx.inputs
+        return x_t - y_t * div(x, y, rounding_mode="floor")
+
+
+fmod = public(Fmod)(_binary(Fmod, "fmod"))
+remainder = public(Remainder)(_binary(Remainder, "remainder"))
+
+
 # -- integer-valued and comparison ops: not differentiable ---------------------------------------------
 
-def _nondiff_binary(name: str, ufunc):
-    op = type(_camel(name), (Primitive,), {
-        "name": name, "differentiable": False, "forward": staticmethod(lambda ctx, x, y: ufunc(x, y)),
-        "batch_rule": classmethod(batch_elementwise)})
+class _Predicate(Binary):
+    differentiable = False
+
+
+def _nondiff_binary(name: str, ufunc, what: str, operator: str | None = None, *, aliases: tuple = (),
+                    integers_only: bool = False):
+    """A broadcasting binary op that is not differentiable (a comparison, a bitwise or integer op): ``what`` it
+    computes, and the Python ``operator`` that spells it, if any."""
+    op = type(_camel(name), (_Predicate,), {
+        "name": name, "doc": f"``{what}``, elementwise with broadcasting.",
+        "expression": f"{{x}} {operator} {{y}}" if operator else "{cr}" + name + "({x}, {y})",
+        "forward": staticmethod(lambda ctx, x, y: ufunc(x, y))})
 
     def fn(input, other):
+        if integers_only:
+            for v in (input, other):
+                if isinstance(v, Tensor) and v._data.dtype.kind not in "biu":
+                    raise TypeError(f"{name}: only integer and bool tensors are supported, got {v.dtype}")
         x, y = promote(input, other, name)
         return apply_broadcasting(op, name, x, y)
-    fn.__name__ = name
-    return fn
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``{name}(input, other)``: {what}; not differentiable.\n\n{_SHAPES}"
+    return public(methods=(name,) + aliases, aliases=aliases)(fn)
 
 
-eq = _nondiff_binary("eq", xp.equal)
-ne = _nondiff_binary("ne", xp.not_equal)
-lt = less = _nondiff_binary("lt", xp.less)
-le = less_equal = _nondiff_binary("le", xp.less_equal)
-gt = greater = _nondiff_binary("gt", xp.greater)
-ge = greater_equal = _nondiff_binary("ge", xp.greater_equal)
-logical_and = _nondiff_binary("logical_and", xp.logical_and)
-logical_or = _nondiff_binary("logical_or", xp.logical_or)
-logical_xor = _nondiff_binary("logical_xor", xp.logical_xor)
-floor_divide = _nondiff_binary("floor_divide", xp.floor_divide)
-remainder = _nondiff_binary("remainder", xp.remainder)
-fmod = _nondiff_binary("fmod", xp.fmod)
-
-
-def _bitwise(name: str, ufunc):
-    inner = _nondiff_binary(name, ufunc)
-
-    def fn(input, other):
-        for v in (input, other):
-            if isinstance(v, Tensor) and v._data.dtype.kind not in "biu":
-                raise TypeError(f"{name}: only integer and bool tensors are supported, got {v.dtype}")
-        return inner(input, other)
-    fn.__name__ = name
-    return fn
-
-
-bitwise_and = _bitwise("bitwise_and", xp.bitwise_and)
-bitwise_or = _bitwise("bitwise_or", xp.bitwise_or)
-bitwise_xor = _bitwise("bitwise_xor", xp.bitwise_xor)
-
-_SHAPES = ("Shapes: ``input`` and ``other`` (tensors or Python numbers) broadcast together; ``out`` has the "
-           "broadcast shape and torch's promoted dtype.")
-for _fn, _what in ((mul, "input * other; local derivatives d out/d input = other, d out/d other = input (mul swaps)"),
-                   (maximum, "the larger of the two; the gradient goes to the larger input (max routes), shared "
-                             "equally on ties"),
-                   (minimum, "the smaller of the two; the gradient goes to the smaller input, shared equally on "
-                             "ties")):
-    _fn.__doc__ = f"``{_fn.__name__}(input, other)``: {_what}.\n\n{_SHAPES}"
-for _fn, _what in ((eq, "input == other"), (ne, "input != other"), (lt, "input < other"), (le, "input <= other"),
-                   (gt, "input > other"), (ge, "input >= other"), (logical_and, "input and other"),
-                   (logical_or, "input or other"), (logical_xor, "input xor other")):
-    _fn.__doc__ = (f"``{_fn.__name__}(input, other)``: a bool tensor, True where {_what} (not differentiable)."
-                   f"\n\n{_SHAPES}")
-for _fn, _what in ((floor_divide, "input // other, rounded toward -inf"),
-                   (remainder, "input - floor_divide(input, other) * other (the sign of other, as Python's %)"),
-                   (fmod, "the C remainder (the sign of input)"), (bitwise_and, "input & other (integers, bools)"),
-                   (bitwise_or, "input | other (integers, bools)"), (bitwise_xor, "input ^ other (integers, bools)")):
-    _fn.__doc__ = f"``{_fn.__name__}(input, other)``: {_what}; piecewise constant, so not differentiable.\n\n{_SHAPES}"
+eq = _nondiff_binary("eq", xp.equal, "input == other", "==")
+ne = _nondiff_binary("ne", xp.not_equal, "input != other", "!=")
+lt = less = _nondiff_binary("lt", xp.less, "input < other", "<", aliases=("less",))
+le = less_equal = _nondiff_binary("le", xp.less_equal, "input <= other", "<=", aliases=("less_equal",))
+gt = greater = _nondiff_binary("gt", xp.greater, "input > other", ">", aliases=("greater",))
+ge = greater_equal = _nondiff_binary("ge", xp.greater_equal, "input >= other", ">=", aliases=("greater_equal",))
+logical_and = _nondiff_binary("logical_and", xp.logical_and, "input and other")
+logical_or = _nondiff_binary("logical_or", xp.logical_or, "input or other")
+logical_xor = _nondiff_binary("logical_xor", xp.logical_xor, "input xor other")
+floor_divide = _nondiff_binary("floor_divide", xp.floor_divide, "input // other, rounded toward -inf", "//")
+bitwise_and = _nondiff_binary("bitwise_and", xp.bitwise_and, "input & other", "&", integers_only=True)
+bitwise_or = _nondiff_binary("bitwise_or", xp.bitwise_or, "input | other", "|", integers_only=True)
+bitwise_xor = _nondiff_binary("bitwise_xor", xp.bitwise_xor, "input ^ other", "^", integers_only=True)
 
 
 # -- operators -------------------------------------------------------------------------------------
@@ -380,18 +506,4 @@ _OPERATORS = {
 for _name, _fn in _OPERATORS.items():
     setattr(Tensor, _name, _fn)
 
-for _fn in (add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, floor_divide, remainder, fmod,
-            logical_and, logical_or, logical_xor, bitwise_and, bitwise_or, bitwise_xor):
-    method(_fn.__name__)(_fn)
-method("multiply")(mul)
-method("subtract")(sub)
-method("divide", "true_divide")(div)
-method("greater")(gt)
-method("less")(lt)
-method("greater_equal")(ge)
-method("less_equal")(le)
-
-
-@method("where")
-def _where_method(self, condition, y):
-    return where(condition, self, y)
+__all__ = exports(__name__)

@@ -1,36 +1,136 @@
-"""dtype conversion: ``to(dtype)``, ``float()``, ``double()``, ``long()``, ... (differentiable between floats)."""
+"""Copies and dtype conversion: ``clone``, ``to(dtype)``, ``float()``, ``double()``, ... and the promotion of
+operands to torch's result dtype that every binary op starts with (differentiable between floats)."""
 
 from __future__ import annotations
 
+import functools
+
 from .. import _backend, _dtype
-from ..tensor import Tensor
-from ._primitive import Primitive, apply, batch_elementwise, method
+from .._backend import xp
+from ..tensor import Tensor, _wrap
+from ._primitive import Param, Primitive, apply, batch_elementwise, method, public
+
+__all__ = ["clone"]
 
 
 class Cast(Primitive):
     name = "to_copy"
+    backward_view = True
+    params = (Param("dtype", object, "the NumPy dtype of the result"),)
+    doc = "``x`` converted to ``dtype`` (a copy)."
+    local = ("1",)
+    backward_code = ("{g}.to({x_dtype})",)
+    expression = "{x}.to({dtype})"
+    gate = "cast: the gradient is cast back to the input's dtype"
     batch_rule = classmethod(batch_elementwise)
 
     @staticmethod
-    def forward(ctx, x, np_dtype):
-        ctx.in_dtype, ctx.out_dtype = x.dtype, np_dtype
-        return x.astype(np_dtype)
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
 
     @staticmethod
     def vjp(ctx, g):
         # NOTE: a float input gets its gradient back in its own dtype; integer inputs never need one.
-        return apply(Cast, (g,), ctx.in_dtype)
+        return apply(Cast, (g,), dtype=ctx.in_dtype)
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(Cast, (x_t,), ctx.out_dtype)
+        return apply(Cast, (x_t,), dtype=ctx.params["dtype"])
 
+
+class Clone(Primitive):
+    name = "clone"
+    doc = "A copy of ``x`` that stays in the graph."
+    local = ("1",)
+    expression = "{x}.clone()"
+    gate = "copy: the gradient passes unchanged"
+    methods = ("clone",)
+    batch_rule = classmethod(batch_elementwise)
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def vjp(ctx, g):
+        return g
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return x_t
+
+
+@public(Clone)
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of the data that stays in the graph (``memory_format`` is accepted and ignored, as layouts are
+    always contiguous here)."""
+    return apply(Clone, (input,))
 
 
 def _cast(x: Tensor, d: _dtype.dtype) -> Tensor:
     if x._data.dtype == d.np:
         return x
-    return apply(Cast, (x,), d.np)
+    return apply(Cast, (x,), dtype=d.np)
+
+
+def cast_to(x, np_dtype) -> Tensor:
+    """``x`` (tensor or number) with NumPy dtype ``np_dtype``; differentiable for tensors needing grad."""
+    if not isinstance(x, Tensor):
+        return _wrap(xp.asarray(x, dtype=np_dtype))
+    if x._data.dtype == np_dtype:
+        return x
+    return apply(Cast, (x,), dtype=np_dtype)
+
+
+def as_tensor(value, like: Tensor | None = None) -> Tensor:
+    """``value`` as a tensor; Python numbers take ``like``'s dtype (callers promote first)."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None:
+        return _wrap(xp.asarray(value, dtype=like._data.dtype))
+    return _wrap(xp.asarray(value, dtype=_dtype.result_type(value).np))
+
+
+def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of torch's result dtype; casts of tensors that need grad stay differentiable."""
+    # NOTE: fast paths first: same-dtype tensors, and a float tensor with a Python number (the common cases).
+    if isinstance(x, Tensor):
+        if isinstance(y, Tensor):
+            if x._data.dtype is y._data.dtype or x._data.dtype == y._data.dtype:
+                return x, y
+            # NOTE: a bool mask with a float tensor (relu's local derivative, masks in losses): NumPy already
+            # computes it in the float dtype, as torch would, so casting the mask first would be a wasted pass.
+            if (x._data.dtype.kind == "b" and y._data.dtype.kind == "f" and not x.requires_grad) or (
+                    y._data.dtype.kind == "b" and x._data.dtype.kind == "f" and not y.requires_grad):
+                return x, y
+        elif (y.__class__ is float or y.__class__ is int) and x._data.dtype.kind == "f":
+            return x, _constant(y, x._data.dtype)
+    elif isinstance(y, Tensor):
+        if (x.__class__ is float or x.__class__ is int) and y._data.dtype.kind == "f":
+            return _constant(x, y._data.dtype), y
+    else:
+        raise TypeError(f"{op}: expected at least one tensor operand, got {type(x).__name__} and "
+                        f"{type(y).__name__}")
+    try:
+        d = _dtype.result_type(x, y).np
+    except TypeError:
+        raise TypeError(f"{op}: unsupported operand types {type(x).__name__} and {type(y).__name__}; "
+                        "expected tensors or Python numbers") from None
+    return cast_to(x, d), cast_to(y, d)
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _constant(value, np_dtype) -> Tensor:
+    """A 0-d tensor for a Python number operand, shared between ops.
+
+    NOTE: reusing it saves an allocation per scalar operand, and objects the garbage collector must track in
+    deep graphs. It is safe because it only ever enters binary primitives, whose outputs are fresh arrays, and
+    it is read-only.
+    """
+    t = _wrap(xp.asarray(value, np_dtype))
+    t._readonly = True
+    return t
 
 
 @method("to")
@@ -53,7 +153,6 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
         _backend.as_device(device)
     out = self if dtype is None else _cast(self, _dtype.as_dtype(dtype))
     if copy and out is self:
-        from .shape import clone
         out = clone(self)
     return out
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import method
-from .arith import where
+from ._primitive import exports, public
+from .arith import eq, where
 from .elementwise import relu
 from .reduce import logsumexp, shift_for_exp
-
-__all__ = ["softmax", "log_softmax", "multi_margin_loss"]
 
 
 def _floating(op: str, input, dim: int, dtype) -> tuple:
@@ -24,6 +22,7 @@ def _floating(op: str, input, dim: int, dtype) -> tuple:
     return input, _normalize_dim(dim, input._data.ndim, op)
 
 
+@public(methods=("softmax",))
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``: each slice becomes a probability distribution (same shape).
 
@@ -40,6 +39,7 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     return e / e.sum(d, keepdim=True)
 
 
+@public(methods=("log_softmax",))
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """``x - logsumexp(x)`` along ``dim``: the log of :func:`softmax`, without its underflow (same shape).
 
@@ -52,6 +52,7 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
 _REDUCTIONS = ("none", "mean", "sum")
 
 
+@public()
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, *, reduction: str = "mean") -> Tensor:
     """The multiclass SVM (hinge) loss, as ``torch.nn.functional.multi_margin_loss``.
@@ -75,7 +76,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     x = _check_margin_inputs(input, target, weight)
     n_classes = x._data.shape[-1]
     # NOTE: a one-hot mask picks each sample's target score, so only existing differentiable ops are needed.
-    is_target = _wrap(target._data.reshape(-1, 1) == xp.arange(n_classes))
+    is_target = eq(target.reshape(-1, 1), _wrap(xp.arange(n_classes)))
     target_score = where(is_target, x, 0.0).sum(-1, keepdim=True)
     # NOTE: relu's derivative is 0 at the kink, as torch's (margin - x[y] + x[j] > 0) rule.
     hinge = relu(margin - target_score + x)
@@ -123,5 +124,4 @@ def _check_margin_inputs(input, target, weight) -> Tensor:
     return input.reshape(n, n_classes)
 
 
-method("softmax")(softmax)
-method("log_softmax")(log_softmax)
+__all__ = exports(__name__)

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from .._backend import xp
 from ..tensor import Tensor
-from ._primitive import Primitive, apply
+from ._primitive import Param, Primitive, apply
 
 __all__: list = []
+
+_GEOMETRY = (Param("kernel", tuple, "(kh, kw)"), Param("dilation", tuple, "(dh, dw)"),
+             Param("padding", tuple, "((top, bottom), (left, right))"), Param("stride", tuple, "(sh, sw)"))
 
 
 _NO_PADDING = ((0, 0), (0, 0))
@@ -48,11 +51,11 @@ def im2col_array(x, kernel, dilation, padding, stride, value=0):
     return win.reshape(n, c * kh * kw, oh * ow)
 
 
-def _batch_into_n(op, inputs: tuple, batched: tuple, params: tuple):
+def _batch_into_n(op, inputs: tuple, batched: tuple, params: dict):
     """The batching rule of unfold and fold: vmap's batch and the op's own leading batch N merge into one."""
     (x,) = inputs
     size, n = x._data.shape[:2]
-    out = apply(op, (x.reshape(size * n, *x._data.shape[2:]),), *params)
+    out = apply(op, (x.reshape(size * n, *x._data.shape[2:]),), **params)
     return out.reshape(size, n, *out._data.shape[1:])
 
 
@@ -60,31 +63,41 @@ class Unfold(Primitive):
     """im2col: (N, C, H, W) -> (N, C*kh*kw, L); padding holds ``value`` (affine in x; linear for 0)."""
 
     name = "im2col"
+    params = _GEOMETRY + (Param("value", (int, float), "what the padding holds"),)
+    doc = "The windows of the (N, C, H, W) image ``x`` as columns (N, C*kh*kw, L)."
+    gate = "unfold: each column's gradient is summed back into the pixels of its window (fold)"
     batch_rule = classmethod(_batch_into_n)
 
     @staticmethod
     def forward(ctx, x, kernel, dilation, padding, stride, value):
-        ctx.geometry = (x.shape[-2:], kernel, dilation, padding, stride)
+        ctx.size = x.shape[-2:]
         return im2col_array(x, kernel, dilation, padding, stride, value)
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(Fold, (g,), *ctx.geometry)
+        return apply(Fold, (g,), size=ctx.size, **_geometry(ctx.params))
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(Unfold, (x_t,), *ctx.geometry[1:], 0)
+        return apply(Unfold, (x_t,), **{**ctx.params, "value": 0})
+
+
+def _geometry(params: dict) -> dict:
+    return {p.name: params[p.name] for p in _GEOMETRY}
 
 
 class Fold(Primitive):
     """col2im: (N, C*kh*kw, L) -> (N, C, H, W), summing overlaps; the adjoint of :class:`Unfold`."""
 
     name = "col2im"
+    inputs = ("cols",)
+    params = (Param("size", tuple, "the image's (H, W)"),) + _GEOMETRY
+    doc = "The columns ``cols`` (N, C*kh*kw, L) summed back into an (N, C, H, W) image."
+    gate = "fold: each column's gradient is read back out of its window (unfold)"
     batch_rule = classmethod(_batch_into_n)
 
     @staticmethod
     def forward(ctx, cols, size, kernel, dilation, padding, stride):
-        ctx.size, ctx.geometry = size, (kernel, dilation, padding, stride)
         (kh, kw), (dh, dw), (sh, sw) = kernel, dilation, stride
         (top, bottom), (left, right) = padding
         h, w = size[0] + top + bottom, size[1] + left + right
@@ -100,11 +113,11 @@ class Fold(Primitive):
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(Unfold, (g,), *ctx.geometry, 0)
+        return apply(Unfold, (g,), **_geometry(ctx.params), value=0)
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(Fold, (x_t,), ctx.size, *ctx.geometry)
+        return apply(Fold, (x_t,), **ctx.params)
 
 
 # -- public functions (exported as chainrule.nn.functional.unfold / fold) -----------------------------------
@@ -135,7 +148,7 @@ def im2col(x: Tensor, kernel: tuple, dilation: tuple, padding: tuple, stride: tu
         raise RuntimeError(f"{op}: input with spatial size {size} is too small for kernel_size={kernel}, "
                            f"dilation={dilation}, padding={padding}, stride={stride}: the output would be "
                            f"{(oh, ow)}; every output size must be at least one")
-    return apply(Unfold, (x,), kernel, dilation, padding, stride, value)
+    return apply(Unfold, (x,), kernel=kernel, dilation=dilation, padding=padding, stride=stride, value=value)
 
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -198,5 +211,5 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
                            f"padding={padding}, stride={stride}, expected size of input's last dimension to "
                            f"match the number of sliding blocks {blocks[0]} * {blocks[1]} = "
                            f"{blocks[0] * blocks[1]}, but got {cols._data.shape[2]}")
-    out = apply(Fold, (cols,), size, kernel, dilation, pads, stride)
+    out = apply(Fold, (cols,), size=size, kernel=kernel, dilation=dilation, padding=pads, stride=stride)
     return out if input._data.ndim == 3 else out.squeeze(0)

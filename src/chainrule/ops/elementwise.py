@@ -1,8 +1,10 @@
 """Unary elementwise ops, each declared by its local derivative alone.
 
-``unary(name, forward, local)`` makes a primitive whose VJP is ``g * local`` and whose JVP is
+``unary(name, forward, local, ...)`` declares a primitive whose VJP is ``g * local`` and whose JVP is
 ``x_t * local``: the local derivative d out / d x, written in chainrule ops from the input ``x``, the output
-``out`` and the op's parameters. That is the lecture's "local gradient times upstream gradient", once.
+``out`` and the op's parameters. That is the lecture's "local gradient times upstream gradient", once. The
+same call gives the op's doc, the local derivative as the lecture writes it (``text``), the gradient as flat
+code (``code``) and the Tensor methods; everything that shows or generates the op reads them from there.
 """
 
 from __future__ import annotations
@@ -12,52 +14,57 @@ import math
 from .. import _backend, _dtype
 from .._backend import xp
 from ..tensor import Tensor
-from ._primitive import Primitive, _camel, apply, batch_elementwise, cast_to, method
+from ._primitive import Param, Primitive, _camel, apply, batch_elementwise, exports, public
 from .arith import maximum, minimum, where
+from .cast import cast_to
 
-__all__ = ["neg", "negative", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "abs", "sign", "sin", "cos", "tan",
-           "tanh", "sigmoid", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "reciprocal", "clamp",
-           "clip", "square", "log2", "log10", "exp2", "floor", "ceil", "round", "trunc", "isnan", "isinf",
-           "isfinite", "logical_not", "erf"]
+_SHAPE = "Shape: ``out`` has ``input``'s shape (any)."
 
 
-def unary(name: str, forward, local, *, uses: tuple = ("x",), to_float: bool = True):
+def unary(name: str, forward, local, *, doc: str, text: str | None = None, code: str | None = None,
+          gate: str | None = None, uses: tuple = ("x",), to_float: bool = True, params: tuple = (),
+          methods: tuple | None = None):
     """Declare an elementwise primitive by its forward on arrays and its local derivative.
 
-    ``forward(x, *params) -> array``; ``local(x, out, *params) -> Tensor`` (d out / d x). ``uses`` says which
-    of ``x`` and ``out`` the local derivative reads (only those are kept for backward). ``to_float``: integer
-    inputs are computed in the default float dtype, as torch does for exp, log, sin, ...
-    Returns the public function ``fn(input, *params)``.
+    ``forward(x, **params) -> array``; ``local(x, out, **params) -> Tensor`` (d out / d x; None: not
+    differentiable). ``uses`` says which of ``x`` and ``out`` the local derivative reads (only those are kept
+    for backward). ``to_float``: integer inputs are computed in the default float dtype, as torch does for
+    exp, log, sin, ... ``doc``: what it computes; ``text``: the local derivative as the lecture writes it
+    (``{x}``, ``{out}`` and parameters as placeholders); ``code``: the downstream gradient as chainrule code in
+    ``{g}``, ``{x}``, ``{out}``; ``methods``: the Tensor methods (default: the name).
+    Returns the function ``fn(input, **params)`` (``fn.op`` is the primitive); one without parameters is the
+    op's public function, one with parameters is called by a public wrapper that validates them.
     """
     save_x, save_out = "x" in uses, "out" in uses
 
     def local_of(ctx) -> Tensor:
-        return local(ctx.inputs[0] if save_x else None, ctx.output if save_out else None, *ctx.params)
-
-    def op_forward(ctx, x, *params):
-        ctx.params = params
-        return forward(x, *params)
+        return local(ctx.inputs[0] if save_x else None, ctx.output if save_out else None, **ctx.params)
 
     op = type(_camel(name), (Primitive,), {
-        "name": name, "save_inputs": save_x, "save_output": save_out,
-        "differentiable": local is not None,
-        "forward": staticmethod(op_forward),
+        "name": name, "save_inputs": save_x, "save_output": save_out, "params": params,
+        "differentiable": local is not None, "doc": doc, "local": None if text is None else (text,),
+        "backward_code": None if code is None else (code,), "gate": gate,
+        "expression": "{cr}" + name + "({x}" + "".join(f", {p.name}={{{p.name}}}" for p in params) + ")",
+        "methods": (name,) if methods is None else methods,
+        "forward": staticmethod(lambda ctx, x, **p: forward(x, **p)),
         "vjp": staticmethod(lambda ctx, g: g * local_of(ctx)),
         "jvp": staticmethod(lambda ctx, x_t: x_t * local_of(ctx)),
         "batch_rule": classmethod(batch_elementwise),
     })
 
-    def fn(input, *params):
+    def fn(input, **p):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
         if to_float and input._data.dtype.kind != "f":
             input = cast_to(input, _dtype.get_default_dtype().np)
-        return apply(op, (input,), *params)
+        return apply(op, (input,), **p)
 
-    fn.__name__ = name
-    fn.__qualname__ = name
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``{name}(input)``: {doc}\n\n{_SHAPE}" + (f"\nLocal derivative d out / d x = "
+                                                            f"{text.format(x='x', out='out', **{q.name: q.name for q in params})}."
+                                                            if text else "")
     fn.op = op
-    return fn
+    return public(op)(fn) if not params else fn
 
 
 def _sigmoid_array(x):
@@ -65,51 +72,80 @@ def _sigmoid_array(x):
     return xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
 
 
-neg = negative = unary("neg", xp.negative, lambda x, out: -1, uses=(), to_float=False)
-exp = unary("exp", xp.exp, lambda x, out: out, uses=("out",))
-exp2 = unary("exp2", xp.exp2, lambda x, out: out * math.log(2), uses=("out",))
-log = unary("log", xp.log, lambda x, out: x.reciprocal())
-log2 = unary("log2", xp.log2, lambda x, out: (x * math.log(2)).reciprocal())
-log10 = unary("log10", xp.log10, lambda x, out: (x * math.log(10)).reciprocal())
-log1p = unary("log1p", xp.log1p, lambda x, out: (x + 1).reciprocal())
-expm1 = unary("expm1", xp.expm1, lambda x, out: out + 1, uses=("out",))
-sqrt = unary("sqrt", xp.sqrt, lambda x, out: 0.5 / out, uses=("out",))
-rsqrt = unary("rsqrt", lambda x: 1 / xp.sqrt(x), lambda x, out: -0.5 * out * out * out, uses=("out",))
-reciprocal = unary("reciprocal", lambda x: 1 / x, lambda x, out: -(out * out), uses=("out",))
-square = unary("square", xp.square, lambda x, out: 2 * x, to_float=False)
-abs = unary("abs", xp.abs, lambda x, out: x.sign(), to_float=False)
-sign = unary("sign", xp.sign, lambda x, out: x * 0, to_float=False)
-sin = unary("sin", xp.sin, lambda x, out: x.cos())
-cos = unary("cos", xp.cos, lambda x, out: -x.sin())
-tan = unary("tan", xp.tan, lambda x, out: 1 + out * out, uses=("out",))
-tanh = unary("tanh", xp.tanh, lambda x, out: 1 - out * out, uses=("out",))
-sigmoid = unary("sigmoid", _sigmoid_array, lambda x, out: out * (1 - out), uses=("out",))
-erf = unary("erf", _backend.erf, lambda x, out: (-(x * x)).exp() * (2 / math.sqrt(math.pi)))
-relu = unary("relu", lambda x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda x, out: x > 0, to_float=False)
+neg = negative = unary("neg", xp.negative, lambda x, out: -1, uses=(), to_float=False, doc="``-x``.", text="-1",
+                      code="-{g}", gate="*-1 gate: flips the sign of the gradient", methods=("neg", "negative"))
+exp = unary("exp", xp.exp, lambda x, out: out, uses=("out",), doc="``e ** x``.", text="exp({x})",
+            code="{out} * {g}", gate="exp gate: the local gradient is the output itself")
+exp2 = unary("exp2", xp.exp2, lambda x, out: out * math.log(2), uses=("out",), doc="``2 ** x``.",
+             text="2^{x} ln 2")
+log = unary("log", xp.log, lambda x, out: x.reciprocal(), doc="The natural logarithm.", text="1/{x}",
+            code="{g} / {x}", gate="log gate: local gradient 1/x")
+log2 = unary("log2", xp.log2, lambda x, out: (x * math.log(2)).reciprocal(), doc="The base-2 logarithm.",
+             text="1/({x} ln 2)")
+log10 = unary("log10", xp.log10, lambda x, out: (x * math.log(10)).reciprocal(), doc="The base-10 logarithm.",
+              text="1/({x} ln 10)")
+log1p = unary("log1p", xp.log1p, lambda x, out: (x + 1).reciprocal(), doc="``log(1 + x)``, accurate near 0.",
+              text="1/(1 + {x})")
+expm1 = unary("expm1", xp.expm1, lambda x, out: out + 1, uses=("out",), doc="``e ** x - 1``, accurate near 0.",
+              text="exp({x})")
+sqrt = unary("sqrt", xp.sqrt, lambda x, out: 0.5 / out, uses=("out",), doc="The square root.",
+             text="1/(2 sqrt({x}))", code="0.5 / {out} * {g}", gate="sqrt gate: local gradient 1/(2 sqrt(x))")
+rsqrt = unary("rsqrt", lambda x: 1 / xp.sqrt(x), lambda x, out: -0.5 * out * out * out, uses=("out",),
+              doc="``1 / sqrt(x)``.", text="-1/(2 {x}^(3/2))")
+reciprocal = unary("reciprocal", lambda x: 1 / x, lambda x, out: -(out * out), uses=("out",), doc="``1 / x``.",
+                   text="-1/{x}^2", code="-{g} / {x} ** 2", gate="1/x gate: local gradient -1/x^2")
+square = unary("square", xp.square, lambda x, out: 2 * x, to_float=False, doc="``x * x``.", text="2 {x}",
+               code="2 * {x} * {g}")
+abs = unary("abs", xp.abs, lambda x, out: x.sign(), to_float=False, doc="``|x|``.", text="sign({x})",
+            code="{cr}sign({x}) * {g}", methods=("abs", "absolute"))
+sign = unary("sign", xp.sign, lambda x, out: x * 0, to_float=False, doc="-1, 0 or 1.", text="0")
+sin = unary("sin", xp.sin, lambda x, out: x.cos(), doc="``sin x``.", text="cos({x})", code="{cr}cos({x}) * {g}")
+cos = unary("cos", xp.cos, lambda x, out: -x.sin(), doc="``cos x``.", text="-sin({x})",
+            code="-{cr}sin({x}) * {g}")
+tan = unary("tan", xp.tan, lambda x, out: 1 + out * out, uses=("out",), doc="``tan x``.", text="1 + tan^2({x})")
+tanh = unary("tanh", xp.tanh, lambda x, out: 1 - out * out, uses=("out",), doc="``tanh x``.", text="1 - {out}^2",
+             code="(1 - {out} ** 2) * {g}", gate="tanh gate: local gradient 1 - tanh^2, read off the output")
+sigmoid = unary("sigmoid", _sigmoid_array, lambda x, out: out * (1 - out), uses=("out",),
+                doc="``1 / (1 + e ** -x)``, stable for large ``|x|``.", text="{out} * (1 - {out})",
+                code="{out} * (1 - {out}) * {g}",
+                gate="sigmoid gate: local gradient sigma * (1 - sigma), read off the output")
+erf = unary("erf", _backend.erf, lambda x, out: (-(x * x)).exp() * (2 / math.sqrt(math.pi)),
+            doc="The error function.", text="2/sqrt(pi) exp(-{x}^2)")
+relu = unary("relu", lambda x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda x, out: x > 0, to_float=False,
+             doc="``max(x, 0)``.", text="[{x} > 0]", code="({x} > 0) * {g}",
+             gate="relu gate: routes the gradient where the input is positive (a max with 0)")
 
 
-def _leaky_relu_forward(x, slope):
-    return xp.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
+def _leaky_relu_forward(x, negative_slope):
+    return xp.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
 
 
-_leaky_relu = unary("leaky_relu", _leaky_relu_forward, lambda x, out, slope: where(x > 0, 1.0, slope))
+_leaky_relu = unary("leaky_relu", _leaky_relu_forward,
+                    lambda x, out, negative_slope: where(x > 0, 1.0, negative_slope),
+                    params=(Param("negative_slope", float, "the slope for x < 0"),),
+                    doc="``x`` where positive, ``negative_slope * x`` elsewhere.",
+                    text="1 if {x} > 0 else {negative_slope}")
 
 
+@public(_leaky_relu.op)
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
-    return _leaky_relu(input, float(negative_slope))
+    return _leaky_relu(input, negative_slope=float(negative_slope))
 
 
 def _elu_forward(x, alpha):
     return xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0))).astype(x.dtype, copy=False)
 
 
-_elu = unary("elu", _elu_forward, lambda x, out, alpha: where(x > 0, 1.0, out + alpha), uses=("x", "out"))
+_elu = unary("elu", _elu_forward, lambda x, out, alpha: where(x > 0, 1.0, out + alpha), uses=("x", "out"),
+             params=(Param("alpha", float, "the scale of the negative part"),),
+             doc="``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere.", text="1 if {x} > 0 else {out} + {alpha}")
 
 
+@public(_elu.op)
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
-    return _elu(input, float(alpha))
+    return _elu(input, alpha=float(alpha))
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -132,14 +168,16 @@ def _gelu_local(x, out, approximate):
     return cdf + x * (-(x * x) * 0.5).exp() * _INV_SQRT_2PI
 
 
-_gelu = unary("gelu", _gelu_forward, _gelu_local)
+_gelu = unary("gelu", _gelu_forward, _gelu_local, params=(Param("approximate", str, "'none' or 'tanh'"),),
+              doc="Gaussian error linear unit ``x * Phi(x)``.", text="Phi({x}) + {x} phi({x})")
 
 
+@public(_gelu.op)
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit ``x * Phi(x)``; ``approximate='tanh'`` uses the tanh approximation."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return _gelu(input, approximate)
+    return _gelu(input, approximate=approximate)
 
 
 def _silu_local(x, out):
@@ -147,7 +185,8 @@ def _silu_local(x, out):
     return s * (1 + x * (1 - s))
 
 
-silu = unary("silu", lambda x: x * _sigmoid_array(x), _silu_local)
+silu = unary("silu", lambda x: x * _sigmoid_array(x), _silu_local, doc="``x * sigmoid(x)``.",
+             text="s (1 + {x} (1 - s)), s = sigmoid({x})")
 
 
 def _softplus_forward(x, beta, threshold):
@@ -156,30 +195,38 @@ def _softplus_forward(x, beta, threshold):
 
 
 _softplus = unary("softplus", _softplus_forward,
-                  lambda x, out, beta, threshold: where(x * beta > threshold, 1.0, (x * beta).sigmoid()))
+                  lambda x, out, beta, threshold: where(x * beta > threshold, 1.0, (x * beta).sigmoid()),
+                  params=(Param("beta", float, "the sharpness"), Param("threshold", float, "linear above it")),
+                  doc="``log(1 + exp(beta * x)) / beta``, linear above ``threshold``.",
+                  text="sigmoid({beta} {x})")
 
 
+@public(_softplus.op)
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, linear above ``threshold`` (stable for large inputs)."""
-    return _softplus(input, float(beta), float(threshold))
+    return _softplus(input, beta=float(beta), threshold=float(threshold))
 
 
-def _clamp_forward(x, lo, hi):
-    return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+def _clamp_forward(x, min, max):
+    return xp.clip(x, min, max).astype(x.dtype, copy=False)
 
 
-def _clamp_local(x, out, lo, hi):
+def _clamp_local(x, out, min, max):
     inside = x == x
-    if lo is not None:
-        inside = inside & (x >= lo)
-    if hi is not None:
-        inside = inside & (x <= hi)
+    if min is not None:
+        inside = inside & (x >= min)
+    if max is not None:
+        inside = inside & (x <= max)
     return inside
 
 
-_clamp = unary("clamp", _clamp_forward, _clamp_local, to_float=False)
+_NUMBER = (int, float, None)
+_clamp = unary("clamp", _clamp_forward, _clamp_local, to_float=False,
+               params=(Param("min", _NUMBER, "the lower bound"), Param("max", _NUMBER, "the upper bound")),
+               doc="``x`` limited to ``[min, max]``.", text="[{x} inside the range]", methods=("clamp", "clip"))
 
 
+@public(_clamp.op, aliases=("clip",))
 def clamp(input: Tensor, min=None, max=None) -> Tensor:
     """Limit ``input`` to ``[min, max]`` (either may be None or a tensor); the gradient passes inside the range."""
     if min is None and max is None:
@@ -187,63 +234,46 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = input if min is None else maximum(input, min)
         return out if max is None else minimum(out, max)
-    return _clamp(input, min, max)
+    return _clamp(input, min=min, max=max)
 
 
 clip = clamp
 
 
-def _piecewise_constant(name: str, forward):
+def _piecewise_constant(name: str, forward, doc: str):
     # NOTE: flat almost everywhere, so the local derivative is 0 (torch gives zero gradients too).
-    return unary(name, forward, lambda x, out: 0, uses=(), to_float=False)
+    return unary(name, forward, lambda x, out: 0, uses=(), to_float=False, doc=doc, text="0")
 
 
-def _predicate(name: str, forward):
-    return unary(name, forward, None, uses=(), to_float=False)
+def _predicate(name: str, forward, what: str):
+    return unary(name, forward, None, uses=(), to_float=False,
+                 doc=f"A bool tensor of ``input``'s shape, True where the element {what}.")
 
 
-floor = _piecewise_constant("floor", xp.floor)
-ceil = _piecewise_constant("ceil", xp.ceil)
-trunc = _piecewise_constant("trunc", xp.trunc)
-_round = _piecewise_constant("round", xp.round)
-isnan = _predicate("isnan", xp.isnan)
-isinf = _predicate("isinf", xp.isinf)
-isfinite = _predicate("isfinite", xp.isfinite)
-logical_not = _predicate("logical_not", xp.logical_not)
+floor = _piecewise_constant("floor", xp.floor, "The largest integer <= ``x``.")
+ceil = _piecewise_constant("ceil", xp.ceil, "The smallest integer >= ``x``.")
+trunc = _piecewise_constant("trunc", xp.trunc, "``x`` rounded toward zero.")
+isnan = _predicate("isnan", xp.isnan, "is NaN")
+isinf = _predicate("isinf", xp.isinf, "is +-inf")
+isfinite = _predicate("isfinite", xp.isfinite, "is finite")
+logical_not = _predicate("logical_not", xp.logical_not, "is false")
+_round = unary("round", lambda x, decimals: _round_half_even(x, decimals), lambda x, out, decimals: 0, uses=(),
+               to_float=False, params=(Param("decimals", int, "how many decimal places"),),
+               doc="Round half to even, as torch (zero gradient).", text="0")
 
 
+def _round_half_even(x, decimals: int):
+    return xp.round(x) if decimals == 0 else (xp.round(x * 10.0 ** decimals) / 10.0 ** decimals).astype(x.dtype)
+
+
+@public(_round.op)
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:
-    """Round half to even, as torch (zero gradient)."""
-    return _round(input) if decimals == 0 else _round(input * 10 ** decimals) / 10 ** decimals
+    """Round half to even, as torch (zero gradient); ``decimals`` places after the point."""
+    return _round(input, decimals=int(decimals))
 
 
-# What each op computes and its local derivative d out / d x: the factor backward multiplies the upstream
-# gradient by (and forward mode the tangent).
-_DOCS = {
-    neg: ("-x", "-1"), exp: ("e ** x", "out"), exp2: ("2 ** x", "out * ln 2"), log: ("the natural logarithm", "1 / x"),
-    log2: ("the base-2 logarithm", "1 / (x ln 2)"), log10: ("the base-10 logarithm", "1 / (x ln 10)"),
-    log1p: ("log(1 + x), accurate near 0", "1 / (1 + x)"), expm1: ("e ** x - 1, accurate near 0", "out + 1"),
-    sqrt: ("the square root", "0.5 / out"), rsqrt: ("1 / sqrt(x)", "-0.5 * out ** 3"),
-    reciprocal: ("1 / x", "-out ** 2"), square: ("x * x", "2 x"), abs: ("|x|", "sign(x) (0 at 0)"),
-    sign: ("-1, 0 or 1", "0"), sin: ("sin x", "cos x"), cos: ("cos x", "-sin x"), tan: ("tan x", "1 + out ** 2"),
-    tanh: ("tanh x", "1 - out ** 2"), sigmoid: ("1 / (1 + e ** -x), stable for large |x|", "out * (1 - out)"),
-    erf: ("the error function", "2 / sqrt(pi) * e ** -x**2"), relu: ("max(x, 0)", "1 where x > 0, else 0"),
-    silu: ("x * sigmoid(x)", "s * (1 + x * (1 - s)) with s = sigmoid(x)"),
-    floor: ("the largest integer <= x", "0"), ceil: ("the smallest integer >= x", "0"),
-    trunc: ("x rounded toward zero", "0"),
-}
-for _fn, (_what, _local) in _DOCS.items():
-    _fn.__doc__ = (f"``{_fn.__name__}(input)``: {_what}, elementwise.\n\nShape: ``out`` has ``input``'s shape (any).\n"
-                   f"Local derivative d out / d x = {_local}.")
-for _fn, _what in ((isnan, "is NaN"), (isinf, "is +-inf"), (isfinite, "is finite"), (logical_not, "is false")):
-    _fn.__doc__ = f"``{_fn.__name__}(input)``: a bool tensor of ``input``'s shape, True where the element {_what}."
-
-for _fn in (neg, exp, exp2, log, log2, log10, log1p, expm1, sqrt, rsqrt, reciprocal, square, abs, sign, sin, cos,
-            tan, tanh, sigmoid, relu, floor, ceil, trunc, round, isnan, isinf, isfinite, logical_not, clamp, erf):
-    method(_fn.__name__)(_fn)
-method("negative")(neg)
-method("clip")(clamp)
-method("absolute")(abs)
 Tensor.__neg__ = neg
 Tensor.__abs__ = abs
 Tensor.__invert__ = logical_not
+
+__all__ = exports(__name__)

@@ -19,13 +19,14 @@ import operator
 from .. import _state
 from .._backend import ndarray, xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import BatchedParam, Primitive, apply, batch_size, cast_to, materialize, method
+from ._primitive import BatchedParam, Param, Primitive, apply, batch_size, exports, materialize, method, public
 from .arith import add, where
+from .cast import cast_to
 from .inplace import apply_inplace
 from .shape import broadcast_to, reshape
 
-__all__ = ["index_select", "gather", "scatter_add", "masked_fill", "masked_select", "take_along_dim",
-           "nonzero"]
+_STAGES = Param("stages", tuple, "the parsed key: NumPy index tuples applied in turn")
+_ACCUMULATE = Param("accumulate", bool, "integer arrays may repeat positions (the transpose adds)")
 
 _INDEX_TYPES = ("only integers, slices (`:`), ellipsis (`...`), None, and integer or bool tensors, arrays or "
                 "lists are valid indices")
@@ -258,38 +259,43 @@ class Index(Primitive):
     """``x`` read at parsed index ``stages``."""
 
     name = "index"
+    params = (_STAGES, _ACCUMULATE)
+    doc = "``x`` read at the parsed key ``stages`` (``x[key]``)."
+    gate = "index: the gradient goes back to the positions read (added where they repeat), zeros elsewhere"
     batches_params = True
 
     @staticmethod
     def forward(ctx, x, stages, accumulate):
-        ctx.stages, ctx.accumulate, ctx.in_shape = stages, accumulate, x.shape
+        ctx.in_shape = x.shape
         return _read(x, stages)
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(IndexScatter, (g,), ctx.stages, ctx.accumulate, ctx.in_shape)
+        return apply(IndexScatter, (g,), **ctx.params, shape=ctx.in_shape)
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(Index, (x_t,), ctx.stages, ctx.accumulate)
+        return apply(Index, (x_t,), **ctx.params)
 
     @staticmethod
     def batch_rule(inputs, batched, params):
-        size = _batch_size(inputs, batched, params[0])
+        size = _batch_size(inputs, batched, params["stages"])
         x = materialize(inputs[0], batched[0], size)
-        key, rank, pre = _batch_stages(params[0], size, x._data.shape[1:])
-        return _to_sample_order(apply(Index, (x,), key, params[1]), rank, pre)
+        key, rank, pre = _batch_stages(params["stages"], size, x._data.shape[1:])
+        return _to_sample_order(apply(Index, (x,), stages=key, accumulate=params["accumulate"]), rank, pre)
 
 
 class IndexScatter(Primitive):
     """Zeros of ``shape`` with ``g`` added at ``stages``: the transpose of :class:`Index`."""
 
     name = "index_scatter"
+    inputs = ("g",)
+    params = (_STAGES, _ACCUMULATE, Param("shape", tuple, "the shape of the result"))
+    doc = "Zeros of ``shape`` with ``g`` added at ``stages`` (the transpose of ``index``)."
     batches_params = True
 
     @staticmethod
     def forward(ctx, g, stages, accumulate, shape):
-        ctx.stages, ctx.accumulate, ctx.shape = stages, accumulate, shape
         out = xp.zeros(shape, dtype=g.dtype)
         if accumulate:
             # NOTE: plain assignment keeps only the last of repeated indices; add.at sums them all.
@@ -300,30 +306,34 @@ class IndexScatter(Primitive):
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(Index, (g,), ctx.stages, ctx.accumulate)
+        return apply(Index, (g,), stages=ctx.params["stages"], accumulate=ctx.params["accumulate"])
 
     @staticmethod
     def jvp(ctx, g_t):
-        return apply(IndexScatter, (g_t,), ctx.stages, ctx.accumulate, ctx.shape)
+        return apply(IndexScatter, (g_t,), **ctx.params)
 
     @staticmethod
     def batch_rule(inputs, batched, params):
-        stages, accumulate, shape = params
+        stages, shape = params["stages"], params["shape"]
         size = _batch_size(inputs, batched, stages)
         key, rank, pre = _batch_stages(stages, size, shape)
         g = _to_numpy_order(materialize(inputs[0], batched[0], size), rank, pre)
-        return apply(IndexScatter, (g,), key, accumulate, (size,) + shape)
+        return apply(IndexScatter, (g,), stages=key, accumulate=params["accumulate"], shape=(size,) + shape)
 
 
 class IndexPut(Primitive):
     """A copy of ``x`` with the entries at ``stages`` replaced by ``v`` (already of the indexed shape)."""
 
     name = "index_put"
+    inputs = ("x", "v")
+    params = (_STAGES, _ACCUMULATE)
+    doc = "A copy of ``x`` with the entries at ``stages`` replaced by ``v`` (``x[key] = v``)."
+    gate = "index_put: the written positions send their gradient to v, the rest to x"
     batches_params = True
 
     @staticmethod
     def forward(ctx, x, v, stages, accumulate):
-        ctx.stages, ctx.accumulate, ctx.v_shape = stages, accumulate, v.shape
+        ctx.v_shape = v.shape
         out = x.copy()
         _region(out, stages)[stages[-1]] = v
         return out
@@ -333,26 +343,26 @@ class IndexPut(Primitive):
         # NOTE: with repeated indices only the last write survives, yet every copy of v gets the gradient, as
         # in torch (whose result for repeated writes is unspecified).
         zeros = _wrap(xp.zeros(ctx.v_shape, dtype=g._data.dtype))
-        gx = apply(IndexPut, (g, zeros), ctx.stages, ctx.accumulate)
-        return gx, apply(Index, (g,), ctx.stages, ctx.accumulate)
+        gx = apply(IndexPut, (g, zeros), **ctx.params)
+        return gx, apply(Index, (g,), **ctx.params)
 
     @staticmethod
     def jvp(ctx, x_t, v_t):
-        return apply(IndexPut, (x_t, v_t), ctx.stages, ctx.accumulate)
+        return apply(IndexPut, (x_t, v_t), **ctx.params)
 
     @staticmethod
     def batch_rule(inputs, batched, params):
-        size = _batch_size(inputs, batched, params[0])
+        size = _batch_size(inputs, batched, params["stages"])
         x, v = (materialize(t, b, size) for t, b in zip(inputs, batched))
-        key, rank, pre = _batch_stages(params[0], size, x._data.shape[1:])
-        return apply(IndexPut, (x, _to_numpy_order(v, rank, pre)), key, params[1])
+        key, rank, pre = _batch_stages(params["stages"], size, x._data.shape[1:])
+        return apply(IndexPut, (x, _to_numpy_order(v, rank, pre)), stages=key, accumulate=params["accumulate"])
 
 
 # -- x[key] and x[key] = value -----------------------------------------------------------------------
 
 def _index(input: Tensor, stages: tuple, basic: bool, accumulate: bool, op: str) -> Tensor:
     try:
-        out = apply(Index, (input,), stages, accumulate)
+        out = apply(Index, (input,), stages=stages, accumulate=accumulate)
     except IndexError as e:  # what parse_index leaves to NumPy: index arrays that do not broadcast together
         raise IndexError(f"{op}: {e} (indexing a tensor of shape {tuple(input._data.shape)})") from None
     if basic:
@@ -361,7 +371,7 @@ def _index(input: Tensor, stages: tuple, basic: bool, accumulate: bool, op: str)
         # of the base's graph (torch rebases the base; we refuse loudly rather than give wrong gradients).
         out._vc = input._vc
         if out.requires_grad and out._data.base is not None:
-            out._data.flags.writeable = False
+            out._readonly = True
     return out
 
 
@@ -408,7 +418,7 @@ def _index_put(x: Tensor, stages: tuple, accumulate: bool, value) -> Tensor:
             raise ValueError
     except ValueError:
         raise _value_shape_error("__setitem__", value_shape, target) from None
-    return apply(IndexPut, (x, broadcast_to(v, target)), stages, accumulate)
+    return apply(IndexPut, (x, broadcast_to(v, target)), stages=stages, accumulate=accumulate)
 
 
 def _setitem(self: Tensor, key, value) -> None:
@@ -435,7 +445,7 @@ def _setitem(self: Tensor, key, value) -> None:
         items = key if key.__class__ is tuple else (key,)
         _state.vmap_level.check_inplace("__setitem__", (self, value) + items)
     stages, _, accumulate = parse_index(self._data.shape, key, "__setitem__")
-    if not self._data.flags.writeable:
+    if self._readonly or not self._data.flags.writeable:
         raise RuntimeError(f"__setitem__: the tensor of shape {tuple(self._data.shape)} is a read-only view "
                            "(an indexing view of a tensor that requires grad, or an expand); write into the "
                            "base tensor or clone() it first")
@@ -498,6 +508,7 @@ def _lift_scalar(input: Tensor, index: ndarray) -> tuple:
 
 # -- public ops --------------------------------------------------------------------------------------
 
+@public(methods=("index_select",))
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` at positions ``index`` along ``dim``; differentiable w.r.t. ``input``.
 
@@ -532,6 +543,7 @@ def _gather(input: Tensor, dim: int, idx: ndarray, op: str, out_shape: tuple) ->
     return out if out._data.shape == out_shape else reshape(out, out_shape)
 
 
+@public(methods=("gather",))
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j][k] = input[index[i][j][k]][j][k]`` for ``dim=0`` (and likewise for other dims).
 
@@ -553,6 +565,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     return _gather(input, d, idx, "gather", out_shape)
 
 
+@public(methods=("take_along_dim",))
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """Pick values of ``input`` at ``indices`` along ``dim`` (NumPy's ``take_along_axis``).
 
@@ -592,6 +605,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     return _gather(input, d, broadcast_to(indices, tuple(shape))._data, "take_along_dim", tuple(shape))
 
 
+@public(methods=("scatter_add",))
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim``: for ``dim=0``,
     ``out[index[i][j]][j] += src[i][j]``; repeated indices add up.
@@ -624,7 +638,8 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     check_range(idx, input._data.shape[d], d, "scatter_add()", RuntimeError, negative=False)
     if src._data.shape != idx.shape:
         src = _index(src, (tuple(slice(0, s) for s in idx.shape),), True, False, "scatter_add()")
-    out = add(input, apply(IndexScatter, (src,), _mesh_stages(idx, d), True, input._data.shape))
+    out = add(input, apply(IndexScatter, (src,), stages=_mesh_stages(idx, d), accumulate=True,
+                           shape=input._data.shape))
     return out if out._data.shape == out_shape else reshape(out, out_shape)
 
 
@@ -644,6 +659,7 @@ def _broadcast_mask_shape(input: Tensor, mask: Tensor, op: str) -> tuple:
                            f"input of shape {tuple(input._data.shape)}") from None
 
 
+@public(methods=("masked_fill",))
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``input`` with ``value`` where the bool ``mask`` is True (``mask`` and ``input`` broadcast together).
 
@@ -667,6 +683,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     return where(mask, cast_to(value, input._data.dtype), input)
 
 
+@public(methods=("masked_select",))
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The entries of ``input`` where the bool ``mask`` is True, as a 1-D tensor (the two broadcast together).
 
@@ -681,6 +698,24 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     return _index(broadcast_to(input, shape), ((m,),), False, False, "masked_select")
 
 
+class NonZero(Primitive):
+    """NOTE: the output's length depends on the values, so a transform that needs static shapes stops here."""
+
+    name = "nonzero"
+    doc = "The int64 indices of the non-zero entries of ``x``, one row per entry in row-major order."
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp.argwhere(x).astype(xp.int64, copy=False)
+
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        raise RuntimeError("vmap: nonzero would read the values of a batched tensor: its output's length depends "
+                           "on each sample's values, so it cannot be batched; use a mask with chainrule.where")
+
+
+@public(methods=("nonzero",))
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """The indices of the non-zero entries of ``input`` (not differentiable).
 
@@ -695,9 +730,11 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"nonzero(): argument 'input' must be Tensor, not {type(input).__name__}")
+    out = apply(NonZero, (input,))
     if as_tuple:
-        return tuple(_wrap(a.astype(xp.int64, copy=False)) for a in xp.nonzero(xp.atleast_1d(input._data)))
-    return _wrap(xp.argwhere(input._data).astype(xp.int64, copy=False))
+        # NOTE: a 0-d input has no index columns; torch gives one all-zero index per non-zero.
+        return tuple(out[:, d] for d in range(out._data.shape[1])) if input._data.ndim else (out.sum(1),)
+    return out
 
 
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
@@ -710,6 +747,7 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     return apply_inplace(self, "masked_fill_", lambda x: masked_fill(x, mask, value), value)
 
 
-for _fn in (index_select, gather, scatter_add, masked_fill, masked_select, take_along_dim, nonzero,
-            scatter_add_, masked_fill_):
-    method(_fn.__name__)(_fn)
+method("scatter_add_")(scatter_add_)
+method("masked_fill_")(masked_fill_)
+
+__all__ = exports(__name__)

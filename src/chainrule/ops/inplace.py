@@ -30,7 +30,7 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
         raise RuntimeError(f"{name}: a leaf tensor that requires grad is being used in an in-place operation; "
                            "wrap the update in `with chainrule.no_grad():` (as optimizers do) or use the "
                            "out-of-place form")
-    if not self._data.flags.writeable:
+    if self._readonly or not self._data.flags.writeable:
         raise RuntimeError(f"{name}: this tensor (shape {tuple(self._data.shape)}) is a read-only view (of an "
                            "expanded tensor, or a slice of a tensor whose gradient is being recorded), so it cannot "
                            "be modified in place; clone() it first or use the out-of-place form")

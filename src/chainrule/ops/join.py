@@ -11,39 +11,42 @@ from __future__ import annotations
 from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim
-from ._primitive import Primitive, apply, batch_size, cast_to, materialize, method
-from .shape import Slice, _dim_of, broadcast_to, flatten, flip, int_tuple, narrow, reshape, unsqueeze
-
-__all__ = ["cat", "concat", "concatenate", "stack", "split", "chunk", "unbind", "roll", "tile"]
+from ._primitive import Param, Primitive, apply, batch_size, exports, materialize, method, public
+from .cast import cast_to
+from .shape import ConstantPad, Slice, _dim_of, broadcast_to, flatten, flip, int_tuple, narrow, reshape, unsqueeze
 
 
 class Cat(Primitive):
     """Join same-dtype arrays along ``dim``; :func:`cat` checks and promotes its arguments."""
 
     name = "cat"
+    inputs = ("xs",)
+    params = (Param("dim", int, "the dimension to join along"),)
+    doc = "The arrays joined along ``dim``."
+    expression = "{cr}cat([{xs}], {dim})"
+    gate = "cat: each input gets back its slice of the upstream gradient"
 
     @staticmethod
-    def forward(ctx, *args):
-        *arrays, dim = args
-        ctx.dim, ctx.sizes = dim, [a.shape[dim] for a in arrays]
+    def forward(ctx, *arrays, dim):
+        ctx.sizes = [a.shape[dim] for a in arrays]
         return xp.concatenate(arrays, axis=dim)
 
     @staticmethod
     def vjp(ctx, g):
-        lead, start, grads = (slice(None),) * ctx.dim, 0, []
+        lead, start, grads = (slice(None),) * ctx.params["dim"], 0, []
         for size in ctx.sizes:
-            grads.append(apply(Slice, (g,), lead + (slice(start, start + size),)))
+            grads.append(apply(Slice, (g,), index=lead + (slice(start, start + size),)))
             start += size
         return tuple(grads)
 
     @staticmethod
     def jvp(ctx, *tangents):
-        return apply(Cat, tangents, ctx.dim)
+        return apply(Cat, tangents, **ctx.params)
 
     @staticmethod
     def batch_rule(inputs, batched, params):
         size = batch_size(inputs, batched)
-        return apply(Cat, tuple(materialize(t, b, size) for t, b in zip(inputs, batched)), params[0] + 1)
+        return apply(Cat, tuple(materialize(t, b, size) for t, b in zip(inputs, batched)), dim=params["dim"] + 1)
 
 
 def _tensor_list(tensors, op: str) -> list:
@@ -56,6 +59,7 @@ def _tensor_list(tensors, op: str) -> list:
     return list(tensors)
 
 
+@public(Cat, aliases=("concat",))
 def cat(tensors, dim: int = 0) -> Tensor:
     """Concatenate tensors along an existing dimension ``dim``, promoting their dtypes as torch does.
 
@@ -83,17 +87,19 @@ def cat(tensors, dim: int = 0) -> Tensor:
         if len(shape) != len(first) or shape[:d] + shape[d + 1:] != first[:d] + first[d + 1:]:
             raise RuntimeError(f"cat: sizes of tensors must match except in dimension {d}, but got shapes "
                                f"{tuple(first)} (entry 0) and {tuple(shape)} (entry {i})")
-    return apply(Cat, tuple(cast_to(t, np_dtype) for t in kept), d)
+    return apply(Cat, tuple(cast_to(t, np_dtype) for t in kept), dim=d)
 
 
 concat = cat
 
 
+@public()
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """NumPy-style alias of :func:`cat` (``axis`` for ``dim``)."""
     return cat(tensors, axis)
 
 
+@public()
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join equal-shaped tensors along a new dimension ``dim``: k of ``(a, b)``, dim 0 -> ``(k, a, b)``."""
     tensors = _tensor_list(tensors, "stack")
@@ -117,6 +123,7 @@ def _split_sizes(sizes: tuple, input: Tensor, d: int) -> tuple:
     return tuple(pieces)
 
 
+@public(methods=("split",))
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Cut ``tensor`` along ``dim`` into pieces of ``split_size`` (the last may be smaller) or listed sizes.
 
@@ -142,6 +149,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     return _split_sizes((size,) * (n // size) + ((n % size,) if n % size else ()), tensor, d)
 
 
+@public(methods=("chunk",))
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` pieces of ``ceil(n / chunks)`` along ``dim`` (fewer if they run out)."""
     (chunks,) = int_tuple(chunks, "chunk", "chunks")
@@ -154,13 +162,15 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     return split(input, -(-n // chunks), d)
 
 
+@public(methods=("unbind",))
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim``, that dim removed. Shapes: ``(a, n, b)``, dim 1 -> n tensors ``(a, b)``."""
     d = _dim_of(input, dim, "unbind")
     lead = (slice(None),) * d
-    return tuple(apply(Slice, (input,), lead + (i,)) for i in range(input._data.shape[d]))
+    return tuple(apply(Slice, (input,), index=lead + (i,)) for i in range(input._data.shape[d]))
 
 
+@public(methods=("roll",))
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
     """Shift elements along ``dims`` by ``shifts``, wrapping around; without ``dims`` the flat tensor rolls.
 
@@ -185,7 +195,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
         n = input._data.shape[d]
         s = shift % n if n else 0
         if s:
-            out = apply(Cat, (narrow(out, d, n - s, s), narrow(out, d, 0, n - s)), d)
+            out = apply(Cat, (narrow(out, d, n - s, s), narrow(out, d, 0, n - s)), dim=d)
     return out
 
 
@@ -210,6 +220,7 @@ def repeat(self: Tensor, *sizes) -> Tensor:
     return reshape(spread, tuple(r * s for r, s in zip(sizes, shape, strict=True)))
 
 
+@public()
 def tile(input: Tensor, dims) -> Tensor:
     """Repeat ``input`` ``dims[i]`` times along each dimension; missing leading entries count as 1.
 
@@ -238,7 +249,7 @@ def pad_borders(input: Tensor, pairs: list, mode: str) -> Tensor:
                                f"{tuple(shape)})")
         if lo or hi:
             pieces = [_border(input, d, lo, mode, True), input, _border(input, d, hi, mode, False)]
-            input = apply(Cat, tuple(p for p in pieces if p is not None), d)
+            input = apply(Cat, tuple(p for p in pieces if p is not None), dim=d)
     return input
 
 
@@ -255,6 +266,63 @@ def _border(x: Tensor, d: int, width: int, mode: str, before: bool):
     return broadcast_to(edge, edge._data.shape[:d] + (width,) + edge._data.shape[d + 1:])
 
 
-for _fn in (split, chunk, unbind, roll):
-    method(_fn.__name__)(_fn)
 method("tile")(lambda self, *dims: tile(self, dims[0] if len(dims) == 1 else dims))
+
+
+# -- padding -----------------------------------------------------------------------------------------
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """Pad ``input``: ``pad = (left_last, right_last, left_second_last, ...)`` pairs, last dimension first.
+
+    ``mode``: ``'constant'`` (fill with ``value``, default 0; negative pads crop), ``'reflect'`` (mirror
+    without repeating the edge), ``'replicate'`` (repeat the edge), ``'circular'`` (wrap around). As in torch,
+    the non-constant modes pad the last ``k`` dims of a ``(k+1)``- or ``(k+2)``-D input, ``k`` in 1..3.
+    Shapes: dimension ``-1 - i`` grows by ``pad[2i] + pad[2i + 1]``.
+
+    Example::
+
+        >>> pad(chainrule.tensor([[1., 2.]]), (1, 2), value=9.)
+        tensor([[9., 1., 2., 9., 9.]])
+    """
+    pad = int_tuple(pad, "pad", "pad")
+    shape = input._data.shape
+    if len(pad) % 2:
+        raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(pad)} ({list(pad)})")
+    k = len(pad) // 2
+    if k > len(shape):
+        raise RuntimeError(f"pad: padding length should be at most twice the input dimension, but got "
+                           f"padding length {len(pad)} for input of shape {tuple(shape)}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; valid modes: "
+                                  f"{', '.join(_PAD_MODES)}")
+    if mode != "constant":
+        if value is not None:
+            raise RuntimeError(f"pad: padding mode {mode!r} doesn't take a value argument (only 'constant' "
+                               "does)")
+        if not 1 <= k <= 3 or len(shape) not in (k + 1, k + 2):
+            raise NotImplementedError(f"pad: padding size {len(pad)} is not supported for {len(shape)}D "
+                                      f"input tensor in mode {mode!r} (pad the last k dims of a (k+1)- or "
+                                      "(k+2)-D input)")
+    pairs = [(0, 0)] * (len(shape) - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+    # NOTE: negative pads crop first, then every mode pads the cropped tensor (torch's order).
+    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pairs, shape, strict=True))
+    if any(s.start > s.stop for s in crop):
+        raise RuntimeError(f"pad: negative padding {list(pad)} removes more than the size of shape "
+                           f"{tuple(shape)}")
+    if any(s.start or s.stop != n for s, n in zip(crop, shape, strict=True)):
+        input = apply(Slice, (input,), index=crop)
+        shape = input._data.shape
+    pairs = [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
+    if mode == "constant":
+        if not any(lo or hi for lo, hi in pairs):
+            return input
+        index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pairs, shape, strict=True))
+        out_shape = tuple(lo + n + hi for (lo, hi), n in zip(pairs, shape, strict=True))
+        return apply(ConstantPad, (input,), index=index, shape=out_shape, value=0 if value is None else value)
+    return pad_borders(input, pairs, mode)
+
+
+__all__ = exports(__name__)

@@ -15,10 +15,9 @@ from typing import NamedTuple
 from .. import _dtype
 from .._backend import as_array, xp
 from ..tensor import Tensor, _wrap
-from ._primitive import Primitive, align, apply, batch_elementwise, cast_to, method, promote
+from ._primitive import Param, Primitive, align, apply, batch_elementwise, exports, method, public
+from .cast import cast_to, promote
 from .shape import broadcast_to, reshape, squeeze, sum_to, transpose, unsqueeze
-
-__all__ = ["matmul", "mm", "bmm", "dot", "outer", "addmm", "einsum", "inverse", "det", "slogdet"]
 
 
 def _tensor_arg(op: str, name: str, value) -> Tensor:
@@ -33,6 +32,11 @@ class MatMul(Primitive):
     """``x @ y`` for 1-D, 2-D and batched (broadcasting) operands, as ``numpy.matmul``."""
 
     name = "matmul"
+    inputs = ("x", "y")
+    doc = "The matrix product ``x @ y`` (vectors, matrices and broadcasting batches of matrices)."
+    expression = "{x} @ {y}"
+    gate = "matmul: the gradient is an implicit matrix product, never a Jacobian"
+    methods = ("matmul",)
     save_inputs = True
 
     @staticmethod
@@ -65,11 +69,22 @@ class MatMul(Primitive):
         x, y = ctx.inputs
         return matmul(x_t, y) + matmul(x, y_t)
 
+    @classmethod
+    def gradient_code(cls, params: dict, shapes: tuple) -> tuple | None:
+        if len(shapes[0]) == 2 and len(shapes[1]) == 2:
+            return ("{g} @ {y}.T", "{x}.T @ {g}")
+        return None
+
     @staticmethod
     def batch_rule(inputs, batched, params):
         # NOTE: a vector becomes a matrix (a row on the left, a column on the right), so that the batch dim is
         # never read as a matrix dim; the lifted dims are dropped from the product.
         (x, y), (bx, by) = inputs, batched
+        if bx and not by and y._data.ndim == 2 and x._data.ndim >= 3:
+            # NOTE: batched rows against one shared matrix are one matrix product over all the rows (one GEMM,
+            # bitwise equal to the unbatched product row by row) rather than a loop of per-sample products.
+            rows = x.reshape(-1, x._data.shape[-1])
+            return apply(MatMul, (rows, y)).reshape(x._data.shape[:-1] + y._data.shape[-1:])
         x_vector, y_vector = x._data.ndim - bx == 1, y._data.ndim - by == 1
         x = x.unsqueeze(-2) if x_vector else x
         y = y.unsqueeze(-1) if y_vector else y
@@ -78,6 +93,7 @@ class MatMul(Primitive):
         return out.squeeze(-1) if y_vector else out
 
 
+@public(MatMul)
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with numpy/torch semantics: 1-D operands are vectors, leading dims broadcast."""
     x, y = promote(input, other, "matmul")
@@ -99,6 +115,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return apply(MatMul, (x, y))
 
 
+@public(methods=("mm",))
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices, strictly 2-D: ``(n, m) @ (m, p) -> (n, p)`` (no broadcasting, unlike matmul).
 
@@ -117,6 +134,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2)
 
 
+@public(methods=("bmm",))
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product, strictly 3-D: ``(b, n, m) @ (b, m, p) -> (b, n, p)`` (no broadcasting)."""
     for name, t in (("batch1", _tensor_arg("bmm", "input", input)),
@@ -131,6 +149,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2)
 
 
+@public(methods=("dot",))
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length: a 0-d tensor."""
     x, y = _tensor_arg("dot", "input", input), _tensor_arg("dot", "tensor", tensor)
@@ -143,6 +162,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     return matmul(x, y)
 
 
+@public(methods=("outer",))
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of 1-D tensors: ``out[i, j] = input[i] * vec2[j]``, shape ``(n, m)``."""
     for name, t in (("self", _tensor_arg("outer", "input", input)),
@@ -153,6 +173,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))
 
 
+@public(methods=("addmm",))
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to ``(n, p)``; ``beta=0`` ignores it
     (NaNs included), as in torch."""
@@ -183,12 +204,14 @@ class Einsum(Primitive):
     operands whose shared subscripts have equal sizes (the public function expands broadcast size-1 dims)."""
 
     name = "einsum"
+    inputs = ("xs",)
+    params = (Param("subs", tuple, "one subscript string per operand"), Param("out_sub", str, "the output's"))
+    doc = "The einsum ``subs[0],subs[1],...->out_sub`` of the operands."
+    gate = "einsum: each operand's gradient is an einsum of the upstream gradient with the other operands"
     save_inputs = True
 
     @staticmethod
-    def forward(ctx, *args):
-        *arrays, subs, out_sub = args
-        ctx.subs, ctx.out_sub = subs, out_sub
+    def forward(ctx, *arrays, subs, out_sub):
         # NOTE: NumPy's path optimiser hands big contractions to BLAS (~10x faster at 64x64) but costs ~80 us,
         # far more than a small einsum itself, so only several or large operands get it.
         optimize = len(arrays) > 2 or (len(arrays) == 2 and max(arrays[0].size, arrays[1].size) > 1024)
@@ -197,15 +220,16 @@ class Einsum(Primitive):
     @staticmethod
     def vjp(ctx, g):
         x = ctx.inputs
-        return tuple(None if ctx.next[k] is None else _einsum_cotangent(g, x, ctx.subs, ctx.out_sub, k)
+        subs, out_sub = ctx.params["subs"], ctx.params["out_sub"]
+        return tuple(None if ctx.next[k] is None else _einsum_cotangent(g, x, subs, out_sub, k)
                      for k in range(len(x)))
 
     @staticmethod
     def batch_rule(inputs, batched, params):
-        subs, out_sub = params
+        subs, out_sub = params["subs"], params["out_sub"]
         batch = next(c for c in _LETTERS if c not in out_sub and all(c not in s for s in subs))
         subs = tuple(batch + s if b else s for s, b in zip(subs, batched))
-        return apply(Einsum, inputs, subs, batch + out_sub)
+        return apply(Einsum, inputs, subs=subs, out_sub=batch + out_sub)
 
     @staticmethod
     def jvp(ctx, *x_t):
@@ -213,7 +237,7 @@ class Einsum(Primitive):
         x = ctx.inputs
         out = None
         for k, t in enumerate(x_t):
-            term = apply(Einsum, x[:k] + (t,) + x[k + 1:], ctx.subs, ctx.out_sub)
+            term = apply(Einsum, x[:k] + (t,) + x[k + 1:], **ctx.params)
             out = term if out is None else out + term
         return out
 
@@ -240,7 +264,7 @@ def _einsum_cotangent(g: Tensor, x: tuple, subs: tuple, out_sub: str, k: int) ->
             operands.append(_wrap(xp.ones(sizes[c], dtype=g._data.dtype, like=g._data)))
             in_subs.append(c)
         target += c
-    return apply(Einsum, tuple(operands), tuple(in_subs), target)
+    return apply(Einsum, tuple(operands), subs=tuple(in_subs), out_sub=target)
 
 
 def _split_ellipsis(term: str, k: int, ndim: int) -> tuple:
@@ -308,6 +332,7 @@ def _einsum_spec(equation: str, shapes: list) -> tuple:
     return subs, out_sub, sizes
 
 
+@public()
 def einsum(equation: str, *operands) -> Tensor:
     """Sum of products over the subscripts of ``equation``, as ``torch.einsum`` / ``numpy.einsum``.
 
@@ -338,7 +363,7 @@ def einsum(equation: str, *operands) -> Tensor:
     subs, out_sub, sizes = _einsum_spec(equation, [t._data.shape for t in operands])
     # NOTE: broadcast size-1 dims are expanded first (a view): the primitive's rules never see broadcasting.
     operands = tuple(broadcast_to(t, tuple(sizes[c] for c in s)) for t, s in zip(operands, subs, strict=True))
-    return apply(Einsum, operands, subs, out_sub)
+    return apply(Einsum, operands, subs=subs, out_sub=out_sub)
 
 
 # -- inverse, determinants, solve --------------------------------------------------------------------
@@ -374,7 +399,10 @@ def _singular(op: str, a, consequence: str) -> RuntimeError:
 
 class Inv(Primitive):
     name = "linalg_inv"
-    batch_params = staticmethod(lambda size, *params: params)  # NOTE: already batched over leading dims
+    params = (Param("op", str, "the public name, for the error at a singular matrix"),)
+    doc = "The inverse of each square matrix in ``x``."
+    gate = "inverse: the gradient is -A^-T g A^-T"
+    batch_params = staticmethod(lambda size, p: p)  # NOTE: already batched over leading dims
     save_output = True
 
     @staticmethod
@@ -404,15 +432,15 @@ def inv(A: Tensor) -> Tensor:
         tensor([[0.5 , 0.  ],
                 [0.  , 0.25]])
     """
-    return apply(Inv, (_square("linalg.inv", A),), "linalg.inv")
+    return apply(Inv, (_square("linalg.inv", A),), op="linalg.inv")
 
 
-inverse = inv
+inverse = public(methods=("inverse",), name="inverse")(inv)
 
 
 def _inv_mT(A: Tensor, op: str) -> Tensor:
     """``A^{-T}``, the derivative of log|det A|; singular ``A`` names ``op`` in its error."""
-    return apply(Inv, (A,), op).mT
+    return apply(Inv, (A,), op=op).mT
 
 
 def _trace_with(A_inv_t: Tensor, a_t: Tensor) -> Tensor:
@@ -425,7 +453,9 @@ _DET_GRAD = "linalg.det (its derivative uses the inverse)"
 
 class Det(Primitive):
     name = "linalg_det"
-    batch_params = staticmethod(lambda size, *params: params)  # NOTE: already batched over leading dims
+    doc = "The determinant of each square matrix in ``x``."
+    gate = "det: the gradient is g det(A) A^-T"
+    batch_params = staticmethod(lambda size, p: p)  # NOTE: already batched over leading dims
     save_inputs = True
     save_output = True
 
@@ -444,6 +474,7 @@ class Det(Primitive):
         return ctx.output * _trace_with(_inv_mT(ctx.inputs[0], _DET_GRAD), a_t)
 
 
+@public(methods=("det",))
 def det(A: Tensor) -> Tensor:
     """The determinant of each square matrix in ``A``: shape ``(*, n, n) -> (*)``.
 
@@ -464,7 +495,9 @@ class SlogdetResult(NamedTuple):
 
 class Slogdet(Primitive):
     name = "linalg_slogdet"
-    batch_params = staticmethod(lambda size, *params: params)  # NOTE: already batched over leading dims
+    doc = "The sign and log |det| of each square matrix in ``x``."
+    gate = "slogdet: the gradient of log|det A| is A^-T; the sign gets none"
+    batch_params = staticmethod(lambda size, p: p)  # NOTE: already batched over leading dims
     save_inputs = True
     n_outputs = 2
 
@@ -483,6 +516,7 @@ class Slogdet(Primitive):
         return None, _trace_with(_inv_mT(ctx.inputs[0], _SLOGDET_GRAD), a_t)
 
 
+@public(methods=("slogdet",))
 def slogdet(A: Tensor) -> SlogdetResult:
     """``(sign, logabsdet)`` with ``det(A) == sign * exp(logabsdet)``, without the overflow of ``det`` itself.
 
@@ -496,6 +530,9 @@ class Solve(Primitive):
     """``X = A^{-1} B`` for matrices ``B``; batch dims broadcast (the engine sums the gradients back)."""
 
     name = "linalg_solve"
+    inputs = ("a", "b")
+    doc = "``X = A^-1 B`` for each matrix pair."
+    gate = "solve: the gradient of B solves with A^T; A's is -(that) X^T"
     batch_rule = classmethod(batch_elementwise)  # NOTE: the leading (batch) dims broadcast elementwise
     save_inputs = True
     save_output = True
@@ -562,8 +599,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
 
 # -- Tensor methods and operators --------------------------------------------------------------------
 
-for _fn in (matmul, mm, bmm, dot, outer, addmm, det, slogdet):
-    method(_fn.__name__)(_fn)
-method("inverse")(inverse)
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+
+__all__ = exports(__name__)

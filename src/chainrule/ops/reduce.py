@@ -12,15 +12,16 @@ import math
 import warnings
 from collections import namedtuple
 
-from .. import _dtype, _state
+from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import BatchedParam, Primitive, apply, materialize, method, shift
+from ._primitive import BatchedParam, Param, Primitive, apply, exports, materialize, public, shift
 from .arith import maximum, minimum, where
-from .shape import Flip, broadcast_to, clone, int_tuple, reshape, unique_dims
+from .cast import clone
+from .shape import Flip, broadcast_to, int_tuple, reshape, unique_dims
 
-__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "logsumexp",
-           "norm", "cumsum", "all", "any"]
+_DIMS = Param("dims", tuple, "the dimensions reduced (normalised, sorted)")
+_KEEPDIM = Param("keepdim", bool, "keep the reduced dimensions as size 1")
 
 
 def normalize_dims(dim, ndim: int, op: str) -> tuple:
@@ -50,30 +51,53 @@ def _accumulating(input: Tensor, dtype, op: str) -> Tensor:
     return input.to(_dtype.int64) if input._data.dtype.kind in "biu" else input
 
 
+def _shift_dims(size: int, p: dict) -> dict:
+    return {**p, "dims": shift(p["dims"])}
+
+
 class Sum(Primitive):
     name = "sum"
-    batch_params = staticmethod(lambda size, dims, keepdim, np_dtype: (shift(dims), keepdim, np_dtype))
+    params = (_DIMS, _KEEPDIM, Param("dtype", (object, None), "the NumPy dtype to sum in (None: the input's)"))
+    doc = "The sum of ``x`` over ``dims``."
+    gate = "sum: copies the upstream gradient back to every element it summed"
+    methods = ("sum",)
+    batch_params = staticmethod(_shift_dims)
 
     @staticmethod
-    def forward(ctx, x, dims, keepdim, np_dtype):
-        ctx.in_shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        return xp.asarray(x.sum(axis=dims, keepdims=keepdim, dtype=np_dtype))
+    def forward(ctx, x, dims, keepdim, dtype):
+        ctx.in_shape = x.shape
+        return xp.asarray(x.sum(axis=dims, keepdims=keepdim, dtype=dtype))
 
     @staticmethod
     def vjp(ctx, g):
-        return unreduce(g, ctx.in_shape, ctx.dims, ctx.keepdim)
+        return unreduce(g, ctx.in_shape, ctx.params["dims"], ctx.params["keepdim"])
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(Sum, (x_t,), ctx.dims, ctx.keepdim, None)
+        return apply(Sum, (x_t,), **{**ctx.params, "dtype": None})
+
+    @classmethod
+    def code(cls, names: dict, params: dict) -> str:
+        dims, keepdim = params["dims"], params["keepdim"]
+        if keepdim or len(dims) != len(names.get("x_shape", ())):
+            return f"{names['cr']}sum({names['x']}, dim={dims}, keepdim={keepdim})"
+        return f"{names['cr']}sum({names['x']})"
+
+    @classmethod
+    def gradient_code(cls, params: dict, shapes: tuple) -> tuple:
+        dims, keepdim, shape = params["dims"], params["keepdim"], shapes[0]
+        kept = "{g}" if keepdim or len(dims) == len(shape) else \
+            "{g}.reshape(" + repr(tuple(1 if d in dims else n for d, n in enumerate(shape))) + ")"
+        return ("{cr}ones_like({x}) * " + kept,)
 
 
 def sum_over(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
     """``x`` summed over exactly ``dims`` (normalised axes; ``()`` sums nothing), for the rules below."""
     # NOTE: not sum(): there () means every dim, which is wrong when a rule runs on a batch (vmap).
-    return apply(Sum, (x,), dims, keepdim, None)
+    return apply(Sum, (x,), dims=dims, keepdim=keepdim, dtype=None)
 
 
+@public(Sum)
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum over ``dim`` (all dimensions by default); integer and bool tensors sum to int64, as in torch."""
     dims = normalize_dims(dim, input._data.ndim, "sum")
@@ -83,9 +107,10 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         np_dtype = _dtype.int64.np
     else:
         np_dtype = None
-    return apply(Sum, (input,), dims, keepdim, np_dtype)
+    return apply(Sum, (input,), dims=dims, keepdim=keepdim, dtype=np_dtype)
 
 
+@public(methods=("mean",))
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean over ``dim`` (all dimensions by default); only floating tensors, as in torch."""
     if dtype is not None:
@@ -100,14 +125,13 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     return sum(input, dims, keepdim) / count if count else sum(input, dims, keepdim) * float("nan")
 
 
-method("sum")(sum)
-method("mean")(mean)
 
 
 # -- products ----------------------------------------------------------------------------------------
 
 class LocalReduction(Primitive):
-    """A reduction over ``ctx.dims`` declared by its local derivative ``local(ctx)`` = d out / d x (x's shape).
+    """A reduction over ``dims`` declared by its local derivative ``local_derivative(ctx)`` = d out / d x (x's
+    shape).
 
     As ``unary`` does for elementwise ops: the VJP is the upstream gradient, broadcast back over the reduced
     dims, times the local derivative; the JVP is the tangent times it, summed over the dims.
@@ -115,47 +139,48 @@ class LocalReduction(Primitive):
 
     save_inputs = True
     save_output = True
-    local = None
+    batch_params = staticmethod(_shift_dims)
+    local_derivative = None
 
     @classmethod
     def vjp(cls, ctx, g):
-        return keep(g, ctx.inputs[0]._data.shape, ctx.dims, ctx.keepdim) * cls.local(ctx)
+        return keep(g, ctx.inputs[0]._data.shape, ctx.params["dims"], ctx.params["keepdim"]) * cls.local_derivative(ctx)
 
     @classmethod
     def jvp(cls, ctx, x_t):
-        return sum_over(x_t * cls.local(ctx), ctx.dims, ctx.keepdim)
+        return sum_over(x_t * cls.local_derivative(ctx), ctx.params["dims"], ctx.params["keepdim"])
 
 
 class Prod(LocalReduction):
     name = "prod"
-    batch_params = staticmethod(lambda size, dims, keepdim: (shift(dims), keepdim))
+    params = (_DIMS, _KEEPDIM)
+    doc = "The product of ``x`` over ``dims``."
+    gate = "prod: each element's local gradient is the product of the others"
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        ctx.dims, ctx.keepdim = dims, keepdim
         return xp.asarray(x.prod(axis=dims, keepdims=keepdim))
 
-    local = staticmethod(lambda ctx: _prod_local(ctx))
+    local_derivative = staticmethod(lambda ctx: _prod_local(ctx))
 
 
 def _prod_local(ctx) -> Tensor:
     """d prod / d x: ``out / x`` without zeros; the product of the other entries where ``x`` is 0."""
-    x, dims = ctx.inputs[0], ctx.dims
-    out = keep(ctx.output, x._data.shape, dims, ctx.keepdim)
-    if _state.vmap_level is None and not (x._data == 0).any():  # NOTE: inside vmap x's values are unknown
-        return out / x
+    x, dims = ctx.inputs[0], ctx.params["dims"]
+    out = keep(ctx.output, x._data.shape, dims, ctx.params["keepdim"])
     # NOTE: out / x would be 0 / 0 at a zero. With one zero in the slice its derivative is the product of the
     # non-zeros; with two it is the other zero's value (0) times that product, written so that the second
     # derivative stays exact; with more, derivatives up to the second all vanish.
     zero = x == 0
     safe = where(zero, 1.0, x)
     count = sum_over(zero, dims, True)
-    others = apply(Prod, (safe,), dims, True)
+    others = apply(Prod, (safe,), dims=dims, keepdim=True)
     other_zero = sum_over(where(zero, x, 0.0), dims, True) - x
     at_zero = where(count == 1, others, where(count == 2, other_zero * others, 0.0))
     return where(zero, at_zero, out / safe)
 
 
+@public(methods=("prod",))
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of all elements, or over the single dimension ``dim`` (integer and bool tensors give int64).
 
@@ -169,81 +194,83 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
         raise TypeError(f"prod: dim must be an int, got {type(dim).__name__} {dim!r}; like torch's prod it "
                         "reduces one dimension (or all of them without dim), so reduce one dim at a time")
     input = _accumulating(input, dtype, "prod")
-    return apply(Prod, (input,), normalize_dims(dim, input._data.ndim, "prod"), keepdim)
+    return apply(Prod, (input,), dims=normalize_dims(dim, input._data.ndim, "prod"), keepdim=keepdim)
 
 
 # -- extremes ----------------------------------------------------------------------------------------
 
-class AMax(Primitive):
+class AMax(LocalReduction):
     name = "amax"
-    batch_params = staticmethod(lambda size, dims, keepdim: (shift(dims), keepdim))
-    save_inputs = True
-    save_output = True
+    params = (_DIMS, _KEEPDIM)
+    doc = "The maximum of ``x`` over ``dims``; tied maxima share the gradient evenly."
+    gate = "max: routes the gradient to the largest element (ties share it)"
     reduce = staticmethod(xp.amax)
 
     @classmethod
     def forward(cls, ctx, x, dims, keepdim):
-        ctx.dims, ctx.keepdim = dims, keepdim
         return xp.asarray(cls.reduce(x, axis=dims, keepdims=keepdim))
 
-    @staticmethod
-    def vjp(ctx, g):
-        return keep(g, ctx.inputs[0]._data.shape, ctx.dims, ctx.keepdim) * _tie_share(ctx)
-
-    @staticmethod
-    def jvp(ctx, x_t):
-        return sum_over(x_t * _tie_share(ctx), ctx.dims, ctx.keepdim)
+    local_derivative = staticmethod(lambda ctx: _tie_share(ctx))
 
 
 class AMin(AMax):
     name = "amin"
+    doc = "The minimum of ``x`` over ``dims``; tied minima share the gradient evenly."
+    gate = "min: routes the gradient to the smallest element (ties share it)"
     reduce = staticmethod(xp.amin)
 
 
 def _tie_share(ctx) -> Tensor:
     """``1/k`` at each of the ``k`` entries equal to their slice's extreme, 0 elsewhere (a constant)."""
-    x = ctx.inputs[0]
-    hit = (x == keep(ctx.output, x._data.shape, ctx.dims, ctx.keepdim)).to(x.dtype)
+    x, dims = ctx.inputs[0], ctx.params["dims"]
+    hit = (x == keep(ctx.output, x._data.shape, dims, ctx.params["keepdim"])).to(x.dtype)
     # NOTE: torch shares the gradient of tied extremes evenly; the share is piecewise constant in x.
-    return hit / sum_over(hit, ctx.dims, True)
+    return hit / sum_over(hit, dims, True)
 
 
 class MaxAt(Primitive):
     """The entries of ``x`` at ``indices`` along ``dim`` (``max(dim)``'s values); only they get gradient."""
 
     name = "max"
+    params = (Param("indices", object, "the int64 index of each slice's maximum along dim (kept dims)"),
+              Param("dim", int, "the dimension reduced"), _KEEPDIM)
+    doc = "The entries of ``x`` at ``indices`` along ``dim`` (``max(dim)``'s values)."
+    gate = "max along a dim: routes each slice's gradient to its returned index"
     batches_params = True
 
     @staticmethod
     def forward(ctx, x, indices, dim, keepdim):
-        ctx.indices, ctx.dim, ctx.keepdim, ctx.in_shape = indices, dim, keepdim, x.shape
+        ctx.in_shape = x.shape
         out = xp.take_along_axis(x, indices, dim)
         return out if keepdim else out.squeeze(dim)
 
     @staticmethod
     def vjp(ctx, g):
-        n = ctx.in_shape[ctx.dim]
-        along = tuple(n if i == ctx.dim else 1 for i in range(len(ctx.in_shape)))
-        hit = _wrap(xp.arange(n).reshape(along)) == _wrap(ctx.indices)
-        return where(hit, keep(g, ctx.in_shape, (ctx.dim,), ctx.keepdim), 0.0)
+        indices, dim, keepdim = ctx.params["indices"], ctx.params["dim"], ctx.params["keepdim"]
+        n = ctx.in_shape[dim]
+        along = tuple(n if i == dim else 1 for i in range(len(ctx.in_shape)))
+        hit = _wrap(xp.arange(n).reshape(along)) == _wrap(indices)
+        return where(hit, keep(g, ctx.in_shape, (dim,), keepdim), 0.0)
 
     @classmethod
     def jvp(cls, ctx, x_t):
-        return apply(cls, (x_t,), ctx.indices, ctx.dim, ctx.keepdim)
+        return apply(cls, (x_t,), **ctx.params)
 
     @classmethod
     def batch_rule(cls, inputs, batched, params):
-        indices, dim, keepdim = params
+        indices = params["indices"]
         if isinstance(indices, BatchedParam):
             indices = indices.array
             x = materialize(inputs[0], batched[0], indices.shape[0])
         else:  # NOTE: take_along_axis broadcasts a size-1 leading dim of the indices
             indices, x = indices[None], inputs[0]
-        return apply(cls, (x,), indices, dim + 1, keepdim)
+        return apply(cls, (x,), indices=indices, dim=params["dim"] + 1, keepdim=params["keepdim"])
 
 
 class MinAt(MaxAt):
     name = "min"
+    doc = "The entries of ``x`` at ``indices`` along ``dim`` (``min(dim)``'s values)."
+    gate = "min along a dim: routes each slice's gradient to its returned index"
 
 
 _max_result = namedtuple("max", ("values", "indices"))
@@ -254,6 +281,8 @@ class ArgMax(Primitive):
     """Index (int64) of the first maximum along ``dim``, or of the flattened tensor when ``dim`` is None."""
 
     name = "argmax"
+    params = (Param("dim", (int, None), "the dimension searched (None: the flattened tensor)"), _KEEPDIM)
+    doc = "The index (int64) of the first maximum along ``dim``."
     differentiable = False
     find = staticmethod(xp.argmax)
 
@@ -265,16 +294,17 @@ class ArgMax(Primitive):
 
     @classmethod
     def batch_rule(cls, inputs, batched, params):
-        (x,), (dim, keepdim) = inputs, params
+        (x,), dim, keepdim = inputs, params["dim"], params["keepdim"]
         if dim is not None:
-            return apply(cls, (x,), dim + 1, keepdim)
+            return apply(cls, (x,), dim=dim + 1, keepdim=keepdim)
         size = x._data.shape[0]
-        flat = apply(cls, (x.reshape(size, -1),), 1, False)
+        flat = apply(cls, (x.reshape(size, -1),), dim=1, keepdim=False)
         return flat.reshape((size,) + (1,) * (x._data.ndim - 1)) if keepdim else flat
 
 
 class ArgMin(ArgMax):
     name = "argmin"
+    doc = "The index (int64) of the first minimum along ``dim``."
     find = staticmethod(xp.argmin)
 
 
@@ -295,17 +325,18 @@ def _extreme(op: str, input: Tensor, dim, keepdim: bool):
         if input._data.size == 0:
             raise RuntimeError(f"{op}: expected reduction dim to be specified for an empty input (shape "
                                f"{tuple(shape)}); pass dim=")
-        return apply(reduce_op, (input,), tuple(range(len(shape))), False)
+        return apply(reduce_op, (input,), dims=tuple(range(len(shape))), keepdim=False)
     (dim,) = int_tuple(dim, op, "dim")
     d = _normalize_dim(dim, len(shape), op)
     x = input if shape else reshape(input, (1,))
     _nonempty(x._data.shape, (d,), op)
     keepdim = bool(keepdim and shape)
-    indices = apply(arg, (x,), d, True)
-    values = apply(at_op, (x,), indices._data, d, keepdim)
+    indices = apply(arg, (x,), dim=d, keepdim=True)
+    values = apply(at_op, (x,), indices=indices._data, dim=d, keepdim=keepdim)
     return result(values, indices if keepdim else indices.squeeze(d))
 
 
+@public(methods=("max",))
 def max(input: Tensor, dim=None, keepdim: bool = False):
     """The largest element; with ``dim``, the named tuple ``(values, indices)`` of each slice's maximum.
 
@@ -320,23 +351,26 @@ def max(input: Tensor, dim=None, keepdim: bool = False):
     return maximum(input, dim) if isinstance(dim, Tensor) else _extreme("max", input, dim, keepdim)
 
 
+@public(methods=("min",))
 def min(input: Tensor, dim=None, keepdim: bool = False):
     """The smallest element, or ``(values, indices)`` along ``dim``; see :func:`max`."""
     return minimum(input, dim) if isinstance(dim, Tensor) else _extreme("min", input, dim, keepdim)
 
 
+@public(methods=("amax",))
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """The maximum over ``dim`` (an int or a tuple; all dims by default); ties share the gradient evenly."""
     dims = normalize_dims(dim, input._data.ndim, "amax")
     _nonempty(input._data.shape, dims, "amax")
-    return apply(AMax, (input,), dims, keepdim)
+    return apply(AMax, (input,), dims=dims, keepdim=keepdim)
 
 
+@public(methods=("amin",))
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """The minimum over ``dim`` (an int or a tuple; all dims by default); ties share the gradient evenly."""
     dims = normalize_dims(dim, input._data.ndim, "amin")
     _nonempty(input._data.shape, dims, "amin")
-    return apply(AMin, (input,), dims, keepdim)
+    return apply(AMin, (input,), dims=dims, keepdim=keepdim)
 
 
 def _arg_extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
@@ -345,19 +379,21 @@ def _arg_extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
         if input._data.size == 0:
             raise IndexError(f"{op}: expected reduction dim to be specified for an empty input (shape "
                              f"{tuple(shape)}); pass dim=")
-        return apply(arg, (input,), None, keepdim)
+        return apply(arg, (input,), dim=None, keepdim=keepdim)
     (dim,) = int_tuple(dim, op, "dim")
     d = _normalize_dim(dim, len(shape), op)
     x = input if shape else reshape(input, (1,))
     _nonempty(x._data.shape, (d,), op)
-    return apply(arg, (x,), d, bool(keepdim and shape))
+    return apply(arg, (x,), dim=d, keepdim=bool(keepdim and shape))
 
 
+@public(methods=("argmax",))
 def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the (first) maximum, of the flattened tensor without ``dim``; int64, not differentiable."""
     return _arg_extreme("argmax", input, dim, keepdim)
 
 
+@public(methods=("argmin",))
 def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the (first) minimum, of the flattened tensor without ``dim``; int64, not differentiable."""
     return _arg_extreme("argmin", input, dim, keepdim)
@@ -390,6 +426,7 @@ def _moment(op: str, input: Tensor, dim, unbiased, keepdim: bool, correction) ->
         return sum(centred * centred, dims, keepdim) / dof
 
 
+@public(methods=("var",))
 def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance over ``dim``: ``sum((x - mean)**2) / (N - correction)``, ``correction=1`` (Bessel) by default.
 
@@ -402,11 +439,13 @@ def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correc
     return _moment("var", input, dim, unbiased, keepdim, correction)
 
 
+@public(methods=("std",))
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Standard deviation ``sqrt(var)`` over ``dim`` (see :func:`var`); gradient 0 at a constant input."""
     return _moment("std", input, dim, unbiased, keepdim, correction)
 
 
+@public(methods=("logsumexp",))
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim``, computed stably (finite for inputs of 1e4); its gradient is softmax.
 
@@ -428,7 +467,7 @@ def shift_for_exp(x: Tensor, dims: tuple) -> Tensor:
     shape = x._data.shape
     if not builtins.all(shape[d] for d in dims):
         return _wrap(xp.zeros(tuple(1 if i in dims else n for i, n in enumerate(shape)), dtype=x._data.dtype))
-    top = apply(AMax, (x.detach(),), dims, True)
+    top = apply(AMax, (x.detach(),), dims=dims, keepdim=True)
     return where(top.isfinite(), top, 0.0)
 
 
@@ -438,22 +477,23 @@ class Norm(LocalReduction):
     # NOTE: a primitive for stability: sqrt(sum(x * x)) composed would give 0 * inf = nan at x = 0, where
     # torch's subgradient is 0.
     name = "norm"
-    batch_params = staticmethod(lambda size, p, dims, keepdim: (p, shift(dims), keepdim))
+    params = (Param("p", float, "the order"), _DIMS, _KEEPDIM)
+    doc = "``sum(|x|^p)^(1/p)`` over ``dims``."
+    gate = "norm: local gradient sign(x) |x|^(p-1) / ||x||^(p-1) (0 at 0)"
 
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):
-        ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
         if p == 2:
             return xp.sqrt(xp.sum(x * x, axis=dims, keepdims=keepdim))
         return xp.sum(xp.abs(x) ** p, axis=dims, keepdims=keepdim) ** (1 / p)
 
-    local = staticmethod(lambda ctx: _norm_local(ctx))
+    local_derivative = staticmethod(lambda ctx: _norm_local(ctx))
 
 
 def _norm_local(ctx) -> Tensor:
     """d ||x||_p / d x = sign(x) |x|^(p-1) / ||x||^(p-1), taken as 0 where x or the norm is 0 (as torch)."""
-    x, p = ctx.inputs[0], ctx.p
-    out = keep(ctx.output, x._data.shape, ctx.dims, ctx.keepdim)
+    x, p = ctx.inputs[0], ctx.params["p"]
+    out = keep(ctx.output, x._data.shape, ctx.params["dims"], ctx.params["keepdim"])
     nonzero = out != 0
     safe_out = where(nonzero, out, 1.0)
     if p == 2:
@@ -463,6 +503,7 @@ def _norm_local(ctx) -> Tensor:
     return where(nonzero, scaled / safe_out ** (p - 1), 0.0)
 
 
+@public(methods=("norm",))
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
     """The vector p-norm ``sum(|x|^p)^(1/p)`` over ``dim`` (all elements by default), as ``torch.norm``.
 
@@ -494,31 +535,35 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
         return sum(input.abs().sign(), dims, keepdim)  # the count of non-zeros, with zero gradient
     if p == 1:
         return sum(input.abs(), dims, keepdim)
-    return apply(Norm, (input,), float(p), dims, keepdim)
+    return apply(Norm, (input,), p=float(p), dims=dims, keepdim=keepdim)
 
 
 # -- running sums and truth tests --------------------------------------------------------------------
 
 class Cumsum(Primitive):
     name = "cumsum"
-    batch_params = staticmethod(lambda size, dim: (dim + 1,))
+    params = (Param("dim", int, "the dimension to run along"),)
+    doc = "The running sum of ``x`` along ``dim``."
+    gate = "cumsum: each input's gradient is the reversed running sum of the upstream gradient"
+    batch_params = staticmethod(lambda size, p: {"dim": p["dim"] + 1})
 
     @staticmethod
     def forward(ctx, x, dim):
-        ctx.dim = dim
         return xp.cumsum(x, axis=dim)
 
     @staticmethod
     def vjp(ctx, g):
         # NOTE: each input feeds every later output, so its gradient is the reversed running sum of g.
-        flipped = apply(Flip, (g,), (ctx.dim,))
-        return apply(Flip, (apply(Cumsum, (flipped,), ctx.dim),), (ctx.dim,))
+        dim = ctx.params["dim"]
+        flipped = apply(Flip, (g,), dims=(dim,))
+        return apply(Flip, (apply(Cumsum, (flipped,), dim=dim),), dims=(dim,))
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(Cumsum, (x_t,), ctx.dim)
+        return apply(Cumsum, (x_t,), **ctx.params)
 
 
+@public(methods=("cumsum",))
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running sum along ``dim``: ``out[i] = x[0] + ... + x[i]`` (integer and bool tensors give int64).
 
@@ -529,14 +574,16 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """
     input = _accumulating(input, dtype, "cumsum")
     d = _normalize_dim(int_tuple(dim, "cumsum", "dim")[0], input._data.ndim, "cumsum")
-    return apply(Cumsum, (input,), d) if input._data.ndim else clone(input)
+    return apply(Cumsum, (input,), dim=d) if input._data.ndim else clone(input)
 
 
 class AllOf(Primitive):
     name = "all"
+    params = (_DIMS, _KEEPDIM)
+    doc = "True where every element of ``x`` over ``dims`` is non-zero."
     differentiable = False
     test = staticmethod(xp.all)
-    batch_params = staticmethod(lambda size, dims, keepdim: (shift(dims), keepdim))
+    batch_params = staticmethod(_shift_dims)
 
     @classmethod
     def forward(cls, ctx, x, dims, keepdim):
@@ -545,18 +592,20 @@ class AllOf(Primitive):
 
 class AnyOf(AllOf):
     name = "any"
+    doc = "True where some element of ``x`` over ``dims`` is non-zero."
     test = staticmethod(xp.any)
 
 
+@public(methods=("all",))
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where every element over ``dim`` (all dims by default) is non-zero; a bool tensor, no gradient."""
-    return apply(AllOf, (input,), normalize_dims(dim, input._data.ndim, "all"), keepdim)
+    return apply(AllOf, (input,), dims=normalize_dims(dim, input._data.ndim, "all"), keepdim=keepdim)
 
 
+@public(methods=("any",))
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where some element over ``dim`` (all dims by default) is non-zero; a bool tensor, no gradient."""
-    return apply(AnyOf, (input,), normalize_dims(dim, input._data.ndim, "any"), keepdim)
+    return apply(AnyOf, (input,), dims=normalize_dims(dim, input._data.ndim, "any"), keepdim=keepdim)
 
 
-for _fn in (prod, max, min, amax, amin, argmax, argmin, var, std, logsumexp, norm, cumsum, all, any):
-    method(_fn.__name__)(_fn)
+__all__ = exports(__name__)

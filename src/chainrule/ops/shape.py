@@ -12,13 +12,8 @@ import operator
 
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import Primitive, apply, batch_elementwise, method, shift, with_rank
-
-# NOTE: ``pad`` is public as ``chainrule.ops.shape.pad`` (for nn.functional.pad), not top-level: torch has no
-# torch.pad.
-__all__ = ["reshape", "broadcast_to", "sum_to", "transpose", "swapaxes", "permute", "squeeze", "unsqueeze",
-           "flatten", "clone", "t", "movedim", "ravel", "narrow", "flip", "diagonal", "diag", "tril", "triu",
-           "unflatten"]
+from ._primitive import Param, Primitive, apply, batch_elementwise, exports, method, public, shift, with_rank
+from .arith import where
 
 
 def _shape_arg(shape) -> tuple:
@@ -28,13 +23,23 @@ def _shape_arg(shape) -> tuple:
     return tuple(int(s) for s in shape)
 
 
+_SHAPE = Param("shape", tuple, "the shape of the result")
+
+
 class Reshape(Primitive):
     name = "reshape"
-    batch_params = staticmethod(lambda size, shape: ((size,) + shape,))
+    backward_view = True
+    params = (_SHAPE,)
+    doc = "The same elements in a new ``shape``."
+    expression = "{x}.reshape({shape})"
+    backward_code = ("{g}.reshape({x_shape})",)
+    gate = "reshape: the gradient is reshaped back"
+    methods = ("reshape", "view")
+    batch_params = staticmethod(lambda size, p: {"shape": (size,) + p["shape"]})
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.in_shape, ctx.out_shape = x.shape, shape
+        ctx.in_shape = x.shape
         return x.reshape(shape)
 
     @staticmethod
@@ -43,7 +48,7 @@ class Reshape(Primitive):
 
     @staticmethod
     def jvp(ctx, x_t):
-        return reshape(x_t, ctx.out_shape)
+        return reshape(x_t, ctx.params["shape"])
 
 
 def _infer_shape(shape: tuple, size: int, op: str) -> tuple:
@@ -65,20 +70,27 @@ def _infer_shape(shape: tuple, size: int, op: str) -> tuple:
     return shape
 
 
+@public(Reshape)
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same elements in a new shape (one dimension may be -1); ``view`` is the same op here."""
     shape = _infer_shape(_shape_arg(shape), input._data.size, "reshape")
     if shape == input._data.shape:
         return input
-    return apply(Reshape, (input,), shape)
+    return apply(Reshape, (input,), shape=shape)
 
 
 class BroadcastTo(Primitive):
     name = "expand"
+    params = (_SHAPE,)
+    doc = "A read-only broadcast view of ``x`` with ``shape``."
+    expression = "{cr}broadcast_to({x}, {shape})"
+    backward_code = ("{cr}sum_to({g}, {x_shape})",)
+    gate = "broadcast (copy) gate: the value is copied, so the gradients of the copies sum"
+    methods = ("broadcast_to",)
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.in_shape, ctx.out_shape = x.shape, shape
+        ctx.in_shape = x.shape
         return xp.broadcast_to(x, shape)
 
     @staticmethod
@@ -87,22 +99,29 @@ class BroadcastTo(Primitive):
 
     @staticmethod
     def jvp(ctx, x_t):
-        return broadcast_to(x_t, ctx.out_shape)
+        return broadcast_to(x_t, ctx.params["shape"])
 
     @staticmethod
     def batch_rule(inputs, batched, params):
-        x = with_rank(inputs[0], len(params[0]))
-        return apply(BroadcastTo, (x,), x._data.shape[:1] + params[0])
+        shape = params["shape"]
+        x = with_rank(inputs[0], len(shape))
+        return apply(BroadcastTo, (x,), shape=x._data.shape[:1] + shape)
 
 
 class SumTo(Primitive):
     """Sum a broadcast tensor back down to ``shape`` (leading dims and dims that were 1)."""
 
     name = "sum_to"
+    backward_view = True
+    params = (_SHAPE,)
+    doc = "``x`` summed down to ``shape``, undoing a broadcast."
+    expression = "{cr}sum_to({x}, {shape})"
+    backward_code = ("{cr}broadcast_to({g}, {x_shape})",)
+    gate = "sum_to: undoes a broadcast; the upstream gradient is copied back"
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.in_shape, ctx.out_shape = x.shape, shape
+        ctx.in_shape = x.shape
         lead = x.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
                                           if s == 1 and x.shape[i + lead] != 1)
@@ -115,16 +134,17 @@ class SumTo(Primitive):
 
     @staticmethod
     def jvp(ctx, x_t):
-        return sum_to(x_t, ctx.out_shape)
+        return sum_to(x_t, ctx.params["shape"])
 
     @staticmethod
     def batch_rule(inputs, batched, params):
         # NOTE: the batch dim goes after the leading dims that are summed away, so it is kept.
-        (x,), (shape,) = inputs, params
+        (x,), shape = inputs, params["shape"]
         lead = x._data.ndim - 1 - len(shape)
-        return apply(SumTo, (x.movedim(0, lead),), x._data.shape[:1] + shape)
+        return apply(SumTo, (x.movedim(0, lead),), shape=x._data.shape[:1] + shape)
 
 
+@public(BroadcastTo)
 def broadcast_to(input: Tensor, *shape) -> Tensor:
     """A read-only broadcast view of ``input`` with ``shape``."""
     shape = _shape_arg(shape)
@@ -137,7 +157,9 @@ def broadcast_to(input: Tensor, *shape) -> Tensor:
     except ValueError:
         raise RuntimeError(f"expand: the shape {tuple(input._data.shape)} cannot be expanded to {shape} (each "
                            "dimension must match or be 1, and new dimensions go in front)") from None
-    return apply(BroadcastTo, (input,), shape)
+    out = apply(BroadcastTo, (input,), shape=shape)
+    out._readonly = True  # NOTE: every element of a broadcast dim is the same memory
+    return out
 
 
 @method("expand")
@@ -149,39 +171,47 @@ def expand(self: Tensor, *sizes) -> Tensor:
     return broadcast_to(self, shape)
 
 
+@public(SumTo)
 def sum_to(input: Tensor, shape) -> Tensor:
     """Sum ``input`` down to ``shape``, undoing broadcasting (``shape`` must broadcast to ``input.shape``)."""
     shape = tuple(shape)
     if shape == input._data.shape:
         return input
-    return apply(SumTo, (input,), shape)
+    return apply(SumTo, (input,), shape=shape)
 
 
 class Transpose(Primitive):
     name = "transpose"
-    batch_params = staticmethod(lambda size, dim0, dim1: (dim0 + 1, dim1 + 1))
+    backward_view = True
+    params = (Param("dim0", int, "a dimension"), Param("dim1", int, "the dimension to swap it with"))
+    doc = "``x`` with dimensions ``dim0`` and ``dim1`` swapped."
+    expression = "{x}.transpose({dim0}, {dim1})"
+    backward_code = ("{g}.transpose({dim0}, {dim1})",)
+    gate = "transpose: the gradient is transposed back"
+    methods, aliases = ("transpose", "swapaxes"), ("swapaxes",)
+    batch_params = staticmethod(lambda size, p: {"dim0": p["dim0"] + 1, "dim1": p["dim1"] + 1})
 
     @staticmethod
     def forward(ctx, x, dim0, dim1):
-        ctx.dims = (dim0, dim1)
         return xp.swapaxes(x, dim0, dim1)
 
     @staticmethod
     def vjp(ctx, g):
-        return transpose(g, *ctx.dims)
+        return apply(Transpose, (g,), **ctx.params)
 
     @staticmethod
     def jvp(ctx, x_t):
-        return transpose(x_t, *ctx.dims)
+        return apply(Transpose, (x_t,), **ctx.params)
 
 
+@public(Transpose)
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
     n = input._data.ndim
     d0, d1 = _normalize_dim(dim0, n, "transpose"), _normalize_dim(dim1, n, "transpose")
     if d0 == d1 or n < 2:
         return input
-    return apply(Transpose, (input,), d0, d1)
+    return apply(Transpose, (input,), dim0=d0, dim1=d1)
 
 
 swapaxes = transpose
@@ -189,25 +219,40 @@ swapaxes = transpose
 
 class Permute(Primitive):
     name = "permute"
-    batch_params = staticmethod(lambda size, dims: ((0,) + shift(dims),))
+    backward_view = True
+    params = (Param("dims", tuple, "the input dimension each output dimension takes"),)
+    doc = "``x`` with its dimensions reordered: ``out.shape[i] == x.shape[dims[i]]``."
+    expression = "{x}.permute({dims})"
+    gate = "permute: the gradient is permuted back"
+    methods = ("permute",)
+    batch_params = staticmethod(lambda size, p: {"dims": (0,) + shift(p["dims"])})
 
     @staticmethod
     def forward(ctx, x, dims):
-        ctx.dims = dims
         return xp.transpose(x, dims)
 
     @staticmethod
     def vjp(ctx, g):
-        inverse = [0] * len(ctx.dims)
-        for i, d in enumerate(ctx.dims):
-            inverse[d] = i
-        return permute(g, tuple(inverse))
+        return permute(g, inverse_permutation(ctx.params["dims"]))
 
     @staticmethod
     def jvp(ctx, x_t):
-        return permute(x_t, ctx.dims)
+        return permute(x_t, ctx.params["dims"])
+
+    @classmethod
+    def gradient_code(cls, params: dict, shapes: tuple) -> tuple:
+        return ("{g}.permute(" + repr(inverse_permutation(params["dims"])) + ")",)
 
 
+def inverse_permutation(dims: tuple) -> tuple:
+    """The permutation that undoes ``dims``."""
+    inverse = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inverse[d] = i
+    return tuple(inverse)
+
+
+@public(Permute)
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder the dimensions: ``out.shape[i] == input.shape[dims[i]]``."""
     dims = _shape_arg(dims)
@@ -220,9 +265,10 @@ def permute(input: Tensor, *dims) -> Tensor:
         raise RuntimeError(f"permute: repeated dim in {list(dims)}")
     if dims == tuple(range(n)):
         return input
-    return apply(Permute, (input,), dims)
+    return apply(Permute, (input,), dims=dims)
 
 
+@public(methods=("movedim",))
 def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dimension(s) ``source`` to position(s) ``destination``."""
     n = input._data.ndim
@@ -235,6 +281,7 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     return permute(input, tuple(order))
 
 
+@public(methods=("squeeze",))
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove dimensions of size 1 (all of them, or those in ``dim``)."""
     shape = input._data.shape
@@ -247,6 +294,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     return reshape(input, new)
 
 
+@public(methods=("unsqueeze",))
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
     n = input._data.ndim + 1
@@ -255,6 +303,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     return reshape(input, shape[:d] + (1,) + shape[d:])
 
 
+@public(methods=("flatten",))
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions ``start_dim..end_dim`` into one."""
     shape = input._data.shape
@@ -267,11 +316,13 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(input, shape[:s] + (-1,) + shape[e + 1:])
 
 
+@public(methods=("ravel",))
 def ravel(input: Tensor) -> Tensor:
     """``input`` flattened to 1-D: shape (numel,)."""
     return reshape(input, (-1,))
 
 
+@public(methods=("t",))
 def t(input: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dimensions."""
     if input._data.ndim > 2:
@@ -280,32 +331,6 @@ def t(input: Tensor) -> Tensor:
     return transpose(input, 0, 1) if input._data.ndim == 2 else input
 
 
-class Clone(Primitive):
-    name = "clone"
-    batch_rule = classmethod(batch_elementwise)
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.copy()
-
-    @staticmethod
-    def vjp(ctx, g):
-        return g
-
-    @staticmethod
-    def jvp(ctx, x_t):
-        return x_t
-
-
-def clone(input: Tensor, *, memory_format=None) -> Tensor:
-    """A copy of the data that stays in the graph."""
-    return apply(Clone, (input,))
-
-
-for _fn in (reshape, transpose, swapaxes, permute, squeeze, unsqueeze, flatten, clone, t, movedim, ravel):
-    method(_fn.__name__)(_fn)
-method("view")(reshape)
-method("broadcast_to")(broadcast_to)
 method("sum_to_size")(lambda self, *shape: sum_to(self, _shape_arg(shape)))
 method("contiguous")(lambda self, memory_format=None: self)
 method("view_as")(lambda self, other: reshape(self, other._data.shape))
@@ -323,6 +348,11 @@ class Alias(Primitive):
     """The same data under a new tensor (a view); used by forward AD's ``make_dual``/``unpack_dual``."""
 
     name = "alias"
+    doc = "The same data under a new tensor (a view)."
+    local = ("1",)
+    backward_code = ("1.0 * {g}",)
+    expression = "{x}"
+    gate = "view: the gradient passes unchanged"
     batch_rule = classmethod(batch_elementwise)
 
     @staticmethod
@@ -377,44 +407,52 @@ class Slice(Primitive):
     """``x[index]`` for a tuple of ints and positive-step slices (a view, like torch's narrow and select)."""
 
     name = "slice"
-    batch_params = staticmethod(lambda size, index: ((slice(None),) + index,))
+    params = (Param("index", tuple, "ints and positive-step slices, one per leading dimension"),)
+    doc = "``x[index]`` for ints and positive-step slices (a view)."
+    expression = "{x}[{index}]"
+    gate = "slice: the gradient goes back into the sliced positions, zeros elsewhere"
+    batch_params = staticmethod(lambda size, p: {"index": (slice(None),) + p["index"]})
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.in_shape, ctx.index = x.shape, index
+        ctx.in_shape = x.shape
         return x[index]
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(ConstantPad, (g,), ctx.index, ctx.in_shape, 0)
+        return apply(ConstantPad, (g,), index=ctx.params["index"], shape=ctx.in_shape, value=0)
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(Slice, (x_t,), ctx.index)
+        return apply(Slice, (x_t,), **ctx.params)
 
 
 class ConstantPad(Primitive):
     """``shape`` filled with ``value``, holding ``x`` at ``index``: the transpose of :class:`Slice`."""
 
     name = "constant_pad_nd"
-    batch_params = staticmethod(lambda size, index, shape, value: ((slice(None),) + index, (size,) + shape, value))
+    params = (Param("index", tuple, "where x goes"), _SHAPE, Param("value", (int, float, bool), "the fill value"))
+    doc = "An array of ``shape`` filled with ``value``, holding ``x`` at ``index``."
+    gate = "pad: the gradient of the padded region is dropped; the rest is sliced back"
+    batch_params = staticmethod(lambda size, p: {"index": (slice(None),) + p["index"], "shape": (size,) + p["shape"],
+                                                 "value": p["value"]})
 
     @staticmethod
     def forward(ctx, x, index, shape, value):
-        ctx.index, ctx.shape = index, shape
         out = xp.full(shape, value, dtype=x.dtype)
         out[index] = x
         return out
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(Slice, (g,), ctx.index)
+        return apply(Slice, (g,), index=ctx.params["index"])
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(ConstantPad, (x_t,), ctx.index, ctx.shape, 0)
+        return apply(ConstantPad, (x_t,), **{**ctx.params, "value": 0})
 
 
+@public(methods=("narrow",))
 def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     """The slice ``start : start + length`` of dimension ``dim`` (a view; ``start`` may be negative).
 
@@ -437,28 +475,33 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     if start + length > n:
         raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of "
                            f"dimension {dim} in shape {tuple(input._data.shape)}")
-    return apply(Slice, (input,), (slice(None),) * d + (slice(start, start + length),))
+    return apply(Slice, (input,), index=(slice(None),) * d + (slice(start, start + length),))
 
 
 class Flip(Primitive):
     name = "flip"
-    batch_params = staticmethod(lambda size, dims: (shift(dims),))
+    params = (Param("dims", tuple, "the dimensions to reverse"),)
+    doc = "``x`` with the order of elements reversed along ``dims`` (a copy)."
+    expression = "{cr}flip({x}, {dims})"
+    backward_code = ("{cr}flip({g}, {dims})",)
+    gate = "flip: the gradient is flipped back"
+    batch_params = staticmethod(lambda size, p: {"dims": shift(p["dims"])})
 
     @staticmethod
     def forward(ctx, x, dims):
-        ctx.dims = dims
         # NOTE: a copy, as in torch (flip is not a view), so in-place ops on the result leave the input alone.
         return xp.flip(x, dims).copy()
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(Flip, (g,), ctx.dims)
+        return apply(Flip, (g,), **ctx.params)
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(Flip, (x_t,), ctx.dims)
+        return apply(Flip, (x_t,), **ctx.params)
 
 
+@public(methods=("flip",))
 def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along each of ``dims`` (an int or a tuple; a copy, not a view).
 
@@ -469,39 +512,46 @@ def flip(input: Tensor, dims) -> Tensor:
                 [2, 1]])
     """
     dims = unique_dims(int_tuple(dims, "flip", "dims"), input._data.ndim, "flip")
-    return apply(Flip, (input,), dims if input._data.ndim else ())
+    return apply(Flip, (input,), dims=dims if input._data.ndim else ())
 
 
 # -- diagonals and triangles -------------------------------------------------------------------------
 
 class Diagonal(Primitive):
     name = "diagonal"
-    batch_params = staticmethod(lambda size, offset, dim1, dim2: (offset, dim1 + 1, dim2 + 1))
+    params = (Param("offset", int, "which diagonal (above the main one if positive)"),
+              Param("dim1", int, "the rows' dimension"), Param("dim2", int, "the columns' dimension"))
+    doc = "The ``offset`` diagonal of the matrices over ``dim1`` and ``dim2``, as the last dimension."
+    gate = "diagonal: the gradient goes back onto the diagonal, zeros elsewhere"
+    batch_params = staticmethod(lambda size, p: {"offset": p["offset"], "dim1": p["dim1"] + 1, "dim2": p["dim2"] + 1})
 
     @staticmethod
     def forward(ctx, x, offset, dim1, dim2):
-        ctx.params, ctx.in_shape = (offset, dim1, dim2), x.shape
+        ctx.in_shape = x.shape
         # NOTE: NumPy's diagonal is a read-only view; a copy keeps in-place ops on the result working.
         return xp.diagonal(x, offset, dim1, dim2).copy()
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(DiagEmbed, (g,), *ctx.params, ctx.in_shape)
+        return apply(DiagEmbed, (g,), **ctx.params, shape=ctx.in_shape)
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(Diagonal, (x_t,), *ctx.params)
+        return apply(Diagonal, (x_t,), **ctx.params)
 
 
 class DiagEmbed(Primitive):
     """Zeros of ``shape`` whose ``offset`` diagonal over ``(dim1, dim2)`` holds ``x`` (along its last dim)."""
 
     name = "diag_embed"
-    batch_params = staticmethod(lambda size, offset, dim1, dim2, shape: (offset, dim1 + 1, dim2 + 1, (size,) + shape))
+    params = Diagonal.params + (_SHAPE,)
+    doc = "Zeros of ``shape`` whose ``offset`` diagonal over ``(dim1, dim2)`` holds ``x`` (along its last dim)."
+    gate = "diag_embed: the gradient of the diagonal is read back off it"
+    batch_params = staticmethod(lambda size, p: {"offset": p["offset"], "dim1": p["dim1"] + 1, "dim2": p["dim2"] + 1,
+                                                 "shape": (size,) + p["shape"]})
 
     @staticmethod
     def forward(ctx, x, offset, dim1, dim2, shape):
-        ctx.params, ctx.shape = (offset, dim1, dim2), shape
         out = xp.zeros(shape, dtype=x.dtype)
         i = xp.arange(x.shape[-1])
         xp.moveaxis(out, (dim1, dim2), (-2, -1))[..., i + max(-offset, 0), i + max(offset, 0)] = x
@@ -509,13 +559,15 @@ class DiagEmbed(Primitive):
 
     @staticmethod
     def vjp(ctx, g):
-        return apply(Diagonal, (g,), *ctx.params)
+        p = ctx.params
+        return apply(Diagonal, (g,), offset=p["offset"], dim1=p["dim1"], dim2=p["dim2"])
 
     @staticmethod
     def jvp(ctx, x_t):
-        return apply(DiagEmbed, (x_t,), *ctx.params, ctx.shape)
+        return apply(DiagEmbed, (x_t,), **ctx.params)
 
 
+@public(methods=("diagonal",))
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The ``offset`` diagonal of the matrices over ``dim1`` and ``dim2`` (above the main one if positive).
 
@@ -526,9 +578,10 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     if n < 2 or d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 must be two different dims of a tensor with at least 2 "
                            f"dimensions, got {dim1} and {dim2} for shape {tuple(input._data.shape)}")
-    return apply(Diagonal, (input,), int(offset), d1, d2)
+    return apply(Diagonal, (input,), offset=int(offset), dim1=d1, dim2=d2)
 
 
+@public(methods=("diag",))
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """A 1-D ``input`` becomes the ``diagonal``-th diagonal of a square matrix; a 2-D one gives that diagonal.
 
@@ -536,15 +589,14 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """
     if input._data.ndim == 1:
         size = input._data.shape[0] + abs(int(diagonal))
-        return apply(DiagEmbed, (input,), int(diagonal), 0, 1, (size, size))
+        return apply(DiagEmbed, (input,), offset=int(diagonal), dim1=0, dim2=1, shape=(size, size))
     if input._data.ndim == 2:
-        return apply(Diagonal, (input,), int(diagonal), 0, 1)
+        return apply(Diagonal, (input,), offset=int(diagonal), dim1=0, dim2=1)
     raise RuntimeError(f"diag: supports 1D or 2D tensors, got {input._data.ndim}D (shape "
                        f"{tuple(input._data.shape)}); use diagonal() for batches")
 
 
 def _triangle(input: Tensor, diagonal: int, op: str, lower: bool) -> Tensor:
-    from .arith import where
     shape = input._data.shape
     if len(shape) < 2:
         raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape {tuple(shape)}")
@@ -553,16 +605,19 @@ def _triangle(input: Tensor, diagonal: int, op: str, lower: bool) -> Tensor:
     return where(_wrap(keep), input, _wrap(xp.zeros((), dtype=input._data.dtype)))
 
 
+@public(methods=("tril",))
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle (on and below the ``diagonal``-th diagonal) of the last two dims; 0 elsewhere."""
     return _triangle(input, int(diagonal), "tril", True)
 
 
+@public(methods=("triu",))
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle (on and above the ``diagonal``-th diagonal) of the last two dims; 0 elsewhere."""
     return _triangle(input, int(diagonal), "triu", False)
 
 
+@public(methods=("unflatten",))
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Split dimension ``dim`` into ``sizes`` (one may be -1). Shapes: ``(a, n, b)`` -> ``(a, *sizes, b)``."""
     d = _dim_of(input, dim, "unflatten")
@@ -574,63 +629,6 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
-# -- padding -----------------------------------------------------------------------------------------
-
-_PAD_MODES = ("constant", "reflect", "replicate", "circular")
-
-
-def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
-    """Pad ``input``: ``pad = (left_last, right_last, left_second_last, ...)`` pairs, last dimension first.
-
-    ``mode``: ``'constant'`` (fill with ``value``, default 0; negative pads crop), ``'reflect'`` (mirror
-    without repeating the edge), ``'replicate'`` (repeat the edge), ``'circular'`` (wrap around). As in torch,
-    the non-constant modes pad the last ``k`` dims of a ``(k+1)``- or ``(k+2)``-D input, ``k`` in 1..3.
-    Shapes: dimension ``-1 - i`` grows by ``pad[2i] + pad[2i + 1]``.
-
-    Example::
-
-        >>> pad(chainrule.tensor([[1., 2.]]), (1, 2), value=9.)
-        tensor([[9., 1., 2., 9., 9.]])
-    """
-    pad = int_tuple(pad, "pad", "pad")
-    shape = input._data.shape
-    if len(pad) % 2:
-        raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(pad)} ({list(pad)})")
-    k = len(pad) // 2
-    if k > len(shape):
-        raise RuntimeError(f"pad: padding length should be at most twice the input dimension, but got "
-                           f"padding length {len(pad)} for input of shape {tuple(shape)}")
-    if mode not in _PAD_MODES:
-        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; valid modes: "
-                                  f"{', '.join(_PAD_MODES)}")
-    if mode != "constant":
-        if value is not None:
-            raise RuntimeError(f"pad: padding mode {mode!r} doesn't take a value argument (only 'constant' "
-                               "does)")
-        if not 1 <= k <= 3 or len(shape) not in (k + 1, k + 2):
-            raise NotImplementedError(f"pad: padding size {len(pad)} is not supported for {len(shape)}D "
-                                      f"input tensor in mode {mode!r} (pad the last k dims of a (k+1)- or "
-                                      "(k+2)-D input)")
-    pairs = [(0, 0)] * (len(shape) - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
-    # NOTE: negative pads crop first, then every mode pads the cropped tensor (torch's order).
-    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pairs, shape, strict=True))
-    if any(s.start > s.stop for s in crop):
-        raise RuntimeError(f"pad: negative padding {list(pad)} removes more than the size of shape "
-                           f"{tuple(shape)}")
-    if any(s.start or s.stop != n for s, n in zip(crop, shape, strict=True)):
-        input = apply(Slice, (input,), crop)
-        shape = input._data.shape
-    pairs = [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
-    if mode == "constant":
-        if not any(lo or hi for lo, hi in pairs):
-            return input
-        index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pairs, shape, strict=True))
-        out_shape = tuple(lo + n + hi for (lo, hi), n in zip(pairs, shape, strict=True))
-        return apply(ConstantPad, (input,), index, out_shape, 0 if value is None else value)
-    from .join import pad_borders  # NOTE: imported on use, since join builds on this module's slicing
-    return pad_borders(input, pairs, mode)
-
-
-for _fn in (narrow, diagonal, diag, tril, triu, unflatten):
-    method(_fn.__name__)(_fn)
 method("flip")(lambda self, *dims: flip(self, dims[0] if len(dims) == 1 else dims))
+
+__all__ = exports(__name__)

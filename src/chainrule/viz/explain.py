@@ -63,10 +63,10 @@ def explain(output: Tensor, gradient=None, params=None, expand: bool = False) ->
 
 def forward_text(node, args: list) -> str:
     """A node's forward as one line over its argument texts: ``x * y``, ``maximum(z, w)``, ``w[0]``."""
-    if node.op.name == "index" and "stages" in node.__dict__:
-        return args[0] + "".join(index_text(stage) for stage in node.stages)
+    if node.op.name == "index" and node.params:
+        return args[0] + "".join(index_text(stage) for stage in node.params["stages"])
     name = {"amax": "max", "amin": "min"}.get(node.op.name, node.op.name)
-    return expression(node.op, args, node) or f"{name}({', '.join(args)})"
+    return expression(node.op, args, node.params) or f"{name}({', '.join(args)})"
 
 
 def index_text(key: tuple) -> str:

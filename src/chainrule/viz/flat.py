@@ -2,9 +2,11 @@
 
 The lecture writes backprop "flat": the forward pass one op per line (``q = x + y``), then the backward pass
 in reverse, one line per local-gradient step (``dq = z * df``), accumulating with ``+=`` where a value fans
-out. This module runs the function once on example inputs, records every op it applies, and generates that
-code from the recording. The code is ordinary chainrule and is compiled, so it runs: ``run(*inputs)`` gives
-the same value and gradients as backward.
+out. This module runs the function once on example inputs under a program recorder
+(:class:`chainrule.program.Recorder`, an interpreter that sees every op applied), and writes that code from
+the recorded program: each line comes from its primitive's declaration (its ``expression`` and gradient
+code). The code is ordinary chainrule and is compiled, so it runs: ``run(*inputs)`` gives the same value and
+gradients as backward, on these inputs or new ones.
 """
 
 from __future__ import annotations
@@ -13,66 +15,26 @@ import functools
 import inspect
 import keyword
 import linecache
-import sys
 from typing import NamedTuple
 
 import chainrule
 
 from .._backend import xp
-from .._dtype import from_numpy_dtype
 from ..autograd.engine import grad as autograd_grad
 from ..autograd.function import Function
-from ..ops import _primitive
+from ..ops._primitive import apply
+from ..program import Equation, trace
 from ..tensor import Tensor, _wrap
-from .gates import OPERATORS, expression
+from .gates import expression, names_for
 from .graph import edge_gradients
-
-_APPLY_CODES = (_primitive.apply.__code__, Function.apply.__func__.__code__)
 
 
 class _Call(NamedTuple):
     op: type
     inputs: tuple    # the tensor inputs
-    args: tuple      # everything the op was called with (tensors first for a primitive)
-    ctx: object      # the node (or scratch ctx) holding the op's parameters
+    params: dict     # the op's parameters
     outputs: tuple
     packed: bool     # the op returned a tuple
-
-
-class _Tracer:
-    """A profile function that records every top-level ``apply`` (primitives and Functions) while it is set,
-    and the local variables of ``code`` (the traced function) when it returns.
-
-    NOTE: profiling, rather than a hook in ``apply``, keeps the per-op hot path free of tracing checks.
-    """
-
-    def __init__(self, code):
-        self.code, self.calls, self.depth, self.names = code, [], 0, {}
-
-    def __call__(self, frame, event, arg):
-        code = frame.f_code
-        if code in _APPLY_CODES:
-            if event == "call":
-                self.depth += 1
-            elif event == "return":
-                self.depth -= 1
-                if self.depth == 0 and arg is not None:
-                    self._record(code, frame.f_locals, arg)
-        elif code is self.code and event == "return":
-            self.names = {id(v): k for k, v in frame.f_locals.items() if isinstance(v, Tensor)}
-
-    def _record(self, code, f_locals, result):
-        packed = isinstance(result, tuple)
-        outputs = result if packed else (result,)
-        if code is _APPLY_CODES[0]:
-            inputs = f_locals["inputs"]
-            args = inputs + f_locals["params"]
-            call = _Call(f_locals["op"], inputs, args, f_locals["ctx"], outputs, packed)
-        else:
-            args = f_locals["args"]
-            inputs = tuple(a for a in args if isinstance(a, Tensor))
-            call = _Call(f_locals["cls"], inputs, args, f_locals["ctx"], outputs, packed)
-        self.calls.append(call)
 
 
 class FlatResult(NamedTuple):
@@ -141,20 +103,25 @@ def flat_backprop(fn, *example_inputs) -> FlatBackprop:
     code = getattr(inspect.unwrap(fn), "__code__", None)
     if code is None:   # a module or other callable object: its forward is what runs
         code = getattr(getattr(fn, "forward", None), "__code__", None)
-    tracer = _Tracer(code)
-    previous = sys.getprofile()
-    sys.setprofile(tracer)
-    try:
-        out = fn(*inputs)
-    finally:
-        sys.setprofile(previous)
+    recorder, out = trace(fn, tuple(inputs), watch=code)
     if not isinstance(out, Tensor) or out._data.size != 1 or out.grad_fn is None:
         raise RuntimeError("flat_backprop: fn must return a one-element tensor computed from its floating "
                            f"inputs, got {_describe(out)}")
-    writer = _Writer(fn, inputs, tracer, out)
+    writer = _Writer(fn, inputs, _calls(recorder), recorder.local_names(), out)
     flat = FlatBackprop(writer.source(), writer.namespace, writer.fn_name, writer.uses_vjp)
     _check(flat, inputs, out)
     return flat
+
+
+def _calls(recorder) -> list:
+    """The recorded equations as calls on the tensors they were applied to."""
+    tensors = {id(v): t for t in recorder.alive for v in (recorder.vars[id(t)],)}
+    calls = []
+    for eq in recorder.program.equations:
+        eq: Equation
+        calls.append(_Call(eq.op, tuple(tensors[id(v)] for v in eq.inputs), eq.params,
+                           tuple(tensors[id(v)] for v in eq.outputs), len(eq.outputs) > 1 or getattr(eq.op, "n_outputs", 1) != 1))
+    return calls
 
 
 def _describe(out) -> str:
@@ -193,8 +160,8 @@ def _check(flat: FlatBackprop, inputs: list, out: Tensor) -> None:
 class _Writer:
     """Turns a trace into the source of ``def flat_<fn>(inputs): forward; backward; return value, grads``."""
 
-    def __init__(self, fn, inputs: list, tracer: _Tracer, out: Tensor):
-        self.inputs, self.calls, self.out = inputs, tracer.calls, out
+    def __init__(self, fn, inputs: list, calls: list, local_names: dict, out: Tensor):
+        self.inputs, self.calls, self.out = inputs, calls, out
         self.producer = {id(o): k for k, call in enumerate(self.calls) for o in call.outputs}
         self.needed = self._needed()
         self.namespace = {"cr": chainrule, "vjp": _vjp}
@@ -206,8 +173,8 @@ class _Writer:
             self.names[id(t)] = self._fresh(name or f"x{i}")
         for k in self.needed:
             for o in self.calls[k].outputs:
-                if id(o) in tracer.names and id(o) not in self.names:
-                    self.names[id(o)] = self._fresh(tracer.names[id(o)])
+                if id(o) in local_names and id(o) not in self.names:
+                    self.names[id(o)] = self._fresh(local_names[id(o)])
         if id(out) not in self.names:
             self.names[id(out)] = self._fresh("f" if "f" not in self.taken else "out")
         self.fn_name = self._fresh("flat_" + getattr(fn, "__name__", type(fn).__name__).strip("<>"))
@@ -248,7 +215,7 @@ class _Writer:
             return self._name(t)
         array = t._data
         # NOTE: a Python number is promoted exactly as the 0-d tensor was when another input has its dtype.
-        scalar_ok = call.op.name in OPERATORS or call.op.name in ("where", "maximum", "minimum")
+        scalar_ok = getattr(call.op, "broadcasts", False) and getattr(call.op, "expression", None) is not None
         same = any(o is not t and o._data.dtype == array.dtype for o in call.inputs)
         if scalar_ok and same and array.ndim == 0:
             v = array.item()
@@ -272,13 +239,12 @@ class _Writer:
 
     def _forward_line(self, call: _Call) -> str:
         if _is_function(call):
-            args = ", ".join(self._arg(a, call) for a in call.args)
+            args = ", ".join(self._arg(a, call) for a in call.op.arguments(call.inputs, call.params))
             return f"{self._outs(call)} = {self._value(call.op, call.op.__name__)}.apply({args})"
         args = [self._arg(t, call) for t in call.inputs]
-        text = expression(call.op, args, call.ctx, prefix="cr.")
+        text = expression(call.op, args, call.params, prefix="cr.", shapes=_shapes(call))
         if text is None:
-            fn = self._value(functools.partial(_apply_primitive, call.op, call.args[len(call.inputs):]),
-                             call.op.name)
+            fn = self._value(functools.partial(_apply_primitive, call.op, call.params), call.op.name)
             text = f"{fn}({', '.join(args)})"
         return f"{self._outs(call)} = {text}"
 
@@ -349,66 +315,25 @@ def _is_function(call: _Call) -> bool:
     return isinstance(call.op, type) and issubclass(call.op, Function)
 
 
-# Ops whose gradient term is a view of the upstream gradient (so a later += must not write through it).
-_VIEWS = ("reshape", "sum_to", "transpose", "permute", "to_copy")
+def _shapes(call: _Call) -> tuple:
+    return tuple(t._data.shape for t in call.inputs)
 
 
 def _local_terms(call: _Call, a: list, out: str, g: str) -> list | None:
-    """Per input, the lecture's local gradient times the upstream ``g`` and whether that is a fresh array;
-    None for ops without such a formula."""
-    terms = _formulas(call, a, out, g)
-    if terms is None:
+    """Per input, its gradient term as the op declares it (the downstream gradient as code) and whether that
+    is a fresh array; None for ops that declare no such code."""
+    code = getattr(call.op, "gradient_code", None)
+    templates = code(call.params, _shapes(call)) if code is not None else None
+    if templates is None:
         return None
-    return [None if t is None else (t, call.op.name not in _VIEWS) for t in terms]
-
-
-def _formulas(call: _Call, a: list, out: str, g: str) -> list | None:
-    op = call.op.name
-    ctx = call.ctx.__dict__ if hasattr(call.ctx, "__dict__") else {}
-    if op in ("add", "sub"):
-        return [f"1.0 * {g}", f"{'-' if op == 'sub' else ''}1.0 * {g}"]
-    if op == "mul":
-        return [f"{a[1]} * {g}", f"{a[0]} * {g}"]
-    if op == "div":
-        return [f"{g} / {a[1]}", f"-{a[0]} / {a[1]} ** 2 * {g}"]
-    if op in ("maximum", "minimum"):
-        cmp, tie = (">" if op == "maximum" else "<"), f"0.5 * ({a[0]} == {a[1]})"
-        return [f"(({a[0]} {cmp} {a[1]}) + {tie}) * {g}", f"(({a[1]} {cmp} {a[0]}) + {tie}) * {g}"]
-    if op == "where":
-        return [None, f"cr.where({a[0]}, {g}, 0.0)", f"cr.where({a[0]}, 0.0, {g})"]
-    if op == "pow_scalar":
-        p = ctx["p"]
-        return [f"0.0 * {g}" if p == 0 else f"1.0 * {g}" if p == 1 else f"2 * {a[0]} * {g}" if p == 2 else
-                f"{p!r} * {a[0]} ** {p - 1!r} * {g}"]
-    unary = {"neg": f"-{g}", "exp": f"{out} * {g}", "log": f"{g} / {a[0]}", "sqrt": f"0.5 / {out} * {g}",
-             "reciprocal": f"-{g} / {a[0]} ** 2", "sigmoid": f"{out} * (1 - {out}) * {g}",
-             "tanh": f"(1 - {out} ** 2) * {g}", "relu": f"({a[0]} > 0) * {g}", "sin": f"cr.cos({a[0]}) * {g}",
-             "cos": f"-cr.sin({a[0]}) * {g}", "abs": f"cr.sign({a[0]}) * {g}", "square": f"2 * {a[0]} * {g}",
-             "clone": f"1.0 * {g}", "alias": f"1.0 * {g}"}
-    if op in unary:
-        return [unary[op]]
-    if op == "matmul" and all(t._data.ndim == 2 for t in call.inputs):
-        return [f"{g} @ {a[1]}.T", f"{a[0]}.T @ {g}"]
-    if op == "sum":
-        dims, keepdim, shape = ctx["dims"], ctx["keepdim"], ctx["in_shape"]
-        kept = g if keepdim or len(dims) == len(shape) else \
-            f"{g}.reshape({tuple(1 if d in dims else s for d, s in enumerate(shape))})"
-        return [f"cr.ones_like({a[0]}) * {kept}"]
-    if op in ("reshape", "expand", "sum_to"):
-        fn = {"reshape": f"{g}.reshape", "expand": f"cr.sum_to({g}, ", "sum_to": f"cr.broadcast_to({g}, "}[op]
-        return [f"{fn}({ctx['in_shape']})" if op == "reshape" else f"{fn}{ctx['in_shape']})"]
-    if op == "transpose":
-        return [f"{g}.transpose({ctx['dims'][0]}, {ctx['dims'][1]})"]
-    if op == "permute":
-        inverse = tuple(sorted(range(len(ctx["dims"])), key=ctx["dims"].__getitem__))
-        return [f"{g}.permute({inverse})"]
-    if op == "to_copy":
-        return [f"{g}.to(cr.{from_numpy_dtype(ctx['in_dtype']).name})"]
-    return None
+    names = {**names_for(call.op, a, _shapes(call), "cr."), "out": out, "g": g}
+    fields = {**names, **{k: repr(v) for k, v in call.params.items()}}
+    fresh = not call.op.backward_view
+    return [None if t is None else (t.format(**fields), fresh) for t in templates]
 
 
 def _apply_primitive(op, params, *inputs):
-    return _primitive.apply(op, inputs, *params)
+    return apply(op, inputs, **params)
 
 
 def _vjp(outputs: tuple, *grads) -> tuple:

@@ -11,14 +11,12 @@ what flows along each input edge (what the engine sums at a fan-out).
 from __future__ import annotations
 
 import functools
-import inspect
-from collections.abc import Mapping
 
 from .. import _state
 from .._backend import xp
 from ..autograd.anomaly import set_detect_anomaly
 from ..autograd.engine import grad as autograd_grad
-from ..ops._primitive import Primitive
+from ..ops._primitive import Primitive, _Scratch
 from ..ops.shape import sum_to
 from ..tensor import Tensor, _wrap
 from .record import recorded_constant, recorded_value
@@ -258,43 +256,13 @@ def _usable(name: str) -> bool:
     return name.isidentifier() and not name.startswith("_")
 
 
-class _Scratch:
-    inputs = out = saved = None
-
-    def save_for_backward(self, *values) -> None:
-        self.saved = values
-
-
 def _rerun(node, inputs: list):
-    """``node``'s forward on ``inputs`` (arrays), its parameters read back from the node; None if unknown."""
-    if not issubclass(node.op, Primitive):   # NOTE: a user Function's forward may have side effects
+    """``node``'s forward on ``inputs`` (arrays) with its declared parameters; None if unknown."""
+    if not issubclass(node.op, Primitive) or node.params is None:   # NOTE: a Function's forward may have effects
         return None
-    forward = node.op.forward
-    try:
-        signature = list(inspect.signature(forward).parameters.values())[1:]
-    except (TypeError, ValueError):
-        return None
-    arrays, rest = signature[:len(inputs)], signature[len(inputs):]
-    if len(arrays) < len(inputs) or any(p.kind is p.VAR_POSITIONAL for p in arrays):
-        return None
-    # NOTE: parameters sit in the node's declared mapping (``node.params``) or, for older ops, in its dict.
-    declared = getattr(node, "params", None)
-    found = dict(node.__dict__)
-    if isinstance(declared, Mapping):
-        found.update(declared)
-    params = []
-    for p in rest:
-        if p.kind is p.VAR_POSITIONAL:
-            params.extend(declared if isinstance(declared, tuple) else found.get("params", ()))
-        elif p.name in found:
-            params.append(found[p.name])
-        elif p.default is not p.empty:
-            break
-        else:
-            return None
     try:
         with xp.errstate(all="ignore"):
-            out = forward(_Scratch(), *inputs, *params)
+            out = node.op.forward(_Scratch(), *inputs, **node.params)
     except Exception:   # NOTE: a best-effort display aid; a forward that needs more than the node kept says no
         return None
     return out if hasattr(out, "shape") else None

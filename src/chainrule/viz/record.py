@@ -7,8 +7,9 @@ functions (softmax, cross_entropy, ...) and layers (``nn.Module`` calls) it ran 
 and ``html`` read these afterwards, so every edge shows its value and a cross-entropy can be shown as one
 gate. The records live as long as the nodes (weak keys), and nothing is recorded outside the block.
 
-NOTE: recording is a profile function (as in ``flat_backprop``), not a hook in ``apply``: the per-op hot
-path pays nothing for it when no one is explaining.
+Recording is an interpreter on the stack (:class:`chainrule.ops._primitive.Interpreter`): the per-op hot path
+pays nothing for it when no one is explaining. The composites an op ran under are the frames of those
+functions on the Python stack when it is applied.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import functools
 import sys
 import weakref
 
-from ..autograd.function import Function
 from ..autograd.graph import Node
-from ..ops import _primitive
+from ..nn import functional as F
+from ..nn.modules.module import Module
+from ..ops import composites
+from ..ops._primitive import Interpreter
 from ..tensor import Tensor
 
 _VALUES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # node -> output arrays
@@ -48,9 +51,6 @@ class Scope:
 @functools.cache
 def _scope_codes() -> dict:
     """Code object -> the name of the composite it runs (the user-facing functions, not their helpers)."""
-    from ..nn import functional as F
-    from ..nn.modules.module import Module
-    from ..ops import composites
     codes = {Module.__call__.__code__: None}
     for fn in (F.softmax, F.log_softmax, F.cross_entropy, F.nll_loss, F.multi_margin_loss, F.mse_loss,
                F.linear, composites.softmax, composites.log_softmax, composites.multi_margin_loss):
@@ -59,49 +59,44 @@ def _scope_codes() -> dict:
     return codes
 
 
-_APPLY = (_primitive.apply.__code__, Function.apply.__func__.__code__)
+class _Recorder(Interpreter):
+    """Keeps each recorded node's output values, constant inputs and the composite calls it ran under."""
 
+    def __init__(self):
+        self.scopes: dict = {}   # id(frame) -> (frame, Scope) of the composite calls seen so far
 
-class _Recorder:
-    def __init__(self, previous):
-        self.previous = previous
-        self.stack: list = []   # (frame, Scope)
-        self.depth = 0
+    def process(self, op, inputs: tuple, params: dict) -> tuple:
+        result, ctx = self.lower(op, inputs, params)
+        if isinstance(ctx, Node):
+            self._keep(ctx, inputs, result)
+        return result, ctx
 
-    def __call__(self, frame, event, arg):
-        if self.previous is not None:
-            self.previous(frame, event, arg)
-        if event != "call" and event != "return":
-            return
-        code = frame.f_code
-        if code in _APPLY:
-            self.depth += 1 if event == "call" else -1
-            if event == "return" and arg is not None:
-                self._keep(code, frame.f_locals, arg)
-            return
-        codes = _scope_codes()
-        if code not in codes:
-            return
-        if event == "call":
-            if self.depth:
-                return
-            self.stack.append((frame, _open(codes[code], code, frame.f_locals)))
-        elif self.stack and self.stack[-1][0] is frame:
-            self.stack.pop()[1].out = arg
-
-    def _keep(self, code, f_locals, result):
-        ctx = f_locals.get("ctx")
-        if not isinstance(ctx, Node):
-            return
+    def _keep(self, ctx, inputs: tuple, result) -> None:
         outs = result if isinstance(result, tuple) else (result,)
         _VALUES[ctx] = tuple(t._data for t in outs if isinstance(t, Tensor))
-        inputs = f_locals["inputs"] if code is _APPLY[0] else tuple(
-            a for a in f_locals["args"] if isinstance(a, Tensor))
         constants = {i: t._data for i, t in enumerate(inputs) if i < len(ctx.next) and ctx.next[i] is None}
         if constants:
             _CONSTANTS[ctx] = constants
-        if self.stack:
-            _SCOPES[ctx] = tuple(scope for _, scope in self.stack)
+        scopes = self._scopes()
+        if scopes:
+            _SCOPES[ctx] = scopes
+            for scope in scopes:
+                # NOTE: a composite returns what its last op made, so the latest result stands for its output.
+                scope.out = result
+
+    def _scopes(self) -> tuple:
+        """The composite calls on the Python stack now, outermost first."""
+        codes, found = _scope_codes(), []
+        frame = sys._getframe(3)
+        while frame is not None:
+            name = codes.get(frame.f_code, False)
+            if name is not False:
+                entry = self.scopes.get(id(frame))
+                if entry is None or entry[0] is not frame:
+                    entry = self.scopes[id(frame)] = (frame, _open(name, frame.f_code, frame.f_locals))
+                found.append(entry[1])
+            frame = frame.f_back
+        return tuple(reversed(found))
 
 
 def _open(name, code, f_locals) -> Scope:
@@ -122,13 +117,8 @@ def record():
         ...     f = 2 * (x * y + chainrule.maximum(z, w))
         >>> print(chainrule.explain(f))     # every line shows its value: t3 = t1 + t2 = -10 ...
     """
-    previous = sys.getprofile()
-    recorder = _Recorder(previous)
-    sys.setprofile(recorder)
-    try:
+    with _Recorder() as recorder:
         yield recorder
-    finally:
-        sys.setprofile(previous)
 
 
 def recorded_value(node, index: int):

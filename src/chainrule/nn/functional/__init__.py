@@ -5,7 +5,7 @@ differentiable chainrule ops, so gradients (and gradients of gradients) come for
 """
 
 from ...ops.conv import fold, unfold
-from ...ops.shape import pad
+from ...ops.join import pad
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
 from .conv import conv2d
 from .dropout import dropout
