@@ -14,7 +14,7 @@ import math
 from .. import _backend, _dtype
 from .._backend import xp
 from ..tensor import Tensor
-from ._primitive import Param, Primitive, _camel, apply, batch_elementwise, exports, public
+from ._primitive import Param, Primitive, _camel, apply, batch_elementwise, describe, exports, public
 from .arith import maximum, minimum, where
 from .cast import cast_to
 
@@ -60,9 +60,7 @@ def unary(name: str, forward, local, *, doc: str, text: str | None = None, code:
         return apply(op, (input,), **p)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"``{name}(input)``: {doc}\n\n{_SHAPE}" + (f"\nLocal derivative d out / d x = "
-                                                            f"{text.format(x='x', out='out', **{q.name: q.name for q in params})}."
-                                                            if text else "")
+    fn.__doc__ = f"``{name}(input)``: {describe(op)}\n\n{_SHAPE}"
     fn.op = op
     return public(op)(fn) if not params else fn
 

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from .. import _dtype
 from .._backend import as_array, xp
 from ..tensor import Tensor, _wrap
-from ._primitive import Param, Primitive, align, apply, batch_elementwise, exports, method, public
+from ._primitive import Param, Primitive, align, apply, batch_elementwise, exports, public
 from .cast import cast_to, promote
 from .shape import broadcast_to, reshape, squeeze, sum_to, transpose, unsqueeze
 

@@ -23,7 +23,7 @@ from .._backend import xp
 from ..autograd.engine import grad as autograd_grad
 from ..autograd.function import Function
 from ..ops._primitive import apply
-from ..program import Equation, trace
+from ..program import trace
 from ..tensor import Tensor, _wrap
 from .gates import expression, names_for
 from .graph import edge_gradients
@@ -118,9 +118,9 @@ def _calls(recorder) -> list:
     tensors = {id(v): t for t in recorder.alive for v in (recorder.vars[id(t)],)}
     calls = []
     for eq in recorder.program.equations:
-        eq: Equation
+        packed = len(eq.outputs) > 1 or getattr(eq.op, "n_outputs", 1) != 1
         calls.append(_Call(eq.op, tuple(tensors[id(v)] for v in eq.inputs), eq.params,
-                           tuple(tensors[id(v)] for v in eq.outputs), len(eq.outputs) > 1 or getattr(eq.op, "n_outputs", 1) != 1))
+                           tuple(tensors[id(v)] for v in eq.outputs), packed))
     return calls
 
 
