@@ -86,7 +86,7 @@ class Program:
         self._name_vars()
         consts = " ".join(repr(v) for v in self.consts)
         inputs = " ".join(repr(v) for v in self.inputs)
-        lines = [f"{{ lambda {consts} ; {inputs}. let"]
+        lines = [f"{{ lambda {consts + ' ' if consts else ''}; {inputs}. let"]
         lines += [f"    {eq!r}" for eq in self.equations]
         lines.append(f"  in ({', '.join(v.name for v in self.outputs)}) }}")
         return "\n".join(lines)

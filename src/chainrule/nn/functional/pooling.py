@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from ..._backend import xp
 from ...ops.arith import where
+from ...ops.indexing import gather
+from ...ops.reduce import argmax
+from ...ops.shape import broadcast_to
 from ...ops.conv import as_pair, im2col, im2col_array, window_counts
 from ...ops.linalg import matmul
 from ...tensor import Tensor, _wrap
@@ -81,16 +84,17 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     cols = _windows("max_pool2d", input, kernel, stride, dilation, pads, -xp.inf)
     k = cols._data.shape[2]
     # NOTE: a one-hot mask of each window's argmax routes the gradient to a single element, like torch's
-    # max_pool2d (amax would split it between ties, which are common after a ReLU).
-    arg = xp.argmax(cols._data, axis=2)[:, :, None, :]
-    mask = _wrap(arg == xp.arange(k)[:, None])
+    # max_pool2d (amax would split it between ties, which are common after a ReLU). Built from ops (argmax,
+    # eq), so vmap batches it and a recorded program recomputes it for new inputs.
+    arg = argmax(cols, 2, keepdim=True)
+    mask = arg == _wrap(xp.arange(k)[:, None])
     out = _image(where(mask, cols, 0.0).sum(2), input, counts)
     if not return_indices:
         return out
     h, w = input._data.shape[-2:]
     positions = im2col_array(xp.arange(h * w).reshape(1, 1, h, w), kernel, dilation, pads, stride, -1)
-    positions = xp.broadcast_to(positions.reshape(1, 1, k, -1), cols._data.shape)
-    return out, _image(_wrap(xp.take_along_axis(positions, arg, axis=2)), input, counts)
+    positions = broadcast_to(_wrap(positions.reshape(1, 1, k, -1)), cols._data.shape)
+    return out, _image(gather(positions, 2, arg), input, counts)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
