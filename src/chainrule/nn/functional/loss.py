@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 
-from ... import _state
+from ... import _dtype, _state
 from ..._backend import xp
 from ...creation import arange
 from ...ops import composites, elementwise
@@ -196,12 +196,12 @@ def _check_index_target(op: str, input: Tensor, target: Tensor) -> None:
 
 def _class_weights(op: str, weight: Tensor | None, classes: int, dtype):
     if weight is None:
-        return xp.ones(classes, dtype=dtype)
+        return _wrap(xp.ones(classes, dtype=dtype))
     if not isinstance(weight, Tensor) or tuple(weight._data.shape) != (classes,):
         shape = list(weight._data.shape) if isinstance(weight, Tensor) else type(weight).__name__
         raise RuntimeError(f"{op}: weight tensor should be defined either for all {classes} classes or no "
                            f"classes but got weight tensor of shape: {shape}")
-    return weight._data.astype(dtype, copy=False)
+    return weight.to(_dtype.from_numpy_dtype(dtype))
 
 
 def _safe_mean(total: Tensor, count) -> Tensor:
@@ -232,7 +232,7 @@ def _target_terms(op: str, input: Tensor, target: Tensor, weight, ignore_index: 
     class_shape = [1] * input._data.ndim
     class_shape[cdim] = classes
     onehot = arange(classes).reshape(class_shape) == where(valid, t, 0).unsqueeze(cdim)
-    weights = _wrap(_class_weights(op, weight, classes, input._data.dtype).reshape(class_shape))
+    weights = _class_weights(op, weight, classes, input._data.dtype).reshape(class_shape)
     picked = where(onehot, input, 0.0).sum(cdim)
     return picked, where(onehot, weights, 0.0).sum(cdim) * valid, valid
 
@@ -279,7 +279,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     classes = input._data.shape[cdim]
     logp = log_softmax(input, cdim)
     w = _class_weights("cross_entropy", weight, classes, input._data.dtype)
-    w_view = _wrap(w.reshape((classes,) + (1,) * (input._data.ndim - cdim - 1)))
+    w_view = w.reshape((classes,) + (1,) * (input._data.ndim - cdim - 1))
     if target._data.dtype.kind == "f":
         if ignore_index >= 0:
             raise RuntimeError("cross_entropy: ignore_index is not supported for floating point target")

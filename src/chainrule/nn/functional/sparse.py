@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ... import _dtype
 from ..._backend import xp
+from ...ops.arith import where
 from ...ops.indexing import index_select
 from ...tensor import Tensor, _wrap
 
@@ -54,16 +55,19 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         padding_idx %= num
     if max_norm is not None:
         _renorm_rows(weight, xp.unique(idx), max_norm, norm_type)
-    rows = index_select(weight, 0, _wrap(idx))
-    scale = xp.ones(num, dtype=weight._data.dtype)
-    if scale_grad_by_freq:
-        scale /= xp.maximum(xp.bincount(idx, minlength=num), 1)
-    if padding_idx is not None:
-        scale[padding_idx] = 0
-    if rows.requires_grad and (scale != 1).any():
+    flat = input.reshape(-1)
+    rows = index_select(weight, 0, flat)
+    if rows.requires_grad and (scale_grad_by_freq or padding_idx is not None):
+        # NOTE: built from ops (not from the indices' values), so vmap and recorded programs handle it.
+        scale = _wrap(xp.ones((), dtype=weight._data.dtype))
+        if scale_grad_by_freq:
+            counts = (flat.unsqueeze(1) == _wrap(xp.arange(num))).sum(0)
+            scale = scale / index_select(counts, 0, flat).to(weight.dtype)
+        if padding_idx is not None:
+            scale = where(flat == padding_idx, 0.0, scale)
         # NOTE: rows.detach() + (rows - rows.detach()) * s equals rows exactly and has gradient s * g.
         frozen = rows.detach()
-        rows = frozen + (rows - frozen) * _wrap(scale[idx][:, None])
+        rows = frozen + (rows - frozen) * scale.reshape(-1, 1)
     return rows.reshape(tuple(input._data.shape) + (dim,))
 
 
@@ -92,4 +96,4 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError("Class values must be non-negative.")
     if data.size and data.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
-    return _wrap((data[..., None] == xp.arange(num_classes)).astype(_dtype.int64.np))
+    return (tensor.unsqueeze(-1) == _wrap(xp.arange(num_classes))).long()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ... import creation
+from ..._state import no_grad
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -52,7 +53,8 @@ class Embedding(Module):
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight._data[self.padding_idx] = 0
+            with no_grad():
+                self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
