@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.nn.functional as F
 from chainrule.autograd import forward_ad as fwAD
 from chainrule.autograd import gradcheck, gradgradcheck
 
@@ -120,3 +121,22 @@ def test_every_public_op_has_an_entry():
         covered.update(e.covers)
     missing = sorted(set(cr.ops.__all__) - covered - NOT_OPS)
     assert not missing, f"public ops without an op database entry: {missing}"
+
+
+# Public names of chainrule.nn.functional with no derivative to check.
+NOT_DIFFERENTIABLE_FUNCTIONAL = {
+    "one_hot",  # integer indices in, integer indicators out
+}
+
+
+def test_every_public_functional_has_an_entry():
+    """Each name of ``F.__all__`` needs an ``F.<name>`` entry (tests/opdb/nn_functional.py), unless it is the
+    very ``chainrule.ops`` function, whose own entry then covers it."""
+    covered = set()
+    for e in ENTRIES:
+        covered.add(e.name)
+        covered.update(e.covers)
+    missing = sorted(name for name in F.__all__
+                     if f"F.{name}" not in covered and name not in NOT_DIFFERENTIABLE_FUNCTIONAL
+                     and not (getattr(F, name) is getattr(cr.ops, name, None) and name in covered))
+    assert not missing, f"public nn.functional functions without an op database entry: {missing}"

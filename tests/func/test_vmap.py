@@ -25,7 +25,7 @@ def as_tuple(x):
 
 # Ops whose vmap is refused on purpose (as in torch): in-place writes into a batched tensor, and outputs whose
 # shape depends on the values (one size per sample).
-REFUSED = {"setitem": "in place", "nonzero": "values of a batched tensor"}
+REFUSED = {"setitem": "in place", "nonzero": "values of a batched tensor", "F.relu_inplace": "in place"}
 
 
 def _batch(array, seed):

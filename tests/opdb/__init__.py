@@ -61,8 +61,8 @@ def away_from(values: np.ndarray, points=(0.0,), margin: float = 0.1) -> np.ndar
 
 
 def all_entries() -> list:
-    from . import arith, elementwise, indexing, linalg, losses, reduce, shape
+    from . import arith, elementwise, indexing, linalg, losses, nn_functional, reduce, shape
     entries = []
-    for module in (arith, elementwise, reduce, shape, indexing, linalg, losses):
+    for module in (arith, elementwise, reduce, shape, indexing, linalg, losses, nn_functional):
         entries.extend(module.ENTRIES)
     return entries
