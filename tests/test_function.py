@@ -136,3 +136,28 @@ def test_function_in_forward_mode():
         d = fwAD.make_dual(cr.tensor([3.0]), cr.tensor([1.0]))
         out = Square.apply(d)
         np.testing.assert_allclose(fwAD.unpack_dual(out).tangent.numpy(), [6.0])
+
+
+def test_jvp_gets_the_same_ctx_as_forward():
+    class Exp(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = x.exp()
+            ctx.result = out
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.result
+
+        @staticmethod
+        def jvp(ctx, x_t):
+            result = ctx.result
+            del ctx.result
+            return x_t * result
+
+    from chainrule.autograd import forward_ad
+    with forward_ad.dual_level():
+        x = forward_ad.make_dual(cr.tensor([0.0, 1.0]), cr.tensor([1.0, 2.0]))
+        tangent = forward_ad.unpack_dual(Exp.apply(x)).tangent
+    np.testing.assert_allclose(tangent.numpy(), [1.0, 2 * np.e], rtol=1e-6)

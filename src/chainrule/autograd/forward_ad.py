@@ -151,8 +151,7 @@ class _JvpContext:
 
     @property
     def saved_tensors(self) -> tuple:
-        saved = getattr(self._ctx, "saved_for_forward", ())
-        return saved or self._ctx.saved or ()
+        return self._ctx.saved or ()
 
     def __getattr__(self, name):
         return getattr(self._ctx, name)
@@ -188,8 +187,6 @@ def _push(op, ctx, inputs: tuple, result, level: int, tangents: list) -> None:
     if op.jvp is None:
         raise RuntimeError(f"{op.name}: this op has no forward-mode (JVP) rule, so tangents cannot flow "
                            "through it; use reverse mode (backward/autograd.grad) for it")
-    primals = tuple(_primal_view(t, level) for t in inputs)
-    jctx = _JvpContext(ctx, primals, tuple(_primal_view(r, level) for r in results))
     tangents = [tg if tg is not None else _wrap(xp.zeros_like(t._data)) for t, tg in zip(inputs, tangents)]
     positions = getattr(ctx, "arg_positions", None)
     if positions is not None:  # a user Function: one tangent per forward argument
@@ -197,7 +194,16 @@ def _push(op, ctx, inputs: tuple, result, level: int, tangents: list) -> None:
         for p, tg in zip(positions, tangents):
             per_arg[p] = tg
         tangents = per_arg
-    out_t = op.jvp(jctx, *tangents)
+    if getattr(op, "is_function", False):
+        # NOTE: a user Function's jvp gets the very ctx its forward filled (it may read and delete attributes).
+        ctx.in_jvp = True
+        try:
+            out_t = op.jvp(ctx, *tangents)
+        finally:
+            ctx.in_jvp = False
+    else:
+        primals = tuple(_primal_view(t, level) for t in inputs)
+        out_t = op.jvp(_JvpContext(ctx, primals, tuple(_primal_view(r, level) for r in results)), *tangents)
     out_ts = out_t if isinstance(out_t, tuple) else (out_t,)
     for r, r_t in zip(results, out_ts):
         if r_t is None or r._data.dtype.kind != "f":

@@ -51,6 +51,13 @@ class FunctionCtx(Node):
         """Keep tensors for ``jvp`` (read back with ``ctx.saved_tensors`` there)."""
         self.saved_for_forward = tensors
 
+    @property
+    def saved_tensors(self) -> tuple:
+        """What ``save_for_backward`` stored; inside ``jvp``, what ``save_for_forward`` stored (as torch)."""
+        if self.__dict__.get("in_jvp") and self.saved_for_forward:
+            return self.saved_for_forward
+        return Node.saved_tensors.fget(self)
+
     def mark_dirty(self, *tensors) -> None:
         raise RuntimeError("mark_dirty: in-place custom Functions are not supported; return a new tensor instead")
 
