@@ -49,8 +49,19 @@ ENTRIES = [
 ]
 
 for _name, _ref in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
-                    ("gt", np.greater), ("ge", np.greater_equal), ("floor_divide", np.floor_divide),
-                    ("remainder", np.remainder), ("fmod", np.fmod)):
+                    ("gt", np.greater), ("ge", np.greater_equal), ("floor_divide", np.floor_divide)):
     ENTRIES.append(OpInfo(_name, getattr(cr, _name),
                           [Sample((away_from(x), away_from(y)), grad=(False, False))
                            for x, y in (arrays((3, 4), (4,)), arrays((2,), ()))], _ref, differentiable=False))
+
+
+def _remainder_samples() -> list:
+    """Dividends and divisors whose quotients stay clear of integers (the remainders' jumps), either sign."""
+    x = np.array([[2.3, -2.3, 5.4, -0.7], [1.2, 3.7, -4.4, 0.4], [-6.1, 2.2, 0.9, 7.3]])
+    y = np.array([1.5, -1.5, 2.5, 0.9])
+    return [Sample((x, y)), Sample((np.array([3.3, -1.1]), np.array(1.4)))]
+
+
+# NOTE: differentiable in both inputs, as torch (d/dx = 1, d/dy = -trunc(x/y) resp. -floor(x/y)).
+ENTRIES += [OpInfo("remainder", cr.remainder, _remainder_samples(), np.remainder),
+            OpInfo("fmod", cr.fmod, _remainder_samples(), np.fmod)]
