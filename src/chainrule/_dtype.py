@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 
-import numpy
+from ._backend import xp
 
 __all__ = [
     "dtype", "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
@@ -28,7 +28,7 @@ class dtype:
 
     def __init__(self, name: str, np_dtype, category: int):
         self.name = name
-        self.np = numpy.dtype(np_dtype)
+        self.np = xp.dtype(np_dtype)
         self.category = category
         self.is_floating_point = category == _FLOAT
         self.is_signed = self.np.kind in "if"
@@ -41,15 +41,15 @@ class dtype:
         return (_by_name, (self.name,))
 
 
-float16 = half = dtype("float16", numpy.float16, _FLOAT)
-float32 = float = dtype("float32", numpy.float32, _FLOAT)
-float64 = double = dtype("float64", numpy.float64, _FLOAT)
-int8 = dtype("int8", numpy.int8, _INT)
-int16 = short = dtype("int16", numpy.int16, _INT)
-int32 = int = dtype("int32", numpy.int32, _INT)
-int64 = long = dtype("int64", numpy.int64, _INT)
-uint8 = dtype("uint8", numpy.uint8, _INT)
-bool = dtype("bool", numpy.bool_, _BOOL)
+float16 = half = dtype("float16", xp.float16, _FLOAT)
+float32 = float = dtype("float32", xp.float32, _FLOAT)
+float64 = double = dtype("float64", xp.float64, _FLOAT)
+int8 = dtype("int8", xp.int8, _INT)
+int16 = short = dtype("int16", xp.int16, _INT)
+int32 = int = dtype("int32", xp.int32, _INT)
+int64 = long = dtype("int64", xp.int64, _INT)
+uint8 = dtype("uint8", xp.uint8, _INT)
+bool = dtype("bool", xp.bool_, _BOOL)
 
 _ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool)
 _FROM_NUMPY = {d.np: d for d in _ALL}
@@ -68,7 +68,7 @@ def from_numpy_dtype(np_dtype) -> dtype:
         return _FROM_NUMPY[np_dtype]
     except KeyError:
         try:
-            return _FROM_NUMPY[numpy.dtype(np_dtype)]
+            return _FROM_NUMPY[xp.dtype(np_dtype)]
         except (KeyError, TypeError):
             valid = ", ".join(d.name for d in _ALL)
             raise TypeError(f"chainrule does not support the NumPy dtype {np_dtype!r}; valid dtypes: {valid}") from None
@@ -121,11 +121,11 @@ def promote_types(a: dtype, b: dtype) -> dtype:
 
 
 def _scalar_dtype(value) -> dtype:
-    if value.__class__ is builtins.bool or isinstance(value, numpy.bool_):
+    if value.__class__ is builtins.bool or isinstance(value, xp.bool_):
         return bool
-    if isinstance(value, (builtins.int, numpy.integer)):
+    if isinstance(value, (builtins.int, xp.integer)):
         return int64
-    if isinstance(value, (builtins.float, numpy.floating)):
+    if isinstance(value, (builtins.float, xp.floating)):
         return _default[0]
     raise TypeError(f"expected a tensor or a Python number, got {type(value).__name__}")
 

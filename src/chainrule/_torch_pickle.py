@@ -16,9 +16,8 @@ import math
 import pickle
 import zipfile
 
-import numpy
-
 from . import _dtype
+from ._backend import xp
 from .tensor import Size, Tensor, _wrap
 
 __all__ = ["is_torch_zip", "load_torch_zip", "widen_bfloat16"]
@@ -26,9 +25,9 @@ __all__ = ["is_torch_zip", "load_torch_zip", "widen_bfloat16"]
 # NOTE: numpy has no bfloat16; its values widen to float32 exactly (they are float32 with the low 16 bits cut).
 _BFLOAT16 = "bfloat16"
 _STORAGES = {
-    "DoubleStorage": numpy.float64, "FloatStorage": numpy.float32, "HalfStorage": numpy.float16,
-    "LongStorage": numpy.int64, "IntStorage": numpy.int32, "ShortStorage": numpy.int16, "CharStorage": numpy.int8,
-    "ByteStorage": numpy.uint8, "BoolStorage": numpy.bool_, "BFloat16Storage": _BFLOAT16,
+    "DoubleStorage": xp.float64, "FloatStorage": xp.float32, "HalfStorage": xp.float16,
+    "LongStorage": xp.int64, "IntStorage": xp.int32, "ShortStorage": xp.int16, "CharStorage": xp.int8,
+    "ByteStorage": xp.uint8, "BoolStorage": xp.bool_, "BFloat16Storage": _BFLOAT16,
 }
 _DTYPES = {"float64": "float64", "double": "float64", "float32": "float32", "float": "float32",
            "float16": "float16", "half": "float16", "int64": "int64", "long": "int64", "int32": "int32",
@@ -48,21 +47,21 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
                        metadata=None) -> Tensor:
     """torch's ``_rebuild_tensor_v2``: a (copied) strided view of a storage, checked to stay inside it."""
     size, stride = tuple(size), tuple(stride)
-    if not (isinstance(storage, numpy.ndarray) and len(size) == len(stride)
+    if not (isinstance(storage, xp.ndarray) and len(size) == len(stride)
             and all(isinstance(v, int) and v >= 0 for v in (storage_offset, *size, *stride))):
         raise pickle.UnpicklingError(f"invalid tensor record (offset {storage_offset!r}, size {size!r}, "
                                      f"stride {stride!r})")
     if math.prod(size) == 0:
-        array = numpy.empty(size, dtype=storage.dtype)
+        array = xp.empty(size, dtype=storage.dtype)
     else:
         # NOTE: as_strided trusts its arguments, so a hostile record could read memory past the storage.
         last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
         if last >= storage.size:
             raise pickle.UnpicklingError(f"tensor of size {size} and stride {stride} at offset {storage_offset} "
                                          f"reads past its storage of {storage.size} elements")
-        view = numpy.lib.stride_tricks.as_strided(storage[storage_offset:], size,
+        view = xp.lib.stride_tricks.as_strided(storage[storage_offset:], size,
                                                   tuple(s * storage.itemsize for s in stride), writeable=False)
-        array = numpy.array(view)
+        array = xp.array(view)
     t = _wrap(array)
     t.requires_grad = bool(requires_grad) and t.is_floating_point()
     return t
@@ -146,21 +145,21 @@ class _RestrictedUnpickler(pickle._Unpickler):
             self.storages[key] = self._read_storage(storage_type, key)
         return self.storages[key]
 
-    def _read_storage(self, storage_type: _StorageType, key: str) -> numpy.ndarray:
+    def _read_storage(self, storage_type: _StorageType, key: str) -> xp.ndarray:
         raw = self.archive.read(f"{self.prefix}data/{key}")
-        np_dtype = numpy.uint16 if storage_type.np == _BFLOAT16 else numpy.dtype(storage_type.np)
-        itemsize = numpy.dtype(np_dtype).itemsize
+        np_dtype = xp.uint16 if storage_type.np == _BFLOAT16 else xp.dtype(storage_type.np)
+        itemsize = xp.dtype(np_dtype).itemsize
         if len(raw) % itemsize:
             raise pickle.UnpicklingError(f"storage {key} holds {len(raw)} bytes, not a whole number of "
                                          f"{storage_type.name} elements")
-        array = numpy.frombuffer(raw, dtype=numpy.dtype(np_dtype).newbyteorder(
+        array = xp.frombuffer(raw, dtype=xp.dtype(np_dtype).newbyteorder(
             "<" if self.byteorder == "little" else ">")).astype(np_dtype)
         return widen_bfloat16(array) if storage_type.np == _BFLOAT16 else array
 
 
-def widen_bfloat16(bits: numpy.ndarray) -> numpy.ndarray:
+def widen_bfloat16(bits: xp.ndarray) -> xp.ndarray:
     """float32 values of the bfloat16 numbers whose raw bits are the uint16 array ``bits`` (exact)."""
-    return (bits.astype(numpy.uint32) << 16).view(numpy.float32)
+    return (bits.astype(xp.uint32) << 16).view(xp.float32)
 
 
 def is_torch_zip(blob: bytes) -> bool:

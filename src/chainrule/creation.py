@@ -8,9 +8,8 @@ from __future__ import annotations
 import builtins
 import math
 
-import numpy
-
 from . import _backend, _dtype
+from ._backend import xp
 from .random import batched_random, numpy_generator
 from .tensor import Tensor, _wrap
 
@@ -34,12 +33,12 @@ def _infer_array(data):
     """``data`` (numbers, nested lists, arrays, tensors) as an array with torch's default dtypes."""
     if isinstance(data, Tensor):
         return data.numpy(force=True).copy()
-    if isinstance(data, numpy.ndarray):
+    if isinstance(data, xp.ndarray):
         _dtype.from_numpy_dtype(data.dtype)
         return data.copy()
     if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
         data = _untensor(data)
-    array = numpy.array(data)
+    array = xp.array(data)
     if array.dtype == object:
         raise TypeError("tensor: could not make a tensor from ragged or non-numeric data; expected numbers or "
                         "nested lists of equal lengths")
@@ -47,7 +46,7 @@ def _infer_array(data):
     if kind == "f":
         return array.astype(_dtype.get_default_dtype().np)
     if kind in "iu":
-        return array.astype(numpy.int64)
+        return array.astype(xp.int64)
     if kind == "b":
         return array
     raise TypeError(f"tensor: could not infer a dtype for data of NumPy kind {array.dtype}")
@@ -82,7 +81,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
         chainrule.Size([2, 2])
     """
     if dtype is not None and not isinstance(data, Tensor):
-        array = numpy.array(_untensor(data), dtype=_dtype.as_dtype(dtype).np)
+        array = xp.array(_untensor(data), dtype=_dtype.as_dtype(dtype).np)
         return _finish(array, None, device, requires_grad)
     return _finish(_infer_array(data), dtype, device, requires_grad)
 
@@ -96,15 +95,15 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     """``data`` as a tensor, without a copy when it already is one (or a NumPy array of the right dtype)."""
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
-    if isinstance(data, numpy.ndarray):
+    if isinstance(data, xp.ndarray):
         return _finish(data, dtype, device, False)
     return tensor(data, dtype, device)
 
 
 def from_numpy(array) -> Tensor:
     """A tensor sharing memory with the NumPy ``array``."""
-    if not isinstance(array, numpy.ndarray):
-        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    if not isinstance(array, xp.ndarray):
+        raise TypeError(f"from_numpy: expected a xp.ndarray, got {type(array).__name__}")
     _dtype.from_numpy_dtype(array.dtype)
     return _wrap(array)
 
@@ -113,23 +112,23 @@ def _size(size) -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     for s in size:
-        if isinstance(s, builtins.bool) or not isinstance(s, (builtins.int, numpy.integer)) or s < 0:
+        if isinstance(s, builtins.bool) or not isinstance(s, (builtins.int, xp.integer)) or s < 0:
             raise TypeError(f"expected a size made of non-negative integers, got {tuple(size)}")
     return tuple(builtins.int(s) for s in size)
 
 
-def _default_np(dtype) -> numpy.dtype:
+def _default_np(dtype) -> xp.dtype:
     return (_dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()).np
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
     """A tensor of zeros of shape ``size``."""
-    return _finish(numpy.zeros(_size(size), _default_np(dtype)), None, device, requires_grad)
+    return _finish(xp.zeros(_size(size), _default_np(dtype)), None, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
     """A tensor of ones of shape ``size``."""
-    return _finish(numpy.ones(_size(size), _default_np(dtype)), None, device, requires_grad)
+    return _finish(xp.ones(_size(size), _default_np(dtype)), None, device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
@@ -140,7 +139,7 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False, memory_fo
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of shape ``size`` filled with ``fill_value`` (dtype inferred from it, as in torch)."""
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.result_type(fill_value)
-    return _finish(numpy.full(_size((size,)), fill_value, d.np), None, device, requires_grad)
+    return _finish(xp.full(_size((size,)), fill_value, d.np), None, device, requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -154,7 +153,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
                            f"(start={start}, end={end}, step={step})")
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.result_type(start, end, step)
     n = builtins.max(0, math.ceil((end - start) / step))
-    values = start + numpy.arange(n, dtype=numpy.float64 if d.is_floating_point else numpy.int64) * step
+    values = start + xp.arange(n, dtype=xp.float64 if d.is_floating_point else xp.int64) * step
     return _finish(values.astype(d.np), None, device, requires_grad)
 
 
@@ -162,12 +161,12 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
-    return _finish(numpy.linspace(start, end, steps).astype(_default_np(dtype)), None, device, requires_grad)
+    return _finish(xp.linspace(start, end, steps).astype(_default_np(dtype)), None, device, requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """The ``n x m`` identity matrix."""
-    return _finish(numpy.eye(n, m, dtype=_default_np(dtype)), None, device, requires_grad)
+    return _finish(xp.eye(n, m, dtype=_default_np(dtype)), None, device, requires_grad)
 
 
 @batched_random
@@ -211,11 +210,11 @@ def normal(mean, std, size=None, *, generator=None, dtype=None, device=None, req
     """Normal samples with the given mean and standard deviation (numbers with ``size``, or tensors)."""
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
-    shape = _size((size,)) if size is not None else numpy.broadcast_shapes(numpy.shape(m), numpy.shape(s))
+    shape = _size((size,)) if size is not None else xp.broadcast_shapes(xp.shape(m), xp.shape(s))
     array = numpy_generator(generator).normal(m, s, shape)
     ref = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
     np_dtype = ref._data.dtype if ref is not None and dtype is None else _default_np(dtype)
-    return _finish(numpy.asarray(array).astype(np_dtype), None, device, requires_grad)
+    return _finish(xp.asarray(array).astype(np_dtype), None, device, requires_grad)
 
 
 def _like(fn_name: str, make):
@@ -245,19 +244,19 @@ def _pair(input, other, op: str):
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
     """Elementwise ``|input - other| <= atol + rtol * |other|``."""
     a, b = _pair(input, other, "isclose")
-    return _wrap(numpy.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return _wrap(xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
     """True when every element is close (see :func:`isclose`)."""
     a, b = _pair(input, other, "allclose")
-    return builtins.bool(numpy.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return builtins.bool(xp.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input: Tensor, other: Tensor) -> builtins.bool:
     """True when both tensors have the same shape and elements."""
     a, b = _pair(input, other, "equal")
-    return a.shape == b.shape and builtins.bool(numpy.array_equal(a, b))
+    return a.shape == b.shape and builtins.bool(xp.array_equal(a, b))
 
 
 def is_tensor(obj) -> builtins.bool:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numpy
-
 from . import _dtype
+from ._backend import xp
 from .creation import tensor
 from .tensor import Tensor
 
@@ -29,7 +28,7 @@ class Split(NamedTuple):
     y_test: Tensor
 
 
-def _split(x, y, test_fraction: float, rng: numpy.random.Generator) -> Split:
+def _split(x, y, test_fraction: float, rng: xp.random.Generator) -> Split:
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
     order = rng.permutation(len(x))
@@ -65,7 +64,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0, flatten: bool = True)
     x = digits.data / 16.0
     if not flatten:
         x = x.reshape(-1, 1, 8, 8)
-    return _split(x, digits.target, test_fraction, numpy.random.default_rng(seed))
+    return _split(x, digits.target, test_fraction, xp.random.default_rng(seed))
 
 
 def spiral(n_per_class: int = 100, n_classes: int = 3, noise: float = 0.2, test_fraction: float = 0.2,
@@ -81,14 +80,14 @@ def spiral(n_per_class: int = 100, n_classes: int = 3, noise: float = 0.2, test_
         >>> data.x_train.shape
         chainrule.Size([240, 2])
     """
-    rng = numpy.random.default_rng(seed)
-    radius = numpy.linspace(0.0, 1.0, n_per_class)
+    rng = xp.random.default_rng(seed)
+    radius = xp.linspace(0.0, 1.0, n_per_class)
     xs, ys = [], []
     for k in range(n_classes):
-        angle = numpy.linspace(4.0 * k, 4.0 * (k + 1), n_per_class) + rng.normal(0.0, noise, n_per_class)
-        xs.append(numpy.stack([radius * numpy.sin(angle), radius * numpy.cos(angle)], axis=1))
-        ys.append(numpy.full(n_per_class, k))
-    return _split(numpy.concatenate(xs), numpy.concatenate(ys), test_fraction, rng)
+        angle = xp.linspace(4.0 * k, 4.0 * (k + 1), n_per_class) + rng.normal(0.0, noise, n_per_class)
+        xs.append(xp.stack([radius * xp.sin(angle), radius * xp.cos(angle)], axis=1))
+        ys.append(xp.full(n_per_class, k))
+    return _split(xp.concatenate(xs), xp.concatenate(ys), test_fraction, rng)
 
 
 def moons(n_samples: int = 200, noise: float = 0.1, test_fraction: float = 0.2, seed: int = 0) -> Split:
@@ -102,13 +101,13 @@ def moons(n_samples: int = 200, noise: float = 0.1, test_fraction: float = 0.2, 
         >>> data.x_test.shape
         chainrule.Size([40, 2])
     """
-    rng = numpy.random.default_rng(seed)
+    rng = xp.random.default_rng(seed)
     n_upper = n_samples // 2
     n_lower = n_samples - n_upper
-    upper = numpy.linspace(0.0, numpy.pi, n_upper)
-    lower = numpy.linspace(0.0, numpy.pi, n_lower)
-    x = numpy.concatenate([numpy.stack([numpy.cos(upper), numpy.sin(upper)], axis=1),
-                           numpy.stack([1.0 - numpy.cos(lower), 0.5 - numpy.sin(lower)], axis=1)])
+    upper = xp.linspace(0.0, xp.pi, n_upper)
+    lower = xp.linspace(0.0, xp.pi, n_lower)
+    x = xp.concatenate([xp.stack([xp.cos(upper), xp.sin(upper)], axis=1),
+                           xp.stack([1.0 - xp.cos(lower), 0.5 - xp.sin(lower)], axis=1)])
     x += rng.normal(0.0, noise, x.shape)
-    y = numpy.concatenate([numpy.zeros(n_upper, dtype=numpy.int64), numpy.ones(n_lower, dtype=numpy.int64)])
+    y = xp.concatenate([xp.zeros(n_upper, dtype=xp.int64), xp.ones(n_lower, dtype=xp.int64)])
     return _split(x, y, test_fraction, rng)

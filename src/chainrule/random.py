@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import functools
 
-import numpy
-
 from . import _state
+from ._backend import xp
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator", "get_rng_state",
            "set_rng_state"]
@@ -19,7 +18,7 @@ class Generator:
 
     def __init__(self, device="cpu"):
         self._seed = _DEFAULT_SEED
-        self.np = numpy.random.Generator(numpy.random.PCG64(self._seed))
+        self.np = xp.random.Generator(xp.random.PCG64(self._seed))
 
     def manual_seed(self, seed: int) -> Generator:
         """Reset to the stream of ``seed``: the same seed gives the same numbers."""
@@ -27,12 +26,12 @@ class Generator:
         if seed < 0:
             raise RuntimeError(f"manual_seed: the seed must be non-negative, got {seed}")
         self._seed = seed
-        self.np = numpy.random.Generator(numpy.random.PCG64(seed))
+        self.np = xp.random.Generator(xp.random.PCG64(seed))
         return self
 
     def seed(self) -> int:
         """Reseed from fresh entropy and return the new seed."""
-        new = int(numpy.random.SeedSequence().entropy % (2 ** 63))
+        new = int(xp.random.SeedSequence().entropy % (2 ** 63))
         self.manual_seed(new)
         return new
 
@@ -75,7 +74,7 @@ def set_rng_state(state: dict) -> None:
     default_generator.set_state(state)
 
 
-def numpy_generator(generator: Generator | None) -> numpy.random.Generator:
+def numpy_generator(generator: Generator | None) -> xp.random.Generator:
     """The NumPy generator behind ``generator`` (the default one when None)."""
     if _state.vmap_level is not None:
         _state.vmap_level.check_raw_draw()

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import importlib
 
-import numpy
-
-from . import _files
+from . import _backend, _files
+from ._backend import xp
 from ._torch_pickle import widen_bfloat16
 from .tensor import Tensor, _wrap
 
@@ -43,7 +42,7 @@ def save(tensors: dict, metadata: dict | None = None) -> bytes:
                             f"key {key!r} with a {type(value).__name__} value; safetensors files hold only "
                             "named tensors (save other objects with chainrule.save)")
         # NOTE: safetensors reads the array's buffer from its pointer and byte size, so a view must be copied.
-        arrays[key] = numpy.asarray(value._data, order="C")
+        arrays[key] = xp.asarray(value._data, order="C")
     if metadata is not None and not (isinstance(metadata, dict)
                                      and all(isinstance(v, str) for kv in metadata.items() for v in kv)):
         raise TypeError(f"safetensors.save: metadata must be a dict of str to str, got {metadata!r}")
@@ -67,9 +66,9 @@ def load(data: bytes, name: str = "<bytes>") -> dict:
         if record["dtype"] not in _DTYPES:
             raise RuntimeError(f"load: {name!r}: tensor {key!r} has the safetensors dtype {record['dtype']}, "
                                f"which chainrule does not support (supported: {', '.join(_DTYPES)})")
-        array = numpy.frombuffer(record["data"], dtype=_DTYPES[record["dtype"]]).reshape(record["shape"])
+        array = xp.frombuffer(record["data"], dtype=_DTYPES[record["dtype"]]).reshape(record["shape"])
         # NOTE: the copy gives each tensor its own writable memory instead of a read-only view of ``data``.
-        tensors[key] = _wrap(widen_bfloat16(array) if record["dtype"] == "BF16" else numpy.array(array))
+        tensors[key] = _wrap(widen_bfloat16(array) if record["dtype"] == "BF16" else xp.array(array))
     return tensors
 
 
@@ -86,7 +85,6 @@ def save_file(tensors: dict, filename, metadata: dict | None = None) -> None:
 
 def load_file(filename, device="cpu") -> dict:
     """The dict of tensors saved in the safetensors file ``filename`` (``device``: only "cpu" exists)."""
-    from . import _backend
     _backend.as_device(device)
     name, data = _files.read_bytes(filename)
     return load(data, name)

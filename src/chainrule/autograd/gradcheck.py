@@ -6,6 +6,8 @@ one row by row (one VJP per output element). A mismatch names the output, the in
 
 from __future__ import annotations
 
+import warnings
+
 from .._backend import xp
 from ..tensor import Tensor, _wrap
 from .engine import grad as autograd_grad
@@ -76,7 +78,6 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
         raise ValueError("gradcheck: expected at least one input tensor with requires_grad=True")
     for i in targets:
         if inputs[i]._data.dtype != xp.float64:
-            import warnings
             warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; finite differences will be "
                           "inaccurate", stacklevel=2)
     numerical = _numerical_jacobians(fn, inputs, targets, eps)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+from ..creation import empty
 from ..tensor import Tensor
 
 
@@ -42,7 +43,6 @@ class Variable(metaclass=_VariableMeta):
             warnings.warn("volatile was removed and now has no effect. Use `with chainrule.no_grad():` instead.",
                           UserWarning, stacklevel=2)
         if data is None:
-            from ..creation import empty
             data = empty(0)
         elif not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")

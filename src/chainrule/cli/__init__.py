@@ -11,13 +11,14 @@ import argparse
 import importlib
 import sys
 
+import chainrule
+
 # Subcommand modules, in the order they are listed by --help; a missing one is simply not offered.
 SUBCOMMANDS = ("train", "explain")
 
 
 def worked_example() -> str:
     """The lecture's f = (x + y) * z at x=-2, y=5, z=-4, forward and backward, as text."""
-    import chainrule
     x = chainrule.tensor(-2.0, requires_grad=True)
     y = chainrule.tensor(5.0, requires_grad=True)
     z = chainrule.tensor(-4.0, requires_grad=True)
@@ -32,7 +33,6 @@ def worked_example() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import chainrule
     parser = argparse.ArgumentParser(prog="chainrule", description="chainrule: autodiff you can read.")
     parser.add_argument("--version", action="version", version=f"chainrule {chainrule.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import sys
 
+import chainrule
+
+from .._backend import xp
+from ..viz import draw, explain, record
+from ..viz.expression import ALLOWED, FUNCTIONS, ExpressionError, evaluate, parse, parse_value, variables
+from ..viz.html import html
+
 EXAMPLE = 'chainrule explain "(x + y) * z" x=-2 y=5 z=-4'
 
 
 def add_parser(subparsers) -> None:
-    from ..viz.expression import ALLOWED
     parser = subparsers.add_parser(
         "explain", help="explain the backward pass of an expression step by step",
         description=f"Run an expression forward and backward and explain every step. Allowed: {ALLOWED}.",
@@ -57,9 +63,6 @@ def _fail(message, status: int) -> int:
 
 def read_values(items: list, names: list) -> dict:
     """``NAME=VALUE`` arguments as float64 tensors requiring grad, checked against the expression's names."""
-    import chainrule
-
-    from ..viz.expression import FUNCTIONS, ExpressionError, parse_value
     values = {}
     for item in items:
         name, sep, text = item.partition("=")
@@ -81,10 +84,6 @@ def read_values(items: list, names: list) -> dict:
 
 
 def run(args) -> int:
-    from .._backend import xp
-    from ..viz import draw, explain, record
-    from ..viz.expression import ExpressionError, evaluate, parse, variables
-    from ..viz.html import html
     try:
         tree = parse(args.expression)
         values = read_values(args.values, variables(tree))

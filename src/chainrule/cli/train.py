@@ -19,6 +19,10 @@ import importlib
 import os
 import sys
 
+import chainrule as cr
+
+from ..distributed.cli import DataParallelRun, relaunch
+
 MODELS = ("linear-svm", "softmax", "mlp", "cnn")
 DATASETS = ("digits", "spiral", "moons")
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -101,7 +105,6 @@ def run(args) -> int:
     try:
         if args.nproc > 1:
             _require("mpi4py", "--nproc", "distributed")
-        from ..distributed.cli import DataParallelRun, relaunch
         status = relaunch(args.parser, args, args.nproc)
         if status is not None:
             return status
@@ -135,8 +138,6 @@ def _require(module: str, purpose: str, extra: str):
 
 
 def _train(args, parallel) -> int:
-    import chainrule as cr
-
     checkpoint = _load_checkpoint(cr, args.resume) if args.resume else None
     config = _resolve_config(args, checkpoint)
     tqdm = _require("tqdm", "the progress bar", "train").tqdm

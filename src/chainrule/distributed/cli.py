@@ -10,7 +10,8 @@ import contextlib
 import math
 import os
 
-from .process_group import launched_by_mpi
+from ..nn.parallel import DistributedDataParallel
+from .process_group import get_group, get_rank, get_world_size, init_process_group, launched_by_mpi
 from .run import launch
 
 
@@ -39,8 +40,6 @@ class DataParallelRun:
         self.sampler = None
         self.rank = 0
         if nproc > 1:
-            from . import get_rank, get_world_size, init_process_group
-
             init_process_group()
             if get_world_size() != nproc:
                 raise RuntimeError(f"--nproc {nproc} but MPI started {get_world_size()} ranks")
@@ -58,7 +57,6 @@ class DataParallelRun:
     def wrap(self, model):
         if self.nproc == 1:
             return model
-        from ..nn.parallel import DistributedDataParallel
         return DistributedDataParallel(model)
 
     def set_epoch(self, epoch: int) -> None:
@@ -69,7 +67,6 @@ class DataParallelRun:
         """Each value summed over the ranks (per-rank shares of an epoch's mean loss and accuracy)."""
         if self.nproc == 1:
             return values
-        from .process_group import get_group
         return tuple(get_group(None).comm.allreduce(value) for value in values)
 
     @contextlib.contextmanager

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import enum
 
-import numpy as np
-
+from .._backend import xp
 from ..tensor import Tensor
 from .debug import check_same, describe
 from .process_group import GroupMember, ProcessGroup, get_group
@@ -50,13 +49,13 @@ def _member(group) -> ProcessGroup | None:
     return None if pg is GroupMember.NON_GROUP_MEMBER else pg
 
 
-def _array(tensor, op: str, what: str = "tensor") -> np.ndarray:
+def _array(tensor, op: str, what: str = "tensor") -> xp.ndarray:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{op}: {what} must be a chainrule Tensor, got {type(tensor).__name__}")
     return tensor._data
 
 
-def _arrays(tensors, op: str, what: str, size: int, like: np.ndarray) -> list:
+def _arrays(tensors, op: str, what: str, size: int, like: xp.ndarray) -> list:
     """The arrays of a list of ``size`` tensors, each of ``like``'s shape and dtype."""
     if not isinstance(tensors, (list, tuple)) or len(tensors) != size:
         got = len(tensors) if isinstance(tensors, (list, tuple)) else type(tensors).__name__
@@ -68,7 +67,7 @@ def _arrays(tensors, op: str, what: str, size: int, like: np.ndarray) -> list:
     return arrays
 
 
-def _mpi_op(op, array: np.ndarray, name: str):
+def _mpi_op(op, array: xp.ndarray, name: str):
     if not isinstance(op, ReduceOp):
         raise TypeError(f"{name}: op must be a ReduceOp (SUM, AVG, PRODUCT, MIN, MAX, ...), got {op!r}")
     if op is ReduceOp.AVG and array.dtype.kind != "f":
@@ -76,8 +75,8 @@ def _mpi_op(op, array: np.ndarray, name: str):
     return getattr(_mpi(), _MPI_OP_NAMES[op])
 
 
-def _contiguous(array: np.ndarray) -> np.ndarray:
-    return array if array.flags.c_contiguous else np.ascontiguousarray(array)
+def _contiguous(array: xp.ndarray) -> xp.ndarray:
+    return array if array.flags.c_contiguous else xp.ascontiguousarray(array)
 
 
 def _store(tensors, arrays) -> None:
@@ -100,7 +99,7 @@ def _finisher(tensors, arrays, avg_over: int = 0):
     def finish():
         if avg_over:
             for a in arrays:
-                np.divide(a, avg_over, out=a)
+                xp.divide(a, avg_over, out=a)
         _store(tensors, arrays)
     return finish
 
@@ -183,10 +182,10 @@ def reduce_scatter(output: Tensor, input_list: list, op: ReduceOp = ReduceOp.SUM
         return None
     out = _array(output, "reduce_scatter", "output")
     xs = _arrays(input_list, "reduce_scatter", "input_list", pg.size(), out)
-    return _run(_reduce_scatter(pg, output, np.stack(xs), op, "reduce_scatter"), async_op)
+    return _run(_reduce_scatter(pg, output, xp.stack(xs), op, "reduce_scatter"), async_op)
 
 
-def _reduce_scatter(pg: ProcessGroup, output: Tensor, send: np.ndarray, op: ReduceOp, name: str) -> Work:
+def _reduce_scatter(pg: ProcessGroup, output: Tensor, send: xp.ndarray, op: ReduceOp, name: str) -> Work:
     mpi_op = _mpi_op(op, send, name)
     check_same(pg, name, describe(send), op.name)
     recv = _contiguous(output._data)
@@ -238,12 +237,12 @@ def all_gather(tensor_list: list, tensor: Tensor, group: ProcessGroup | None = N
         return None
     x = _array(tensor, "all_gather")
     _arrays(tensor_list, "all_gather", "tensor_list", pg.size(), x)
-    recv = np.empty((pg.size(),) + x.shape, dtype=x.dtype)
+    recv = xp.empty((pg.size(),) + x.shape, dtype=x.dtype)
     return _run(_all_gather(pg, x, recv, _finisher(tensor_list, list(recv)), list(tensor_list), "all_gather"),
                 async_op)
 
 
-def _all_gather(pg: ProcessGroup, x: np.ndarray, recv: np.ndarray, finish, outputs: list, name: str) -> Work:
+def _all_gather(pg: ProcessGroup, x: xp.ndarray, recv: xp.ndarray, finish, outputs: list, name: str) -> Work:
     check_same(pg, name, describe(x))
     request = pg.comm.Iallgather(_contiguous(x), recv)
     return Work([request], finish, outputs)
@@ -260,7 +259,7 @@ def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group:
     check_same(pg, "gather", describe(x), f"dst {dst}")
     if pg.rank() == root:
         _arrays(gather_list, "gather", "gather_list", pg.size(), x)
-        recv = np.empty((pg.size(),) + x.shape, dtype=x.dtype)
+        recv = xp.empty((pg.size(),) + x.shape, dtype=x.dtype)
         request = pg.comm.Igather(_contiguous(x), recv, root=root)
         return _run(Work([request], _finisher(gather_list, list(recv)), list(gather_list)), async_op)
     if gather_list:
@@ -281,7 +280,7 @@ def scatter(tensor: Tensor, scatter_list: list | None = None, src: int = 0, grou
     check_same(pg, "scatter", describe(out), f"src {src}")
     send = None
     if pg.rank() == root:
-        send = np.stack(_arrays(scatter_list, "scatter", "scatter_list", pg.size(), out))
+        send = xp.stack(_arrays(scatter_list, "scatter", "scatter_list", pg.size(), out))
     elif scatter_list:
         raise ValueError(f"scatter: scatter_list must be None (or empty) on rank {pg.ranks[pg.rank()]}, "
                          f"which is not src={src}")
@@ -305,11 +304,11 @@ def all_to_all(output_tensor_list: list, input_tensor_list: list, group: Process
             raise ValueError(f"all_to_all: {name} must be a list of {size} tensors (one per rank)")
     outs = [_array(t, "all_to_all", "output_tensor_list") for t in output_tensor_list]
     xs = [_array(t, "all_to_all", "input_tensor_list") for t in input_tensor_list]
-    send = np.concatenate([x.ravel() for x in xs])
-    recv = np.empty(sum(o.size for o in outs), dtype=send.dtype)
-    splits = np.cumsum([o.size for o in outs])[:-1]
+    send = xp.concatenate([x.ravel() for x in xs])
+    recv = xp.empty(sum(o.size for o in outs), dtype=send.dtype)
+    splits = xp.cumsum([o.size for o in outs])[:-1]
     return _run(_all_to_all(pg, send, [x.size for x in xs], recv, [o.size for o in outs],
-                            _finisher(output_tensor_list, np.split(recv, splits)), list(output_tensor_list)),
+                            _finisher(output_tensor_list, xp.split(recv, splits)), list(output_tensor_list)),
                 async_op)
 
 
@@ -330,24 +329,24 @@ def all_to_all_single(output: Tensor, input: Tensor, output_split_sizes: list | 
                             _finisher([output], [recv]), [output]), async_op)
 
 
-def _split_counts(array: np.ndarray, split_sizes, size: int, what: str) -> np.ndarray:
+def _split_counts(array: xp.ndarray, split_sizes, size: int, what: str) -> xp.ndarray:
     rows = array.shape[0] if array.ndim else 1
     if split_sizes is None:
         if rows % size:
             raise ValueError(f"all_to_all_single: the {what}'s first dimension ({rows}) must divide by world_size "
                              f"{size}, or give {what}_split_sizes")
-        return np.full(size, rows // size)
+        return xp.full(size, rows // size)
     if len(split_sizes) != size or sum(split_sizes) != rows:
         raise ValueError(f"all_to_all_single: {what}_split_sizes {list(split_sizes)} must have {size} entries "
                          f"summing to the {what}'s first dimension {rows}")
-    return np.asarray(split_sizes)
+    return xp.asarray(split_sizes)
 
 
-def _all_to_all(pg: ProcessGroup, send: np.ndarray, send_counts: list, recv: np.ndarray, recv_counts: list,
+def _all_to_all(pg: ProcessGroup, send: xp.ndarray, send_counts: list, recv: xp.ndarray, recv_counts: list,
                 finish, outputs: list) -> Work:
     check_same(pg, "all_to_all", str(send.dtype))
-    send_displs = [0, *np.cumsum(send_counts)[:-1].tolist()]
-    recv_displs = [0, *np.cumsum(recv_counts)[:-1].tolist()]
+    send_displs = [0, *xp.cumsum(send_counts)[:-1].tolist()]
+    recv_displs = [0, *xp.cumsum(recv_counts)[:-1].tolist()]
     request = pg.comm.Ialltoallv([send, ([int(c) for c in send_counts], send_displs)],
                                  [recv, ([int(c) for c in recv_counts], recv_displs)])
     return Work([request], finish, outputs)

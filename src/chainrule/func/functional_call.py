@@ -8,6 +8,7 @@ in for the call and the originals put back afterwards, even when the call raises
 
 from __future__ import annotations
 
+from ..ops.join import stack
 from ..tensor import Tensor
 
 __all__ = ["functional_call", "stack_module_state"]
@@ -175,7 +176,6 @@ def stack_module_state(models) -> tuple[dict, dict]:
 
 
 def _stack(states: list) -> dict:
-    from ..ops.join import stack  # NOTE: func sits above ops; imported on use
     out = {}
     for name in states[0]:
         tensors = [state[name] for state in states]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 
 from ..ops import _primitive  # NOTE: a module, not names: ops may still be initialising
+from ..ops.join import cat
 from ..tensor import Tensor, _normalize_dim
 from .batching import Level
 from .pytree import TreeSpec, tree_flatten, tree_unflatten
@@ -149,7 +150,6 @@ def _place(parts: list, batched: bool, d, size: int, name: str, api: str):
         raise ValueError(f"{api}: `{name}` must only return Tensors, got type {type(parts[0]).__name__}. Did you "
                          "mean to set out_dims= to None for output?")
     if batched:
-        from ..ops.join import cat
         out = parts[0] if len(parts) == 1 else cat(parts, 0)
     else:
         out = _primitive.materialize(parts[0], False, size)

@@ -15,6 +15,8 @@ import math
 import textwrap
 import timeit as _timeit
 
+import chainrule
+
 from .._backend import xp
 
 __all__ = ["Timer", "Measurement", "TaskSpec", "select_unit"]
@@ -176,7 +178,6 @@ class Timer:
     def __init__(self, stmt: str = "pass", setup: str = "pass", timer=_timeit.default_timer, globals=None,
                  label: str | None = None, sub_label: str | None = None, description: str | None = None,
                  env: str | None = None, num_threads: int = 1):
-        import chainrule
         if not isinstance(stmt, str):
             raise ValueError(f"Timer: only a str stmt is supported, got {type(stmt).__name__}")
         namespace = dict(globals or {})

@@ -19,6 +19,7 @@ from ..autograd.engine import grad as autograd_grad
 from ..ops._primitive import Primitive, _Scratch
 from ..ops.shape import sum_to
 from ..tensor import Tensor, _wrap
+from . import composite
 from .record import recorded_constant, recorded_value
 
 _LEAF_NAMES = ("x", "y", "z", "w", "u", "v", "a", "b", "c", "d")
@@ -79,8 +80,7 @@ class GraphView:
         self.known: dict = {}   # wire -> a tensor on it that the user holds (its data survives backward)
         self.groups: list = []
         self._name(params, frame)   # NOTE: a first pass for the constants' names, which the groups read
-        from .composite import groups
-        self.groups = [] if expand else groups(self, model)
+        self.groups = [] if expand else composite.groups(self, model)
         self.group_of = {id(n): g for g in self.groups for n in g.members}
         # units: what explain, draw and html show, consumers first: the nodes, with each group as one gate
         self.units = [g for g in self.groups] + [n for n in self.nodes if id(n) not in self.group_of]

@@ -19,8 +19,7 @@ from __future__ import annotations
 import threading
 import time
 
-import numpy as np
-
+from ..._backend import xp
 from ...distributed.collectives import start_all_reduce
 from ...tensor import Tensor, _wrap
 
@@ -33,8 +32,8 @@ class Bucket:
 
     def __init__(self, params: list, dtype):
         self.params = params
-        self.offsets = np.cumsum([0] + [p.numel() for p in params]).tolist()
-        self.flat = np.zeros(self.offsets[-1], dtype=dtype)
+        self.offsets = xp.cumsum([0] + [p.numel() for p in params]).tolist()
+        self.flat = xp.zeros(self.offsets[-1], dtype=dtype)
         self.work = None
 
     def pack(self) -> None:
@@ -44,8 +43,8 @@ class Bucket:
             else:
                 self.flat[start:stop] = p._grad._data.ravel()
 
-    def unpack(self, world_size: int, used: np.ndarray | None) -> None:
-        np.divide(self.flat, world_size, out=self.flat)
+    def unpack(self, world_size: int, used: xp.ndarray | None) -> None:
+        xp.divide(self.flat, world_size, out=self.flat)
         for i, (p, start, stop) in enumerate(zip(self.params, self.offsets, self.offsets[1:])):
             if used is not None and not used[i]:
                 continue  # NOTE: no rank used it, so it keeps the gradient it had, as in torch
@@ -131,7 +130,7 @@ class Reducer:
         self.used = None
         if unused is not None:
             # NOTE: started before any bucket, so every rank calls the collectives in the same order
-            self.used = np.array([id(p) not in unused for b in self.buckets for p in b.params], dtype=np.int64)
+            self.used = xp.array([id(p) not in unused for b in self.buckets for p in b.params], dtype=xp.int64)
             self.used_work = start_all_reduce(self.pg, _wrap(self.used), self.sum)
         for key in unused or ():
             if key in self.where:
@@ -177,7 +176,7 @@ class Reducer:
         used = None
         if self.used is not None:
             self.used_work.wait()
-            used = np.split(self.used, np.cumsum([len(b.params) for b in self.buckets])[:-1])
+            used = xp.split(self.used, xp.cumsum([len(b.params) for b in self.buckets])[:-1])
         ends = {} if self.progress is None else dict(self.progress.done_at)
         for b, bucket in enumerate(self.buckets):
             bucket.work.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ... import distributed
 from ...creation import randperm
 from ...random import Generator
 from .sampler import Sampler
@@ -37,7 +38,6 @@ class DistributedSampler(Sampler):
     def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
                  seed: int = 0, drop_last: bool = False):
         if num_replicas is None or rank is None:
-            from ... import distributed
             num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
             rank = distributed.get_rank() if rank is None else rank
         if rank >= num_replicas or rank < 0:
