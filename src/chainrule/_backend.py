@@ -1,9 +1,11 @@
 """The one place that chooses the array module behind a device.
 
-Ops never import NumPy themselves: they use ``xp`` from here. ``xp`` is NumPy, whose ufunc and
-``__array_function__`` protocols already route calls on CuPy arrays to CuPy, so the same op code will run
-on a future "cuda" device; what cannot dispatch that way (array creation, moving data between devices)
-goes through :func:`array_module` and :func:`to_device`, which are the seam a CuPy backend extends.
+Only this module imports NumPy: the rest of chainrule uses ``xp`` and the names here. ``xp`` is NumPy, whose
+ufunc and ``__array_function__`` protocols already route calls on CuPy arrays to CuPy, so the same op code will
+run on a future "cuda" device. What cannot dispatch that way goes through this seam: :func:`array_module` gives
+the module of some arrays (ops that create arrays pass ``like=`` an input instead), :func:`device_module` the
+module that creates arrays on a device, and :func:`device_of` / :func:`to_device` read and move an array's device.
+CuPy is imported only once a CuPy array or a "cuda" device is actually seen.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def ensure_array(value):
     """``value`` as an array: NumPy returns scalars from some 0-d operations; any array type passes unchanged."""
     return numpy.asarray(value) if isinstance(value, _generic) else value
 
-__all__ = ["xp", "device", "array_module", "device_of", "to_device", "cuda_is_available"]
+__all__ = ["xp", "device", "array_module", "device_module", "device_of", "to_device", "cuda_is_available"]
 
 
 class device:
@@ -116,18 +118,47 @@ def get_default_device() -> device:
     return _default_device[0]
 
 
-def array_module(dev: device):
-    """The array module that creates arrays on ``dev``."""
-    return numpy
+def _is_cupy(array) -> bool:
+    # NOTE: by the type's module name, so that NumPy-only installs never import CuPy.
+    return type(array).__module__.partition(".")[0] == "cupy"
+
+
+def _cupy():
+    import cupy
+    return cupy
+
+
+def array_module(*arrays):
+    """The array module of ``arrays``: CuPy when any of them is a CuPy array, NumPy otherwise.
+
+    Example::
+
+        >>> array_module(numpy.zeros(3)) is numpy
+        True
+    """
+    return _cupy() if any(_is_cupy(a) for a in arrays) else numpy
+
+
+def device_module(dev: device):
+    """The array module that creates arrays on ``dev`` (CuPy for "cuda", NumPy for "cpu")."""
+    return _cupy() if device(dev).type == "cuda" else numpy
 
 
 def device_of(array) -> device:
-    return CPU
+    """The device ``array`` lives on: "cuda:<id>" for a CuPy array, the CPU for anything else."""
+    return device("cuda", array.device.id) if _is_cupy(array) else CPU
 
 
 def to_device(array, dev: device):
     """``array`` on device ``dev`` (no copy when it is already there)."""
-    return array
+    dev = device(dev)
+    if device_of(array) == dev or (dev.index is None and device_of(array).type == dev.type):
+        return array
+    if dev.type == "cpu":
+        return array.get()
+    cupy = _cupy()
+    with cupy.cuda.Device(dev.index or 0):
+        return cupy.asarray(array)
 
 
 def _erf_fallback():

@@ -239,7 +239,7 @@ def _batch_stages(stages: tuple, size: int, shape: tuple) -> tuple:
                    item.dtype.kind == "b" else 0 if item is None or item is Ellipsis else 1 for item in items)
         region = _region(xp.broadcast_to(xp.zeros((), bool), shape), stages).ndim
         pre = sum(region - used if item is Ellipsis else 1 for item in items[:arrays[0]])
-    arange = xp.arange(size).reshape((size,) + (1,) * rank)
+    arange = xp.arange(size, like=a).reshape((size,) + (1,) * rank)
     return key + ((arange,) + tuple(items),), rank, pre
 
 
@@ -296,7 +296,7 @@ class IndexScatter(Primitive):
 
     @staticmethod
     def forward(ctx, g, stages, accumulate, shape):
-        out = xp.zeros(shape, dtype=g.dtype)
+        out = xp.zeros(shape, dtype=g.dtype, like=g)
         if accumulate:
             # NOTE: plain assignment keeps only the last of repeated indices; add.at sums them all.
             xp.add.at(_region(out, stages), stages[-1], g)
@@ -342,7 +342,7 @@ class IndexPut(Primitive):
     def vjp(ctx, g):
         # NOTE: with repeated indices only the last write survives, yet every copy of v gets the gradient, as
         # in torch (whose result for repeated writes is unspecified).
-        zeros = _wrap(xp.zeros(ctx.v_shape, dtype=g._data.dtype))
+        zeros = _wrap(xp.zeros(ctx.v_shape, dtype=g._data.dtype, like=g._data))
         gx = apply(IndexPut, (g, zeros), **ctx.params)
         return gx, apply(Index, (g,), **ctx.params)
 
@@ -483,7 +483,7 @@ def _mesh_stages(index: ndarray, dim: int) -> tuple:
     Every other dimension gets an ``arange`` shaped to broadcast against ``index`` (an open mesh, no copies).
     """
     n = index.ndim
-    return (tuple(index if k == dim else xp.arange(s).reshape((s,) + (1,) * (n - k - 1))
+    return (tuple(index if k == dim else xp.arange(s, like=index).reshape((s,) + (1,) * (n - k - 1))
                   for k, s in enumerate(index.shape)),)
 
 
