@@ -28,7 +28,7 @@ import math
 import re
 
 from .. import _state
-from .._backend import ensure_array, xp
+from .._backend import QUIET, ensure_array, errstate_var, xp
 from ..autograd.graph import Node
 from ..tensor import Tensor, _wrap
 
@@ -73,7 +73,8 @@ class Primitive:
 
     Flags: ``save_inputs`` / ``save_output`` (what the rules read), ``broadcasts`` (inputs broadcast against
     each other; gradients are summed back to each input's shape by the engine, the one place that does it),
-    ``differentiable`` (False for comparisons, argmax, ...), ``n_outputs``.
+    ``differentiable`` (False for comparisons, argmax, ...), ``may_warn`` (the forward can meet inf/nan or a
+    zero divisor: NumPy's floating-point warnings are silenced around it, as torch prints none), ``n_outputs``.
     """
 
     name = "primitive"
@@ -92,6 +93,7 @@ class Primitive:
     save_output = False
     broadcasts = False
     differentiable = True
+    may_warn = False
     n_outputs = 1
     jvp = None
     batch_rule = None
@@ -245,12 +247,19 @@ def eager(op, inputs: tuple, params: dict) -> tuple:
                 break
     ctx = Node(op) if record else _Scratch()
     ctx.params = params
-    if len(inputs) == 1:
-        out = op.forward(ctx, inputs[0]._data, **params)
-    elif len(inputs) == 2:
-        out = op.forward(ctx, inputs[0]._data, inputs[1]._data, **params)
-    else:
-        out = op.forward(ctx, *[t._data for t in inputs], **params)
+    # NOTE: inf/nan are values here, as in torch: NumPy's RuntimeWarnings (log(0), x/0, overflow) are silenced
+    # only around forwards declared able to raise them, so other ops pay one attribute read.
+    token = errstate_var.set(QUIET) if op.may_warn else None
+    try:
+        if len(inputs) == 1:
+            out = op.forward(ctx, inputs[0]._data, **params)
+        elif len(inputs) == 2:
+            out = op.forward(ctx, inputs[0]._data, inputs[1]._data, **params)
+        else:
+            out = op.forward(ctx, *[t._data for t in inputs], **params)
+    finally:
+        if token is not None:
+            errstate_var.reset(token)
     single = op.n_outputs == 1
     if single:
         out = ensure_array(out)

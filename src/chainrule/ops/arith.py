@@ -56,6 +56,7 @@ class Binary(Primitive):
 
 class Add(Binary):
     name = "add"
+    may_warn = True
     doc = "``x + y``, elementwise with broadcasting."
     local = ("1", "1")
     backward_code = ("1.0 * {g}", "1.0 * {g}")
@@ -78,6 +79,7 @@ class Add(Binary):
 
 class Sub(Binary):
     name = "sub"
+    may_warn = True
     doc = "``x - y``, elementwise with broadcasting."
     local = ("1", "-1")
     backward_code = ("1.0 * {g}", "-1.0 * {g}")
@@ -100,6 +102,7 @@ class Sub(Binary):
 
 class Mul(Binary):
     name = "mul"
+    may_warn = True
     doc = "``x * y``, elementwise with broadcasting."
     local = ("{y}", "{x}")
     backward_code = ("{y} * {g}", "{x} * {g}")
@@ -126,6 +129,7 @@ class Mul(Binary):
 
 class Div(Binary):
     name = "div"
+    may_warn = True
     doc = "``x / y`` (true division), elementwise with broadcasting."
     local = ("1/{y}", "-{x}/{y}^2")
     backward_code = ("{g} / {y}", "-{x} / {y} ** 2 * {g}")
@@ -154,6 +158,7 @@ class DivRounded(Binary):
     """NOTE: piecewise constant, so its derivative is 0 almost everywhere (torch gives zero gradients too)."""
 
     name = "div_rounded"
+    may_warn = True
     params = (Param("rounding_mode", str, "'trunc' (toward zero) or 'floor' (toward -inf)"),)
     doc = "``x / y`` rounded by ``rounding_mode``, in the inputs' dtype."
     local = ("0", "0")
@@ -179,6 +184,7 @@ class Pow(Binary):
     """``x ** y`` for a tensor exponent."""
 
     name = "pow"
+    may_warn = True
     doc = "``x ** y`` for a tensor exponent, elementwise with broadcasting."
     local = ("{y} * {x}^({y} - 1)", "{out} * log({x})")
     expression = "{x} ** {y}"
@@ -211,6 +217,7 @@ class PowScalar(Primitive):
     """``x ** p`` for a Python-number exponent ``p``."""
 
     name = "pow_scalar"
+    may_warn = True
     params = (Param("p", (int, float), "the exponent"),)
     doc = "``x ** p`` for a Python-number exponent ``p``."
     local = ("{p} * {x}^({p} - 1)",)
@@ -367,7 +374,9 @@ def div(input, other, *, rounding_mode=None):
 @public(Pow)
 def pow(input, exponent):
     """``input ** exponent``; a Python-number exponent keeps the tensor's dtype (a float one makes ints float)."""
-    if isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+    if isinstance(exponent, xp.generic):
+        exponent = exponent.item()  # NOTE: a NumPy scalar exponent is a Python number, as in torch
+    if isinstance(input, Tensor) and not isinstance(exponent, (Tensor, xp.ndarray)):
         if isinstance(exponent, bool) or not isinstance(exponent, (int, float)):
             raise TypeError(f"pow: exponent must be a tensor or a Python number, got {type(exponent).__name__}")
         x = input
@@ -399,6 +408,7 @@ def _where_method(self, condition, y):
 
 class Fmod(Binary):
     name = "fmod"
+    may_warn = True
     doc = "The C remainder ``x - trunc(x / y) * y`` (the sign of ``x``), elementwise with broadcasting."
     local = ("1", "-trunc({x}/{y})")
     methods = ("fmod",)
@@ -421,6 +431,7 @@ class Fmod(Binary):
 
 class Remainder(Binary):
     name = "remainder"
+    may_warn = True
     doc = "Python's ``x % y``: ``x - floor(x / y) * y`` (the sign of ``y``), elementwise with broadcasting."
     local = ("1", "-floor({x}/{y})")
     expression = "{x} % {y}"
@@ -453,13 +464,13 @@ class _Predicate(Binary):
 
 
 def _nondiff_binary(name: str, ufunc, what: str, operator: str | None = None, *, aliases: tuple = (),
-                    integers_only: bool = False):
+                    integers_only: bool = False, may_warn: bool = False):
     """A broadcasting binary op that is not differentiable (a comparison, a bitwise or integer op): ``what`` it
     computes, and the Python ``operator`` that spells it, if any."""
     op = type(_camel(name), (_Predicate,), {
         "name": name, "doc": f"``{what}``, elementwise with broadcasting.",
         "expression": f"{{x}} {operator} {{y}}" if operator else "{cr}" + name + "({x}, {y})",
-        "forward": staticmethod(lambda ctx, x, y: ufunc(x, y))})
+        "forward": staticmethod(lambda ctx, x, y: ufunc(x, y)), "may_warn": may_warn})
 
     def fn(input, other):
         if integers_only:
@@ -482,7 +493,8 @@ ge = greater_equal = _nondiff_binary("ge", xp.greater_equal, "input >= other", "
 logical_and = _nondiff_binary("logical_and", xp.logical_and, "input and other")
 logical_or = _nondiff_binary("logical_or", xp.logical_or, "input or other")
 logical_xor = _nondiff_binary("logical_xor", xp.logical_xor, "input xor other")
-floor_divide = _nondiff_binary("floor_divide", xp.floor_divide, "input // other, rounded toward -inf", "//")
+floor_divide = _nondiff_binary("floor_divide", xp.floor_divide, "input // other, rounded toward -inf", "//",
+                              may_warn=True)
 bitwise_and = _nondiff_binary("bitwise_and", xp.bitwise_and, "input & other", "&", integers_only=True)
 bitwise_or = _nondiff_binary("bitwise_or", xp.bitwise_or, "input | other", "|", integers_only=True)
 bitwise_xor = _nondiff_binary("bitwise_xor", xp.bitwise_xor, "input ^ other", "^", integers_only=True)

@@ -15,6 +15,7 @@ __all__ = ["clone"]
 
 class Cast(Primitive):
     name = "to_copy"
+    may_warn = True
     backward_view = True
     params = (Param("dtype", object, "the NumPy dtype of the result"),)
     doc = "``x`` converted to ``dtype`` (a copy)."
@@ -83,10 +84,19 @@ def cast_to(x, np_dtype) -> Tensor:
     return apply(Cast, (x,), dtype=np_dtype)
 
 
+def from_array(value) -> Tensor:
+    """A NumPy array operand as a tensor of its own dtype, sharing its memory (``torch.as_tensor``'s rule: it
+    promotes like a tensor of that dtype, not like a Python number)."""
+    _dtype.from_numpy_dtype(value.dtype)
+    return _wrap(value)
+
+
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
     """``value`` as a tensor; Python numbers take ``like``'s dtype (callers promote first)."""
     if isinstance(value, Tensor):
         return value
+    if isinstance(value, _backend.ndarray):
+        return from_array(value)
     if like is not None:
         return _wrap(xp.asarray(value, dtype=like._data.dtype))
     return _wrap(xp.asarray(value, dtype=_dtype.result_type(value).np))
@@ -109,9 +119,15 @@ def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
     elif isinstance(y, Tensor):
         if (x.__class__ is float or x.__class__ is int) and y._data.dtype.kind == "f":
             return _constant(x, y._data.dtype), y
-    else:
+    elif not isinstance(x, _backend.ndarray) and not isinstance(y, _backend.ndarray):
         raise TypeError(f"{op}: expected at least one tensor operand, got {type(x).__name__} and "
                         f"{type(y).__name__}")
+    # NOTE: a NumPy array operand is a tensor of its dtype (torch.as_tensor), so float64 arrays promote as
+    # float64 tensors; NumPy scalars (np.float64(2.0)) stay numbers, as in torch.
+    if isinstance(x, _backend.ndarray):
+        x = from_array(x)
+    if isinstance(y, _backend.ndarray):
+        y = from_array(y)
     try:
         d = _dtype.result_type(x, y).np
     except TypeError:

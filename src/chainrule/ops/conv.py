@@ -90,6 +90,7 @@ class Fold(Primitive):
     """col2im: (N, C*kh*kw, L) -> (N, C, H, W), summing overlaps; the adjoint of :class:`Unfold`."""
 
     name = "col2im"
+    may_warn = True
     inputs = ("cols",)
     params = (Param("size", tuple, "the image's (H, W)"),) + _GEOMETRY
     doc = "The columns ``cols`` (N, C*kh*kw, L) summed back into an (N, C, H, W) image."

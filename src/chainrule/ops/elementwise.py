@@ -23,7 +23,7 @@ _SHAPE = "Shape: ``out`` has ``input``'s shape (any)."
 
 def unary(name: str, forward, local, *, doc: str, text: str | None = None, code: str | None = None,
           gate: str | None = None, uses: tuple = ("x",), to_float: bool = True, params: tuple = (),
-          methods: tuple | None = None):
+          methods: tuple | None = None, may_warn: bool = True):
     """Declare an elementwise primitive by its forward on arrays and its local derivative.
 
     ``forward(x, **params) -> array``; ``local(x, out, **params) -> Tensor`` (d out / d x; None: not
@@ -31,7 +31,8 @@ def unary(name: str, forward, local, *, doc: str, text: str | None = None, code:
     for backward). ``to_float``: integer inputs are computed in the default float dtype, as torch does for
     exp, log, sin, ... ``doc``: what it computes; ``text``: the local derivative as the lecture writes it
     (``{x}``, ``{out}`` and parameters as placeholders); ``code``: the downstream gradient as chainrule code in
-    ``{g}``, ``{x}``, ``{out}``; ``methods``: the Tensor methods (default: the name).
+    ``{g}``, ``{x}``, ``{out}``; ``methods``: the Tensor methods (default: the name); ``may_warn``: the forward
+    can meet inf/nan (see :class:`Primitive`; False only for ops that never compute, such as ``neg``).
     Returns the function ``fn(input, **params)`` (``fn.op`` is the primitive); one without parameters is the
     op's public function, one with parameters is called by a public wrapper that validates them.
     """
@@ -49,7 +50,7 @@ def unary(name: str, forward, local, *, doc: str, text: str | None = None, code:
         "forward": staticmethod(lambda ctx, x, **p: forward(x, **p)),
         "vjp": staticmethod(lambda ctx, g: g * local_of(ctx)),
         "jvp": staticmethod(lambda ctx, x_t: x_t * local_of(ctx)),
-        "batch_rule": classmethod(batch_elementwise),
+        "batch_rule": classmethod(batch_elementwise), "may_warn": may_warn,
     })
 
     def fn(input, **p):
@@ -71,7 +72,8 @@ def _sigmoid_array(x):
 
 
 neg = negative = unary("neg", xp.negative, lambda x, out: -1, uses=(), to_float=False, doc="``-x``.", text="-1",
-                      code="-{g}", gate="*-1 gate: flips the sign of the gradient", methods=("neg", "negative"))
+                      code="-{g}", gate="*-1 gate: flips the sign of the gradient", methods=("neg", "negative"),
+                      may_warn=False)
 exp = unary("exp", xp.exp, lambda x, out: out, uses=("out",), doc="``e ** x``.", text="exp({x})",
             code="{out} * {g}", gate="exp gate: the local gradient is the output itself")
 exp2 = unary("exp2", xp.exp2, lambda x, out: out * math.log(2), uses=("out",), doc="``2 ** x``.",

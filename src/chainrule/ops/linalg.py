@@ -32,6 +32,7 @@ class MatMul(Primitive):
     """``x @ y`` for 1-D, 2-D and batched (broadcasting) operands, as ``numpy.matmul``."""
 
     name = "matmul"
+    may_warn = True
     inputs = ("x", "y")
     doc = "The matrix product ``x @ y`` (vectors, matrices and broadcasting batches of matrices)."
     expression = "{x} @ {y}"
@@ -204,6 +205,7 @@ class Einsum(Primitive):
     operands whose shared subscripts have equal sizes (the public function expands broadcast size-1 dims)."""
 
     name = "einsum"
+    may_warn = True
     inputs = ("xs",)
     params = (Param("subs", tuple, "one subscript string per operand"), Param("out_sub", str, "the output's"))
     doc = "The einsum ``subs[0],subs[1],...->out_sub`` of the operands."
@@ -399,6 +401,7 @@ def _singular(op: str, a, consequence: str) -> RuntimeError:
 
 class Inv(Primitive):
     name = "linalg_inv"
+    may_warn = True
     params = (Param("op", str, "the public name, for the error at a singular matrix"),)
     doc = "The inverse of each square matrix in ``x``."
     gate = "inverse: the gradient is -A^-T g A^-T"
@@ -453,6 +456,7 @@ _DET_GRAD = "linalg.det (its derivative uses the inverse)"
 
 class Det(Primitive):
     name = "linalg_det"
+    may_warn = True
     doc = "The determinant of each square matrix in ``x``."
     gate = "det: the gradient is g det(A) A^-T"
     batch_params = staticmethod(lambda size, p: p)  # NOTE: already batched over leading dims
@@ -495,6 +499,7 @@ class SlogdetResult(NamedTuple):
 
 class Slogdet(Primitive):
     name = "linalg_slogdet"
+    may_warn = True
     doc = "The sign and log |det| of each square matrix in ``x``."
     gate = "slogdet: the gradient of log|det A| is A^-T; the sign gets none"
     batch_params = staticmethod(lambda size, p: p)  # NOTE: already batched over leading dims
@@ -530,6 +535,7 @@ class Solve(Primitive):
     """``X = A^{-1} B`` for matrices ``B``; batch dims broadcast (the engine sums the gradients back)."""
 
     name = "linalg_solve"
+    may_warn = True
     inputs = ("a", "b")
     doc = "``X = A^-1 B`` for each matrix pair."
     gate = "solve: the gradient of B solves with A^T; A's is -(that) X^T"

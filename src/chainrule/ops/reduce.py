@@ -57,6 +57,7 @@ def _shift_dims(size: int, p: dict) -> dict:
 
 class Sum(Primitive):
     name = "sum"
+    may_warn = True
     params = (_DIMS, _KEEPDIM, Param("dtype", (object, None), "the NumPy dtype to sum in (None: the input's)"))
     doc = "The sum of ``x`` over ``dims``."
     gate = "sum: copies the upstream gradient back to every element it summed"
@@ -153,6 +154,7 @@ class LocalReduction(Primitive):
 
 class Prod(LocalReduction):
     name = "prod"
+    may_warn = True
     params = (_DIMS, _KEEPDIM)
     doc = "The product of ``x`` over ``dims``."
     gate = "prod: each element's local gradient is the product of the others"
@@ -201,6 +203,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
 
 class AMax(LocalReduction):
     name = "amax"
+    may_warn = True
     params = (_DIMS, _KEEPDIM)
     doc = "The maximum of ``x`` over ``dims``; tied maxima share the gradient evenly."
     gate = "max: routes the gradient to the largest element (ties share it)"
@@ -477,6 +480,7 @@ class Norm(LocalReduction):
     # NOTE: a primitive for stability: sqrt(sum(x * x)) composed would give 0 * inf = nan at x = 0, where
     # torch's subgradient is 0.
     name = "norm"
+    may_warn = True
     params = (Param("p", float, "the order"), _DIMS, _KEEPDIM)
     doc = "``sum(|x|^p)^(1/p)`` over ``dims``."
     gate = "norm: local gradient sign(x) |x|^(p-1) / ||x||^(p-1) (0 at 0)"
@@ -542,6 +546,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
 
 class Cumsum(Primitive):
     name = "cumsum"
+    may_warn = True
     params = (Param("dim", int, "the dimension to run along"),)
     doc = "The running sum of ``x`` along ``dim``."
     gate = "cumsum: each input's gradient is the reversed running sum of the upstream gradient"

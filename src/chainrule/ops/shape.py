@@ -112,6 +112,7 @@ class SumTo(Primitive):
     """Sum a broadcast tensor back down to ``shape`` (leading dims and dims that were 1)."""
 
     name = "sum_to"
+    may_warn = True
     backward_view = True
     params = (_SHAPE,)
     doc = "``x`` summed down to ``shape``, undoing a broadcast."
