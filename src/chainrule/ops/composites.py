@@ -76,7 +76,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     x = _check_margin_inputs(input, target, weight)
     n_classes = x._data.shape[-1]
     # NOTE: a one-hot mask picks each sample's target score, so only existing differentiable ops are needed.
-    is_target = eq(target.reshape(-1, 1), _wrap(xp.arange(n_classes, like=target._data)))
+    is_target = eq(target.reshape(-1, 1), _wrap(xp.arange(n_classes)))
     target_score = where(is_target, x, 0.0).sum(-1, keepdim=True)
     # NOTE: relu's derivative is 0 at the kink, as torch's (margin - x[y] + x[j] > 0) rule.
     hinge = relu(margin - target_score + x)
