@@ -24,6 +24,10 @@ class _SeterrState:
     """Old NumPy (< 2), whose error state is not a context variable: the same ``set``/``reset`` protocol."""
 
     @staticmethod
+    def get():
+        return numpy.geterr()
+
+    @staticmethod
     def set(_value):
         return numpy.seterr(all="ignore")
 

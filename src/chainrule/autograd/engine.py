@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 
 from .. import _state
-from .._backend import xp
+from .._backend import QUIET, errstate_var, xp
 from ..ops.shape import sum_to
 from ..tensor import Tensor, _wrap
 from .anomaly import check_gradients
@@ -189,6 +189,8 @@ def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: 
 
     prev_mode = _state.grad_enabled
     _state.grad_enabled = create_graph
+    # NOTE: inf/nan are values, as in torch: NumPy's warnings are off for the whole pass (one context write).
+    quiet = errstate_var.set(QUIET)
     try:
         for node in order:
             nid = id(node)
@@ -217,6 +219,7 @@ def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: 
             if not retain_graph:
                 node.release()
     finally:
+        errstate_var.reset(quiet)
         _state.grad_enabled = prev_mode
 
     # NOTE: leaves still waiting here hang off nodes that got no gradient (or were pruned); they are done now.

@@ -248,8 +248,9 @@ def eager(op, inputs: tuple, params: dict) -> tuple:
     ctx = Node(op) if record else _Scratch()
     ctx.params = params
     # NOTE: inf/nan are values here, as in torch: NumPy's RuntimeWarnings (log(0), x/0, overflow) are silenced
-    # only around forwards declared able to raise them, so other ops pay one attribute read.
-    token = errstate_var.set(QUIET) if op.may_warn else None
+    # only around forwards declared able to raise them (once for a whole backward pass), so other ops pay one
+    # attribute read.
+    token = errstate_var.set(QUIET) if op.may_warn and errstate_var.get() is not QUIET else None
     try:
         if len(inputs) == 1:
             out = op.forward(ctx, inputs[0]._data, **params)

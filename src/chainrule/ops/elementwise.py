@@ -47,7 +47,9 @@ def unary(name: str, forward, local, *, doc: str, text: str | None = None, code:
         "backward_code": None if code is None else (code,), "gate": gate,
         "expression": "{cr}" + name + "({x}" + "".join(f", {p.name}={{{p.name}}}" for p in params) + ")",
         "methods": (name,) if methods is None else methods,
-        "forward": staticmethod(lambda ctx, x, **p: forward(x, **p)),
+        # NOTE: the parameterless form skips a keyword-argument pass on the per-op hot path.
+        "forward": staticmethod(lambda ctx, x, **p: forward(x, **p)) if params else
+        staticmethod(lambda ctx, x: forward(x)),
         "vjp": staticmethod(lambda ctx, g: g * local_of(ctx)),
         "jvp": staticmethod(lambda ctx, x_t: x_t * local_of(ctx)),
         "batch_rule": classmethod(batch_elementwise), "may_warn": may_warn,

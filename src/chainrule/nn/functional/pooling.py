@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from ..._backend import xp
 from ...ops.arith import where
+from ...ops.conv import as_pair, im2col, im2col_array, window_counts
 from ...ops.indexing import gather
+from ...ops.linalg import matmul
 from ...ops.reduce import argmax
 from ...ops.shape import broadcast_to
-from ...ops.conv import as_pair, im2col, im2col_array, window_counts
-from ...ops.linalg import matmul
 from ...tensor import Tensor, _wrap
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
