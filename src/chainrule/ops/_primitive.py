@@ -28,7 +28,7 @@ import math
 import re
 
 from .. import _state
-from .._backend import QUIET, ensure_array, errstate_var, xp
+from .._backend import QUIET, ensure_array, errstate_var, ndarray, xp
 from ..autograd.graph import Node
 from ..tensor import Tensor, _wrap
 
@@ -262,7 +262,7 @@ def eager(op, inputs: tuple, params: dict) -> tuple:
         if token is not None:
             errstate_var.reset(token)
     single = op.n_outputs == 1
-    if single:
+    if single and out.__class__ is not ndarray:
         out = ensure_array(out)
     if not record:
         result = _wrap(out) if single else tuple([_wrap(a) for a in out])
