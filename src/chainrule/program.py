@@ -181,7 +181,6 @@ class Recorder(Interpreter):
         self.program = Program()
         self.vars: dict = {}    # id(tensor) -> Var
         self.alive: list = []   # the tensors seen, so that their ids stay unique while recording
-        self.producer: dict = {}  # id(Var) -> index of the equation that made it
         self.watch = watch
         self.frame = None
 

@@ -11,9 +11,10 @@ from ._backend import xp
 from ._hooks import RemovableHandle
 
 
-def _wrap(array, grad_fn=None, out_nr: int = 0) -> Tensor:
-    """Fast internal constructor: a tensor around ``array`` (no copy, no checks)."""
-    t = _new(Tensor)
+def _wrap(array, grad_fn=None, out_nr: int = 0, cls=None) -> Tensor:
+    """Fast internal constructor: a tensor (of class ``cls``, a Tensor subclass) around ``array`` (no copy, no
+    checks)."""
+    t = _new(cls or Tensor)
     t._data = array
     t._grad = None
     t.grad_fn = grad_fn

@@ -30,17 +30,9 @@ class Parameter(Tensor):
             array = data._data
         else:
             raise TypeError(f"Parameter: data must be a Tensor or None, got {type(data).__name__}")
-        self = object.__new__(cls)
-        self._data = array
-        self._grad = None
-        self.grad_fn = None
-        self.requires_grad = False
-        self._out_nr = 0
-        self._vc = data._vc if isinstance(data, Tensor) else [0, None]
-        self._hooks = None
-        self._post_hooks = None
-        self._fw = None
-        self._readonly = False
+        self = _wrap(array, cls=cls)
+        if isinstance(data, Tensor):
+            self._vc = data._vc
         if requires_grad:
             self.requires_grad_(True)
         return self

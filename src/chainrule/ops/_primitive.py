@@ -111,10 +111,6 @@ class Primitive:
             cls.batch_rule = classmethod(_batch_with_params)
 
     @classmethod
-    def param_names(cls) -> tuple:
-        return tuple(p.name for p in cls.params)
-
-    @classmethod
     def local_text(cls, index: int, names: dict, params: dict) -> str | None:
         """Input ``index``'s local derivative with the input ``names`` and the ``params`` filled in, or None."""
         if cls.local is None or index >= len(cls.local) or cls.local[index] is None:
@@ -367,14 +363,6 @@ class Interpreter:
         """A context in which ops run at the interpreter below this one (for the ops a rule applies)."""
         return _Below(self)
 
-    def stack(self) -> list:
-        """The active interpreters from this one outwards."""
-        out, level = [], self
-        while level is not None:
-            out.append(level)
-            level = level.parent
-        return out
-
 
 class _Below:
     __slots__ = ("interpreter", "active")
@@ -389,16 +377,6 @@ class _Below:
     def __exit__(self, *exc) -> bool:
         _state.interpreter = self.active
         return False
-
-
-def active_interpreters(kind: type) -> list:
-    """The active interpreters of class ``kind``, innermost first."""
-    out, level = [], _state.interpreter
-    while level is not None:
-        if isinstance(level, kind):
-            out.append(level)
-        level = level.parent
-    return out
 
 
 # -- batching rules (vmap) shared by the op modules ------------------------------------------------
