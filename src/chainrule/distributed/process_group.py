@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import traceback
 
 _DEFAULT_GROUP_MESSAGE = ("Default process group has not been initialized, please make sure to call "
                           "init_process_group.")
@@ -178,13 +179,14 @@ def _install_abort_hook(comm) -> None:
     """Print the uncaught exception, then abort every rank: the others may be blocked in a collective."""
     if comm.Get_size() == 1:
         return
-    previous = sys.excepthook
 
     def abort_job(exc_type, exc, tb):
         try:
+            # NOTE: one write, flushed before the abort: mpiexec may stop forwarding a rank's output as soon as
+            # the job is aborted, and a traceback printed in pieces was sometimes cut after its first line.
+            text = "".join(traceback.format_exception(exc_type, exc, tb))
             sys.stderr.write(f"chainrule.distributed: rank {comm.Get_rank()} raised an uncaught exception; "
-                             "aborting the job\n")
-            previous(exc_type, exc, tb)
+                             f"aborting the job\n{text}")
             sys.stderr.flush()
         finally:
             comm.Abort(_ABORT_CODE)
