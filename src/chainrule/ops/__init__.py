@@ -3,9 +3,28 @@
 Importing this package attaches the operators and methods to :class:`chainrule.Tensor`.
 """
 
-from . import arith, cast, composites, conv, elementwise, indexing, inplace, join, linalg, reduce, shape  # noqa: F401
+from . import (  # noqa: F401
+    arith,
+    cast,
+    composites,
+    conv,
+    decomp,
+    elementwise,
+    indexing,
+    inplace,
+    join,
+    linalg,
+    logical,
+    reduce,
+    sampling,
+    scan,
+    shape,
+    sort,
+    special,
+)
 from ._primitive import PRIMITIVES, PUBLIC, Primitive, apply  # noqa: F401
 
-_FAMILIES = (cast, arith, elementwise, shape, join, reduce, indexing, linalg, composites, conv)
+_FAMILIES = (cast, arith, elementwise, special, logical, shape, join, reduce, scan, sort, indexing, linalg, decomp,
+             sampling, composites, conv)
 __all__ = [name for family in _FAMILIES for name in family.__all__]
 globals().update({name: fn for family in _FAMILIES for name, fn in PUBLIC.get(family.__name__, {}).items()})

@@ -1,31 +1,10 @@
-"""The layers of ``chainrule.nn``, one family per file."""
+"""The layers of ``chainrule.nn``, one family per file; each lists its names in ``__all__``."""
 
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
-from .batchnorm import BatchNorm1d, BatchNorm2d
-from .container import ModuleDict, ModuleList, Sequential
-from .conv import Conv2d
-from .dropout import Dropout
-from .flatten import Flatten, Unflatten
-from .linear import Identity, Linear
-from .loss import (
-                   BCELoss,
-                   BCEWithLogitsLoss,
-                   CrossEntropyLoss,
-                   HuberLoss,
-                   KLDivLoss,
-                   L1Loss,
-                   MSELoss,
-                   MultiMarginLoss,
-                   NLLLoss,
-                   SmoothL1Loss,
-)
-from .module import Module
-from .normalization import LayerNorm
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from .sparse import Embedding
+import importlib
 
-__all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Conv2d", "MaxPool2d",
-           "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout",
-           "Embedding", "Flatten", "Unflatten", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "ELU",
-           "Softplus", "Softmax", "LogSoftmax", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "BCELoss",
-           "BCEWithLogitsLoss", "NLLLoss", "CrossEntropyLoss", "MultiMarginLoss", "KLDivLoss"]
+_FAMILIES = [importlib.import_module(f"{__name__}.{family}") for family in (
+    "module", "container", "linear", "activation", "attention", "batchnorm", "conv", "distance", "dropout",
+    "flatten", "fold", "instancenorm", "loss", "normalization", "padding", "pooling", "rnn", "sparse",
+    "transformer", "vision")]
+globals().update({name: getattr(family, name) for family in _FAMILIES for name in family.__all__})
+__all__ = [name for family in _FAMILIES for name in family.__all__]

@@ -1,0 +1,3 @@
+"""Attention: scaled dot-product attention and the multi-head attention forward."""
+
+__all__ = []

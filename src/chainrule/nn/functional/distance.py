@@ -1,0 +1,3 @@
+"""Distances and similarities: cosine_similarity, pairwise_distance, pdist."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Fold and Unfold: sliding blocks to columns and back."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""The Transformer and its encoder and decoder stacks."""
+
+__all__ = []

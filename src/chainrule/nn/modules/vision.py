@@ -1,0 +1,3 @@
+"""Upsampling and pixel shuffling layers."""
+
+__all__ = []
