@@ -7,7 +7,7 @@ import numpy  # noqa: F401  (loaded first so threadpoolctl can see its BLAS)
 
 from ._common import optional
 
-MODULES = ("overhead", "mlp", "hessian", "per_sample_grads", "distributed")
+MODULES = ("overhead", "mlp", "hessian", "per_sample_grads", "distributed", "lstm", "transformer", "compile")
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
-"""``chainrule.nn.utils``: gradient clipping and flattening parameters into one vector."""
+"""``chainrule.nn.utils``: gradient clipping, flattening parameters, packed sequences and parametrizations."""
 
+from . import parametrizations, parametrize, rnn
 from .clip_grad import clip_grad_norm_, clip_grad_value_
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn",
+           "parametrizations", "parametrize"]
