@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..._backend import xp
 from ...ops.arith import where
-from ...ops.conv import as_pair, im2col, im2col_array, window_counts
+from ...ops.conv import as_tuple, im2col, im2col_array, window_counts
 from ...ops.indexing import gather
 from ...ops.linalg import matmul
 from ...ops.reduce import argmax
@@ -24,9 +24,9 @@ def _pool_geometry(op: str, input: Tensor, kernel_size, stride, padding, dilatio
                            f"{tuple(input._data.shape)}")
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating point input, got {input.dtype}")
-    kernel = as_pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None or stride == () or stride == [] else as_pair(stride, "stride", op)
-    padding, dilation = as_pair(padding, "padding", op), as_pair(dilation, "dilation", op)
+    kernel = as_tuple(kernel_size, 2, "kernel_size", op)
+    stride = kernel if stride is None or stride == () or stride == [] else as_tuple(stride, 2, "stride", op)
+    padding, dilation = as_tuple(padding, 2, "padding", op), as_tuple(dilation, 2, "dilation", op)
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
         raise RuntimeError(f"{op}: kernel_size, stride and dilation must be positive and padding "
                            f"non-negative, got kernel_size={kernel}, stride={stride}, dilation={dilation}, "

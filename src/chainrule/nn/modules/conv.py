@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ... import creation
-from ...ops.conv import as_pair
+from ...ops.conv import as_tuple
 from ...tensor import Tensor
 from .. import functional as F
 from ..functional.conv import conv_padding
@@ -45,9 +45,9 @@ class Conv2d(Module):
             raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, but got "
                              f"padding_mode='{padding_mode}'")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = as_pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride = as_pair(stride, "stride", "Conv2d")
-        self.dilation = as_pair(dilation, "dilation", "Conv2d")
+        self.kernel_size = as_tuple(kernel_size, 2, "kernel_size", "Conv2d")
+        self.stride = as_tuple(stride, 2, "stride", "Conv2d")
+        self.dilation = as_tuple(dilation, 2, "dilation", "Conv2d")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Invalid padding string {padding!r}, should be one of ('same', 'valid')")
@@ -55,7 +55,7 @@ class Conv2d(Module):
                 raise ValueError("padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
-            self.padding = as_pair(padding, "padding", "Conv2d")
+            self.padding = as_tuple(padding, 2, "padding", "Conv2d")
         self.padding_mode = padding_mode
         self.output_padding = (0, 0)
         pads = conv_padding(self.padding, self.kernel_size, self.dilation, self.stride)
