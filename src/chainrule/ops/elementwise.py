@@ -23,7 +23,7 @@ _SHAPE = "Shape: ``out`` has ``input``'s shape (any)."
 
 def unary(name: str, forward, local, *, doc: str, text: str | None = None, code: str | None = None,
           gate: str | None = None, uses: tuple = ("x",), to_float: bool = True, params: tuple = (),
-          methods: tuple | None = None, may_warn: bool = True):
+          methods: tuple | None = None, may_warn: bool = True, module: str = __name__):
     """Declare an elementwise primitive by its forward on arrays and its local derivative.
 
     ``forward(x, **params) -> array``; ``local(x, out, **params) -> Tensor`` (d out / d x; None: not
@@ -32,7 +32,8 @@ def unary(name: str, forward, local, *, doc: str, text: str | None = None, code:
     exp, log, sin, ... ``doc``: what it computes; ``text``: the local derivative as the lecture writes it
     (``{x}``, ``{out}`` and parameters as placeholders); ``code``: the downstream gradient as chainrule code in
     ``{g}``, ``{x}``, ``{out}``; ``methods``: the Tensor methods (default: the name); ``may_warn``: the forward
-    can meet inf/nan (see :class:`Primitive`; False only for ops that never compute, such as ``neg``).
+    can meet inf/nan (see :class:`Primitive`; False only for ops that never compute, such as ``neg``);
+    ``module``: the family module whose ``__all__`` lists the function (the caller's ``__name__``).
     Returns the function ``fn(input, **params)`` (``fn.op`` is the primitive); one without parameters is the
     op's public function, one with parameters is called by a public wrapper that validates them.
     """
@@ -63,6 +64,7 @@ def unary(name: str, forward, local, *, doc: str, text: str | None = None, code:
         return apply(op, (input,), **p)
 
     fn.__name__ = fn.__qualname__ = name
+    fn.__module__ = module
     fn.__doc__ = f"``{name}(input)``: {describe(op)}\n\n{_SHAPE}"
     fn.op = op
     return public(op)(fn) if not params else fn
