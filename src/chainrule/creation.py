@@ -8,7 +8,7 @@ from __future__ import annotations
 import builtins
 import math
 
-from . import _backend, _dtype
+from . import _backend, _dtype, _state
 from ._backend import xp
 from .random import batched_random, numpy_generator
 from .tensor import Tensor, _wrap
@@ -26,6 +26,8 @@ def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
     t = _wrap(_backend.to_device(array, dev))
     if requires_grad:
         t.requires_grad_(True)
+    if _state.interpreter is not None:
+        _state.interpreter.created(t)
     return t
 
 

@@ -87,6 +87,8 @@ def batched_random(factory):
     @functools.wraps(factory)
     def wrapper(*args, **kwargs):
         if _state.vmap_level is None:
+            if _state.interpreter is not None:
+                return _state.interpreter.draw(factory, args, kwargs)
             return factory(*args, **kwargs)
         # NOTE: the level draws through the wrapper itself, so an enclosing vmap applies its own mode too.
         return _state.vmap_level.random(wrapper, args, kwargs)

@@ -263,6 +263,8 @@ class Tensor:
         """Refuse reading this tensor's values inside vmap when it stands for a batch (see func.batching)."""
         if _state.vmap_level is not None:
             _state.vmap_level.check_read(self, what)
+        elif _state.interpreter is not None:
+            _state.interpreter.check_read(self, what)
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""

@@ -164,6 +164,8 @@ def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: 
     gradients of ``inputs`` are computed and returned as ``{id(tensor): grad}`` (nothing is accumulated).
     """
     capture = inputs is not None
+    if _state.interpreter is not None:
+        _state.interpreter.mark("backward")
     buffers: dict = {}   # id(node) -> list of gradients, one per output
     leaf_grads: dict = {}  # id(leaf) -> [leaf, gradient]
     leaf_edges: dict = {}  # id(leaf) -> edges into it not yet backpropagated
@@ -317,6 +319,9 @@ def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
         g = g.to(leaf.dtype)
     if create_graph:
         leaf._grad = g if leaf._grad is None else leaf._grad + g
+    elif _state.interpreter is not None:
+        # NOTE: under a transform the accumulation is an op, so that a recorder sees it (the compiler replays it)
+        leaf._grad = g.detach().clone() if leaf._grad is None else (leaf._grad + g).detach()
     elif leaf._grad is None:
         # NOTE: .grad must never alias another tensor's gradient or a view of one, so it is a copy unless the
         # engine holds the only reference to a gradient that owns its memory (torch steals such buffers too).

@@ -363,6 +363,35 @@ class Interpreter:
         """A context in which ops run at the interpreter below this one (for the ops a rule applies)."""
         return _Below(self)
 
+    # -- what happens outside ops, for interpreters that record a whole computation (the compiler's tracer).
+    # Each default passes the event on to the interpreter below.
+
+    def check_read(self, t: Tensor, what: str) -> None:
+        """Python is about to read ``t``'s values (``.item()``, ``bool(t)``, ``.numpy()``, printing)."""
+        if self.parent is not None:
+            self.parent.check_read(t, what)
+
+    def created(self, t: Tensor) -> None:
+        """A factory (``zeros``, ``tensor``, ...) made ``t`` from Python data: a constant, not an op result."""
+        if self.parent is not None:
+            self.parent.created(t)
+
+    def wrote(self, target: Tensor, value: Tensor) -> None:
+        """An in-place op replaced ``target``'s values with ``value``'s (``value`` is the op's result)."""
+        if self.parent is not None:
+            self.parent.wrote(target, value)
+
+    def draw(self, factory, args: tuple, kwargs: dict) -> Tensor:
+        """A random factory is called: ``factory(*args, **kwargs)`` draws from a generator."""
+        if self.parent is not None:
+            return self.parent.draw(factory, args, kwargs)
+        return factory(*args, **kwargs)
+
+    def mark(self, phase: str) -> None:
+        """The computation enters a new ``phase`` (``"backward"``, ``"optimizer step"``): for readable code."""
+        if self.parent is not None:
+            self.parent.mark(phase)
+
 
 class _Below:
     __slots__ = ("interpreter", "active")

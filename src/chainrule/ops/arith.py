@@ -347,13 +347,13 @@ minimum = public(Minimum)(_binary(Minimum, "minimum"))
 @public(Add)
 def add(input, other, *, alpha=1):
     """``input + alpha * other`` with broadcasting and torch's type promotion."""
-    return _add(input, other if alpha == 1 else mul(other, alpha))
+    return _add(input, other if alpha.__class__ is not Tensor and alpha == 1 else mul(other, alpha))
 
 
 @public(Sub)
 def sub(input, other, *, alpha=1):
     """``input - alpha * other``."""
-    return _sub(input, other if alpha == 1 else mul(other, alpha))
+    return _sub(input, other if alpha.__class__ is not Tensor and alpha == 1 else mul(other, alpha))
 
 
 @public(Div)

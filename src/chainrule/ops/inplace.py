@@ -53,6 +53,8 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
                            f"{tuple(result._data.shape)}")
     self._data[...] = result._data
     self._vc[0] += 1
+    if _state.interpreter is not None:
+        _state.interpreter.wrote(self, result)
     self._vc[1] = name
     if tracking:
         self.grad_fn, self._out_nr, self.requires_grad = result.grad_fn, result._out_nr, result.requires_grad
