@@ -15,6 +15,7 @@ ALLOWED = {
     ("nn/functional/sparse.py", "_renorm_rows"): "embedding's max_norm renormalises the weight in place, without "
                                                  "recording (torch's embedding_renorm_)",
     ("nn/functional/sparse.py", "embedding"): "validates the indices' range (raises; computes nothing)",
+    ("nn/functional/sparse.py", "_check_offsets"): "embedding_bag validates its offsets (raises; computes nothing)",
     ("nn/functional/sparse.py", "one_hot"): "infers num_classes and validates the range, as torch does",
     ("nn/functional/loss.py", "binary_cross_entropy"): "validates that inputs are probabilities (raises)",
     ("nn/functional/loss.py", "_target_terms"): "validates the class indices' range (raises)",

@@ -1,14 +1,15 @@
-"""``embedding`` (a lookup table of rows) and ``one_hot`` (class indices to indicator vectors)."""
+"""``embedding`` (a lookup table of rows), ``embedding_bag`` (sums, means or maxima of bags of rows) and
+``one_hot`` (class indices to indicator vectors)."""
 
 from __future__ import annotations
 
-from ... import _dtype
+from ... import _dtype, creation
 from ..._backend import xp
 from ...ops.arith import where
 from ...ops.indexing import index_select
 from ...tensor import Tensor, _wrap
 
-__all__ = ["embedding", "one_hot"]
+__all__ = ["embedding", "embedding_bag", "one_hot"]
 
 
 def _check_indices(op: str, input: Tensor) -> None:
@@ -69,6 +70,87 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         frozen = rows.detach()
         rows = frozen + (rows - frozen) * scale.reshape(-1, 1)
     return rows.reshape(tuple(input._data.shape) + (dim,))
+
+
+def _check_offsets(offsets: Tensor, length: int) -> None:
+    if not isinstance(offsets, Tensor) or offsets._data.ndim != 1:
+        raise ValueError(f"offsets has to be a 1D Tensor but got {offsets if offsets is None else offsets.shape}")
+    _check_indices("embedding_bag", offsets)
+    values = offsets._data
+    if values.size and values[0] != 0:
+        raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
+                           f"position 0. However, got {values[0]}")
+    if values.size and values[-1] > length:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length {length} but got offsets[-1] of "
+                           f"{values[-1]}")
+    if values.size > 1 and (values[1:] < values[:-1]).any():
+        raise RuntimeError(f"embedding_bag: offsets must be non-decreasing, got {values.tolist()}")
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """The sum, mean or max (``mode``) of the rows of ``weight`` in each bag of indices: (B, embedding_dim).
+
+    ``input`` is (B, N) (B bags of N indices; ``offsets`` must be None) or 1-D with ``offsets`` (B) giving
+    each bag's start (with ``include_last_offset``, B + 1 entries; as in torch, the last bag still runs to the
+    end of ``input``).
+    ``per_sample_weights`` (``input``'s shape, ``mode='sum'`` only) scales each row first. Indices equal to
+    ``padding_idx`` are left out of their bag (and of a mean's count); an empty bag gives zeros.
+    ``max_norm``, ``norm_type`` and ``scale_grad_by_freq`` act as in :func:`embedding`.
+
+    Example::
+
+        >>> weight = chainrule.arange(6.0).reshape(3, 2)
+        >>> embedding_bag(chainrule.tensor([0, 1, 2]), weight, chainrule.tensor([0, 2]), mode="sum")
+        tensor([[2., 4.],
+                [4., 5.]])
+    """
+    _check_indices("embedding_bag", input)
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if input._data.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+        bags, length = input._data.shape
+        offsets = creation.arange(0, bags * length, max(length, 1))[:bags]
+        include_last_offset = False
+    elif input._data.ndim != 1:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input._data.ndim}")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError("embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                      f"supported for mode='sum' (got mode='{mode}').")
+        if per_sample_weights.shape != input.shape:
+            raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then "
+                             f"it must have the same shape as the input ({input.shape})")
+    flat = input.reshape(-1)
+    n = flat.shape[0]
+    _check_offsets(offsets, n)
+    starts = offsets[:-1] if include_last_offset else offsets
+    bags = starts.shape[0]
+    rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
+    position = creation.arange(n)
+    # NOTE: bag membership is built from ops (position >= start, counted), not from the offsets' values, so
+    # the result is a composite of embedding, where and matmul with no rule of its own.
+    bag = (position.unsqueeze(1) >= starts.unsqueeze(0)).long().sum(1) - 1
+    member = bag.unsqueeze(0) == creation.arange(bags).unsqueeze(1)
+    if padding_idx is not None:
+        num = weight._data.shape[0]
+        if not -num <= padding_idx < num:
+            raise AssertionError("padding_idx must be within num_embeddings")
+        member = member.logical_and((flat != padding_idx % num).unsqueeze(0))
+    if mode == "max":
+        picked = where(member.unsqueeze(-1), rows.unsqueeze(0), float("-inf")).amax(1)
+        return where(member.any(1, keepdim=True), picked, 0.0)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    out = member.to(rows.dtype) @ rows
+    if mode == "mean":
+        out = out / member.long().sum(1, keepdim=True).clamp(min=1).to(out.dtype)
+    return out
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
