@@ -101,3 +101,120 @@ ENTRIES += [
     OpInfo("unflatten", lambda x: cr.unflatten(x, 1, (2, -1)), samples([(3, 4), (2, 6, 1), (1, 0)]),
            lambda x: x.reshape(x.shape[:1] + (2, x.shape[1] // 2) + x.shape[2:])),
 ]
+
+
+def _one(*shapes):
+    """One sample of several inputs."""
+    return [Sample(arrays(*shapes))]
+
+
+def _rot90(x, k):
+    return np.rot90(x, k, (0, 1))
+
+
+def _tensor_split_ref(x, cuts, axis):
+    return tuple(np.array_split(x, cuts, axis=axis))
+
+
+def _kron(x, y):
+    return np.kron(x, y)
+
+
+def _as_strided_ref(x):
+    return np.lib.stride_tricks.as_strided(x.ravel(), (3, 2), (x.itemsize, 2 * x.itemsize))
+
+
+def _cdist_ref(p):
+    def ref(x, y):
+        diff = np.abs(x[..., :, None, :] - y[..., None, :, :])
+        if p == np.inf:
+            return diff.max(-1)
+        return (diff ** p).sum(-1) ** (1 / p)
+    return ref
+
+
+def _block_diag_ref(*blocks):
+    blocks = [np.atleast_2d(b) for b in blocks]
+    out = np.zeros((sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)))
+    r = c = 0
+    for b in blocks:
+        out[r:r + b.shape[0], c:c + b.shape[1]] = b
+        r, c = r + b.shape[0], c + b.shape[1]
+    return out
+
+
+def _combinations_ref(x, r, replace):
+    import itertools
+    pick = itertools.combinations_with_replacement if replace else itertools.combinations
+    return np.array(list(pick(x, r))).reshape(-1, r)
+
+
+ENTRIES += [
+    OpInfo("swapdims", lambda x: cr.swapdims(x, 0, 2), samples([(2, 3, 4)]), lambda x: np.swapaxes(x, 0, 2)),
+    OpInfo("moveaxis", lambda x: cr.moveaxis(x, (0, 1), (-1, 0)), samples([(2, 3, 4)]),
+           lambda x: np.moveaxis(x, (0, 1), (-1, 0))),
+    OpInfo("select", lambda x: cr.select(x, 1, -1), samples([(2, 3), (3, 2, 4)]), lambda x: x[:, -1]),
+    OpInfo("fliplr", cr.fliplr, samples([(2, 3), (2, 3, 2)]), np.fliplr),
+    OpInfo("flipud", cr.flipud, samples([(3,), (2, 3)]), np.flipud),
+    OpInfo("rot90", lambda x: cr.rot90(x), samples([(2, 3), (3, 2, 2)]), lambda x: _rot90(x, 1)),
+    OpInfo("rot90_k", lambda x: (cr.rot90(x, 2), cr.rot90(x, -1), cr.rot90(x, 4)), samples([(2, 3)]),
+           lambda x: (_rot90(x, 2), _rot90(x, -1), x)),
+    OpInfo("diag_embed", lambda x: cr.diag_embed(x, 1, 0, 2), samples([(2, 3)]),
+           lambda x: np.moveaxis(np.stack([np.diag(v, 1) for v in x]), 1, 0)),
+    OpInfo("diag_embed_default", cr.diag_embed, samples([(2, 3), (3,)]),
+           lambda x: np.stack([np.diag(v) for v in x]) if x.ndim == 2 else np.diag(x)),
+    OpInfo("diagflat", lambda x: cr.diagflat(x, -1), samples([(2, 2), (3,), ()]),
+           lambda x: np.diagflat(x, -1)),
+    OpInfo("broadcast_tensors", lambda x, y: cr.broadcast_tensors(x, y), _one((2, 1), (3,)),
+           lambda x, y: np.broadcast_arrays(x, y)),
+    OpInfo("atleast_1d", lambda x, y: cr.atleast_1d(x, y), _one((), (2, 3)),
+           lambda x, y: (np.atleast_1d(x), y)),
+    OpInfo("atleast_2d", cr.atleast_2d, samples([(3,), ()]), np.atleast_2d),
+    OpInfo("atleast_3d", cr.atleast_3d, samples([(3,), (2, 3), ()]), np.atleast_3d),
+    OpInfo("hstack", lambda x, y: cr.hstack([x, y]), _one((2, 3), (2, 1)), lambda x, y: np.hstack([x, y])),
+    OpInfo("hstack_vectors", lambda x, y: cr.hstack([x, y]), _one((), (2,)), lambda x, y: np.hstack([x, y])),
+    OpInfo("vstack", lambda x, y: cr.vstack([x, y]), _one((3,), (2, 3)), lambda x, y: np.vstack([x, y]),
+           covers=("row_stack",)),
+    OpInfo("dstack", lambda x, y: cr.dstack([x, y]), _one((3,), (1, 3, 2)), lambda x, y: np.dstack([x, y])),
+    OpInfo("column_stack", lambda x, y, z: cr.column_stack([x, y, z]), _one((3,), (3, 2), (3,)),
+           lambda x, y, z: np.column_stack([x, y, z])),
+    OpInfo("tensor_split", lambda x: cr.tensor_split(x, 3, 1), samples([(2, 7), (1, 2)]),
+           lambda x: _tensor_split_ref(x, 3, 1)),
+    OpInfo("tensor_split_indices", lambda x: cr.tensor_split(x, [1, -1, 2, 9]), samples([(5, 2)]),
+           lambda x: (x[:1], x[1:-1], x[-1:2], x[2:9], x[9:])),
+    OpInfo("hsplit", lambda x: cr.hsplit(x, 2), samples([(3, 4), (4,)]), lambda x: tuple(np.hsplit(x, 2))),
+    OpInfo("vsplit", lambda x: cr.vsplit(x, [1]), samples([(3, 2)]), lambda x: tuple(np.vsplit(x, [1]))),
+    OpInfo("dsplit", lambda x: cr.dsplit(x, 2), samples([(1, 2, 4)]), lambda x: tuple(np.dsplit(x, 2))),
+    OpInfo("split_with_sizes", lambda x: cr.split_with_sizes(x, [2, 0, 1], -1), samples([(2, 3)]),
+           lambda x: _pieces(x, [2, 0, 1], -1)),
+    OpInfo("repeat_interleave", lambda x: cr.repeat_interleave(x, 2), samples([(2, 3), ()]),
+           lambda x: np.repeat(x, 2)),
+    OpInfo("repeat_interleave_counts", lambda x, k: cr.repeat_interleave(x, k, dim=0),
+           [Sample((arrays((3, 2))[0], np.array([2, 0, 1])))], lambda x, k: np.repeat(x, k, axis=0)),
+    OpInfo("as_strided", lambda x: cr.as_strided(x, (3, 2), (1, 2)), samples([(2, 3)]), _as_strided_ref),
+    OpInfo("meshgrid", lambda x, y: cr.meshgrid(x, y, indexing="ij"), _one((3,), (2,)),
+           lambda x, y: tuple(np.meshgrid(x, y, indexing="ij"))),
+    OpInfo("meshgrid_xy", lambda x, y, z: cr.meshgrid(x, y, z, indexing="xy"), _one((3,), (2,), ()),
+           lambda x, y, z: tuple(np.meshgrid(x, y, z, indexing="xy"))),
+    OpInfo("cartesian_prod", lambda x, y: cr.cartesian_prod(x, y), _one((3,), (2,)),
+           lambda x, y: np.stack([a.ravel() for a in np.meshgrid(x, y, indexing="ij")], 1)),
+    OpInfo("combinations", lambda x: cr.combinations(x), samples([(4,)]), lambda x: _combinations_ref(x, 2, False)),
+    OpInfo("combinations_replacement", lambda x: cr.combinations(x, 3, True), samples([(3,)]),
+           lambda x: _combinations_ref(x, 3, True)),
+    OpInfo("block_diag", lambda x, y, z: cr.block_diag(x, y, z), _one((2, 3), (), (2,)), _block_diag_ref),
+    OpInfo("kron", cr.kron, _one((2, 3), (2, 2)) + [Sample(arrays((3,), (2, 2), seed=5))], _kron),
+    OpInfo("tensordot", lambda x, y: cr.tensordot(x, y, dims=([2, 0], [0, 1])), _one((2, 3, 4), (4, 2)),
+           lambda x, y: np.tensordot(x, y, axes=([2, 0], [0, 1]))),
+    OpInfo("tensordot_int", lambda x, y: cr.tensordot(x, y), _one((2, 3, 4), (3, 4, 2)),
+           lambda x, y: np.tensordot(x, y)),
+    OpInfo("tensordot_outer", lambda x, y: cr.tensordot(x, y, 0), [Sample(arrays((2,), (3,))),
+                                                                   Sample(arrays((), ()))],
+           lambda x, y: np.tensordot(x, y, 0)),
+    OpInfo("cdist", cr.cdist, [Sample(arrays((3, 2), (4, 2))), Sample(arrays((2, 3, 2), (1, 2, 2)))],
+           _cdist_ref(2)),
+    OpInfo("cdist_p", lambda x, y: cr.cdist(x, y, p=3.0), _one((3, 2), (2, 2)), _cdist_ref(3.0)),
+    OpInfo("cdist_p1", lambda x, y: cr.cdist(x, y, p=1.0), _one((3, 2), (2, 2)), _cdist_ref(1.0),
+           twice=False),
+    OpInfo("cdist_inf", lambda x, y: cr.cdist(x, y, p=float("inf")), _one((3, 2), (2, 2)),
+           _cdist_ref(np.inf), twice=False),
+]

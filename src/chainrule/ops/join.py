@@ -8,12 +8,32 @@ node and an unused piece costs nothing in backward.
 
 from __future__ import annotations
 
+import itertools
+import math
+import warnings
+
 from .. import _dtype
 from .._backend import xp
-from ..tensor import Tensor, _normalize_dim
+from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import Param, Primitive, apply, batch_size, exports, materialize, method, public
+from .arith import mul, sub
 from .cast import cast_to
-from .shape import ConstantPad, Slice, _dim_of, broadcast_to, flatten, flip, int_tuple, narrow, reshape, unsqueeze
+from .indexing import index_select
+from .linalg import matmul
+from .reduce import norm
+from .shape import (
+    ConstantPad,
+    Slice,
+    _dim_of,
+    broadcast_to,
+    flatten,
+    flip,
+    int_tuple,
+    narrow,
+    permute,
+    reshape,
+    unsqueeze,
+)
 
 
 class Cat(Primitive):
@@ -135,11 +155,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     d = _dim_of(tensor, dim, "split")
     n = tensor._data.shape[d]
     if isinstance(split_size_or_sections, (tuple, list)):
-        sizes = int_tuple(split_size_or_sections, "split", "split_size_or_sections")
-        if any(s < 0 for s in sizes) or sum(sizes) != n:
-            raise RuntimeError(f"split: split_sizes must be non-negative and sum exactly to {n} (the size of "
-                               f"dimension {d} of shape {tuple(tensor._data.shape)}), but got {list(sizes)}")
-        return _split_sizes(sizes, tensor, d)
+        return split_with_sizes(tensor, split_size_or_sections, d)
     (size,) = int_tuple(split_size_or_sections, "split", "split_size")
     if size < 0 or (size == 0 and n):
         raise RuntimeError(f"split: split_size must be positive (0 only for an empty dimension), got {size} "
@@ -147,6 +163,19 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     if n == 0:
         return (narrow(tensor, d, 0, 0),)
     return _split_sizes((size,) * (n // size) + ((n % size,) if n % size else ()), tensor, d)
+
+
+@public(methods=("split_with_sizes",))
+def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """Cut ``input`` along ``dim`` into consecutive pieces of ``split_sizes`` (which must sum to its size)."""
+    d = _dim_of(input, dim, "split_with_sizes")
+    n = input._data.shape[d]
+    sizes = int_tuple(split_sizes, "split_with_sizes", "split_sizes")
+    if any(s < 0 for s in sizes) or sum(sizes) != n:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to be non-negative and sum exactly to {n} (input "
+                           f"tensor's size at dimension {d}, shape {tuple(input._data.shape)}), but got "
+                           f"split_sizes={list(sizes)}")
+    return _split_sizes(sizes, input, d)
 
 
 @public(methods=("chunk",))
@@ -323,6 +352,424 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         out_shape = tuple(lo + n + hi for (lo, hi), n in zip(pairs, shape, strict=True))
         return apply(ConstantPad, (input,), index=index, shape=out_shape, value=0 if value is None else value)
     return pad_borders(input, pairs, mode)
+
+
+# -- NumPy-style stacking and splitting ----------------------------------------------------------------
+
+def _atleast(tensors: tuple, n: int, op: str):
+    """``atleast_nd``: one tensor in, one out; several (or one list) in, a tuple out."""
+    single = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    items = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)) else tensors
+    out = []
+    for t in _tensor_list(list(items), op):
+        shape = t._data.shape
+        if len(shape) < n:
+            # NOTE: NumPy's (and torch's) placement: a vector becomes a row, and for 3-D a (1, k, 1) slab.
+            lifted = {0: (1,) * n, 1: (1,) + shape + (1,) * (n - 2), 2: shape + (1,)}[len(shape)]
+            t = reshape(t, lifted)
+        out.append(t)
+    return out[0] if single else tuple(out)
+
+
+@public()
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dimension (a 0-d one becomes shape ``(1,)``); tensors of more pass as they
+    are. One tensor gives a tensor, several (or a list) a tuple."""
+    return _atleast(tensors, 1, "atleast_1d")
+
+
+@public()
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dimensions: ``()`` -> ``(1, 1)``, ``(n,)`` -> ``(1, n)``."""
+    return _atleast(tensors, 2, "atleast_2d")
+
+
+@public()
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dimensions: ``()`` -> ``(1, 1, 1)``, ``(n,)`` -> ``(1, n, 1)``,
+    ``(m, n)`` -> ``(m, n, 1)``."""
+    return _atleast(tensors, 3, "atleast_3d")
+
+
+@public()
+def hstack(tensors, *, out=None) -> Tensor:
+    """Join column-wise: vectors end to end, higher tensors along dimension 1 (0-d ones count as vectors)."""
+    tensors = atleast_1d(_tensor_list(tensors, "hstack"))
+    return cat(tensors, 0 if tensors and tensors[0]._data.ndim == 1 else 1)
+
+
+@public(aliases=("row_stack",))
+def vstack(tensors, *, out=None) -> Tensor:
+    """Join row-wise along dimension 0, after lifting vectors to rows ``(1, n)``."""
+    return cat(atleast_2d(_tensor_list(tensors, "vstack")), 0)
+
+
+row_stack = vstack
+
+
+@public()
+def dstack(tensors, *, out=None) -> Tensor:
+    """Join depth-wise along dimension 2, after lifting each tensor to 3 dimensions (see :func:`atleast_3d`)."""
+    return cat(atleast_3d(_tensor_list(tensors, "dstack")), 2)
+
+
+@public()
+def column_stack(tensors, *, out=None) -> Tensor:
+    """Vectors (and 0-d tensors) as columns ``(n, 1)``, joined with the 2-D ones along dimension 1."""
+    tensors = _tensor_list(tensors, "column_stack")
+    return cat([reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in tensors], 1)
+
+
+def _sections(indices_or_sections, op: str):
+    """``indices_or_sections`` as an int (a number of sections) or a tuple of indices; a tensor must be integer,
+    0-d (sections) or 1-d (indices)."""
+    value = indices_or_sections
+    if isinstance(value, Tensor):
+        if value._data.dtype.kind not in "iu":
+            raise RuntimeError(f"{op} expected tensor_indices_or_sections to have dtype of long, but got "
+                               f"{value.dtype}")
+        if value._data.ndim > 1:
+            raise RuntimeError(f"{op} expected tensor_indices_or_sections to be a zero-dimensional or "
+                               f"one-dimensional tensor, but got a tensor with {value._data.ndim} dims")
+        value = value.tolist()
+    if isinstance(value, (tuple, list)):
+        return int_tuple(value, op, "indices")
+    return int_tuple(value, op, "sections")[0]
+
+
+@public(methods=("tensor_split",))
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """Split ``input`` along ``dim`` into views: ``n`` sections (the first ``size % n`` one longer, so none is
+    missing, as NumPy's ``array_split``), or at the given indices (``x[:i0], x[i0:i1], ..., x[ik:]``).
+
+    Example::
+
+        >>> [p.tolist() for p in chainrule.tensor_split(chainrule.arange(5), 3)]
+        [[0, 1], [2, 3], [4]]
+    """
+    if input._data.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    d = _normalize_dim(dim, input._data.ndim, "tensor_split")
+    n = input._data.shape[d]
+    cuts = _sections(indices_or_sections, "tensor_split")
+    if isinstance(cuts, int):
+        if cuts <= 0:
+            raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got {cuts}")
+        small, extra = divmod(n, cuts)
+        return _split_sizes((small + 1,) * extra + (small,) * (cuts - extra), input, d)
+    bounds = (0,) + cuts + (n,)
+    pieces = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        start, stop, _ = slice(lo, hi).indices(n)
+        pieces.append(narrow(input, d, start, max(stop - start, 0)))
+    return tuple(pieces)
+
+
+def _numpy_split(input: Tensor, indices_or_sections, dim: int, least: int, op: str) -> tuple:
+    if input._data.ndim < least:
+        raise RuntimeError(f"torch.{op} requires a tensor with at least {least} dimension, but got a tensor with "
+                           f"{input._data.ndim} dimensions!")
+    cuts = _sections(indices_or_sections, op)
+    n = input._data.shape[dim]
+    if isinstance(cuts, int) and (cuts <= 0 or n % cuts):
+        raise RuntimeError(f"torch.{op} attempted to split along dimension {dim}, but the size of the dimension "
+                           f"{n} is not divisible by the split_size {cuts}!")
+    return tensor_split(input, cuts, dim)
+
+
+@public(methods=("hsplit",))
+def hsplit(input: Tensor, indices_or_sections) -> tuple:
+    """:func:`tensor_split` along dimension 1 (0 for a vector); a number of sections must divide the size."""
+    return _numpy_split(input, indices_or_sections, 0 if input._data.ndim == 1 else 1, 1, "hsplit")
+
+
+@public(methods=("vsplit",))
+def vsplit(input: Tensor, indices_or_sections) -> tuple:
+    """:func:`tensor_split` along dimension 0 of a tensor of at least 2 dimensions (sections must divide)."""
+    return _numpy_split(input, indices_or_sections, 0, 2, "vsplit")
+
+
+@public(methods=("dsplit",))
+def dsplit(input: Tensor, indices_or_sections) -> tuple:
+    """:func:`tensor_split` along dimension 2 of a tensor of at least 3 dimensions (sections must divide)."""
+    return _numpy_split(input, indices_or_sections, 2, 3, "dsplit")
+
+
+@public(methods=("repeat_interleave",))
+def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None):
+    """Repeat each element ``repeats`` times along ``dim`` (the flattened tensor when None); ``repeats`` is an
+    int or an integer tensor of one count per element. ``repeat_interleave(counts)`` alone gives the indices
+    ``0..n-1`` repeated ``counts`` times.
+
+    Shapes: ``dim`` grows to ``repeats * n`` (or ``sum(repeats)``). Example::
+
+        >>> chainrule.repeat_interleave(chainrule.tensor([1, 2]), chainrule.tensor([1, 2]))
+        tensor([1, 2, 2])
+    """
+    if repeats is None:
+        counts = _repeat_counts(input, 0, "repeat_interleave")
+        return _wrap(xp.repeat(xp.arange(counts.size), counts))
+    if dim is None:
+        input, d = flatten(input), 0
+    else:
+        d = _normalize_dim(dim, input._data.ndim, "repeat_interleave")
+        if input._data.ndim == 0:
+            input = reshape(input, (1,))
+    n = input._data.shape[d]
+    if isinstance(repeats, Tensor):
+        counts = _repeat_counts(repeats, n, "repeat_interleave")
+    else:
+        (counts,) = int_tuple(repeats, "repeat_interleave", "repeats")
+        if counts < 0:
+            raise RuntimeError(f"repeat_interleave: Repeats must be non-negative, got {counts}")
+    index = xp.repeat(xp.arange(n), counts)
+    if output_size is not None and output_size != index.size:
+        raise RuntimeError(f"repeat_interleave: allocated size does not match required size (output_size="
+                           f"{output_size}, but the repeats add up to {index.size})")
+    return index_select(input, d, _wrap(index))
+
+
+def _repeat_counts(repeats: Tensor, n: int, op: str):
+    """The counts of an integer ``repeats`` tensor: one per element (``n``; 0 for the one-argument form) or one
+    for all."""
+    if repeats._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: repeats has to be a Long or Int tensor, got {repeats.dtype}")
+    if repeats._data.ndim > 1:
+        raise RuntimeError(f"{op}: repeats must be 0-dim or 1-dim tensor, got shape {tuple(repeats.shape)}")
+    counts = repeats._data.reshape(-1)
+    if n and counts.size not in (1, n):
+        raise RuntimeError(f"{op}: repeats must have the same size as input along dim, but got repeats.size(0) = "
+                           f"{counts.size} and input.size({0}) = {n}")
+    if counts.size and counts.min() < 0:
+        raise RuntimeError(f"{op}: repeats can not be negative, got {counts.tolist()}")
+    return counts
+
+
+@public(methods=("as_strided",))
+def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """The elements of ``input``'s row-major layout at ``storage_offset + sum(i_k * stride[k])`` for each
+    index ``i`` of shape ``size`` (windows, overlapping or not; the gradient sums over repeated reads).
+
+    Example::
+
+        >>> chainrule.as_strided(chainrule.arange(5), (3, 2), (1, 1))
+        tensor([[0, 1],
+                [1, 2],
+                [2, 3]])
+    """
+    size, stride = int_tuple(size, "as_strided", "size"), int_tuple(stride, "as_strided", "stride")
+    offset = 0 if storage_offset is None else int_tuple(storage_offset, "as_strided", "storage_offset")[0]
+    if len(size) != len(stride):
+        raise RuntimeError(f"as_strided: mismatch in length of strides and shape (size {list(size)}, stride "
+                           f"{list(stride)})")
+    if any(s < 0 for s in stride) or any(s < 0 for s in size) or offset < 0:
+        raise RuntimeError(f"as_strided: negative sizes, strides or storage offset are not supported, got size "
+                           f"{list(size)}, stride {list(stride)}, storage offset {offset}")
+    needed = offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1 if all(size) else 0
+    if needed > input._data.size:
+        raise RuntimeError(f"as_strided: sizes {list(size)}, strides {list(stride)}, storage offset {offset} "
+                           f"require a storage of {needed} elements, out of bounds for a tensor of "
+                           f"{input._data.size} elements")
+    index = offset + sum((xp.arange(n) * s).reshape((-1,) + (1,) * (len(size) - k - 1))
+                         for k, (n, s) in enumerate(zip(size, stride)))
+    index = xp.broadcast_to(index, size).reshape(-1)
+    return reshape(index_select(flatten(input), 0, _wrap(index)), size)
+
+
+# -- grids, blocks and products ------------------------------------------------------------------------
+
+def _vectors(tensors: tuple, op: str) -> list:
+    items = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)) else tensors
+    return _tensor_list(list(items), op)
+
+
+@public()
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids: ``out[i]`` holds ``tensors[i]`` along its own dimension, broadcast over the others.
+
+    ``indexing='ij'``: shape ``(n0, n1, ...)``; ``'xy'``: the first two dims swapped, ``(n1, n0, ...)``
+    (Cartesian, as NumPy's default). Without ``indexing``, 'ij' with torch's warning. Inputs are 0-d or 1-d of
+    one dtype; outputs are read-only broadcast views. Example::
+
+        >>> gx, gy = chainrule.meshgrid(chainrule.arange(2), chainrule.arange(3), indexing="ij")
+        >>> gx.shape
+        chainrule.Size([2, 3])
+    """
+    tensors = _vectors(tensors, "meshgrid")
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if t._data.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a tensor of "
+                               f"shape {tuple(t._data.shape)}")
+        if t.dtype is not tensors[0].dtype:
+            raise RuntimeError(f"meshgrid expects all tensors to have the same dtype, got {tensors[0].dtype} and "
+                               f"{t.dtype}")
+    # NOTE: the output dim of each input; 'xy' swaps the first two, a swap being its own inverse.
+    order = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        order[0], order[1] = 1, 0
+    shape = tuple(tensors[i]._data.size for i in order)
+    return tuple(broadcast_to(reshape(t, tuple(-1 if k == order[i] else 1 for k in range(len(shape)))), shape)
+                 for i, t in enumerate(tensors))
+
+
+def _check_vectors(tensors: list, op: str) -> None:
+    for t in tensors:
+        if t._data.ndim != 1:
+            raise RuntimeError(f"{op}: Expect a 1D vector, but got shape {list(t._data.shape)}")
+
+
+@public()
+def cartesian_prod(*tensors) -> Tensor:
+    """Every combination of one element from each vector, as rows: k vectors -> ``(n0 * n1 * ..., k)``
+    (one vector is returned as it is). Example::
+
+        >>> chainrule.cartesian_prod(chainrule.tensor([1, 2]), chainrule.tensor([3, 4]))
+        tensor([[1, 3],
+                [1, 4],
+                [2, 3],
+                [2, 4]])
+    """
+    tensors = _vectors(tensors, "cartesian_prod")
+    _check_vectors(tensors, "cartesian_prod")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([flatten(g) for g in meshgrid(tensors, indexing="ij")], 1)
+
+
+@public()
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The ``r``-element combinations of a vector's elements in order, as rows ``(C, r)`` (Python's
+    ``itertools.combinations``, or ``combinations_with_replacement``); ``r=0`` gives an empty vector."""
+    _check_vectors([input], "combinations")
+    (r,) = int_tuple(r, "combinations", "r")
+    if r < 0:
+        raise RuntimeError(f"combinations: Expect a non-negative number, but got {r}")
+    if r == 0:
+        return narrow(input, 0, 0, 0)
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    index = xp.array(list(pick(range(input._data.shape[0]), r)), dtype=xp.int64).reshape(-1)
+    return reshape(index_select(input, 0, _wrap(index)), (-1, r))
+
+
+@public()
+def block_diag(*tensors) -> Tensor:
+    """The tensors (each 0-d, 1-d as a row, or 2-d) as blocks down the diagonal of one matrix, zeros elsewhere;
+    dtypes promote. Shapes: ``(sum of rows, sum of columns)``."""
+    blocks = []
+    for i, t in enumerate(_tensor_list(list(tensors), "block_diag")):
+        if t._data.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
+                               f"{t._data.ndim} dimensions")
+        blocks.append(reshape(t, (1,) * (2 - t._data.ndim) + t._data.shape))
+    if not blocks:
+        return _wrap(xp.zeros((1, 0), dtype=_dtype.get_default_dtype().np))
+    np_dtype = _dtype.result_type(*blocks).np
+    width = sum(b._data.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        cols = b._data.shape[1]
+        rows.append(pad(cast_to(b, np_dtype), (left, width - left - cols)))
+        left += cols
+    return cat(rows, 0)
+
+
+@public(methods=("kron",))
+def kron(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The Kronecker product: block ``i`` of the result is ``input[i] * other`` (ranks aligned from the right).
+
+    Shapes: ``(a0, a1, ...)`` and ``(b0, b1, ...)`` -> ``(a0 * b0, a1 * b1, ...)``.
+    """
+    n = max(input._data.ndim, other._data.ndim)
+    a = (1,) * (n - input._data.ndim) + input._data.shape
+    b = (1,) * (n - other._data.ndim) + other._data.shape
+    spread = mul(reshape(input, tuple(v for s in a for v in (s, 1))),
+                 reshape(other, tuple(v for s in b for v in (1, s))))
+    return reshape(spread, tuple(x * y for x, y in zip(a, b)))
+
+
+def _tensordot_dims(a: Tensor, b: Tensor, dims) -> tuple:
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, (tuple, list)):
+        if len(dims) != 2:
+            raise RuntimeError(f"tensordot expects dims to be an int or a pair of dim lists, got {dims}")
+        da, db = int_tuple(dims[0], "tensordot", "dims"), int_tuple(dims[1], "tensordot", "dims")
+        if len(da) != len(db):
+            raise RuntimeError(f"tensordot: both dimension lists should have same length, got {list(da)} and "
+                               f"{list(db)}")
+        return (tuple(_normalize_dim(d, a._data.ndim, "tensordot") for d in da),
+                tuple(_normalize_dim(d, b._data.ndim, "tensordot") for d in db))
+    (k,) = int_tuple(dims, "tensordot", "dims")
+    if k < 0:
+        raise RuntimeError(f"tensordot expects dims >= 0, but got dims={k}")
+    if k > min(a._data.ndim, b._data.ndim):
+        raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={k}")
+    return tuple(range(a._data.ndim - k, a._data.ndim)), tuple(range(k))
+
+
+@public()
+def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
+    """Sum of products over dims ``dims[0]`` of ``a`` and ``dims[1]`` of ``b`` (an int ``k``: the last ``k``
+    of ``a`` with the first ``k`` of ``b``). Shapes: the remaining dims of ``a`` then those of ``b``.
+
+    Example::
+
+        >>> chainrule.tensordot(chainrule.ones(2, 3), chainrule.ones(3, 4), dims=1).shape
+        chainrule.Size([2, 4])
+    """
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"tensordot: both inputs should have same dtype, got {a.dtype} and {b.dtype}")
+    da, db = _tensordot_dims(a, b, dims)
+    sa, sb = a._data.shape, b._data.shape
+    for x, y in zip(da, db):
+        if sa[x] != sb[y]:
+            raise RuntimeError(f"tensordot: contracted dimensions need to match, but first has size {sa[x]} in dim "
+                               f"{x} and second has size {sb[y]} in dim {y}")
+    free_a = [d for d in range(len(sa)) if d not in da]
+    free_b = [d for d in range(len(sb)) if d not in db]
+    inner = math.prod(sa[d] for d in da)
+    left = reshape(permute(a, tuple(free_a) + da), (-1, inner)) if sa else reshape(a, (1, 1))
+    right = reshape(permute(b, db + tuple(free_b)), (inner, -1)) if sb else reshape(b, (1, 1))
+    return reshape(matmul(left, right), tuple(sa[d] for d in free_a) + tuple(sb[d] for d in free_b))
+
+
+_CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
+
+
+@public()
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_for_euclid_dist_if_necessary"):
+    """The p-norm distance between each row of ``x1`` and each row of ``x2``.
+
+    Shapes: ``x1 (B..., P, M)``, ``x2 (B..., R, M)`` -> ``(B..., P, R)`` (batch dims broadcast). ``p`` >= 0
+    (``inf`` allowed). ``compute_mode`` is accepted; distances are always computed directly (no matrix-product
+    shortcut), so they are exact, and the gradient at a zero distance is 0 as in torch.
+
+    Example::
+
+        >>> chainrule.cdist(chainrule.tensor([[0., 0.]]), chainrule.tensor([[3., 4.]]))
+        tensor([[5.]])
+    """
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode (expected one of {_CDIST_MODES})")
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x._data.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {x._data.ndim}D")
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: {x.dtype}")
+    if x1.dtype is not x2.dtype:
+        raise RuntimeError(f"cdist: expected both inputs to have the same dtype, got {x1.dtype} and {x2.dtype}")
+    if x1._data.shape[-1] != x2._data.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1._data.shape[-1]} X2: "
+                           f"{x2._data.shape[-1]}")
+    if p < 0:
+        raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+    return norm(sub(unsqueeze(x1, -2), unsqueeze(x2, -3)), p, -1)
 
 
 __all__ = exports(__name__)

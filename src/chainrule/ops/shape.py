@@ -11,9 +11,10 @@ from __future__ import annotations
 import operator
 
 from .._backend import xp
-from ..tensor import Tensor, _normalize_dim, _wrap
+from ..tensor import Size, Tensor, _normalize_dim, _wrap
 from ._primitive import Param, Primitive, apply, batch_elementwise, exports, method, public, shift, with_rank
 from .arith import where
+from .cast import clone
 
 
 def _shape_arg(shape) -> tuple:
@@ -189,7 +190,7 @@ class Transpose(Primitive):
     expression = "{x}.transpose({dim0}, {dim1})"
     backward_code = ("{g}.transpose({dim0}, {dim1})",)
     gate = "transpose: the gradient is transposed back"
-    methods, aliases = ("transpose", "swapaxes"), ("swapaxes",)
+    methods, aliases = ("transpose", "swapaxes", "swapdims"), ("swapaxes", "swapdims")
     batch_params = staticmethod(lambda size, p: {"dim0": p["dim0"] + 1, "dim1": p["dim1"] + 1})
 
     @staticmethod
@@ -215,7 +216,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     return apply(Transpose, (input,), dim0=d0, dim1=d1)
 
 
-swapaxes = transpose
+swapaxes = swapdims = transpose
 
 
 class Permute(Primitive):
@@ -269,7 +270,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     return apply(Permute, (input,), dims=dims)
 
 
-@public(methods=("movedim",))
+@public(methods=("movedim", "moveaxis"), aliases=("moveaxis",))
 def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dimension(s) ``source`` to position(s) ``destination``."""
     n = input._data.ndim
@@ -280,6 +281,9 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     for d, s in sorted(zip(dst, src, strict=True)):
         order.insert(d, s)
     return permute(input, tuple(order))
+
+
+moveaxis = movedim
 
 
 @public(methods=("squeeze",))
@@ -479,6 +483,26 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     return apply(Slice, (input,), index=(slice(None),) * d + (slice(start, start + length),))
 
 
+@public(methods=("select",))
+def select(input: Tensor, dim: int, index) -> Tensor:
+    """The slice at ``index`` of dimension ``dim``, that dimension removed (a view; ``index`` may be negative).
+
+    Shapes: ``(a, n, b)``, dim 1 -> ``(a, b)``. Example::
+
+        >>> chainrule.select(chainrule.tensor([[1, 2], [3, 4]]), 1, -1)
+        tensor([2, 4])
+    """
+    if input._data.ndim == 0:
+        raise IndexError("select(): cannot be applied to a 0-dim tensor.")
+    d = _normalize_dim(dim, input._data.ndim, "select")
+    (i,) = int_tuple(index, "select", "index")
+    n = input._data.shape[d]
+    if not -n <= i < n:
+        raise IndexError(f"select(): index {i} out of range for tensor of size {list(input._data.shape)} at "
+                         f"dimension {d}")
+    return apply(Slice, (input,), index=(slice(None),) * d + (i % n,))
+
+
 class Flip(Primitive):
     name = "flip"
     params = (Param("dims", tuple, "the dimensions to reverse"),)
@@ -514,6 +538,52 @@ def flip(input: Tensor, dims) -> Tensor:
     """
     dims = unique_dims(int_tuple(dims, "flip", "dims"), input._data.ndim, "flip")
     return apply(Flip, (input,), dims=dims if input._data.ndim else ())
+
+
+@public(methods=("fliplr",))
+def fliplr(input: Tensor) -> Tensor:
+    """Reverse the columns (dimension 1) of a tensor of at least 2 dimensions (a copy)."""
+    if input._data.ndim < 2:
+        raise RuntimeError(f"fliplr: Input must be >= 2-d, got shape {tuple(input._data.shape)}.")
+    return flip(input, 1)
+
+
+@public(methods=("flipud",))
+def flipud(input: Tensor) -> Tensor:
+    """Reverse the rows (dimension 0) of a tensor of at least 1 dimension (a copy)."""
+    if input._data.ndim < 1:
+        raise RuntimeError("flipud: Input must be >= 1-d, got a 0-d tensor.")
+    return flip(input, 0)
+
+
+@public(methods=("rot90",))
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by ``k`` quarter turns in the plane of ``dims``, from the first dim towards the second.
+
+    Shapes: ``dims`` sizes swap for odd ``k``. Example::
+
+        >>> chainrule.rot90(chainrule.tensor([[1, 2], [3, 4]]))
+        tensor([[2, 4],
+                [1, 3]])
+    """
+    dims = int_tuple(dims, "rot90", "dims")
+    n = input._data.ndim
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
+    if n < 2:
+        raise RuntimeError(f"rot90: expected total dims >= 2, but got total dims = {n}")
+    d0, d1 = (_normalize_dim(d, n, "rot90") for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"rot90: expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    (k,) = int_tuple(k, "rot90", "k")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, d1), d0, d1)
+    if k == 2:
+        return flip(input, (d0, d1))
+    if k == 3:
+        return transpose(flip(input, d0), d0, d1)
+    return clone(input)
 
 
 # -- diagonals and triangles -------------------------------------------------------------------------
@@ -597,6 +667,37 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
                        f"{tuple(input._data.shape)}); use diagonal() for batches")
 
 
+@public(methods=("diag_embed",))
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices over ``(dim1, dim2)`` of the output whose ``offset`` diagonal holds the last dim of ``input``.
+
+    Shapes: ``(..., n)`` -> one more dimension, with ``dim1`` and ``dim2`` of size ``n + |offset|``.
+
+    Example::
+
+        >>> chainrule.diag_embed(chainrule.tensor([1, 2]))
+        tensor([[1, 0],
+                [0, 2]])
+    """
+    shape = input._data.shape
+    n = len(shape) + 1
+    d1, d2 = _normalize_dim(dim1, n, "diag_embed"), _normalize_dim(dim2, n, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    (offset,) = int_tuple(offset, "diag_embed", "offset")
+    size = (shape[-1] if shape else 1) + abs(offset)
+    rest = iter(shape[:-1])
+    out_shape = tuple(size if i in (d1, d2) else next(rest) for i in range(n))
+    x = input if shape else reshape(input, (1,))
+    return apply(DiagEmbed, (x,), offset=offset, dim1=d1, dim2=d2, shape=out_shape)
+
+
+@public(methods=("diagflat",))
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """The flattened ``input`` as the ``offset`` diagonal of a square matrix: ``(numel + |offset|,) * 2``."""
+    return diag(flatten(input), offset)
+
+
 def _triangle(input: Tensor, diagonal: int, op: str, lower: bool) -> Tensor:
     shape = input._data.shape
     if len(shape) < 2:
@@ -628,6 +729,44 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     shape = input._data.shape
     sizes = _infer_shape(sizes, shape[d], "unflatten")
     return reshape(input, shape[:d] + sizes + shape[d + 1:])
+
+
+# -- broadcasting several tensors -------------------------------------------------------------------
+
+@public()
+def broadcast_shapes(*shapes) -> tuple:
+    """The shape that tensors of ``shapes`` (ints or sequences of ints) broadcast to, as a ``Size``.
+
+    Example::
+
+        >>> chainrule.broadcast_shapes((2, 1), (3,))
+        chainrule.Size([2, 3])
+    """
+    shapes = [int_tuple(s, "broadcast_shapes", "shapes") for s in shapes]
+    out = []
+    for i in range(1, max((len(s) for s in shapes), default=0) + 1):
+        size = 1
+        for s in shapes:
+            if len(s) >= i and s[-i] != 1:
+                if s[-i] < 0:
+                    raise RuntimeError(f"broadcast_shapes: trying to create a tensor with negative dimension "
+                                       f"{s[-i]}: {list(s)}")
+                if size not in (1, s[-i]):
+                    raise RuntimeError(f"broadcast_shapes: shape mismatch: objects cannot be broadcast to a "
+                                       f"single shape (dimension {-i} is {size} in one shape and {s[-i]} in "
+                                       f"{tuple(s)})")
+                size = s[-i]
+        out.append(size)
+    return Size(reversed(out))
+
+
+@public()
+def broadcast_tensors(*tensors) -> tuple:
+    """Broadcast ``tensors`` against each other: read-only views, all of the common shape."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    shape = broadcast_shapes(*(t._data.shape for t in tensors))
+    return tuple(broadcast_to(t, shape) for t in tensors)
 
 
 method("flip")(lambda self, *dims: flip(self, dims[0] if len(dims) == 1 else dims))
