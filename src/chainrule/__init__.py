@@ -32,6 +32,7 @@ from ._state import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import *
 from .func import vmap
 from .ops import *
+from .ops.shape import broadcast_shapes
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
 from .tensor import Size, Tensor

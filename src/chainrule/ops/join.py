@@ -155,7 +155,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     d = _dim_of(tensor, dim, "split")
     n = tensor._data.shape[d]
     if isinstance(split_size_or_sections, (tuple, list)):
-        return split_with_sizes(tensor, split_size_or_sections, d)
+        return _with_sizes(tensor, split_size_or_sections, d, "split")
     (size,) = int_tuple(split_size_or_sections, "split", "split_size")
     if size < 0 or (size == 0 and n):
         raise RuntimeError(f"split: split_size must be positive (0 only for an empty dimension), got {size} "
@@ -168,13 +168,15 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 @public(methods=("split_with_sizes",))
 def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
     """Cut ``input`` along ``dim`` into consecutive pieces of ``split_sizes`` (which must sum to its size)."""
-    d = _dim_of(input, dim, "split_with_sizes")
+    return _with_sizes(input, split_sizes, _dim_of(input, dim, "split_with_sizes"), "split_with_sizes")
+
+
+def _with_sizes(input: Tensor, split_sizes, d: int, op: str) -> tuple:
     n = input._data.shape[d]
-    sizes = int_tuple(split_sizes, "split_with_sizes", "split_sizes")
+    sizes = int_tuple(split_sizes, op, "split_sizes")
     if any(s < 0 for s in sizes) or sum(sizes) != n:
-        raise RuntimeError(f"split_with_sizes expects split_sizes to be non-negative and sum exactly to {n} (input "
-                           f"tensor's size at dimension {d}, shape {tuple(input._data.shape)}), but got "
-                           f"split_sizes={list(sizes)}")
+        raise RuntimeError(f"{op}: split_sizes must be non-negative and sum exactly to {n} (the size of dimension "
+                           f"{d} of shape {tuple(input._data.shape)}), but got {list(sizes)}")
     return _split_sizes(sizes, input, d)
 
 

@@ -733,7 +733,6 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
 
 # -- broadcasting several tensors -------------------------------------------------------------------
 
-@public()
 def broadcast_shapes(*shapes) -> tuple:
     """The shape that tensors of ``shapes`` (ints or sequences of ints) broadcast to, as a ``Size``.
 
