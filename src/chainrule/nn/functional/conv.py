@@ -170,12 +170,13 @@ _CONV_TRANSPOSE_DOC = """{nd}-D transposed convolution ("deconvolution") of ``in
     """
 
 
-def _document(fn, template: str, nd: int):
+def spatial_doc(template: str, nd: int, **fields) -> str:
+    """``template`` for ``nd`` spatial dims: ``{nd}``, ``{dims}`` (``D, H, W``), ``{kdims}`` (``kD, kH, kW``),
+    ``{out_dims}`` (``D_out, ...``) and each of ``fields`` (a value per spatial dim, joined by commas)."""
     letters = ("L",) if nd == 1 else ("H", "W") if nd == 2 else ("D", "H", "W")
-    fn.__doc__ = template.format(nd=nd, dims=", ".join(letters), kdims=", ".join(f"k{c}" for c in letters),
-                                 out_dims=", ".join(f"{c}_out" for c in letters), example=", ".join(["5"] * nd),
-                                 kexample=", ".join(["3"] * nd), transposed=", ".join(["11"] * nd))
-    return fn
+    joined = {key: ", ".join([str(value)] * nd) for key, value in fields.items()}
+    return template.format(nd=nd, dims=", ".join(letters), kdims=", ".join(f"k{c}" for c in letters),
+                           out_dims=", ".join(f"{c}_out" for c in letters), **joined)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
@@ -212,6 +213,6 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
 
 for _nd, _fn in enumerate((conv1d, conv2d, conv3d), start=1):
-    _document(_fn, _CONV_DOC, _nd)
+    _fn.__doc__ = spatial_doc(_CONV_DOC, _nd, example=5, kexample=3)
 for _nd, _fn in enumerate((conv_transpose1d, conv_transpose2d, conv_transpose3d), start=1):
-    _document(_fn, _CONV_TRANSPOSE_DOC, _nd)
+    _fn.__doc__ = spatial_doc(_CONV_TRANSPOSE_DOC, _nd, example=5, kexample=3, transposed=11)
