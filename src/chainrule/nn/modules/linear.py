@@ -1,4 +1,4 @@
-"""``Linear`` (fully connected layer) and ``Identity``."""
+"""``Linear`` (fully connected layer), ``Bilinear`` (``x1^T A x2 + b``) and ``Identity``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Identity", "Linear"]
+__all__ = ["Identity", "Linear", "Bilinear"]
 
 
 def reset_affine(weight: Parameter, bias: Parameter | None) -> None:
@@ -70,3 +70,46 @@ class Linear(Module):
     def extra_repr(self) -> str:
         has_bias = self.bias is not None
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={has_bias}"
+
+
+class Bilinear(Module):
+    """``y[..., o] = x1 @ A[o] @ x2 + b[o]``: (*, in1_features), (*, in2_features) -> (*, out_features).
+
+    ``weight`` (out_features, in1_features, in2_features) and ``bias`` (out_features) start uniform on
+    ``(-1/sqrt(in1_features), 1/sqrt(in1_features))``, as in torch.
+
+    Example::
+
+        >>> layer = chainrule.nn.Bilinear(20, 30, 40)
+        >>> layer(chainrule.randn(128, 20), chainrule.randn(128, 30)).shape
+        chainrule.Size([128, 40])
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        self.weight = Parameter(creation.empty(out_features, in1_features, in2_features, dtype=dtype,
+                                               device=device))
+        if bias:
+            self.bias = Parameter(creation.empty(out_features, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={self.in1_features})")
+        bound = 1 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

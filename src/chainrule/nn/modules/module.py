@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from ... import _backend, _dtype, _state
 from ..._hooks import RemovableHandle
+from ...autograd.function import Function
 from ...tensor import Tensor
 from ..parameter import Parameter
 
@@ -61,6 +62,100 @@ def _check_member_name(module: Module, name, kind: str, store: dict) -> None:
         raise KeyError(f"attribute '{name}' already exists")
 
 
+class _Hook:
+    """A registered module hook and its flags (compared by identity, so each registration is removed alone)."""
+
+    __slots__ = ("fn", "with_kwargs", "always_call")
+
+    def __init__(self, fn, with_kwargs: bool = False, always_call: bool = False):
+        self.fn, self.with_kwargs, self.always_call = fn, with_kwargs, always_call
+
+
+def _as_tuple(grads) -> tuple:
+    return grads if isinstance(grads, tuple) else tuple(grads) if isinstance(grads, list) else (grads,)
+
+
+class _Identity(Function):
+    """Passes its tensors through unchanged; its backward hands the gradients to ``callback`` (torch's
+    BackwardHookFunction: the point where a module's output or input gradients are seen)."""
+
+    @staticmethod
+    def forward(ctx, callback, *tensors):
+        ctx.callback = callback
+        return tensors
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, *ctx.callback(grads))
+
+
+class _BackwardHooks:
+    """One call's full backward (pre-)hooks: wraps the inputs and the output in :class:`_Identity` nodes.
+
+    The output node runs the pre-hooks on ``grad_output``; the input node runs the full hooks on
+    ``(grad_input, grad_output)``, or the output node does when no input needs a gradient.
+    """
+
+    def __init__(self, module: Module, args: tuple):
+        self.module, self.n_args = module, len(args)
+        self.input_positions = ()
+        self.grad_output = None
+
+    def wrap_inputs(self, args: tuple) -> tuple:
+        if not _state.grad_enabled:
+            return args
+        self.input_positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad)
+        if not self.input_positions:
+            return args
+        wrapped = _Identity.apply(self._on_grad_input, *(args[i] for i in self.input_positions))
+        args = list(args)
+        for i, t in zip(self.input_positions, wrapped):
+            args[i] = t
+        return tuple(args)
+
+    def wrap_output(self, out):
+        tensors = list(out) if isinstance(out, (tuple, list)) else [out]
+        if not _state.grad_enabled or not any(isinstance(t, Tensor) and t.requires_grad for t in tensors):
+            return out
+        positions = [i for i, t in enumerate(tensors) if isinstance(t, Tensor) and t.requires_grad]
+        wrapped = _Identity.apply(self._on_grad_output, *(tensors[i] for i in positions))
+        for i, t in zip(positions, wrapped):
+            tensors[i] = t
+        return type(out)(tensors) if isinstance(out, (tuple, list)) else tensors[0]
+
+    def _on_grad_output(self, grads: tuple) -> tuple:
+        for hook in tuple(self.module._backward_pre_hooks):
+            result = hook.fn(self.module, grads)
+            if result is not None:
+                result = _as_tuple(result)
+                if len(result) != len(grads):
+                    raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got "
+                                       f"{len(result)}, but expected {len(grads)}")
+                grads = result
+        self.grad_output = grads
+        if not self.input_positions:
+            self._run_full_hooks((None,) * self.n_args)
+        return grads
+
+    def _on_grad_input(self, grads: tuple) -> tuple:
+        grad_input = [None] * self.n_args
+        for i, g in zip(self.input_positions, grads):
+            grad_input[i] = g
+        grad_input = self._run_full_hooks(tuple(grad_input))
+        return tuple(grad_input[i] for i in self.input_positions)
+
+    def _run_full_hooks(self, grad_input: tuple) -> tuple:
+        for hook in tuple(self.module._backward_hooks):
+            result = hook.fn(self.module, grad_input, self.grad_output)
+            if result is not None:
+                result = _as_tuple(result)
+                if len(result) != len(grad_input):
+                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got {len(result)}, "
+                                       f"but expected {len(grad_input)}")
+                grad_input = result
+        return grad_input
+
+
 class Module:
     """Base class for all layers and models; subclass it and define ``forward``.
 
@@ -93,32 +188,98 @@ class Module:
         set_(self, "_modules", {})
         set_(self, "_forward_pre_hooks", [])
         set_(self, "_forward_hooks", [])
+        set_(self, "_backward_pre_hooks", [])
+        set_(self, "_backward_hooks", [])
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" '
                                   "function")
 
     def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_pre_hooks or self._backward_hooks):
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        """torch's _call_impl: forward pre-hooks, backward-hook wrapping of inputs, forward, forward hooks,
+        backward-hook wrapping of the output."""
         for hook in tuple(self._forward_pre_hooks):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        out = self.forward(*args, **kwargs)
+            if hook.with_kwargs:
+                result = hook.fn(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook.fn(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        backward = None
+        if self._backward_pre_hooks or self._backward_hooks:
+            backward = _BackwardHooks(self, args)
+            args = backward.wrap_inputs(args)
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception:
+            for hook in tuple(self._forward_hooks):
+                if hook.always_call:
+                    hook.fn(self, args, kwargs, None) if hook.with_kwargs else hook.fn(self, args, None)
+            raise
         for hook in tuple(self._forward_hooks):
-            result = hook(self, args, out)
+            result = hook.fn(self, args, kwargs, out) if hook.with_kwargs else hook.fn(self, args, out)
             if result is not None:
                 out = result
-        return out
+        return out if backward is None else backward.wrap_output(out)
 
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, args)`` before ``forward``; a returned value replaces ``args``."""
-        self._forward_pre_hooks.append(hook)
-        return RemovableHandle(self._forward_pre_hooks, hook)
+    @staticmethod
+    def _register(hooks: list, hook, prepend: bool, **flags) -> RemovableHandle:
+        entry = _Hook(hook, **flags)
+        hooks.insert(0, entry) if prepend else hooks.append(entry)
+        return RemovableHandle(hooks, entry)
 
-    def register_forward_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, args, output)`` after ``forward``; a returned value replaces the output."""
-        self._forward_hooks.append(hook)
-        return RemovableHandle(self._forward_hooks, hook)
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False
+                                  ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before ``forward``; a returned value replaces ``args``.
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs)`` and may return ``(args, kwargs)``.
+        ``prepend=True`` runs it before the hooks already registered. ``handle.remove()`` unregisters it.
+        """
+        return self._register(self._forward_pre_hooks, hook, prepend, with_kwargs=with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after ``forward``; a returned value replaces the output.
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``; ``always_call=True`` calls
+        it (with output None) even when ``forward`` raises.
+        """
+        return self._register(self._forward_hooks, hook, prepend, with_kwargs=with_kwargs,
+                              always_call=always_call)
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients w.r.t. the module's outputs are ready.
+
+        ``grad_output`` is a tuple (None for outputs that got no gradient); a returned tuple replaces it for
+        the rest of the backward pass.
+        """
+        return self._register(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients w.r.t. the module's inputs are ready.
+
+        ``grad_input`` has one entry per positional argument of ``forward`` (None for non-tensors and tensors
+        that need no gradient); a returned tuple replaces it. When no input needs a gradient, the hook runs
+        with ``grad_input`` all None as soon as ``grad_output`` is known (as in torch).
+
+        Example::
+
+            >>> layer = chainrule.nn.Linear(3, 2)
+            >>> handle = layer.register_full_backward_hook(lambda m, gin, gout: print(gout[0].shape))
+            >>> layer(chainrule.randn(4, 3, requires_grad=True)).sum().backward()
+            chainrule.Size([4, 2])
+        """
+        return self._register(self._backward_hooks, hook, prepend)
 
     # -- registration ----------------------------------------------------------------------------------
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -177,8 +338,20 @@ class Module:
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
         if name not in module._parameters:
-            raise AttributeError(f"{module._get_name()} has no parameter `{name}`")
+            if hasattr(module, name):
+                raise AttributeError(f"`{name}` is not an nn.Parameter")
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
         return module._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target`` (``'bn.running_mean'``)."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in module._buffers:
+            if hasattr(module, name):
+                raise AttributeError(f"`{name}` is not a buffer")
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        return module._buffers[name]
 
     def __getattr__(self, name: str):
         d = self.__dict__
