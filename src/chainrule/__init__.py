@@ -3,7 +3,7 @@
 ``import chainrule`` and use it as you would ``torch``: tensors, ops, ``backward()``, ``autograd.grad``.
 """
 
-from . import autograd, cuda, datasets, distributed, func, functional, linalg, nn, ops, optim, utils, viz
+from . import autograd, compiler, cuda, datasets, distributed, func, functional, linalg, nn, ops, optim, utils, viz
 from ._backend import device, get_default_device, set_default_device
 from ._dtype import (
                      bool,
@@ -29,6 +29,7 @@ from ._dtype import (
                      uint8,
 )
 from ._state import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .compiler import compile
 from .creation import *
 from .func import vmap
 from .ops import *

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..compiler import is_compiling
 from ..creation import full_like, tensor
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_non_negative
@@ -66,7 +67,8 @@ def adagrad(params: list[Tensor], grads: list[Tensor], state_sums: list[Tensor],
     Call it under ``chainrule.no_grad()``.
     """
     for param, grad, state_sum, step_t in zip(params, grads, state_sums, state_steps, strict=True):
-        step = step_t.add_(1).item()
+        step_t.add_(1)
+        step = step_t.double() if is_compiling() else step_t.item()
         grad = grad if not maximize else -grad
         if weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)

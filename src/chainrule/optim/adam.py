@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..compiler import is_compiling
 from ..creation import tensor, zeros_like
 from ..ops import maximum
 from ..tensor import Tensor
@@ -85,7 +86,8 @@ def adam(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor], exp_
                 grad = grad.add(param, alpha=weight_decay)
         exp_avg.add_(grad - exp_avg, alpha=1 - beta1)
         exp_avg_sq.mul_(beta2).add_(grad * grad, alpha=1 - beta2)
-        step = step_t.item()
+        # NOTE: compiled code keeps the step count a tensor (reading it in Python would end the trace)
+        step = step_t.double() if is_compiling() else step_t.item()
         step_size = lr / (1 - beta1 ** step)
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
         if amsgrad:

@@ -11,6 +11,7 @@ import math
 import types
 from collections import Counter
 
+from ..compiler import call_on_every_run, is_compiling
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
@@ -56,6 +57,13 @@ class LRScheduler:
 
     def step(self) -> None:
         """Advance one epoch and set each group's ``lr``."""
+        if is_compiling():
+            # NOTE: Python-side state: a compiled training step runs it again on every call.
+            call_on_every_run(self._advance)
+        else:
+            self._advance()
+
+    def _advance(self) -> None:
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):

@@ -13,6 +13,7 @@ from collections import defaultdict
 from itertools import chain
 
 from .._state import enable_grad, no_grad
+from ..compiler import hyperparameter, is_compiling
 from ..tensor import Tensor
 
 
@@ -119,7 +120,9 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
-                self._update_group(group)
+                # NOTE: while compiling, the learning rate enters the program as an input read on every run,
+                # so that a scheduler's changes take effect.
+                self._update_group(dict(group, lr=hyperparameter(group, "lr")) if is_compiling() else group)
         return loss
 
     def _update_group(self, group: dict) -> None:

@@ -1,0 +1,230 @@
+"""Code generation: a traced program as one flat Python function on raw arrays (the lecture's flat backprop).
+
+Each equation becomes one line calling its primitive's forward on arrays, named after the user's tensors and
+parameters; the forward block comes first, then the backward block (the engine's VJPs, in the order it ran
+them: the lecture's backward lines in reverse), then the optimizer update. The function reads its inputs from
+their sources (arguments, parameters, optimizer state, gradients, hyper-parameters), writes the new values into
+the state it updated in place, assigns new gradients, and returns the arrays of the function's results.
+
+``backend="numpy"`` compiles the source with ``compile``/``exec``; ``backend="eager"`` interprets the same
+program op by op through ``apply`` (for bisecting a mismatch between compiled and eager runs).
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from functools import partial
+
+from .._backend import QUIET, ensure_array, errstate_var, xp
+from ..ops._primitive import _Scratch, apply
+from ..tensor import _wrap
+from .state import ArgSource, GradSource, ObjectSource, ScalarSource
+from .tracer import HostOp
+
+
+class Plan:
+    """A traced program and what its call does besides computing: which inputs come from which source, the
+    state written in place (``writes``: (source, Var)), the gradients assigned (``grads``: (leaf, Var or None)),
+    the function's results (``results``: Vars) and the phases' start positions."""
+
+    def __init__(self, program, reads, writes, grads, results, phases, local_names):
+        self.program, self.reads, self.writes, self.grads = program, reads, writes, grads
+        self.results, self.phases, self.local_names = results, phases, local_names
+
+
+def _identifier(text: str, used: set) -> str:
+    hidden = text.startswith("_")
+    base = re.sub(r"\W", "_", text).strip("_") or "t"
+    if base[0].isdigit() or keyword.iskeyword(base):
+        base = "v_" + base
+    base = "_" + base if hidden else base
+    name, n = base, 1
+    while name in used:
+        n += 1
+        name = f"{base}_{n}"
+    used.add(name)
+    return name
+
+
+def _literal(value) -> str | None:
+    """``value`` as Python source, when it is a plain literal (else None: it is bound by name)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else None
+    if isinstance(value, tuple):
+        parts = [_literal(v) for v in value]
+        if all(p is not None for p in parts):
+            return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    return None
+
+
+class _Writer:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.names: dict = {}       # id(Var) -> identifier
+        self.used: set = set()
+        self.namespace: dict = {"_ensure": ensure_array, "_wrap": _wrap, "_xp": xp, "_QUIET": QUIET,
+                                "_errstate": errstate_var, "_f64": xp.float64}
+        self.lines: list = []
+        self.forwards: dict = {}
+        self.refs: dict = {}
+
+    def bind(self, value, hint: str) -> str:
+        name = _identifier(hint, self.used)
+        self.namespace[name] = value
+        return name
+
+    def ref(self, obj, hint: str) -> str:
+        """The name bound to object ``obj`` (a tensor the code reads or writes), the same name every time."""
+        if id(obj) not in self.refs:
+            self.refs[id(obj)] = self.bind(obj, hint)
+        return self.refs[id(obj)]
+
+    def forward_name(self, op) -> str:
+        """One name per primitive: its forward with a scratch ctx bound in (a C-level partial), so that a line
+        reads as the maths, ``q = add(x, y)``. Forwards take their parameters as arguments, never from ctx."""
+        if op not in self.forwards:
+            self.forwards[op] = self.bind(partial(op.forward, _Scratch()), op.name)
+        return self.forwards[op]
+
+    def name(self, v, hint: str) -> str:
+        if id(v) not in self.names:
+            self.names[id(v)] = _identifier(hint, self.used)
+        return self.names[id(v)]
+
+    def source_line(self, v, source) -> str:
+        target = self.name(v, source.name or "input")
+        if isinstance(source, ArgSource):
+            return f"{target} = _leaves[{source.index}]._data"
+        if isinstance(source, ObjectSource):
+            return f"{target} = {self.ref(source.tensor, '_' + source.name)}._data"
+        if isinstance(source, GradSource):
+            return f"{target} = {self.ref(source.owner, '_' + source.name)}._grad._data"
+        if isinstance(source, ScalarSource):
+            return f"{target} = _xp.asarray({self.bind(source.getter, source.name)}(), _f64)"
+        raise TypeError(f"unknown source {source!r}")
+
+    def equation_line(self, k: int, eq, backward: bool) -> str:
+        outs = [self.name(v, self.plan.local_names.get(id(v)) or (f"g{k}" if backward else f"t{k}"))
+                for v in eq.outputs]
+        args = [self.names[id(v)] for v in eq.inputs]
+        lhs = ", ".join(outs) + ("," if len(outs) == 1 and len(eq.outputs) != 1 else "")
+        if isinstance(eq.op, HostOp):
+            call = f"{self.bind(eq.op.run, eq.op.name)}({', '.join(args)})"
+            return f"{', '.join(outs)}, = {call}" if outs else call
+        if getattr(eq.op, "is_function", False):
+            run = self.bind(_function_runner(eq.op, eq.params), eq.op.__name__)
+            return f"{lhs} = {run}({', '.join(args)})"
+        kwargs = []
+        for key, value in eq.params.items():
+            text = _literal(value)
+            kwargs.append(f"{key}={text if text is not None else self.bind(value, key)}")
+        call = f"{self.forward_name(eq.op)}({', '.join(args + kwargs)})"
+        if len(eq.outputs) == 1 and eq.outputs[0].shape == ():
+            call = f"_ensure({call})"
+        return f"{lhs} = {call}"
+
+
+def _const_hint(array) -> str:
+    """A constant's name: its value for a number (``c0_9`` for 0.9), ``const`` otherwise."""
+    if array.ndim == 0 and array.dtype.kind in "biuf":
+        return "c" + str(array.item()).replace(".", "_").replace("-", "m")
+    return "const"
+
+
+def _function_runner(op, params: dict):
+    """A user ``autograd.Function`` in generated code: its forward on arrays (the engine is not involved)."""
+    def run(*arrays):
+        out = op.apply(*op.arguments(tuple(_wrap(a) for a in arrays), params))
+        return tuple(t._data for t in out) if isinstance(out, tuple) else out._data
+    return run
+
+
+def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict]:
+    """``(source, namespace)`` of the function ``name(_leaves) -> list of result arrays``."""
+    w = _Writer(plan)
+    program = plan.program
+    for v, array in program.consts.items():
+        w.names[id(v)] = w.bind(array, _const_hint(array))
+    # NOTE: tensors are read on entry; a hyper-parameter right before its first use, after any callback
+    # (a scheduler's step) that ran before it in the traced call.
+    late = {}
+    for v, source, _ in plan.reads:
+        if isinstance(source, ScalarSource):
+            late[id(v)] = (v, source)
+        else:
+            w.lines.append(w.source_line(v, source))
+    phases = dict(plan.phases)
+    backward = False
+    w.lines.append("# forward")
+    for k, eq in enumerate(program.equations):
+        if k in phases:
+            backward = phases[k] == "backward"
+            w.lines.append(f"# {phases[k]}")
+        for v in eq.inputs:
+            if id(v) in late:
+                w.lines.append(w.source_line(*late.pop(id(v))))
+        w.lines.append(w.equation_line(k, eq, backward))
+    if plan.writes or plan.grads:
+        w.lines.append("# state")
+    for source, v in plan.writes:
+        w.lines.append(_write_line(w, source, v))
+    for leaf, v in plan.grads:
+        owner = w.ref(leaf, "_" + plan.leaf_names.get(id(leaf), "leaf"))
+        w.lines.append(f"{owner}._grad = {'None' if v is None else '_wrap(' + w.names[id(v)] + ')'}")
+    results = ", ".join(w.names[id(v)] for v in plan.results)
+    body = ["_token = _errstate.set(_QUIET)", "try:"] + ["    " + line for line in w.lines]
+    body += [f"    return [{results}]", "finally:", "    _errstate.reset(_token)"]
+    source = f"def {name}(_leaves):\n" + "\n".join("    " + line for line in body) + "\n"
+    return source, w.namespace
+
+
+def _write_line(w: _Writer, source, v) -> str:
+    value = w.names[id(v)]
+    if isinstance(source, ObjectSource):
+        target = w.ref(source.tensor, "_" + source.name)
+        return f"{target}._data[...] = {value}; {target}._vc[0] += 1"
+    if isinstance(source, GradSource):
+        return f"{w.ref(source.owner, '_' + source.name)}._grad._data[...] = {value}"
+    if isinstance(source, ArgSource):
+        return f"_leaves[{source.index}]._data[...] = {value}; _leaves[{source.index}]._vc[0] += 1"
+    raise TypeError(f"cannot write into {source!r}")
+
+
+def build(plan: Plan, backend: str, name: str = "compiled"):
+    """The runnable form of ``plan``: ``(run(leaves) -> result arrays, source code)``."""
+    source, namespace = generate(plan, name)
+    if backend == "eager":
+        return _interpreter(plan), source
+    exec(compile(source, f"<chainrule.compile {name}>", "exec"), namespace)  # noqa: S102
+    return namespace[name], source
+
+
+def _interpreter(plan: Plan):
+    """``backend="eager"``: the same program run op by op on tensors through ``apply``."""
+    program = plan.program
+
+    def run(leaves):
+        env = {id(v): _wrap(a) for v, a in program.consts.items()}
+        for v, source, _ in plan.reads:
+            env[id(v)] = _wrap(xp.asarray(source.read(leaves)))
+        for eq in program.equations:
+            args = tuple(env[id(v)] for v in eq.inputs)
+            if getattr(eq.op, "is_function", False):
+                out = eq.op.apply(*eq.op.arguments(args, eq.params))
+            else:
+                out = apply(eq.op, args, **eq.params)
+            for v, t in zip(eq.outputs, out if isinstance(out, tuple) else (out,)):
+                env[id(v)] = t
+        for source, v in plan.writes:
+            target = {ObjectSource: lambda s: s.tensor, GradSource: lambda s: s.owner._grad,
+                      ArgSource: lambda s: leaves[s.index]}[type(source)](source)
+            target._data[...] = env[id(v)]._data
+            target._vc[0] += 1
+        for leaf, v in plan.grads:
+            leaf._grad = None if v is None else _wrap(env[id(v)]._data)
+        return [env[id(v)]._data for v in plan.results]
+    return run
