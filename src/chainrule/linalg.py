@@ -1,20 +1,71 @@
 """``chainrule.linalg``: torch.linalg's names over chainrule's ops.
 
-The factorisations (inv, det, slogdet, solve) are primitives in :mod:`chainrule.ops.linalg`; the norms are
-composites over the p-norm reduction ``chainrule.norm``, dispatched here the way torch.linalg does.
-``chainrule.linalg.det is chainrule.det``, as in torch.
+The factorisations (inv, det, slogdet, solve) are primitives in :mod:`chainrule.ops.linalg`, the
+decompositions (svd, eigh, qr, cholesky, lu, pinv, ...) in :mod:`chainrule.ops.decomp`; the norms and ``cond``
+are composites over them, dispatched here the way torch.linalg does. ``chainrule.linalg.det is chainrule.det``,
+as in torch. ``eig`` and ``eigvals`` raise NotImplementedError: their outputs are complex, and chainrule has no
+complex dtypes.
 """
 
 from __future__ import annotations
 
 import math
 
-from .ops.linalg import SlogdetResult, _tensor_arg, det, inv, matmul, slogdet, solve
+from .ops.decomp import (
+    CholeskyExResult,
+    EighResult,
+    LstsqResult,
+    LUFactorResult,
+    LUResult,
+    QRResult,
+    SVDResult,
+    cholesky,
+    cholesky_ex,
+    eig,
+    eigh,
+    eigvals,
+    eigvalsh,
+    householder_product,
+    linalg_cross,
+    lstsq,
+    lu,
+    lu_factor,
+    lu_solve,
+    matrix_exp,
+    matrix_rank,
+    pinv,
+    qr,
+    svd,
+    svdvals,
+)
+from .ops.linalg import (
+    LinAlgError,
+    SlogdetResult,
+    _square,
+    _tensor_arg,
+    det,
+    inv,
+    matmul,
+    matrix_power,
+    multi_dot,
+    slogdet,
+    solve,
+    solve_triangular,
+    tensorinv,
+    tensorsolve,
+    vecdot,
+)
 from .ops.reduce import amax, amin
 from .ops.reduce import norm as _p_norm
 from .tensor import Tensor, _normalize_dim
 
-__all__ = ["inv", "det", "slogdet", "solve", "norm", "vector_norm", "matrix_norm", "matmul", "SlogdetResult"]
+cross = linalg_cross
+
+__all__ = ["inv", "det", "slogdet", "solve", "norm", "vector_norm", "matrix_norm", "matmul", "SlogdetResult",
+           "svd", "svdvals", "qr", "cholesky", "cholesky_ex", "eigh", "eigvalsh", "eig", "eigvals", "lstsq", "pinv",
+           "solve_triangular", "lu", "lu_factor", "lu_solve", "matrix_exp", "matrix_power", "matrix_rank", "cond",
+           "multi_dot", "cross", "vecdot", "tensorinv", "tensorsolve", "householder_product", "LinAlgError",
+           "SVDResult", "QRResult", "EighResult", "CholeskyExResult", "LstsqResult", "LUResult", "LUFactorResult"]
 
 
 def _float_input(op: str, x, dtype) -> Tensor:
@@ -45,9 +96,9 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
-    """The ``ord``-norm of each matrix over the two dims ``dim``: ``'fro'`` (Frobenius), ``1`` / ``-1`` (max /
-    min column sum of |A|), ``inf`` / ``-inf`` (max / min row sum). ``'nuc'``, ``2`` and ``-2`` need singular
-    values, which chainrule does not compute yet. Shape ``(*, m, n) -> (*)``."""
+    """The ``ord``-norm of each matrix over the two dims ``dim``: ``'fro'`` (Frobenius), ``'nuc'`` (sum of the
+    singular values), ``2`` / ``-2`` (largest / smallest singular value), ``1`` / ``-1`` (max / min column sum
+    of |A|), ``inf`` / ``-inf`` (max / min row sum). Shape ``(*, m, n) -> (*)``."""
     A = _float_input("linalg.matrix_norm", A, dtype)
     if A._data.ndim < 2:
         raise RuntimeError(f"linalg.matrix_norm: the input tensor A must have at least 2 dimensions, got "
@@ -59,13 +110,44 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
         raise RuntimeError(f"linalg.matrix_norm: dims must be different, got {tuple(dim)}")
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord == "nuc" or (ord in (2, -2) and not isinstance(ord, bool)):
+        values = svdvals(A.movedim((d0, d1), (-2, -1)))
+        out = values.sum(-1) if ord == "nuc" else (amax if ord > 0 else amin)(values, -1)
+        return out.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1)) if keepdim else out
     if ord in (1, -1, math.inf, -math.inf) and not isinstance(ord, bool):
         summed, extreme = (d0, d1) if abs(ord) == 1 else (d1, d0)
         sums = A.abs().sum(summed, keepdim=True)
         out = (amax if ord > 0 else amin)(sums, extreme, keepdim=True)
         return out if keepdim else out.squeeze((d0, d1))
-    raise RuntimeError(f"linalg.matrix_norm: order {ord!r} is not supported; valid: 'fro', 1, -1, inf, -inf "
-                       "('nuc', 2 and -2 need singular values, not available yet)")
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord!r} not supported; valid: 'fro', 'nuc', 2, -2, 1, -1, "
+                       "inf, -inf")
+
+
+def cond(A: Tensor, p=None) -> Tensor:
+    """The condition number of each matrix in the ``p``-norm: ``(*, m, n) -> (*)``.
+
+    ``p`` None or 2: ``s_max / s_min`` of the singular values, -2: ``s_min / s_max`` (any shape); ``'fro'``,
+    ``'nuc'``, ``1``, ``-1``, ``inf``, ``-inf``: ``norm(A, p) * norm(inv(A), p)`` (square matrices; unlike
+    torch, which returns inf, a singular matrix raises there).
+
+    Example::
+
+        >>> chainrule.linalg.cond(chainrule.tensor([[2.0, 0.0], [0.0, 0.5]]))
+        tensor(4.)
+    """
+    A = _float_input("linalg.cond", A, None)
+    if p is None or (p in (2, -2) and not isinstance(p, bool)):
+        if A._data.ndim < 2:
+            raise RuntimeError(f"linalg.cond: The input tensor A must have at least 2 dimensions, got shape "
+                               f"{tuple(A._data.shape)}")
+        values = svdvals(A)
+        largest, smallest = values[..., 0], values[..., -1]
+        return smallest / largest if p == -2 else largest / smallest
+    if p not in ("fro", "nuc", 1, -1, math.inf, -math.inf) or isinstance(p, bool):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p!r}; valid: None, 2, -2, 'fro', 'nuc', 1, "
+                           "-1, inf, -inf")
+    A = _square("linalg.cond", A)
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:

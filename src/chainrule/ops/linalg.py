@@ -14,10 +14,10 @@ from typing import NamedTuple
 
 from .. import _dtype
 from .._backend import as_array, xp
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import Param, Primitive, align, apply, batch_elementwise, exports, public
 from .cast import cast_to, promote
-from .shape import broadcast_to, reshape, squeeze, sum_to, transpose, unsqueeze
+from .shape import broadcast_to, reshape, squeeze, sum_to, transpose, tril, triu, unsqueeze
 
 
 def _tensor_arg(op: str, name: str, value) -> Tensor:
@@ -386,7 +386,15 @@ def _square(op: str, A) -> Tensor:
     return A
 
 
-def _singular(op: str, a, consequence: str) -> RuntimeError:
+class LinAlgError(RuntimeError):
+    """A matrix the factorisation cannot take (singular, not positive definite), as torch.linalg.LinAlgError;
+    a RuntimeError, so code catching that keeps working."""
+
+
+LinAlgError.__module__ = "chainrule.linalg"
+
+
+def _singular(op: str, a, consequence: str) -> LinAlgError:
     where_ = ""
     if a.ndim > 2:
         for i, m in enumerate(a.reshape((-1,) + a.shape[-2:])):
@@ -395,7 +403,7 @@ def _singular(op: str, a, consequence: str) -> RuntimeError:
             except xp.linalg.LinAlgError:
                 where_ = f" (batch element {i})"
                 break
-    return RuntimeError(f"{op}: the input matrix{where_} is singular, so {consequence} (A has shape "
+    return LinAlgError(f"{op}: the input matrix{where_} is singular, so {consequence} (A has shape "
                         f"{tuple(a.shape)}); check for linearly dependent rows or columns")
 
 
@@ -601,6 +609,160 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     if vector:
         return squeeze(X, -1)
     return X if left else X.mT
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
+                     unitriangular: bool = False) -> Tensor:
+    """The solution ``X`` of ``A X = B`` (``X A = B`` with ``left=False``) for triangular ``A``.
+
+    Only ``A``'s ``upper`` (or lower) triangle is read; ``unitriangular=True`` takes its diagonal as ones. ``A``:
+    ``(*, n, n)``, ``B``: ``(*, n, k)`` (``(*, k, n)`` with ``left=False``); batch dims broadcast. The gradient of
+    ``A`` lies in the triangle read, as in torch.
+
+    Example::
+
+        >>> chainrule.linalg.solve_triangular(chainrule.tensor([[2.0, 1.0], [0.0, 4.0]]),
+        ...                                    chainrule.tensor([[3.0], [4.0]]), upper=True)
+        tensor([[1.],
+                [1.]])
+    """
+    # NOTE: a composite: solve() on the triangle read, so the gradient lands in that triangle and differentiates
+    # again. Unlike torch (which returns inf), a zero on the diagonal raises as a singular matrix.
+    _tensor_arg("linalg.solve_triangular", "B", B)
+    A = _square("linalg.solve_triangular", A)
+    if B._data.ndim < 2:
+        raise RuntimeError(f"linalg.solve_triangular: The input tensor B must have at least 2 dimensions, got "
+                           f"shape {tuple(B._data.shape)}")
+    n = A._data.shape[-1]
+    if unitriangular:
+        A = (triu(A, 1) if upper else tril(A, -1)) + _wrap(xp.eye(n, dtype=A._data.dtype))
+    else:
+        A = triu(A) if upper else tril(A)
+    if B._data.shape[-1 if not left else -2] != n:
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({tuple(A._data.shape)} and {tuple(B._data.shape)})")
+    return solve(A, B, left=left)
+
+
+@public(methods=("matrix_power",))
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """``A`` to the integer power ``n`` by repeated squaring: ``(*, m, m)``; ``n = 0`` gives identities and a
+    negative ``n`` powers the inverse (a singular matrix raises).
+
+    Example::
+
+        >>> chainrule.linalg.matrix_power(chainrule.tensor([[1.0, 1.0], [0.0, 1.0]]), 3)
+        tensor([[1., 3.],
+                [0., 1.]])
+    """
+    _tensor_arg("linalg.matrix_power", "A", A)
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__} {n!r}")
+    shape = A._data.shape
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
+                           f"{' by '.join(map(str, shape[-2:]))} matrices (shape {tuple(shape)})")
+    if n == 0:
+        return broadcast_to(_wrap(xp.eye(shape[-1], dtype=A._data.dtype)), shape)
+    if n < 0:
+        A, n = inv(A), -n
+    out = None
+    while n:
+        if n & 1:
+            out = A if out is None else out @ A
+        n >>= 1
+        if n:
+            A = A @ A
+    return out
+
+
+def multi_dot(tensors) -> Tensor:
+    """The chained product of matrices; the first may be 1-D (a row) and the last 1-D (a column), dropped from
+    the result as in torch. Evaluated left to right.
+
+    Example::
+
+        >>> chainrule.linalg.multi_dot([chainrule.ones(3), chainrule.ones(3, 2), chainrule.ones(2)])
+        tensor(6.)
+    """
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for k, t in enumerate(tensors):
+        _tensor_arg("linalg.multi_dot", f"tensors[{k}]", t)
+        first_or_last = k in (0, len(tensors) - 1)
+        if t._data.ndim != 2 and not (first_or_last and t._data.ndim == 1):
+            raise RuntimeError(f"multi_dot(): tensor {k} must be 2D{' or 1D' if first_or_last else ''} but got "
+                               f"{t._data.ndim}D (shape {tuple(t._data.shape)})")
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = matmul(out, t)
+    return out
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of vectors along ``dim``; other dims broadcast: ``(x * y).sum(dim)``."""
+    x, y = promote(_tensor_arg("linalg.vecdot", "x", x), _tensor_arg("linalg.vecdot", "y", y), "linalg.vecdot")
+    if x._data.shape[dim] != y._data.shape[dim]:
+        raise RuntimeError(f"linalg.vecdot: the sizes of dimension {dim} differ: {x._data.shape[dim]} and "
+                           f"{y._data.shape[dim]} (shapes {tuple(x._data.shape)} and {tuple(y._data.shape)})")
+    return (x * y).sum(dim)
+
+
+def _numel(shape) -> int:
+    out = 1
+    for n in shape:
+        out *= n
+    return out
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """The inverse of ``A`` for :func:`tensordot` over its first ``ind`` dims: ``A`` reshaped to a square
+    matrix ``(prod(shape[:ind]), prod(shape[ind:]))``, inverted, reshaped to ``shape[ind:] + shape[:ind]``."""
+    _tensor_arg("linalg.tensorinv", "A", A)
+    if isinstance(ind, bool) or not isinstance(ind, int) or ind <= 0:
+        raise RuntimeError(f"linalg.tensorinv: Expected a strictly positive integer for 'ind', but got {ind!r}")
+    shape = tuple(A._data.shape)
+    rows, cols = _numel(shape[:ind]), _numel(shape[ind:])
+    if rows != cols:
+        raise RuntimeError(f"linalg.tensorinv: Expected self to satisfy the requirement "
+                           f"prod(self.shape[ind:]) == prod(self.shape[:ind]), but got {cols} != {rows} "
+                           f"(shape {shape}, ind={ind})")
+    return reshape(inv(reshape(A, (rows, cols))), shape[ind:] + shape[:ind])
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
+    """The ``X`` with ``tensordot(A, X, X.ndim) == B``: ``X`` has shape ``A.shape[B.ndim:]``. ``dims``: dims of
+    ``A`` moved to the end first."""
+    _tensor_arg("linalg.tensorsolve", "A", A)
+    _tensor_arg("linalg.tensorsolve", "B", B)
+    if dims is not None:
+        dims = [_normalize_dim(d, A._data.ndim, "linalg.tensorsolve") for d in dims]
+        A = A.permute(*[d for d in range(A._data.ndim) if d not in dims], *dims)
+    shape, b_shape = tuple(A._data.shape), tuple(B._data.shape)
+    x_shape = shape[len(b_shape):]
+    if shape[:len(b_shape)] != b_shape or _numel(x_shape) != _numel(b_shape):
+        raise RuntimeError(f"linalg.tensorsolve: Expected self to satisfy the requirement "
+                           f"prod(self.shape[other.ndim:]) == prod(self.shape[:other.ndim]) with "
+                           f"self.shape[:other.ndim] == other.shape, got A of shape {shape} and B of shape "
+                           f"{b_shape}")
+    n = _numel(b_shape)
+    return reshape(solve(reshape(A, (n, n)), reshape(B, (n,))), x_shape)
+
+
+@public(methods=("logdet",))
+def logdet(input: Tensor) -> Tensor:
+    """``log(det(A))`` of each square matrix: ``(*, n, n) -> (*)``; nan where the determinant is negative and
+    ``-inf`` where it is zero, as torch. The gradient is ``A^{-T}``.
+
+    Example::
+
+        >>> chainrule.logdet(chainrule.tensor([[2.0, 0.0], [0.0, 3.0]]))
+        tensor(1.7918)
+    """
+    sign, logabsdet = slogdet(input)
+    # NOTE: log(sign) is 0, nan or -inf: the sign carries no gradient, so only logabsdet's flows.
+    return logabsdet + sign.log()
 
 
 # -- Tensor methods and operators --------------------------------------------------------------------
