@@ -476,7 +476,7 @@ def _nondiff_binary(name: str, ufunc, what: str, operator: str | None = None, *,
         if integers_only:
             for v in (input, other):
                 if isinstance(v, Tensor) and v._data.dtype.kind not in "biu":
-                    raise TypeError(f"{name}: only integer and bool tensors are supported, got {v.dtype}")
+                    raise NotImplementedError(f"{name}: only integer and bool tensors are supported, got {v.dtype}")
         x, y = promote(input, other, name)
         return apply_broadcasting(op, name, x, y)
     fn.__name__ = fn.__qualname__ = name

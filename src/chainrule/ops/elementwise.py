@@ -278,6 +278,5 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
 
 Tensor.__neg__ = neg
 Tensor.__abs__ = abs
-Tensor.__invert__ = logical_not
 
 __all__ = exports(__name__)

@@ -138,3 +138,21 @@ def _unary_inplace(name: str, fn):
 for _name in ("neg", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "sin", "cos", "reciprocal"):
     method(_name + "_")(_unary_inplace(_name + "_", getattr(elementwise, _name)))
 
+
+def inplace_method(name: str, fn) -> None:
+    """Attach ``Tensor.<name>``: ``fn(self, *args, **kwargs)`` written back into ``self`` (see apply_inplace)."""
+    def op(self: Tensor, *args, **kwargs) -> Tensor:
+        return apply_inplace(self, name, lambda x: fn(x, *args, **kwargs), *args, *kwargs.values())
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"In-place ``{name[:-1]}``: updates this tensor and returns it."
+    method(name)(op)
+
+
+for _name in ("fmod", "remainder", "floor_divide", "logical_and", "logical_or", "logical_xor", "bitwise_and",
+              "bitwise_or", "bitwise_xor"):
+    inplace_method(_name + "_", getattr(arith, _name))
+inplace_method("logical_not_", elementwise.logical_not)
+for _name, _fn in (("__imod__", "remainder_"), ("__ifloordiv__", "floor_divide_"), ("__iand__", "bitwise_and_"),
+                   ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_")):
+    setattr(Tensor, _name, getattr(Tensor, _fn))
+
