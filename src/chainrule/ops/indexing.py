@@ -14,6 +14,7 @@ take_along_dim, masked_select and scatter_add are composites that build such sta
 
 from __future__ import annotations
 
+import math
 import operator
 
 from .. import _state
@@ -21,7 +22,7 @@ from .._backend import ndarray, xp
 from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import BatchedParam, Param, Primitive, apply, batch_size, exports, materialize, method, public
 from .arith import add, where
-from .cast import cast_to
+from .cast import cast_to, clone
 from .inplace import apply_inplace
 from .shape import broadcast_to, reshape
 
@@ -290,6 +291,7 @@ class IndexScatter(Primitive):
 
     name = "index_scatter"
     inputs = ("g",)
+    may_warn = True  # NOTE: repeated indices add up: inf + -inf is nan, silently as in torch
     params = (_STAGES, _ACCUMULATE, Param("shape", tuple, "the shape of the result"))
     doc = "Zeros of ``shape`` with ``g`` added at ``stages`` (the transpose of ``index``)."
     batches_params = True
@@ -405,7 +407,7 @@ def _value_shape_error(op: str, value_shape: tuple, target_shape: tuple) -> Runt
                         f"shape {tuple(target_shape)}")
 
 
-def _index_put(x: Tensor, stages: tuple, accumulate: bool, value) -> Tensor:
+def _index_put(x: Tensor, stages: tuple, accumulate: bool, value, op: str = "__setitem__") -> Tensor:
     """``x`` with the entries at ``stages`` replaced by ``value`` (broadcast, cast to ``x``'s dtype)."""
     target = _read(x._data, stages).shape
     v = cast_to(value, x._data.dtype)
@@ -417,7 +419,7 @@ def _index_put(x: Tensor, stages: tuple, accumulate: bool, value) -> Tensor:
         if xp.broadcast_shapes(v._data.shape, target) != target:
             raise ValueError
     except ValueError:
-        raise _value_shape_error("__setitem__", value_shape, target) from None
+        raise _value_shape_error(op, value_shape, target) from None
     return apply(IndexPut, (x, broadcast_to(v, target)), stages=stages, accumulate=accumulate)
 
 
@@ -605,6 +607,34 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     return _gather(input, d, broadcast_to(indices, tuple(shape))._data, "take_along_dim", tuple(shape))
 
 
+def _scatter_operands(op: str, input: Tensor, dim: int, index: Tensor, src: Tensor) -> tuple:
+    """``(input, d, idx, src, out_shape)`` of a scatter after torch's checks: a 0-d input (with a 0-d or 1-d
+    index) lifted to 1-d, ``src`` cropped to the leading ``index.shape`` block; ``out_shape`` is the result's."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"{op}(): argument 'src' must be Tensor, not {type(src).__name__}")
+    idx = _index_tensor(index, op)
+    if src._data.dtype != input._data.dtype:
+        raise RuntimeError(f"{op}(): expected input and src to have the same dtype, got {input.dtype} and "
+                           f"{src.dtype}")
+    d = _normalize_dim(dim, input._data.ndim, op)
+    out_shape = input._data.shape
+    if input._data.ndim == 0 and src._data.ndim <= 1:
+        input, idx = _lift_scalar(input, idx)
+        src = reshape(src, (-1,))
+    if src._data.ndim != idx.ndim:
+        raise RuntimeError(f"{op}(): index and src must have the same number of dimensions, got "
+                           f"shapes {tuple(idx.shape)} and {tuple(src._data.shape)}")
+    _check_gather_shapes(f"{op}()", idx, d, input._data.shape, src._data.shape)
+    check_range(idx, input._data.shape[d], d, f"{op}()", RuntimeError, negative=False)
+    if src._data.shape != idx.shape:
+        src = _index(src, (tuple(slice(0, s) for s in idx.shape),), True, False, f"{op}()")
+    return input, d, idx, src, out_shape
+
+
+def _shaped(out: Tensor, shape: tuple) -> Tensor:
+    return out if out._data.shape == shape else reshape(out, shape)
+
+
 @public(methods=("scatter_add",))
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim``: for ``dim=0``,
@@ -620,27 +650,242 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
         >>> chainrule.scatter_add(chainrule.zeros(3), 0, index, src)
         tensor([4., 0., 2.])
     """
-    if not isinstance(src, Tensor):
-        raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
-    idx = _index_tensor(index, "scatter_add")
-    if src._data.dtype != input._data.dtype:
-        raise RuntimeError(f"scatter_add(): expected input and src to have the same dtype, got {input.dtype} "
-                           f"and {src.dtype}")
-    d = _normalize_dim(dim, input._data.ndim, "scatter_add")
-    out_shape = input._data.shape
-    if input._data.ndim == 0 and src._data.ndim <= 1:
-        input, idx = _lift_scalar(input, idx)
-        src = reshape(src, (-1,))
-    if src._data.ndim != idx.ndim:
-        raise RuntimeError(f"scatter_add(): index and src must have the same number of dimensions, got "
-                           f"shapes {tuple(idx.shape)} and {tuple(src._data.shape)}")
-    _check_gather_shapes("scatter_add()", idx, d, input._data.shape, src._data.shape)
-    check_range(idx, input._data.shape[d], d, "scatter_add()", RuntimeError, negative=False)
-    if src._data.shape != idx.shape:
-        src = _index(src, (tuple(slice(0, s) for s in idx.shape),), True, False, "scatter_add()")
+    input, d, idx, src, out_shape = _scatter_operands("scatter_add", input, dim, index, src)
     out = add(input, apply(IndexScatter, (src,), stages=_mesh_stages(idx, d), accumulate=True,
                            shape=input._data.shape))
-    return out if out._data.shape == out_shape else reshape(out, out_shape)
+    return _shaped(out, out_shape)
+
+
+def _scatter_source(op: str, input: Tensor, index: Tensor, src, value) -> Tensor:
+    """The tensor a scatter writes: ``src``, or ``value`` (a number) filled to ``index``'s shape."""
+    if isinstance(src, (int, float, bool)) and value is None:
+        src, value = None, src
+    if (src is None) == (value is None):
+        raise TypeError(f"{op}(): pass exactly one of src (a Tensor) and value (a number)")
+    if src is not None:
+        if isinstance(src, Tensor) and src._data.dtype != input._data.dtype:
+            raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype, got {input.dtype} and "
+                               f"{src.dtype}")
+        return src
+    if isinstance(value, Tensor):
+        value = value.item()
+    return _wrap(xp.full(_index_tensor(index, op).shape, value, dtype=input._data.dtype))
+
+
+@public(methods=("scatter",))
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce: str | None = None
+            ) -> Tensor:
+    """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``: for
+    ``dim=0``, ``out[index[i][j]][j] = src[i][j]``.
+
+    Shapes as in :func:`scatter_add`. With repeated indices the last write wins (torch leaves it
+    unspecified). ``reduce='add'`` or ``'multiply'`` combines instead of writing (as :func:`scatter_reduce`
+    with ``'sum'`` / ``'prod'``). Gradients: ``src`` gets the gradient at the positions it was written to
+    (every copy of a repeated index); ``input`` gets it everywhere else (0 where overwritten).
+
+    Example::
+
+        >>> chainrule.scatter(chainrule.zeros(2, 3), 1, chainrule.tensor([[2], [0]]), 5.0)
+        tensor([[0., 0., 5.],
+                [5., 0., 0.]])
+    """
+    src = _scatter_source("scatter", input, index, src, value)
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError(f"scatter(): reduce argument must be either add or multiply, got {reduce!r}")
+        return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
+    input, d, idx, src, out_shape = _scatter_operands("scatter", input, dim, index, src)
+    return _shaped(apply(IndexPut, (input, src), stages=_mesh_stages(idx, d), accumulate=True), out_shape)
+
+
+_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _static_index(index: Tensor, op: str) -> None:
+    """Refuse an index batched by vmap where its values are read on the host (into segment tables)."""
+    level = _state.vmap_level
+    if level is not None and level.physical(index) is not None:
+        raise RuntimeError(f"vmap: {op} with an index batched by vmap is not supported (each sample would "
+                           "group the entries differently); batch only the input and src, or loop")
+
+
+def _segments(idx: ndarray, d: int, shape: tuple, include_self: bool) -> tuple:
+    """The entries that reduce into each output position ``p`` of a scatter, as one padded row per ``p``:
+    ``(from_x, x_at, from_src, src_at, sizes)``, each table of shape ``(numel, width)``. A slot holds
+    ``input.ravel()[x_at]`` where ``from_x`` (``p``'s own entry, first, when it takes part), else
+    ``src.ravel()[src_at]`` where ``from_src``, else padding; ``sizes[p]`` counts the real entries."""
+    n = math.prod(shape)
+    mesh = _mesh_stages(idx, d)[0]
+    target = xp.ravel_multi_index(tuple(xp.broadcast_to(a, idx.shape) for a in mesh), shape).ravel()
+    counts = xp.bincount(target, minlength=n)
+    has_self = (counts == 0) | include_self
+    sizes = counts + has_self
+    width = int(sizes.max()) if n else 1
+    from_x, x_at = xp.zeros((n, width), dtype=bool), xp.zeros((n, width), dtype=xp.int64)
+    from_src, src_at = xp.zeros((n, width), dtype=bool), xp.zeros((n, width), dtype=xp.int64)
+    from_x[:, 0] = has_self
+    x_at[:, 0] = xp.arange(n)
+    order = xp.argsort(target, kind="stable")
+    ordered = target[order]
+    slot = xp.arange(target.size) - (xp.cumsum(counts) - counts)[ordered] + has_self[ordered]
+    from_src[ordered, slot] = True
+    src_at[ordered, slot] = order
+    return from_x, x_at, from_src, src_at, sizes
+
+
+def _pad_value(reduce: str, dtype):
+    """The identity of ``reduce`` in ``dtype`` (what pads a segment)."""
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -math.inf if reduce == "amax" else math.inf
+    info = xp.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
+@public(methods=("scatter_reduce",))
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """``input`` with the entries of ``src`` reduced into the positions ``index`` names along ``dim``.
+
+    ``reduce`` is ``'sum'``, ``'prod'``, ``'mean'``, ``'amax'`` or ``'amin'``; with ``include_self`` the
+    entry of ``input`` takes part, otherwise it is replaced (positions nothing is scattered to keep
+    ``input``). Integer ``'mean'`` rounds down. Shapes as in :func:`scatter_add`. Gradients as torch's:
+    ``'prod'`` is exact with zeros, ``'amax'``/``'amin'`` share the gradient evenly between tied entries.
+
+    NOTE: each output position gathers its entries into one padded row, and the existing reduction (sum,
+    prod, amax, ...) reduces the rows: every rule, to any order, comes from those ops.
+
+    Example::
+
+        >>> x = chainrule.tensor([1., 2., 3.])
+        >>> chainrule.scatter_reduce(x, 0, chainrule.tensor([0, 0, 2]), chainrule.tensor([5., 7., 1.]), "amax")
+        tensor([7., 2., 3.])
+    """
+    if reduce not in _REDUCTIONS:
+        raise RuntimeError(f"scatter_reduce(): reduce argument must be one of {', '.join(_REDUCTIONS)}, got "
+                           f"{reduce!r}")
+    input, d, idx, src, out_shape = _scatter_operands("scatter_reduce", input, dim, index, src)
+    if reduce == "sum" and include_self:
+        return _shaped(add(input, apply(IndexScatter, (src,), stages=_mesh_stages(idx, d), accumulate=True,
+                                        shape=input._data.shape)), out_shape)
+    _static_index(index, "scatter_reduce")
+    if idx.size == 0:
+        return _shaped(clone(input), out_shape)
+    from_x, x_at, from_src, src_at, sizes = _segments(idx, d, input._data.shape, include_self)
+    dtype = input._data.dtype
+    flat_x, flat_src = reshape(input, (-1,)), reshape(src, (-1,))
+    rows = where(_wrap(from_x), _index(flat_x, ((x_at,),), False, True, "scatter_reduce"),
+                 where(_wrap(from_src), _index(flat_src, ((src_at,),), False, True, "scatter_reduce"),
+                       _pad_value(reduce, dtype)))
+    if reduce in ("sum", "mean"):
+        out = rows.sum(1, dtype=input.dtype)
+        if reduce == "mean":
+            count = _wrap(sizes.astype(dtype))
+            out = out / count if dtype.kind == "f" else out.div(count, rounding_mode="floor")
+    else:
+        out = getattr(rows, reduce)(1)
+    return reshape(out, out_shape)
+
+
+def _index_operands(op: str, input: Tensor, dim: int, index: Tensor, source) -> tuple:
+    """``(input, d, stages, out_shape)`` of index_add/index_copy/index_fill: ``stages`` reads the slices
+    ``index`` (0-d or 1-d) names along ``dim``; a 0-d input is lifted to 1-d."""
+    idx = _index_tensor(index, op)
+    if idx.ndim > 1:
+        raise IndexError(f"{op}(): index should have dimension 1 or 0 (got {idx.ndim})")
+    out_shape = input._data.shape
+    if input._data.ndim == 0:
+        input = reshape(input, (1,))
+    d = _normalize_dim(dim, input._data.ndim, op)
+    check_range(idx, input._data.shape[d], d, op, negative=False)
+    if idx.ndim == 0:
+        idx = reshape(index, (1,))._data  # NOTE: an op, not NumPy, so that vmap can batch a batched index
+    if isinstance(source, Tensor):
+        if source._data.dtype != input._data.dtype:
+            raise RuntimeError(f"{op}(): self ({input.dtype}) and source ({source.dtype}) must have the same "
+                               "scalar type")
+        expected = input._data.shape[:d] + (idx.size,) + input._data.shape[d + 1:]
+        if source._data.shape != expected and not (source._data.ndim == 0 and expected == (1,)):
+            raise IndexError(f"{op}(): source of shape {tuple(source._data.shape)} does not fit: with {idx.size} "
+                             f"indices along dim {d} of an input of shape {tuple(input._data.shape)} it must "
+                             f"have shape {expected}")
+    return input, d, ((slice(None),) * d + (idx,),), out_shape
+
+
+@public(methods=("index_add",))
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source[i]`` added to the slice ``index[i]`` along ``dim``; repeated
+    indices add up. ``source`` has ``input``'s shape with ``len(index)`` along ``dim``.
+
+    Example::
+
+        >>> chainrule.index_add(chainrule.zeros(3), 0, chainrule.tensor([0, 0]), chainrule.tensor([1., 2.]))
+        tensor([3., 0., 0.])
+    """
+    x, d, stages, out_shape = _index_operands("index_add", input, dim, index, source)
+    added = source if alpha == 1 else source * alpha
+    scattered = apply(IndexScatter, (reshape(added, x._data.shape[:d] + (-1,) + x._data.shape[d + 1:]),),
+                      stages=stages, accumulate=True, shape=x._data.shape)
+    return _shaped(add(x, scattered), out_shape)
+
+
+@public(methods=("index_copy",))
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` with the slice ``index[i]`` along ``dim`` replaced by ``source[i]`` (the last
+    write wins for repeated indices). ``input`` gets no gradient at the replaced slices.
+
+    Example::
+
+        >>> chainrule.index_copy(chainrule.zeros(3), 0, chainrule.tensor([2]), chainrule.tensor([5.]))
+        tensor([0., 0., 5.])
+    """
+    x, d, stages, out_shape = _index_operands("index_copy", input, dim, index, source)
+    source = reshape(source, x._data.shape[:d] + (-1,) + x._data.shape[d + 1:])
+    return _shaped(apply(IndexPut, (x, source), stages=stages, accumulate=True), out_shape)
+
+
+@public(methods=("index_fill",))
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """A copy of ``input`` with the slices ``index`` names along ``dim`` set to ``value`` (a number or a 0-d
+    tensor, which receives the summed gradient of the filled positions).
+
+    Example::
+
+        >>> chainrule.index_fill(chainrule.zeros(2, 3), 1, chainrule.tensor([0, 2]), 1.0)
+        tensor([[1., 0., 1.],
+                [1., 0., 1.]])
+    """
+    x, d, stages, out_shape = _index_operands("index_fill", input, dim, index, None)
+    picked = _read(xp.zeros(x._data.shape, dtype=bool), stages).shape
+    mask = apply(IndexPut, (_wrap(xp.zeros(x._data.shape, dtype=bool)), _wrap(xp.ones(picked, dtype=bool))),
+                 stages=stages, accumulate=True)
+    return _shaped(masked_fill(x, mask, value), out_shape)
+
+
+@public(methods=("index_put",))
+def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
+    """``input`` with ``values`` written at ``input[indices]`` (``indices``: a tuple of index tensors, as in
+    ``x[indices] = values``); with ``accumulate=True`` they are added instead (repeated positions add up).
+
+    Example::
+
+        >>> x = chainrule.zeros(2, 2)
+        >>> chainrule.index_put(x, (chainrule.tensor([0, 0]), chainrule.tensor([1, 1])),
+        ...                     chainrule.tensor([1., 2.]), accumulate=True)
+        tensor([[0., 3.],
+                [0., 0.]])
+    """
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put(): argument 'indices' must be a tuple of Tensors, not {type(indices).__name__}")
+    stages, _, repeats = parse_index(input._data.shape, tuple(indices), "index_put")
+    if not accumulate:
+        return _index_put(input, stages, repeats, values, "index_put")
+    target = _read(input._data, stages).shape
+    v = broadcast_to(cast_to(values, input._data.dtype), target)
+    return add(input, apply(IndexScatter, (v,), stages=stages, accumulate=True, shape=input._data.shape))
 
 
 def _bool_mask(mask, op: str) -> Tensor:
@@ -737,17 +982,69 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     return out
 
 
-def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """In-place :func:`scatter_add`."""
-    return apply_inplace(self, "scatter_add_", lambda x: scatter_add(x, dim, index, src), src)
+@public(methods=("masked_scatter",))
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``input`` with the positions where the bool ``mask`` is True filled, in row-major order, by the leading
+    entries of ``source`` (which needs at least that many); ``input`` and ``mask`` broadcast together.
+
+    Example::
+
+        >>> chainrule.masked_scatter(chainrule.zeros(3), chainrule.tensor([True, False, True]),
+        ...                          chainrule.tensor([1., 2., 3.]))
+        tensor([1., 0., 2.])
+    """
+    _bool_mask(mask, "masked_scatter")
+    if not isinstance(source, Tensor):
+        raise TypeError(f"masked_scatter(): argument 'source' must be Tensor, not {type(source).__name__}")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"masked_scatter(): expected self and source to have same dtypes but got "
+                           f"{input.dtype} and {source.dtype}")
+    shape = _broadcast_mask_shape(input, mask, "masked_scatter")
+    m = xp.broadcast_to(mask._data, shape)
+    count = int(m.sum())
+    if source._data.size < count:
+        raise RuntimeError(f"masked_scatter(): number of elements of source ({source._data.size}) < number of "
+                           f"ones in mask ({count})")
+    taken = reshape(source, (-1,)).narrow(0, 0, count)
+    return apply(IndexPut, (broadcast_to(input, shape), taken), stages=((m,),), accumulate=False)
 
 
-def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
-    """In-place :func:`masked_fill` (``mask`` must broadcast to this tensor's shape)."""
-    return apply_inplace(self, "masked_fill_", lambda x: masked_fill(x, mask, value), value)
+@public(methods=("take",))
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """The entries of ``input``, read as 1-D, at ``index`` (any shape; negative counts from the end); the
+    result has ``index``'s shape. Repeated indices accumulate gradient.
+
+    Example::
+
+        >>> chainrule.take(chainrule.tensor([[1., 2.], [3., 4.]]), chainrule.tensor([0, -1]))
+        tensor([1., 4.])
+    """
+    idx = _index_tensor(index, "take")
+    size = input._data.size
+    if idx.size and idx.__class__ is ndarray and (idx.min() < -size or idx.max() >= size):
+        bad = int(idx.min() if idx.min() < -size else idx.max())
+        raise IndexError(f"take(): out of range: tried to access index {bad} on a tensor of {size} elements")
+    return _index(reshape(input, (-1,)), ((idx,),), False, True, "take")
 
 
-method("scatter_add_")(scatter_add_)
-method("masked_fill_")(masked_fill_)
+@public(methods=("argwhere",))
+def argwhere(input: Tensor) -> Tensor:
+    """The indices of the non-zero entries of ``input``, one row each (``nonzero(input)``); int64."""
+    return nonzero(input)
+
+
+def _inplace(name: str, fn):
+    """The in-place method of ``fn``: ``self`` takes the value of ``fn(self, *args)``."""
+    def op(self: Tensor, *args, **kwargs) -> Tensor:
+        others = tuple(a for a in args + tuple(kwargs.values()) if isinstance(a, Tensor))
+        return apply_inplace(self, name, lambda x: fn(x, *args, **kwargs), *others)
+    op.__name__ = name
+    op.__doc__ = f"In-place :func:`{fn.__name__}`: updates this tensor and returns it."
+    return op
+
+
+for _fn in (scatter_add, scatter, scatter_reduce, index_add, index_copy, index_fill, index_put, masked_fill,
+            masked_scatter):
+    method(_fn.__name__ + "_")(_inplace(_fn.__name__ + "_", _fn))
 
 __all__ = exports(__name__)

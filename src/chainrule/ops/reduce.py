@@ -542,6 +542,85 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
     return apply(Norm, (input,), p=float(p), dims=dims, keepdim=keepdim)
 
 
+# -- NaN-ignoring reductions, moments with the mean, counts -------------------------------------------
+
+def _without_nan(input: Tensor, op: str) -> Tensor:
+    """``input`` with its NaNs as 0 (their gradient is 0, as in torch)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return where(input.isnan(), 0.0, input) if input._data.dtype.kind == "f" else input
+
+
+@public(methods=("nansum",))
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """:func:`sum` treating NaN as 0 (NaN entries get gradient 0). Example::
+
+        >>> chainrule.nansum(chainrule.tensor([1., float("nan"), 2.]))
+        tensor(3.)
+    """
+    return sum(_without_nan(input, "nansum"), dim, keepdim, dtype=dtype)
+
+
+@public(methods=("nanmean",))
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """:func:`mean` of the non-NaN entries (NaN where there are none). Example::
+
+        >>> chainrule.nanmean(chainrule.tensor([1., float("nan"), 2.]))
+        tensor(1.5000)
+    """
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got {input.dtype}")
+    dims = normalize_dims(dim, input._data.ndim, "nanmean")
+    count = sum(~input.isnan(), dims, keepdim).to(input.dtype)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return nansum(input, dims, keepdim) / count
+
+
+@public()
+def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> tuple:
+    """``(var, mean)`` over ``dim`` in one call; see :func:`var` (``correction=1`` by default)."""
+    if isinstance(dim, bool):  # torch's var_mean(input, unbiased) overload
+        dim, unbiased = None, dim
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+@public()
+def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> tuple:
+    """``(std, mean)`` over ``dim`` in one call; see :func:`std`."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+_aminmax_result = namedtuple("aminmax", ("min", "max"))
+
+
+@public(methods=("aminmax",))
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
+    """``(min, max)``: :func:`amin` and :func:`amax` over ``dim`` (an int; all dims when None) in one call.
+    Tied extremes share the gradient evenly. Example::
+
+        >>> chainrule.aminmax(chainrule.tensor([[1., 5.], [3., 2.]]), dim=1)
+        aminmax(min=tensor([1., 2.]), max=tensor([5., 3.]))
+    """
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
+        raise TypeError(f"aminmax(): argument 'dim' must be int, not {type(dim).__name__}")
+    dims = normalize_dims(dim, input._data.ndim, "aminmax")
+    if builtins.any(input._data.shape[d] == 0 for d in dims) or input._data.size == 0:
+        raise RuntimeError(f"aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                           f"identity (input of shape {tuple(input._data.shape)})")
+    return _aminmax_result(apply(AMin, (input,), dims=dims, keepdim=keepdim),
+                           apply(AMax, (input,), dims=dims, keepdim=keepdim))
+
+
+@public(methods=("count_nonzero",))
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """The number of non-zero entries over ``dim`` (an int or a tuple; all dims when None), int64."""
+    return sum(input != 0, normalize_dims(dim, input._data.ndim, "count_nonzero"))
+
+
 # -- running sums and truth tests --------------------------------------------------------------------
 
 class Cumsum(Primitive):
