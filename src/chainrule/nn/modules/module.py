@@ -7,6 +7,7 @@ submodules. Every walk is iterative (an explicit stack), so no module tree is to
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -133,7 +134,9 @@ class _BackwardHooks:
                                        f"{len(result)}, but expected {len(grads)}")
                 grads = result
         self.grad_output = grads
-        if not self.input_positions:
+        if not self.input_positions and self.module._backward_hooks:
+            warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
+                          "since no inputs require gradients.", stacklevel=2)
             self._run_full_hooks((None,) * self.n_args)
         return grads
 
