@@ -20,7 +20,7 @@ from functools import partial
 from .._backend import QUIET, ensure_array, errstate_var, xp
 from ..ops._primitive import _Scratch, apply
 from ..tensor import _wrap
-from .state import ArgSource, GradSource, ObjectSource, ScalarSource
+from .state import ArgSource, ArraySource, GradSource, ObjectSource, ScalarSource
 from .tracer import HostOp
 
 
@@ -103,6 +103,8 @@ class _Writer:
             return f"{target} = {self.ref(source.tensor, '_' + source.name)}._data"
         if isinstance(source, GradSource):
             return f"{target} = {self.ref(source.owner, '_' + source.name)}._grad._data"
+        if isinstance(source, ArraySource):
+            return f"{target} = _leaves[{source.index}]"
         if isinstance(source, ScalarSource):
             return f"{target} = _xp.asarray({self.bind(source.getter, source.name)}(), _f64)"
         raise TypeError(f"unknown source {source!r}")
@@ -143,8 +145,9 @@ def _function_runner(op, params: dict):
     return run
 
 
-def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict]:
-    """``(source, namespace)`` of the function ``name(_leaves) -> list of result arrays``."""
+def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
+    """``(source, namespace, names)`` of the function ``name(_leaves) -> list of result arrays``; ``names`` maps
+    the ids of the program's variables to their identifiers in the code."""
     w = _Writer(plan)
     program = plan.program
     for v, array in program.consts.items():
@@ -159,7 +162,8 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict]:
             w.lines.append(w.source_line(v, source))
     phases = dict(plan.phases)
     backward = False
-    w.lines.append("# forward")
+    if 0 not in phases:
+        w.lines.append("# forward")
     for k, eq in enumerate(program.equations):
         if k in phases:
             backward = phases[k] == "backward"
@@ -179,7 +183,7 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict]:
     body = ["_token = _errstate.set(_QUIET)", "try:"] + ["    " + line for line in w.lines]
     body += [f"    return [{results}]", "finally:", "    _errstate.reset(_token)"]
     source = f"def {name}(_leaves):\n" + "\n".join("    " + line for line in body) + "\n"
-    return source, w.namespace
+    return source, w.namespace, w.names
 
 
 def _write_line(w: _Writer, source, v) -> str:
@@ -195,12 +199,12 @@ def _write_line(w: _Writer, source, v) -> str:
 
 
 def build(plan: Plan, backend: str, name: str = "compiled"):
-    """The runnable form of ``plan``: ``(run(leaves) -> result arrays, source code)``."""
-    source, namespace = generate(plan, name)
+    """The runnable form of ``plan``: ``(run(leaves) -> result arrays, source code, names)`` (see generate)."""
+    source, namespace, names = generate(plan, name)
     if backend == "eager":
-        return _interpreter(plan), source
+        return _interpreter(plan), source, names
     exec(compile(source, f"<chainrule.compile {name}>", "exec"), namespace)  # noqa: S102
-    return namespace[name], source
+    return namespace[name], source, names
 
 
 def _interpreter(plan: Plan):

@@ -20,12 +20,14 @@ import warnings
 
 from .. import _state
 from .._backend import xp
+from ..autograd.engine import grad as autograd_grad
 from ..func.pytree import tree_flatten, tree_unflatten
 from ..program import Program
 from ..tensor import Tensor, _wrap
 from .codegen import Plan, build
 from .passes import optimize
-from .state import ArgSource, State
+from .region import Region
+from .state import ArgSource, CotangentSource, State
 from .tracer import HostOp, Tracer, Unsupported, active_tracer
 
 CACHE_LIMIT = 8
@@ -100,8 +102,7 @@ class CompiledFunction:
         entry.calls += 1
         if entry.run is not None:
             self.stats.hits += 1
-            arrays = entry.run(leaves)
-            return _results(entry.plan, arrays)
+            return _results(entry.plan, entry.run(leaves))
         if entry.eager_reason is not None or entry.calls == 1:
             self.stats.eager += 1
             return self.fn(*args, **kwargs)
@@ -134,6 +135,7 @@ class CompiledFunction:
         _name_args(tracer, self.fn, leaves, sources)
         with tracer:
             out = self.fn(*args, **kwargs)
+            region = _trace_backward(tracer, state, out) if tracer.broken is None else None
         if tracer.broken is not None:
             reason, line = tracer.broken
             self.stats.graph_breaks += 1
@@ -142,15 +144,7 @@ class CompiledFunction:
             self._warn_once(entry.eager_reason, f"chainrule.compile: graph break in {self.__name__} at {line}: "
                                                 f"{reason}; calls with these inputs run eagerly")
             return out
-        plan = _plan(tracer, state, grads_before, out)
-        if plan is None:
-            entry.eager_reason = "returns a tensor that requires grad"
-            self._warn_once(entry.eager_reason, f"chainrule.compile: {self.__name__} returns a tensor that requires "
-                                                "grad; compiled functions return values, not graphs (compile the "
-                                                "whole training step, backward and optimizer step included). "
-                                                "It runs eagerly")
-            self.stats.eager += 1
-            return out
+        plan = _plan(tracer, state, grads_before, out, region)
         if entry.trace is None:
             entry.trace = plan
             return out
@@ -161,8 +155,17 @@ class CompiledFunction:
                                       "between calls, or values computed outside chainrule ops); it runs eagerly")
             self.stats.eager += 1
             return out
-        plan.program = optimize(plan.program)
-        entry.run, entry.code = build(plan, self.backend, _code_name(self.__name__))
+        name = _code_name(self.__name__)
+        if region is None:
+            _optimize(plan)
+            run, entry.code, _ = build(plan, self.backend, name)
+            entry.run = lambda leaves: [_wrap(a) for a in run(leaves)]
+        else:
+            forward_ids = {id(eq) for eq in plan.program.equations[:region.split]}
+            _optimize(plan)
+            region.grads = [None if g is None else plan.program.aliases.get(id(g), g) for g in region.grads]
+            compiled = Region(plan, forward_ids, region.inputs, region.grads, region.positions, self.backend, name)
+            entry.run, entry.code = compiled, compiled.code
         entry.plan, entry.trace = plan, None
         self._latest = entry
         self.stats.compiles += 1
@@ -185,11 +188,12 @@ class _TraceState:
 
 def _name_args(tracer: Tracer, fn, leaves: list, sources: dict) -> None:
     """Name argument sources after the function's parameters where they map one to one."""
-    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    target = type(fn).forward if hasattr(fn, "_compiled_module") else getattr(fn, "__func__", fn)
+    code = getattr(target, "__code__", None)
     if code is None:
         return
     names = code.co_varnames[:code.co_argcount]
-    if getattr(fn, "__self__", None) is not None:
+    if getattr(fn, "__self__", None) is not None or target is not fn:
         names = names[1:]
     for i, leaf in enumerate(leaves):
         if isinstance(leaf, Tensor) and i < len(names):
@@ -200,14 +204,53 @@ def _code_name(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name) or "compiled"
 
 
-def _plan(tracer: Tracer, state: _TraceState, grads_before: dict, out) -> Plan | None:
-    """The trace as a :class:`Plan`; None when a result still needs a graph (requires grad)."""
+def _optimize(plan: Plan) -> None:
+    """Run the passes; the plan's variables follow the ones common-subexpression elimination merged."""
+    plan.program.aliases = {}
+    plan.program = optimize(plan.program)
+    alias = plan.program.aliases
+
+    def resolve(v):
+        return alias.get(id(v), v)
+    plan.results = [resolve(v) for v in plan.results]
+    plan.writes = [(s, resolve(v)) for s, v in plan.writes]
+    plan.grads = [(t, None if v is None else resolve(v)) for t, v in plan.grads]
+
+
+class _TracedBackward:
+    """What :func:`_trace_backward` recorded: where the backward starts, the inputs that require grad (as their
+    sources), their gradient variables (None: unused) and the positions of the differentiable results."""
+
+    __slots__ = ("split", "inputs", "grads", "positions")
+
+
+def _trace_backward(tracer: Tracer, state: _TraceState, out) -> _TracedBackward | None:
+    """When results require grad, record their backward for placeholder cotangents (see compiler.region)."""
+    results = [leaf for leaf in tree_flatten(out)[0] if isinstance(leaf, Tensor)]
+    positions = [i for i, t in enumerate(results) if t.requires_grad]
+    if not positions or not _state.grad_enabled:
+        return None
+    traced = _TracedBackward()
+    inputs = [t for t in state.leaves if t.requires_grad]
+    traced.split, traced.positions = len(tracer.program.equations), positions
+    traced.inputs = [state.sources[id(t)] for t in inputs]
+    cotangents = []
+    for j, p in enumerate(positions):
+        cotangent = _wrap(xp.ones_like(results[p]._data))
+        tracer.read(cotangent, CotangentSource(j, f"grad_out{j}"))
+        cotangents.append(cotangent)
+    tracer.mark("backward")
+    grads = autograd_grad([results[p] for p in positions], inputs, cotangents, retain_graph=True, allow_unused=True)
+    traced.grads = [None if g is None else tracer.var_of(g) for g in grads]
+    return traced
+
+
+def _plan(tracer: Tracer, state: _TraceState, grads_before: dict, out, region) -> Plan:
+    """The trace as a :class:`Plan`."""
     out_leaves, _ = tree_flatten(out)
     results = []
     for leaf in out_leaves:
         if isinstance(leaf, Tensor):
-            if leaf.requires_grad and _state.grad_enabled:
-                return None
             results.append(tracer.var_of(leaf))
     grads = []
     for t in state.leaves:
@@ -217,6 +260,8 @@ def _plan(tracer: Tracer, state: _TraceState, grads_before: dict, out) -> Plan |
     writes = [(source, v) for _, source, v in tracer.writes.values()]
     program = tracer.program
     program.outputs = results + [v for _, v in writes] + [v for _, v in grads if v is not None]
+    if region is not None:
+        program.outputs += [g for g in region.grads if g is not None]
     names = {id(v): name for t_id, name in tracer.local_names().items() if (v := tracer.vars.get(t_id))}
     for t, v in grads:
         if v is not None and id(t) in state.sources:
@@ -230,8 +275,8 @@ def _plan(tracer: Tracer, state: _TraceState, grads_before: dict, out) -> Plan |
     return plan
 
 
-def _results(plan: Plan, arrays: list):
-    tensors = iter(_wrap(a) for a in arrays)
+def _results(plan: Plan, outs: list):
+    tensors = iter(outs)
     extra = iter(plan.extra)
     leaves = [next(tensors) if is_tensor else next(extra) for is_tensor in plan.layout]
     return tree_unflatten(leaves, plan.spec)

@@ -35,9 +35,10 @@ def eliminate_dead_code(program: Program) -> Program:
 
 
 def eliminate_common_subexpressions(program: Program) -> Program:
-    """Compute each pure op once per distinct (op, inputs, parameters); later copies reuse the first result."""
+    """Compute each pure op once per distinct (op, inputs, parameters); later copies reuse the first result.
+    ``program.aliases`` maps the ids of the variables dropped to the ones that replace them."""
     seen: dict = {}
-    alias: dict = {}
+    alias: dict = program.__dict__.setdefault("aliases", {})
     kept = []
     for eq in program.equations:
         eq.inputs = tuple(alias.get(id(v), v) for v in eq.inputs)

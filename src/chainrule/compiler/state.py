@@ -61,6 +61,22 @@ class ScalarSource:
         return self.getter()
 
 
+class ArraySource:
+    """The ``index``-th raw array the generated function is given (residuals and cotangents)."""
+
+    __slots__ = ("index", "name")
+
+    def __init__(self, index: int, name: str):
+        self.index, self.name = index, name
+
+    def read(self, leaves: list):
+        return leaves[self.index]
+
+
+class CotangentSource(ArraySource):
+    """The incoming gradient of the ``index``-th differentiable result (a placeholder while tracing)."""
+
+
 def _is_module(obj) -> bool:
     return hasattr(obj, "named_parameters") and hasattr(obj, "training") and hasattr(obj, "named_buffers")
 
