@@ -73,7 +73,9 @@ class Primitive:
 
     Flags: ``save_inputs`` / ``save_output`` (what the rules read), ``broadcasts`` (inputs broadcast against
     each other; gradients are summed back to each input's shape by the engine, the one place that does it),
-    ``differentiable`` (False for comparisons, argmax, ...), ``may_warn`` (the forward can meet inf/nan or a
+    ``differentiable`` (False for comparisons, argmax, ...), ``dynamic_shape`` (the output's shape depends on the
+    input's values, as nonzero's: a compiler cannot record it), ``random`` (the forward draws random numbers:
+    never merged or folded), ``may_warn`` (the forward can meet inf/nan or a
     zero divisor: NumPy's floating-point warnings are silenced around it, as torch prints none), ``n_outputs``.
     """
 
@@ -93,6 +95,8 @@ class Primitive:
     save_output = False
     broadcasts = False
     differentiable = True
+    dynamic_shape = False
+    random = False
     may_warn = False
     n_outputs = 1
     jvp = None
