@@ -11,7 +11,7 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 from chainrule.autograd import gradcheck, gradgradcheck
-from chainrule.func import functional_call, vmap
+from chainrule.func import functional_call, jvp, vjp, vmap
 from chainrule.nn.utils.rnn import (
     PackedSequence,
     pack_padded_sequence,
@@ -229,6 +229,9 @@ def test_pad_sequence_sides_and_pack_sequence():
     assert packed.data[:, 0].tolist() == [2, 1, 3, 2, 1, 2, 2] and packed.batch_sizes.tolist() == [3, 2, 1, 1]
     assert [s.tolist() for s in unpack_sequence(packed)] == [s.tolist() for s in seqs]
     assert [s.shape[0] for s in unpad_sequence(pad_sequence(seqs), cr.tensor([2, 4, 1]))] == [2, 4, 1]
+    double = packed.double()
+    assert isinstance(double, PackedSequence) and double.data.dtype == cr.float64
+    assert double.sorted_indices.tolist() == [1, 0, 2] and double.batch_sizes is packed.batch_sizes
 
 
 def test_packing_passes_gradients():
@@ -326,6 +329,16 @@ def test_gru_gradgradcheck():
     gradgradcheck(lambda t: gru(t)[0], (x,))
 
 
+def test_forward_mode_agrees_with_reverse_mode():
+    gru = nn.GRU(2, 3, num_layers=2, bidirectional=True, dtype=cr.float64)
+    x, x_t = cr.randn(4, 2, 2, dtype=cr.float64), cr.randn(4, 2, 2, dtype=cr.float64)
+    out, out_t = jvp(lambda t: gru(t)[0], (x,), (x_t,))
+    g = cr.randn(*out.shape, dtype=cr.float64)
+    _, pullback = vjp(lambda t: gru(t)[0], x)
+    # <g, J x_t> = <J^T g, x_t>
+    assert abs((g * out_t).sum().item() - (pullback(g)[0] * x_t).sum().item()) < 1e-10
+
+
 def test_vmap_over_unbatched_sequences_matches_the_batched_layer():
     lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
     xs = cr.randn(6, 5, 3)  # 6 sequences of length 5
@@ -365,6 +378,10 @@ def test_errors_like_torch():
         gru(cr.randn(0, 3, 10))
     with pytest.raises(TypeError, match="hx must be a tuple"):
         lstm(cr.randn(5, 3, 10), cr.randn(2, 3, 20))
+    with pytest.raises(RuntimeError, match="hidden0 dtype \\(chainrule.float64\\) does not match weight dtype"):
+        gru(cr.randn(5, 3, 10), cr.randn(2, 3, 20, dtype=cr.float64))
+    h0, c0 = cr.randn(2, 3, 20), cr.randn(2, 3, 20)
+    assert cr.equal(lstm(cr.ones(5, 3, 10), [h0, c0])[0], lstm(cr.ones(5, 3, 10), (h0, c0))[0])
 
 
 @pytest.mark.parametrize("kw, error, message", [
@@ -396,6 +413,12 @@ def test_cell_errors_like_torch():
         cell(cr.randn(3, 10), (cr.randn(4, 20), cr.randn(4, 20)))
     with pytest.raises(RuntimeError, match="hidden0 has inconsistent hidden_size: got 21, expected 20"):
         nn.GRUCell(10, 20)(cr.randn(3, 10), cr.randn(3, 21))
+    with pytest.raises(RuntimeError, match="hidden1 has inconsistent hidden_size: got 5, expected 20"):
+        cell(cr.randn(3, 10), (cr.randn(3, 20), cr.randn(3, 5)))
+    with pytest.raises(RuntimeError, match="LSTMCell: Expected hidden0 to be 1D like the input, got 2D"):
+        cell(cr.randn(10), (cr.randn(1, 20), cr.randn(1, 20)))
+    with pytest.raises(RuntimeError, match="RNNCell: input dtype"):
+        nn.RNNCell(10, 20)(cr.randn(3, 10, dtype=cr.float64))
     assert cell(cr.randn(10))[0].shape == (20,)
 
 

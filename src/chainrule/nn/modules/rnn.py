@@ -131,6 +131,19 @@ def _shape_str(shape) -> str:
     return "[" + ", ".join(str(n) for n in shape) + "]"
 
 
+def _check_state_dtypes(name: str, states: tuple, weight: Tensor) -> None:
+    for k, s in enumerate(states):
+        if s.dtype != weight.dtype:
+            raise RuntimeError(f"{name}: hidden{k} dtype ({s.dtype}) does not match weight dtype ({weight.dtype})")
+
+
+def _repr(module: Module, defaults: tuple) -> str:
+    """torch's extra_repr of recurrent layers: the sizes, then each attribute that differs from its default."""
+    extras = [f"{name}={getattr(module, name)}" for name, default in defaults
+              if getattr(module, name, default) != default]
+    return ", ".join([f"{module.input_size}, {module.hidden_size}"] + extras)
+
+
 class RNNBase(Module):
     """The multi-layer recurrent network behind :class:`RNN`, :class:`LSTM` and :class:`GRU`.
 
@@ -217,9 +230,9 @@ class RNNBase(Module):
         if hx is None:
             return None
         if self.mode == "LSTM":
-            if not (isinstance(hx, tuple) and len(hx) == 2 and all(isinstance(s, Tensor) for s in hx)):
+            if not (isinstance(hx, (tuple, list)) and len(hx) == 2 and all(isinstance(s, Tensor) for s in hx)):
                 raise TypeError(f"LSTM: hx must be a tuple (h_0, c_0) of two Tensors, got {type(hx).__name__}")
-            return hx
+            return tuple(hx)
         if not isinstance(hx, Tensor):
             raise TypeError(f"{type(self).__name__}: hx must be a Tensor (h_0), got {type(hx).__name__}")
         return (hx,)
@@ -276,6 +289,7 @@ class RNNBase(Module):
                            for shape in self._state_shapes(batch))
         else:
             self._check_states(states, batch)
+            _check_state_dtypes(name, states, weight)
         xs = list(split(data, batch_sizes) if packed else unbind(data))
         outs, finals = self._layers(xs, batch_sizes, states)
         if packed:
@@ -315,20 +329,8 @@ class RNNBase(Module):
         return self.all_weights[index][-1] if self.proj_size else None
 
     def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.proj_size != 0:
-            s += f", proj_size={self.proj_size}"
-        if self.num_layers != 1:
-            s += f", num_layers={self.num_layers}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
-        if self.batch_first is not False:
-            s += f", batch_first={self.batch_first}"
-        if self.dropout != 0:
-            s += f", dropout={self.dropout}"
-        if self.bidirectional is not False:
-            s += f", bidirectional={self.bidirectional}"
-        return s
+        return _repr(self, (("proj_size", 0), ("num_layers", 1), ("bias", True), ("batch_first", False),
+                            ("dropout", 0), ("bidirectional", False)))
 
 
 class RNN(RNNBase):
@@ -455,8 +457,8 @@ class RNNCellBase(Module):
         if input.shape[1] != self.input_size:
             raise RuntimeError(f"input has inconsistent input_size: got {input.shape[1]} expected {self.input_size}")
         if input.dtype != self.weight_ih.dtype:
-            raise ValueError(f"{name}: input dtype ({input.dtype}) does not match weight dtype "
-                             f"({self.weight_ih.dtype})")
+            raise RuntimeError(f"{name}: input dtype ({input.dtype}) does not match weight dtype "
+                               f"({self.weight_ih.dtype})")
         if hx is None:
             hx = tuple(creation.zeros(input.shape[0], self.hidden_size, dtype=input.dtype, device=input.device)
                        for _ in range(2 if mode == "LSTM" else 1))
@@ -467,17 +469,13 @@ class RNNCellBase(Module):
             if s.shape[1] != self.hidden_size:
                 raise RuntimeError(f"hidden{k} has inconsistent hidden_size: got {s.shape[1]}, expected "
                                    f"{self.hidden_size}")
+        _check_state_dtypes(name, hx, self.weight_ih)
         w = _prepared(mode, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         state = _STEPS[mode](input, hx, w)
         return state if batched else tuple(s.squeeze(0) for s in state)
 
     def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
-        if getattr(self, "nonlinearity", "tanh") != "tanh":
-            s += f", nonlinearity={self.nonlinearity}"
-        return s
+        return _repr(self, (("bias", True), ("nonlinearity", "tanh")))
 
 
 class RNNCell(RNNCellBase):
@@ -522,7 +520,7 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
-        if hx is not None and not (isinstance(hx, tuple) and len(hx) == 2):
+        if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError(f"LSTMCell: hx must be a tuple (h, c) of two Tensors, got {type(hx).__name__}")
         return self._run("LSTM", input, hx)
 
