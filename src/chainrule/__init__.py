@@ -3,7 +3,21 @@
 ``import chainrule`` and use it as you would ``torch``: tensors, ops, ``backward()``, ``autograd.grad``.
 """
 
-from . import autograd, compiler, cuda, datasets, distributed, func, functional, linalg, nn, ops, optim, utils, viz
+from . import (
+                     autograd,
+                     cuda,
+                     datasets,
+                     distributed,
+                     func,
+                     functional,
+                     linalg,
+                     nn,
+                     ops,
+                     optim,
+                     testing,
+                     utils,
+                     viz,
+)
 from ._backend import device, get_default_device, set_default_device
 from ._dtype import (
                      bool,
@@ -28,15 +42,24 @@ from ._dtype import (
                      short,
                      uint8,
 )
-from ._state import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._state import (
+                     enable_grad,
+                     inference_mode,
+                     is_grad_enabled,
+                     is_inference_mode_enabled,
+                     no_grad,
+                     set_grad_enabled,
+)
+from ._threads import get_num_threads, set_num_threads
 from .compiler import compile
 from .creation import *
 from .func import vmap
 from .ops import *
+from .ops.sampling import bernoulli, multinomial, normal, poisson
 from .ops.shape import broadcast_shapes
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
-from .tensor import Size, Tensor
+from .tensor import Size, Tensor, set_printoptions
 from .viz import explain
 
 __version__ = "0.1.0"

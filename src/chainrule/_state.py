@@ -21,6 +21,8 @@ anomaly_check_nan = True
 # The innermost active vmap level (``chainrule.func.batching.Level``, also on the interpreter stack) while ``vmap``
 # runs its function on examples, else None: detach, random draws, in-place ops and value reads consult it.
 vmap_level = None
+# Inside ``inference_mode()``: grad mode is off as well (chainrule's tensors carry no inference flag).
+inference_enabled = False
 
 
 class _ModeContext:
@@ -105,3 +107,50 @@ class set_grad_enabled(_ModeContext):
 def is_grad_enabled() -> bool:
     """True unless inside ``no_grad()`` / ``set_grad_enabled(False)``: whether ops record the graph."""
     return grad_enabled
+
+
+class inference_mode(_ModeContext):
+    """Inference mode, as ``torch.inference_mode``: like :class:`no_grad` (ops record no graph), usable as a
+    context manager or a decorator (``@inference_mode``, ``@inference_mode()``); ``inference_mode(False)``
+    leaves it inside an enclosing one.
+
+    NOTE: torch also marks the tensors made inside as inference tensors that autograd later refuses; here they
+    are ordinary tensors without history, as under ``no_grad``.
+
+    Example::
+
+        >>> with chainrule.inference_mode():
+        ...     chainrule.is_inference_mode_enabled()
+        True
+    """
+
+    def __new__(cls, mode=True):
+        # NOTE: the bare decorator form ``@inference_mode`` passes the function as ``mode``.
+        self = super().__new__(cls)
+        if callable(mode):
+            self.mode = True
+            return self(mode)
+        return self
+
+    def __init__(self, mode: bool = True):
+        self.mode = bool(mode)
+
+    def _args(self) -> tuple:
+        return (self.mode,)
+
+    def __enter__(self):
+        global grad_enabled, inference_enabled
+        self._prev = (grad_enabled, inference_enabled)
+        inference_enabled = self.mode
+        if self.mode:
+            grad_enabled = False
+
+    def __exit__(self, *exc):
+        global grad_enabled, inference_enabled
+        grad_enabled, inference_enabled = self._prev
+        return False
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()``."""
+    return inference_enabled

@@ -13,10 +13,11 @@ from ._backend import xp
 from .random import batched_random, numpy_generator
 from .tensor import Tensor, _wrap
 
-__all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace", "eye",
-           "rand", "randn", "randint", "randperm", "normal", "zeros_like", "ones_like", "full_like", "empty_like",
-           "rand_like", "randn_like", "randint_like", "allclose", "isclose", "equal", "is_tensor", "numel",
-           "scalar_tensor"]
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "frombuffer", "zeros", "ones", "full", "empty",
+           "empty_strided", "arange", "linspace", "logspace", "eye", "tril_indices", "triu_indices", "rand", "randn",
+           "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like",
+           "randint_like", "allclose", "isclose", "equal", "is_tensor", "is_complex", "numel", "scalar_tensor",
+           "hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"]
 
 
 def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
@@ -171,16 +172,205 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad:
     return _finish(xp.eye(n, m, dtype=_default_np(dtype)), None, device, requires_grad)
 
 
+def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values ``base ** e`` for exponents ``e`` evenly spaced from ``start`` to ``end`` inclusive.
+
+    Example::
+
+        >>> chainrule.logspace(0, 2, 3)
+        tensor([  1.,  10., 100.])
+    """
+    if steps < 0:
+        raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
+    values = xp.power(builtins.float(base), xp.linspace(start, end, steps))
+    return _finish(values.astype(_default_np(dtype)), None, device, requires_grad)
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size`` (zeros here). ``stride`` is checked but not kept: chainrule arrays
+    are laid out as NumPy chooses, and no op depends on strides."""
+    size = _size((size,))
+    if len(tuple(stride)) != len(size):
+        raise RuntimeError(f"empty_strided: mismatch in length of strides and shape (size {list(size)}, stride "
+                           f"{list(stride)})")
+    return zeros(size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad: bool = False) -> Tensor:
+    """A 1-D tensor over the bytes of a Python buffer (``bytearray``, ``memoryview``, ``array.array``, ...),
+    sharing its memory: ``count`` elements (-1: all) of ``dtype`` from byte ``offset`` on. A read-only buffer
+    (``bytes``) gives a tensor that refuses in-place writes."""
+    np_dtype = _dtype.as_dtype(dtype).np
+    length = builtins.len(memoryview(buffer).cast("B"))
+    if length == 0 or count == 0:
+        raise ValueError(f"frombuffer: both buffer length ({length}) and count ({count}) must not be 0")
+    if not 0 <= offset < length:
+        raise ValueError(f"frombuffer: offset ({offset} bytes) must be non-negative and no greater than buffer "
+                         f"length ({length} bytes) minus 1")
+    if count < 0 and (length - offset) % np_dtype.itemsize:
+        raise ValueError(f"frombuffer: buffer length ({length - offset} bytes) after offset ({offset} bytes) must "
+                         f"be a multiple of element size ({np_dtype.itemsize})")
+    if count > 0 and count * np_dtype.itemsize > length - offset:
+        raise ValueError(f"frombuffer: requested buffer length ({count} * {np_dtype.itemsize} bytes) after offset "
+                         f"({offset} bytes) must not be greater than actual buffer length ({length} bytes)")
+    array = xp.frombuffer(buffer, dtype=np_dtype, count=count, offset=offset)
+    t = _finish(array, None, None, requires_grad)
+    t._readonly = not array.flags.writeable
+    return t
+
+
+def asarray(obj, *, dtype=None, device=None, copy: builtins.bool | None = None,
+            requires_grad: builtins.bool | None = None) -> Tensor:
+    """``obj`` as a tensor, sharing memory when it can (a tensor, a NumPy array or a buffer of the right dtype).
+
+    ``copy=None``: share when possible, else copy; ``copy=True``: always copy; ``copy=False``: share or raise a
+    ValueError. A tensor keeps its ``requires_grad`` unless ``requires_grad`` is given.
+
+    Example::
+
+        >>> a = numpy.zeros(2)
+        >>> t = chainrule.asarray(a)
+        >>> a[0] = 1.0
+        >>> t
+        tensor([1., 0.], dtype=chainrule.float64)
+    """
+    target = _dtype.as_dtype(dtype) if dtype is not None else None
+    if isinstance(obj, Tensor):
+        out = obj
+        if target is not None and target is not obj.dtype:
+            if copy is False:
+                raise ValueError(f"asarray: can't alias tensor with dtype {obj.dtype} into dtype {target}")
+            out = obj.to(target)
+        elif copy:
+            out = obj.clone()
+    elif isinstance(obj, xp.ndarray) or _has_buffer(obj):
+        array = xp.asarray(obj)
+        _dtype.from_numpy_dtype(array.dtype)
+        if target is not None and array.dtype != target.np:
+            if copy is False:
+                raise ValueError(f"asarray: can't alias an array of dtype {array.dtype} into dtype {target}")
+            array = array.astype(target.np)
+        elif copy:
+            array = array.copy()
+        out = _finish(array, None, device, False)
+    else:
+        if copy is False:
+            raise ValueError(f"asarray: can't alias a {type(obj).__name__} (only tensors, arrays and buffers share "
+                             "memory); pass copy=None or True")
+        out = tensor(obj, dtype=target)
+    if requires_grad is not None and builtins.bool(requires_grad) != out.requires_grad:
+        out = out.detach() if out is obj else out
+        out.requires_grad_(builtins.bool(requires_grad))
+    return out
+
+
+def _has_buffer(obj) -> builtins.bool:
+    try:
+        memoryview(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _triangle_indices(row: int, col: int, offset: int, dtype, lower: builtins.bool, op: str) -> Tensor:
+    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
+    if d.category != _dtype.int64.category:
+        raise NotImplementedError(f'"{op}" not implemented for \'{d}\' (use an integer dtype)')
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{op}: row and col must be non-negative, got row={row}, col={col}")
+    keep = xp.tri(row, col, offset, dtype=builtins.bool) if lower else ~xp.tri(row, col, offset - 1,
+                                                                              dtype=builtins.bool)
+    return _finish(xp.stack(xp.nonzero(keep)).astype(d.np), None, None, False)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None) -> Tensor:
+    """The (row, column) indices of the lower triangle of a ``row x col`` matrix (on and below the ``offset``
+    diagonal), row-major, as a ``(2, N)`` int64 tensor."""
+    return _triangle_indices(row, col, offset, dtype, True, "tril_indices")
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None) -> Tensor:
+    """The (row, column) indices of the upper triangle of a ``row x col`` matrix (on and above the ``offset``
+    diagonal), row-major, as a ``(2, N)`` int64 tensor."""
+    return _triangle_indices(row, col, offset, dtype, False, "triu_indices")
+
+
+# -- window functions --------------------------------------------------------------------------------------
+
+def _window(op: str, length: int, periodic: builtins.bool, dtype, requires_grad: builtins.bool, symmetric):
+    """``symmetric(n)`` (a NumPy array of the n-point symmetric window); a periodic window is the first
+    ``length`` points of the ``length + 1``-point symmetric one (for spectral analysis)."""
+    d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    if not d.is_floating_point:
+        raise RuntimeError(f"{op} expects floating point dtypes, got: {d}")
+    if length < 0:
+        raise RuntimeError(f"{op} requires non-negative window_length, got window_length={length}")
+    if length <= 1:
+        values = xp.ones(length)
+    else:
+        values = symmetric(length + 1)[:-1] if periodic else symmetric(length)
+    return _finish(values.astype(d.np), None, None, requires_grad)
+
+
+def _cosine_sum(*coefficients):
+    """The symmetric window ``sum_k (-1)^k a_k cos(2 pi k n / (N - 1))``."""
+    def window(n):
+        phase = 2 * math.pi * xp.arange(n) / (n - 1)
+        return builtins.sum((-1) ** k * a * xp.cos(k * phase) for k, a in builtins.enumerate(coefficients))
+    return window
+
+
+def hann_window(window_length: int, periodic: builtins.bool = True, *, dtype=None, layout=None, device=None,
+                requires_grad: builtins.bool = False) -> Tensor:
+    """The Hann window ``0.5 - 0.5 cos(2 pi n / (N - 1))``; ``periodic`` drops the last point of the
+    ``window_length + 1``-point window. Example::
+
+        >>> chainrule.hann_window(4)
+        tensor([0.0000, 0.5000, 1.0000, 0.5000])
+    """
+    return _window("hann_window", window_length, periodic, dtype, requires_grad, _cosine_sum(0.5, 0.5))
+
+
+def hamming_window(window_length: int, periodic: builtins.bool = True, alpha: float = 0.54, beta: float = 0.46, *,
+                   dtype=None, layout=None, device=None, requires_grad: builtins.bool = False) -> Tensor:
+    """The Hamming window ``alpha - beta cos(2 pi n / (N - 1))`` (periodic as :func:`hann_window`)."""
+    return _window("hamming_window", window_length, periodic, dtype, requires_grad, _cosine_sum(alpha, beta))
+
+
+def blackman_window(window_length: int, periodic: builtins.bool = True, *, dtype=None, layout=None, device=None,
+                    requires_grad: builtins.bool = False) -> Tensor:
+    """The Blackman window ``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))``."""
+    return _window("blackman_window", window_length, periodic, dtype, requires_grad, _cosine_sum(0.42, 0.5, 0.08))
+
+
+def bartlett_window(window_length: int, periodic: builtins.bool = True, *, dtype=None, layout=None, device=None,
+                    requires_grad: builtins.bool = False) -> Tensor:
+    """The Bartlett (triangular) window ``1 - |2n / (N - 1) - 1|``."""
+    return _window("bartlett_window", window_length, periodic, dtype, requires_grad,
+                   lambda n: 1 - xp.abs(2 * xp.arange(n) / (n - 1) - 1))
+
+
+def kaiser_window(window_length: int, periodic: builtins.bool = True, beta: float = 12.0, *, dtype=None,
+                  layout=None, device=None, requires_grad: builtins.bool = False) -> Tensor:
+    """The Kaiser window ``I0(beta sqrt(1 - (2n / (N - 1) - 1)^2)) / I0(beta)`` (I0: the modified Bessel
+    function of order 0)."""
+    return _window("kaiser_window", window_length, periodic, dtype, requires_grad, lambda n: xp.kaiser(n, beta))
+
+
 @batched_random
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1)."""
+    """Uniform samples on [0, 1) of shape ``size`` (a floating ``dtype``)."""
+    _floating_dtype(dtype, "rand", "check_uniform_bounds")
     array = numpy_generator(generator).random(_size(size))
     return _finish(array.astype(_default_np(dtype)), None, device, requires_grad)
 
 
 @batched_random
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples."""
+    """Standard normal samples of shape ``size`` (a floating ``dtype``)."""
+    _floating_dtype(dtype, "randn", "normal_kernel_cpu")
     array = numpy_generator(generator).standard_normal(_size(size))
     return _finish(array.astype(_default_np(dtype)), None, device, requires_grad)
 
@@ -189,8 +379,10 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad: bool = False) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)`` starts at 0); int64 by default."""
-    if size is None:
+    if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=size), and randint_like(input, high)
+        low, high = 0, low
     if size is None:
         raise TypeError("randint: missing the size argument, e.g. randint(0, 10, (3,))")
     if high <= low:
@@ -202,21 +394,17 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 @batched_random
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A random permutation of ``0..n-1``."""
+    """A random permutation of ``0..n-1`` (int64 unless ``dtype``)."""
+    if n < 0:
+        raise RuntimeError(f"randperm: trying to create tensor with negative dimension {n}: [{n}]")
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
     return _finish(numpy_generator(generator).permutation(n).astype(d.np), None, device, requires_grad)
 
 
-@batched_random
-def normal(mean, std, size=None, *, generator=None, dtype=None, device=None, requires_grad: bool = False):
-    """Normal samples with the given mean and standard deviation (numbers with ``size``, or tensors)."""
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
-    shape = _size((size,)) if size is not None else xp.broadcast_shapes(xp.shape(m), xp.shape(s))
-    array = numpy_generator(generator).normal(m, s, shape)
-    ref = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
-    np_dtype = ref._data.dtype if ref is not None and dtype is None else _default_np(dtype)
-    return _finish(xp.asarray(array).astype(np_dtype), None, device, requires_grad)
+def _floating_dtype(dtype, op: str, kernel: str) -> None:
+    if dtype is not None and not _dtype.as_dtype(dtype).is_floating_point:
+        raise NotImplementedError(f"{op}: \"{kernel}\" not implemented for '{_dtype.as_dtype(dtype)}' (random "
+                                  "floats need a floating point dtype; use randint for integers)")
 
 
 def _like(fn_name: str, make):
@@ -266,6 +454,13 @@ def is_tensor(obj) -> builtins.bool:
     return isinstance(obj, Tensor)
 
 
+def is_complex(input: Tensor) -> builtins.bool:
+    """False: chainrule has no complex dtypes."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_complex(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return False
+
+
 def numel(input: Tensor) -> builtins.int:
     """The number of elements of ``input``."""
     return builtins.int(input._data.size)
@@ -280,3 +475,4 @@ Tensor.new_full = lambda self, size, fill_value, dtype=None, device=None, requir
 Tensor.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: tensor(
     data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 Tensor.new_empty = Tensor.new_zeros
+Tensor.is_complex = is_complex

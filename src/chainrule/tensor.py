@@ -6,6 +6,8 @@ differentiates it; this file only holds state, conversions and the entry points 
 
 from __future__ import annotations
 
+import math
+
 from . import _backend, _dtype, _state
 from ._backend import xp
 from ._hooks import RemovableHandle
@@ -306,21 +308,10 @@ class Tensor:
         return int(self.item())
 
     def __repr__(self) -> str:
+        """torch's print format: ``tensor(0.2350)``, ``tensor([1., 2.], dtype=chainrule.float64)``, the
+        ``requires_grad=True`` / ``grad_fn=<...>`` suffix; ``set_printoptions`` sets precision and summarizing."""
         self._check_read("printing")
-        body = xp.array2string(self._data, separator=", ", precision=4, prefix="tensor(",
-                               threshold=1000, edgeitems=3)
-        extras = []
-        default = _dtype.get_default_dtype()
-        d = self.dtype
-        if d is not default and d is not _dtype.int64 and d is not _dtype.bool:
-            extras.append(f"dtype={d}")
-        if self._data.size == 0:
-            extras.append(f"size={tuple(self._data.shape)}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.op.backward_name}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extras) + ")"
+        return _tensor_repr(self)
 
     def __reduce__(self):
         self._check_read("pickling")
@@ -330,6 +321,146 @@ class Tensor:
         if self._data.ndim == 0:
             return format(self.item(), spec)
         return repr(self)
+
+
+# -- printing, as torch's ``_tensor_str`` -----------------------------------------------------------------
+
+_PROFILES = {"default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+             "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+             "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80}}
+PRINT_OPTIONS = dict(_PROFILES["default"], sci_mode=None)
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """Set how tensors print, as ``torch.set_printoptions``.
+
+    ``precision``: digits after the point (4); ``threshold``: elements above which a tensor is summarized with
+    ``...`` (1000); ``edgeitems``: items kept at each end of a summarized dimension (3); ``linewidth``: characters
+    per line (80); ``profile``: ``'default'``, ``'short'`` (precision 2, 2 edge items) or ``'full'`` (never
+    summarize), applied first; ``sci_mode``: True/False forces scientific notation on/off, None (the default, and
+    what every call without it restores) chooses it from the values.
+
+    Example::
+
+        >>> chainrule.set_printoptions(precision=2)
+        >>> chainrule.tensor([1.12345])
+        tensor([1.12])
+        >>> chainrule.set_printoptions(profile="default")
+    """
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: unknown profile {profile!r}; expected one of {sorted(_PROFILES)}")
+        PRINT_OPTIONS.update(_PROFILES[profile])
+    for key, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                       ("linewidth", linewidth)):
+        if value is not None:
+            PRINT_OPTIONS[key] = value
+    PRINT_OPTIONS["sci_mode"] = sci_mode
+
+
+class _Formatter:
+    """One width and notation for every element of a tensor (torch's ``_Formatter``): integer-valued floats as
+    ``1.``, scientific when the finite non-zero magnitudes span more than 1000x or leave [1e-4, 1e8]."""
+
+    def __init__(self, values):
+        self.floating = values.dtype.kind == "f"
+        self.int_mode, self.sci_mode, self.width = True, False, 1
+        if not self.floating:
+            self.width = max([len(str(v)) for v in values.reshape(-1).tolist()] + [1])
+            return
+        finite = values[xp.isfinite(values) & (values != 0)]
+        if not finite.size:
+            return
+        magnitude = xp.abs(finite.astype(xp.float64))
+        low, high = magnitude.min(), magnitude.max()
+        self.int_mode = bool((finite == xp.ceil(finite)).all())
+        chosen = PRINT_OPTIONS["sci_mode"]
+        self.sci_mode = bool(high / low > 1000.0 or high > 1.0e8 or low < 1.0e-4) if chosen is None else chosen
+        self.width = max(len(self.format(v)) for v in finite.tolist())
+
+    def format(self, value) -> str:
+        precision = PRINT_OPTIONS["precision"]
+        if not self.floating:
+            text = str(value)
+        elif self.sci_mode:
+            text = f"{value:.{precision}e}"
+        elif self.int_mode:
+            text = f"{value:.0f}" + ("." if math.isfinite(value) else "")
+        else:
+            text = f"{value:.{precision}f}"
+        return text.rjust(self.width)
+
+
+def _summarized(a):
+    """The elements a summarized print shows (``edgeitems`` at each end of every dim), for the formatter."""
+    edge = PRINT_OPTIONS["edgeitems"]
+    if a.ndim == 0:
+        return a
+    if a.ndim == 1:
+        return xp.concatenate([a[:edge], a[-edge:]]) if len(a) > 2 * edge else a
+    if not edge:
+        return a[:0]
+    rows = list(a[:edge]) + list(a[-edge:]) if len(a) > 2 * edge else list(a)
+    return xp.stack([_summarized(r) for r in rows])
+
+
+def _array_str(a, indent: int, summarize: bool, fmt: _Formatter) -> str:
+    edge = PRINT_OPTIONS["edgeitems"]
+    if a.ndim == 0:
+        return fmt.format(a.item())
+    if a.ndim == 1:
+        per_line = max(1, math.floor((PRINT_OPTIONS["linewidth"] - indent) / (fmt.width + 2)))
+        if summarize and not edge:
+            items = ["..."]
+        elif summarize and len(a) > 2 * edge:
+            items = [fmt.format(v) for v in a[:edge].tolist()] + [" ..."] + [
+                fmt.format(v) for v in a[-edge:].tolist()]
+        else:
+            items = [fmt.format(v) for v in a.tolist()]
+        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    if summarize and len(a) > 2 * edge:
+        rows = [_array_str(a[i], indent + 1, summarize, fmt) for i in range(edge)] + ["..."] + [
+            _array_str(a[i], indent + 1, summarize, fmt) for i in range(len(a) - edge, len(a))]
+    else:
+        rows = [_array_str(r, indent + 1, summarize, fmt) for r in a]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
+
+
+def _tensor_repr(t: Tensor) -> str:
+    a, d, prefix = t._data, t.dtype, "tensor("
+    indent, suffixes = len(prefix), []
+    device = _backend.device_of(a)
+    if device.type != "cpu":
+        suffixes.append(f"device='{device}'")
+    if a.size == 0:
+        if a.ndim != 1:
+            suffixes.append(f"size={tuple(a.shape)}")
+        if d is not _dtype.get_default_dtype():
+            suffixes.append(f"dtype={d}")
+        body = "[]"
+    else:
+        if not PRINT_OPTIONS["edgeitems"]:
+            suffixes.append(f"size={tuple(a.shape)}")
+        if d not in (_dtype.get_default_dtype(), _dtype.int64, _dtype.bool):
+            suffixes.append(f"dtype={d}")
+        a = _backend.to_device(a, _backend.device("cpu"))
+        summarize = a.size > PRINT_OPTIONS["threshold"]
+        body = _array_str(a, indent, summarize, _Formatter(_summarized(a) if summarize else a))
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t.grad_fn.op.backward_name}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    out = prefix + body
+    last_line = len(out) - out.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line + len(suffix) + 2 > PRINT_OPTIONS["linewidth"]:
+            out += ",\n" + " " * indent + suffix
+            last_line = indent + len(suffix)
+        else:
+            out += ", " + suffix
+            last_line += len(suffix) + 2
+    return out + ")"
 
 
 def _rebuild(array, requires_grad):
