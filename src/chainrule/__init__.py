@@ -5,6 +5,7 @@
 
 from . import (
                      autograd,
+                     compiler,
                      cuda,
                      datasets,
                      distributed,
