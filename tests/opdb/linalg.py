@@ -277,7 +277,7 @@ ENTRIES = [
     OpInfo("linalg.multi_dot", lambda *xs: cr.linalg.multi_dot(xs),
            products(((3, 4), (4, 2), (2, 5)), ((4,), (4, 2), (2,)), ((3, 4), (4,))),
            lambda *xs: np.linalg.multi_dot(xs)),
-    OpInfo("linalg.cross", cr.linalg.cross, products(((3,), (3,)), ((2, 3), (3,)), ((4, 1, 3), (2, 3))),
+    OpInfo("linalg.cross", cr.linalg.cross, products(((3,), (3,)), ((2, 3), (1, 3)), ((4, 1, 3), (1, 2, 3))),
            lambda a, b: np.cross(a, b)),
     OpInfo("cross", lambda a, b: cr.cross(a, b, dim=0), products(((3, 2), (3, 2)), ((3, 4), (3, 1))),
            lambda a, b: np.cross(a, b, axis=0)),

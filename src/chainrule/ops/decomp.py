@@ -453,7 +453,8 @@ class Cholesky(Primitive):
 
     @staticmethod
     def forward(ctx, a, upper, op):
-        lower, info = _cholesky_arrays(a)
+        # NOTE: as LAPACK's potrf, upper=True reads A's upper triangle: the lower one of A^T.
+        lower, info = _cholesky_arrays(a.swapaxes(-1, -2) if upper else a)
         if op is not None and info.any():
             flat = info.reshape(-1)
             first = int(xp.flatnonzero(flat)[0])
@@ -484,7 +485,7 @@ def _lower_factor(factor: Tensor, t: Tensor, upper: bool) -> tuple:
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """The Cholesky factor ``L`` of symmetric positive-definite ``A = L L^T`` (``(*, n, n)``, lower triangle
-    read); ``upper=True`` gives ``U = L^T`` with ``A = U^T U``.
+    read); ``upper=True`` gives ``U = L^T`` with ``A = U^T U`` (upper triangle read).
 
     Raises :class:`chainrule.linalg.LinAlgError` (a RuntimeError) when a matrix is not positive definite,
     naming the leading minor, as torch. The gradient treats ``A`` as symmetric.
@@ -785,7 +786,7 @@ def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     m)`` a permutation, ``L (*, m, k)`` unit lower triangular, ``U (*, k, n)`` upper triangular. Gradients
     (and forward mode) for square matrices."""
     P, L, U, _ = apply(Lu, (_lu_input("linalg.lu", A, pivot),), op=None)
-    return LUResult(P, L, U)
+    return LUResult(P.detach(), L, U)
 
 
 def _pack(L: Tensor, U: Tensor) -> Tensor:
@@ -901,6 +902,9 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
 
 def _cross_dim(op: str, x: Tensor, y: Tensor, dim) -> tuple:
     x, y = promote(_tensor_arg(op, "input", x), _tensor_arg(op, "other", y), op)
+    if x._data.ndim != y._data.ndim:
+        raise RuntimeError(f"{op}: inputs must have the same number of dimensions, got shapes "
+                           f"{tuple(x._data.shape)} and {tuple(y._data.shape)}")
     try:
         shape = xp.broadcast_shapes(x._data.shape, y._data.shape)
     except ValueError:
