@@ -386,13 +386,17 @@ def test_lu_gradient_of_a_rectangular_matrix_is_refused():
 
 # -- against PyTorch ------------------------------------------------------------------------------------------
 
-W = [1.0, 2.0, 3.0]
+def weighted_gram(m, u):
+    """``U diag(1, 2, 3) U^T``: unchanged by the sign of each column."""
+    return (u * m.tensor([1.0, 2.0, 3.0], dtype=u.dtype)) @ u.mT
+
+
 ORACLE = [
     # NOTE: singular vectors and eigenvectors are compared through gauge-invariant products: their signs are
     # LAPACK's choice and may differ from torch's.
     ("svd", lambda m, a: (lambda u, s, vh: (u * (s + 1)) @ vh)(*m.linalg.svd(a, full_matrices=False)), [(4, 3)]),
-    ("svd_U", lambda m, a: (lambda u: (u * m.tensor(W, dtype=a.dtype)) @ u.mT)(m.linalg.svd(a, full_matrices=False)[0]), [(4, 3)]),
-    ("svd_Vh", lambda m, a: (lambda vh: (vh.mT * m.tensor(W, dtype=a.dtype)) @ vh)(m.linalg.svd(a)[2][..., :3, :]), [(3, 5)]),
+    ("svd_U", lambda m, a: weighted_gram(m, m.linalg.svd(a, full_matrices=False)[0]), [(4, 3)]),
+    ("svd_Vh", lambda m, a: weighted_gram(m, m.linalg.svd(a)[2][..., :3, :].mT), [(3, 5)]),
     ("eigh", lambda m, a: (lambda w, q: (q * w.exp().unsqueeze(-2)) @ q.mT)(*m.linalg.eigh(a + a.mT)), [(2, 3, 3)]),
     ("eigh_upper", lambda m, a: (lambda w, q: (q * w.unsqueeze(-2)) @ q.mT)(*m.linalg.eigh(a, UPLO="U")), [(2, 3, 3)]),
     ("qr", lambda m, a: m.linalg.qr(a)[0] * 2 + m.linalg.qr(a)[1].sum(), [(4, 3)]),
