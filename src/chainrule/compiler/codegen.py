@@ -26,7 +26,8 @@ from .tracer import HostOp
 
 class Plan:
     """A traced program and what its call does besides computing: which inputs come from which source, the
-    state written in place (``writes``: (source, Var)), the gradients assigned (``grads``: (leaf, Var or None)),
+    state written in place (``writes``: (source, Var)), the gradients assigned (``grads``: (source of the leaf,
+    Var or None)),
     the function's results (``results``: Vars) and the phases' start positions."""
 
     def __init__(self, program, reads, writes, grads, results, phases, local_names):
@@ -124,10 +125,12 @@ class _Writer:
         for key, value in eq.params.items():
             text = _literal(value)
             kwargs.append(f"{key}={text if text is not None else self.bind(value, key)}")
-        call = f"{self.forward_name(eq.op)}({', '.join(args + kwargs)})"
-        if len(eq.outputs) == 1 and eq.outputs[0].shape == ():
-            call = f"_ensure({call})"
-        return f"{lhs} = {call}"
+        return f"{lhs} = {self.forward_name(eq.op)}({', '.join(args + kwargs)})"
+
+    def array(self, v) -> str:
+        """``v`` where an array is required: NumPy gives 0-d results as scalars, which flow between the lines
+        (as NumPy computes with them alike) and become arrays only where they leave the code."""
+        return f"_ensure({self.names[id(v)]})" if v.shape == () else self.names[id(v)]
 
 
 def _const_hint(array) -> str:
@@ -140,7 +143,7 @@ def _const_hint(array) -> str:
 def _function_runner(op, params: dict):
     """A user ``autograd.Function`` in generated code: its forward on arrays (the engine is not involved)."""
     def run(*arrays):
-        out = op.apply(*op.arguments(tuple(_wrap(a) for a in arrays), params))
+        out = op.apply(*op.arguments(tuple(_wrap(ensure_array(a)) for a in arrays), params))
         return tuple(t._data for t in out) if isinstance(out, tuple) else out._data
     return run
 
@@ -176,10 +179,11 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
         w.lines.append("# state")
     for source, v in plan.writes:
         w.lines.append(_write_line(w, source, v))
-    for leaf, v in plan.grads:
-        owner = w.ref(leaf, "_" + plan.leaf_names.get(id(leaf), "leaf"))
-        w.lines.append(f"{owner}._grad = {'None' if v is None else '_wrap(' + w.names[id(v)] + ')'}")
-    results = ", ".join(w.names[id(v)] for v in plan.results)
+    for source, v in plan.grads:
+        owner = f"_leaves[{source.index}]" if isinstance(source, ArgSource) else w.ref(source.tensor,
+                                                                                          "_" + source.name)
+        w.lines.append(f"{owner}._grad = {'None' if v is None else '_wrap(' + w.array(v) + ')'}")
+    results = ", ".join(w.array(v) for v in plan.results)
     body = ["_token = _errstate.set(_QUIET)", "try:"] + ["    " + line for line in w.lines]
     body += [f"    return [{results}]", "finally:", "    _errstate.reset(_token)"]
     source = f"def {name}(_leaves):\n" + "\n".join("    " + line for line in body) + "\n"
@@ -187,7 +191,7 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
 
 
 def _write_line(w: _Writer, source, v) -> str:
-    value = w.names[id(v)]
+    value = w.array(v)
     if isinstance(source, ObjectSource):
         target = w.ref(source.tensor, "_" + source.name)
         return f"{target}._data[...] = {value}; {target}._vc[0] += 1"
@@ -228,7 +232,8 @@ def _interpreter(plan: Plan):
                       ArgSource: lambda s: leaves[s.index]}[type(source)](source)
             target._data[...] = env[id(v)]._data
             target._vc[0] += 1
-        for leaf, v in plan.grads:
+        for source, v in plan.grads:
+            leaf = leaves[source.index] if isinstance(source, ArgSource) else source.tensor
             leaf._grad = None if v is None else _wrap(env[id(v)]._data)
         return [env[id(v)]._data for v in plan.results]
     return run

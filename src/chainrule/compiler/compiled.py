@@ -214,7 +214,7 @@ def _optimize(plan: Plan) -> None:
         return alias.get(id(v), v)
     plan.results = [resolve(v) for v in plan.results]
     plan.writes = [(s, resolve(v)) for s, v in plan.writes]
-    plan.grads = [(t, None if v is None else resolve(v)) for t, v in plan.grads]
+    plan.grads = [(s, None if v is None else resolve(v)) for s, v in plan.grads]
 
 
 class _TracedBackward:
@@ -268,7 +268,8 @@ def _plan(tracer: Tracer, state: _TraceState, grads_before: dict, out, region) -
             names[id(v)] = "grad_" + state.sources[id(t)].name
     plan = Plan(program.check(), [(v, s, p) for v, s, p in tracer.reads], writes, grads, results,
                 tracer.phases, names)
-    plan.leaf_names = {id(t): state.sources[id(t)].name for t, _ in grads if id(t) in state.sources}
+    plan.grads = [(state.sources[id(t)], v) for t, v in grads]
+    plan.grad_keys = [_source_identity(source) for source, _ in plan.grads]
     plan.spec = tree_flatten(out)[1]
     plan.extra = [leaf for leaf in out_leaves if not isinstance(leaf, Tensor)]
     plan.layout = [isinstance(leaf, Tensor) for leaf in out_leaves]
@@ -306,7 +307,7 @@ def _same_trace(a: Plan, b: Plan) -> bool:
     if [_source_identity(s) for _, s, _ in a.reads] != [_source_identity(s) for _, s, _ in b.reads]:
         return False
     return ([order_a[id(v)] for v in pa.outputs] == [order_b[id(v)] for v in pb.outputs]
-            and [id(t) for t, _ in a.grads] == [id(t) for t, _ in b.grads])
+            and a.grad_keys == b.grad_keys)
 
 
 def _source_identity(source) -> tuple:

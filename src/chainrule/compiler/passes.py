@@ -42,7 +42,8 @@ def eliminate_common_subexpressions(program: Program) -> Program:
     kept = []
     for eq in program.equations:
         eq.inputs = tuple(alias.get(id(v), v) for v in eq.inputs)
-        key = _key(eq) if is_pure(eq) else None
+        # NOTE: a clone exists to give its result a buffer of its own (e.g. each leaf's .grad): never shared
+        key = _key(eq) if is_pure(eq) and eq.op.name != "clone" else None
         first = seen.get(key) if key is not None else None
         if first is None:
             if key is not None:
