@@ -173,3 +173,17 @@ def test_plot_without_extension_reports_the_png_it_writes(tmp_path, monkeypatch,
     assert cli.main(["train", "--dataset", "moons", "--epochs", "1", "--plot", "curves"]) == 0
     assert "saved plot: curves.png" in capsys.readouterr().out
     assert os.listdir(tmp_path) == ["curves.png"]
+
+
+@pytest.mark.parametrize("model", ["mlp", "linear-svm"])
+def test_compiled_training_reaches_the_eager_accuracy(capsys, model):
+    args = ["train", "--model", model, "--epochs", "3"]
+    assert cli.main(args) == 0
+    eager = accuracy(capsys.readouterr().out)
+    assert cli.main(args + ["--compile"]) == 0
+    assert accuracy(capsys.readouterr().out) == eager
+
+
+def test_compile_refuses_several_processes(capsys):
+    assert cli.main(["train", "--compile", "--nproc", "2"]) == 1
+    assert "--compile runs in one process" in capsys.readouterr().err
