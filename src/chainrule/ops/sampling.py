@@ -159,9 +159,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
             if t._data.dtype.kind != "f":
                 raise NotImplementedError(f"normal: \"normal_kernel_cpu\" not implemented for '{t.dtype}' "
                                           "(mean and std must be floating point tensors)")
-        shape = xp.broadcast_shapes(*(t._data.shape for t in tensors))
-        if len(tensors) == 2 and mean._data.size != std._data.size:
-            _broadcast_or_raise(mean, std)
+        shape = _broadcast("normal", "mean and std", *(t._data.shape for t in tensors))
         np_dtype = _dtype.result_type(*tensors).np
     _check_std(std)
     m = mean._data if isinstance(mean, Tensor) else mean
@@ -170,12 +168,12 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
     return out.requires_grad_(True) if requires_grad else out
 
 
-def _broadcast_or_raise(mean: Tensor, std: Tensor) -> None:
+def _broadcast(op: str, what: str, *shapes) -> tuple:
     try:
-        xp.broadcast_shapes(mean._data.shape, std._data.shape)
+        return xp.broadcast_shapes(*shapes)
     except ValueError:
-        raise RuntimeError(f"normal: the shapes of mean {tuple(mean._data.shape)} and std "
-                           f"{tuple(std._data.shape)} do not broadcast") from None
+        raise RuntimeError(f"{op}: the shapes of {what} {' and '.join(str(tuple(s)) for s in shapes)} do not "
+                           "broadcast") from None
 
 
 def _dtype_size(size) -> tuple:
@@ -266,7 +264,9 @@ def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
         if probs.size and not (probs.min() >= 0 and probs.max() <= 1):
             raise RuntimeError(f"bernoulli_: expected all probabilities in [0, 1], got min {probs.min()}, max "
                                f"{probs.max()}")
-        xp.broadcast_shapes(probs.shape, self._data.shape)
+        if _broadcast("bernoulli_", "p and the tensor", probs.shape, self._data.shape) != self._data.shape:
+            raise RuntimeError(f"bernoulli_: p of shape {tuple(probs.shape)} must broadcast to the tensor's shape "
+                               f"{tuple(self._data.shape)}")
     else:
         _probability(p, "bernoulli_")
         probs = p
