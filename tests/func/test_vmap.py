@@ -25,7 +25,8 @@ def as_tuple(x):
 
 # Ops whose vmap is refused on purpose (as in torch): in-place writes into a batched tensor, and outputs whose
 # shape depends on the values (one size per sample).
-REFUSED = {"setitem": "in place", "nonzero": "values of a batched tensor", "F.relu_inplace": "in place"}
+REFUSED = {"setitem": "in place", "nonzero": "values of a batched tensor", "F.relu_inplace": "in place",
+           "F.inplace_forms": "in place", "F.inplace_forms_smooth": "in place", "F.gumbel_softmax": "random"}
 
 
 def _batch(array, seed):

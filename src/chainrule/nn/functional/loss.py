@@ -7,18 +7,25 @@ differentiable ops, so they pass gradcheck and support double backward.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 from ... import _dtype, _state
 from ..._backend import xp
-from ...creation import arange
+from ...creation import arange, full_like
 from ...ops import composites, elementwise
-from ...ops.arith import where
+from ...ops.arith import maximum, minimum, where
+from ...ops.join import pad
 from ...tensor import Tensor, _wrap
-from .activation import log_softmax
+from .activation import log_softmax, logsigmoid
+from .distance import clamp_min_value, pairwise_distance
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy", "kl_div", "multi_margin_loss"]
+           "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy", "kl_div", "multi_margin_loss",
+           "multiclass_svm_loss", "poisson_nll_loss", "gaussian_nll_loss", "soft_margin_loss",
+           "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
+           "triplet_margin_with_distance_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
+           "ctc_loss"]
 
 
 # -- reductions --------------------------------------------------------------------------------------
@@ -348,3 +355,302 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     """
     reduction = get_reduction(size_average, reduce, reduction)
     return composites.multi_margin_loss(input, target, p, margin, weight, reduction=reduction)
+
+
+def multiclass_svm_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean") -> Tensor:
+    """The lecture's multiclass SVM loss ``sum_{j != y} max(0, x[j] - x[y] + margin)`` per sample, averaged
+    over the samples: :func:`multi_margin_loss` without its division by the class count.
+
+    See :func:`chainrule.multiclass_svm_loss`.
+    """
+    return composites.multiclass_svm_loss(input, target, margin, reduction)
+
+
+# -- regression with a distribution ---------------------------------------------------------------------
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log likelihood of ``target`` under a Poisson distribution of rate ``input``.
+
+    ``log_input=True``: ``exp(input) - target * input`` (``input`` is the log-rate); otherwise
+    ``input - target * log(input + eps)``. ``full`` adds Stirling's approximation of ``log(target!)``,
+    ``target * log(target) - target + 0.5 * log(2 pi target)``, where ``target > 1``.
+    """
+    reduction = get_reduction(size_average, reduce, reduction)
+    _check_tensors("poisson_nll_loss", input=input, target=target)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        # NOTE: the inner where keeps log's gradient finite where the term is masked out (target <= 1).
+        counted = target > 1
+        safe = where(counted, target, 2.0)
+        stirling = safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log()
+        loss = loss + where(counted, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """Negative log likelihood of ``target`` under a normal distribution of mean ``input`` and variance ``var``.
+
+    ``loss = 0.5 * (log(max(var, eps)) + (input - target)**2 / max(var, eps))`` (+ ``0.5 * log(2 pi)`` if
+    ``full``). ``var`` has ``input``'s shape, or one dimension fewer, or a last dimension of 1 (one variance
+    shared by the last dimension), or is a float. As torch, the clamp at ``eps`` has no gradient.
+    """
+    _check_tensors("gaussian_nll_loss", input=input, target=target)
+    if not isinstance(var, Tensor):
+        var = full_like(input, float(var))
+    in_shape, var_shape = tuple(input._data.shape), tuple(var._data.shape)
+    if var_shape != in_shape:
+        if in_shape[:-1] == var_shape:
+            var = var.unsqueeze(-1)
+        elif not (in_shape[:-1] == var_shape[:-1] and var_shape and var_shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    if not _inside_vmap() and bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    var = clamp_min_value(var, eps)
+    diff = input - target
+    loss = 0.5 * (var.log() + diff * diff / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+# -- margin losses -----------------------------------------------------------------------------------------
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """The two-class logistic loss ``log(1 + exp(-target * input))`` for targets in {1, -1}."""
+    reduction = get_reduction(size_average, reduce, reduction)
+    _check_tensors("soft_margin_loss", input=input, target=target)
+    return _reduce(-logsigmoid(target * input), reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)``: ``target`` 1 means input1 should rank higher, -1 lower."""
+    reduction = get_reduction(size_average, reduce, reduction)
+    _check_tensors("margin_ranking_loss", input1=input1, input2=input2, target=target)
+    if not input1._data.ndim == input2._data.ndim == target._data.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1`` (for distances
+    ``input``: similar pairs are pulled together, dissimilar ones pushed beyond ``margin``)."""
+    reduction = get_reduction(size_average, reduce, reduction)
+    _check_tensors("hinge_embedding_loss", input=input, target=target)
+    # NOTE: torch's formula: both terms where target is neither 1 nor -1.
+    loss = where(target != 1, (margin - input).clamp(min=0.0), 0.0) + where(target != -1, input, 0.0)
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where ``target == -1``.
+
+    ``input1``, ``input2``: (N, D) with ``target`` (N,), or (D,) with a 0-d ``target``. The cosine is
+    ``x1 . x2 / sqrt((|x1|^2 + 1e-12) (|x2|^2 + 1e-12))``, as torch.
+    """
+    reduction = get_reduction(size_average, reduce, reduction)
+    _check_tensors("cosine_embedding_loss", input1=input1, input2=input2, target=target)
+    t_dim = target._data.ndim
+    if t_dim > 1 or not input1._data.ndim == input2._data.ndim == t_dim + 1:
+        raise RuntimeError(f"{t_dim}D target tensor expects {t_dim + 1}D input tensors, but found inputs with "
+                           f"sizes {list(input1.shape)} and {list(input2.shape)}.")
+    eps = 1e-12
+    dot = (input1 * input2).sum(-1)
+    cos = dot / (((input1 * input1).sum(-1) + eps) * ((input2 * input2).sum(-1) + eps)).sqrt()
+    loss = where(target == 1, 1 - cos, 0.0) + where(target == -1, (cos - margin).clamp(min=0.0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def _triplet(op: str, anchor, positive, negative, distance, margin: float, swap: bool, reduction: str) -> Tensor:
+    _check_tensors(op, anchor=anchor, positive=positive, negative=negative)
+    dims = (anchor._data.ndim, positive._data.ndim, negative._data.ndim)
+    if len(set(dims)) != 1:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
+                           f"{dims[2]}D inputs")
+    dist_pos = distance(anchor, positive)
+    dist_neg = distance(anchor, negative)
+    if swap:
+        dist_neg = minimum(dist_neg, distance(positive, negative))
+    return _reduce((margin + dist_pos - dist_neg).clamp(min=0.0), reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """``max(0, margin + d(a, p) - d(a, n))`` with ``d`` :func:`pairwise_distance` (p-norm, ``eps``).
+
+    ``swap=True`` uses ``min(d(a, n), d(p, n))`` as the negative distance (the distance swap).
+    """
+    reduction = get_reduction(size_average, reduce, reduction)
+    return _triplet("triplet_margin_loss", anchor, positive, negative,
+                    lambda x1, x2: pairwise_distance(x1, x2, p, eps), margin, swap, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function=None, margin: float = 1.0, swap: bool = False,
+                                      reduction: str = "mean") -> Tensor:
+    """:func:`triplet_margin_loss` with any ``distance_function(x1, x2)`` (default :func:`pairwise_distance`)."""
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    reduction = get_reduction(None, None, reduction)
+    return _triplet("triplet_margin_with_distance_loss", anchor, positive, negative,
+                    pairwise_distance if distance_function is None else distance_function, margin, swap, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """The multi-label hinge loss ``sum_{j in y} sum_{i not in y} max(0, 1 - (x[j] - x[i])) / C`` per sample.
+
+    ``input`` (C,) or (N, C) scores; ``target`` the same shape, int64, holding each sample's target classes
+    followed by -1 (the classes after the first -1 are ignored).
+    """
+    reduction = get_reduction(size_average, reduce, reduction)
+    _check_tensors("multilabel_margin_loss", input=input, target=target)
+    if input._data.ndim > 2 or tuple(target._data.shape) != tuple(input._data.shape):
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    classes = input._data.shape[-1] if input._data.ndim else 1
+    x = input.reshape(-1, classes)
+    t = target.long().reshape(-1, classes)
+    if not _inside_vmap() and bool(((t < -1) | (t >= classes)).any()):
+        raise RuntimeError("argument #2 'target' is out of range")
+    # NOTE: a target entry counts while no -1 came before it; the mask of target classes is built from ops.
+    listed = (t == -1).long().cumsum(-1) == 0
+    onehot = (t.unsqueeze(-1) == arange(classes)) & listed.unsqueeze(-1)  # (N, position, class)
+    count = onehot.long().sum(1).to(x.dtype)  # times class j is listed
+    is_target = onehot.any(1)
+    # NOTE: relu's gradient is 0 at the kink, as torch's (1 - x[j] + x[i] > 0) rule.
+    hinge = elementwise.relu(1 - x.unsqueeze(-1) + x.unsqueeze(-2))  # [n, j, i]
+    pairs = where(is_target.unsqueeze(-2), 0.0, hinge) * count.unsqueeze(-1)
+    loss = pairs.sum((-2, -1)) / classes
+    return _reduce(loss.reshape(input.shape[:-1]) if input._data.ndim else loss.reshape(()), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                                reduce=None, reduction: str = "mean") -> Tensor:
+    """``-mean_c (t_c log sigmoid(x_c) + (1 - t_c) log sigmoid(-x_c))`` per sample (``weight`` per class)."""
+    reduction = get_reduction(size_average, reduce, reduction)
+    _check_tensors("multilabel_soft_margin_loss", input=input, target=target, weight=weight)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input._data.ndim - 1
+    return _reduce(loss.sum(class_dim) / input._data.shape[class_dim], reduction)
+
+
+# -- sequences ---------------------------------------------------------------------------------------------
+
+def _logaddexp(*terms: Tensor) -> Tensor:
+    """``log(sum(exp(terms)))`` elementwise, -inf (with zero gradients, not nan) where every term is -inf."""
+    top = terms[0].detach()
+    for term in terms[1:]:
+        top = maximum(top, term.detach())
+    shift = where(top.isfinite(), top, 0.0)
+    total = sum((term - shift).exp() for term in terms)
+    # NOTE: the double where keeps log's gradient at 0 out of paths that are impossible (all -inf).
+    some = total > 0
+    return where(some, where(some, total, 1.0).log() + shift, -math.inf)
+
+
+def _lengths(op: str, name: str, lengths, n: int) -> list:
+    values = lengths.tolist() if isinstance(lengths, Tensor) else list(lengths) if isinstance(
+        lengths, (list, tuple)) else [lengths]
+    values = [int(v) for v in (values if isinstance(values, list) else [values])]
+    if len(values) != n:
+        raise RuntimeError(f"{op}: {name} must have one entry per batch element ({n}), got {len(values)}")
+    return values
+
+
+def _padded_targets(targets: Tensor, target_lengths: list, blank: int) -> Tensor:
+    """(N, S) class indices from padded (N, S') or concatenated (sum S_n,) targets; blank beyond each length."""
+    n, longest = len(target_lengths), max(target_lengths, default=0)
+    positions = xp.arange(longest)
+    if targets._data.ndim == 2:
+        padded = targets.long().narrow(1, 0, longest)
+    else:
+        starts = xp.cumsum([0] + target_lengths[:-1]).astype(xp.int64)
+        index = starts[:, None] + xp.minimum(positions, xp.maximum(xp.asarray(target_lengths)[:, None] - 1, 0))
+        # NOTE: an empty target's row points anywhere valid; it is replaced by blanks below.
+        index = xp.minimum(index, max(targets._data.size - 1, 0))
+        padded = targets.long().index_select(0, _wrap(index.reshape(-1).astype(xp.int64))).reshape(n, longest)
+    inside = _wrap(positions[None, :] < xp.asarray(target_lengths)[:, None])
+    return where(inside, padded, blank)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """The Connectionist Temporal Classification loss: ``-log`` of the total probability of every alignment of
+    each target sequence to its input, by the forward algorithm in log space (a ``logsumexp`` recursion).
+
+    ``log_probs`` (T, N, C) log-probabilities (e.g. ``log_softmax``), or (T, C) unbatched; ``targets``
+    (N, S) padded or (sum of target_lengths,) concatenated class indices (never ``blank``);
+    ``input_lengths``, ``target_lengths``: (N,) tensors or sequences of ints. ``reduction='mean'`` divides
+    each loss by its target length, then averages over the batch. ``zero_infinity`` replaces the infinite
+    losses of impossible alignments (and their gradients) by zero.
+
+    Example::
+
+        >>> lp = chainrule.zeros(2, 1, 2)  # two steps, two equally likely classes
+        >>> ctc_loss(lp.log_softmax(2), chainrule.tensor([[1]]), [2], [1], reduction="sum")  # 3 paths of 1/4
+        tensor(0.2877)
+    """
+    _check_tensors("ctc_loss", log_probs=log_probs, targets=targets)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    unbatched = log_probs._data.ndim == 2
+    if unbatched:
+        log_probs, targets = log_probs.unsqueeze(1), targets.unsqueeze(0)
+    if log_probs._data.ndim != 3:
+        raise RuntimeError(f"ctc_loss: expected log_probs of shape (T, N, C) or (T, C), got "
+                           f"{list(log_probs.shape)}")
+    steps, n, classes = log_probs._data.shape
+    if not 0 <= blank < classes:
+        raise RuntimeError("blank must be in label range")
+    in_lens = _lengths("ctc_loss", "input_lengths", input_lengths, n)
+    tgt_lens = _lengths("ctc_loss", "target_lengths", target_lengths, n)
+    if any(length > steps or length < 0 for length in in_lens):
+        raise RuntimeError(f"ctc_loss: Expected input_lengths to have value at most {steps}, but got {in_lens}")
+    padded = _padded_targets(targets, tgt_lens, blank)
+    longest = padded._data.shape[1]
+    width = 2 * longest + 1
+    # NOTE: the extended labels put a blank before, between and after the target's labels.
+    s = xp.arange(width)
+    label_of = _wrap(xp.clip((s - 1) // 2, 0, max(longest - 1, 0)).astype(xp.int64))
+    odd = _wrap(s % 2 == 1)
+    ext = where(odd, padded.index_select(1, label_of) if longest else blank, blank)  # (N, width)
+    # NOTE: a path may skip the blank between two labels only when they differ.
+    before = pad(ext, (2, 0), value=blank).narrow(1, 0, width)
+    skip = odd & _wrap(s >= 2) & (ext != before)
+    emit = log_probs.gather(2, ext.unsqueeze(0).expand(steps, n, width))  # (T, N, width)
+    alpha = where(_wrap(s < 2), emit[0], -math.inf)
+    for step in range(1, max(in_lens, default=0)):
+        one = pad(alpha, (1, 0), value=-math.inf).narrow(1, 0, width)
+        two = where(skip, pad(alpha, (2, 0), value=-math.inf).narrow(1, 0, width), -math.inf)
+        running = _wrap(xp.asarray(in_lens)[:, None] > step)
+        alpha = where(running, _logaddexp(alpha, one, two) + emit[step], alpha)
+    ends = xp.asarray(tgt_lens, dtype=xp.int64) * 2
+    last = alpha.gather(1, _wrap(ends[:, None])).squeeze(1)
+    before_last = alpha.gather(1, _wrap(xp.maximum(ends - 1, 0)[:, None])).squeeze(1)
+    loss = -_logaddexp(last, where(_wrap(ends > 0), before_last, -math.inf))
+    # NOTE: an empty input matches only an empty target.
+    loss = where(_wrap(xp.asarray(in_lens) == 0), _wrap(xp.where(ends == 0, 0.0, math.inf)).to(loss.dtype), loss)
+    if zero_infinity:
+        loss = where(loss.isinf(), 0.0, loss)
+    if reduction == "mean":
+        return (loss / _wrap(xp.maximum(xp.asarray(tgt_lens), 1).astype(loss._data.dtype))).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss.squeeze(0) if unbatched else loss
+

@@ -1,19 +1,19 @@
-"""``BatchNorm1d`` and ``BatchNorm2d``: batch statistics in training, running statistics in evaluation."""
+"""``BatchNorm1d/2d/3d``: batch statistics in training, running statistics in evaluation."""
 
 from __future__ import annotations
 
 from ... import _dtype, creation
 from ...tensor import Tensor
 from .. import functional as F
-from .. import init
-from ..parameter import Parameter
 from .module import Module
+from .normalization import affine_parameters, reset_affine
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
-class _BatchNorm(Module):
-    """Shared by the batch norm layers; subclasses only say which input ranks they accept."""
+class NormBase(Module):
+    """Shared by the batch and instance norm layers (torch's ``_NormBase``): the affine parameters, the running
+    statistics buffers and their reset; subclasses say which input ranks they accept and how they normalise."""
 
     _version = 2
     _ranks: tuple = ()
@@ -28,15 +28,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         make = dict(dtype=dtype, device=device)
-        if affine:
-            self.weight = Parameter(creation.empty(num_features, **make))
-            if bias:
-                self.bias = Parameter(creation.empty(num_features, **make))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, num_features, affine, bias, dtype, device)
         if track_running_stats:
             self.register_buffer("running_mean", creation.zeros(num_features, **make))
             self.register_buffer("running_var", creation.ones(num_features, **make))
@@ -54,27 +46,12 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input._data.ndim not in self._ranks:
             expected = " or ".join(f"{r}D" for r in self._ranks)
             raise ValueError(f"expected {expected} input (got {input._data.ndim}D input)")
-
-    def forward(self, input: Tensor) -> Tensor:
-        self._check_input_dim(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
-            # NOTE: momentum=None means a cumulative average of all batches seen so far.
-            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
-        track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
-                            self.weight, self.bias, use_batch_stats, factor, self.eps)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs, assign: bool = False) -> None:
@@ -88,6 +65,22 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(NormBase):
+    """Batch statistics in training (updating the running ones), running statistics in evaluation."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            # NOTE: momentum=None means a cumulative average of all batches seen so far.
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                            self.weight, self.bias, use_batch_stats, factor, self.eps)
 
 
 class BatchNorm1d(_BatchNorm):
@@ -111,3 +104,10 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) input per channel, over batch and pixels (see BatchNorm1d)."""
 
     _ranks = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) input per channel, over batch and voxels (see BatchNorm1d)."""
+
+    _ranks = (5,)
+
