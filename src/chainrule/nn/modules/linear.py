@@ -26,6 +26,15 @@ def reset_affine(weight: Parameter, bias: Parameter | None) -> None:
         init.uniform_(bias, -bound, bound)
 
 
+def weight_and_bias(module: Module, weight_shape: tuple, bias: bool, factory: dict) -> None:
+    """Register ``weight`` (uninitialised) and ``bias`` (out_features = weight_shape[0]) or a None bias."""
+    module.weight = Parameter(creation.empty(*weight_shape, **factory))
+    if bias:
+        module.bias = Parameter(creation.empty(weight_shape[0], **factory))
+    else:
+        module.register_parameter("bias", None)
+
+
 class Identity(Module):
     """Returns its input unchanged (a placeholder; any constructor arguments are ignored)."""
 
@@ -54,11 +63,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(creation.empty(out_features, in_features, dtype=dtype, device=device))
-        if bias:
-            self.bias = Parameter(creation.empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in_features), bias, {"dtype": dtype, "device": device})
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -91,12 +96,7 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(creation.empty(out_features, in1_features, in2_features, dtype=dtype,
-                                               device=device))
-        if bias:
-            self.bias = Parameter(creation.empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in1_features, in2_features), bias, {"dtype": dtype, "device": device})
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -124,39 +124,32 @@ class _BackwardHooks:
             tensors[i] = t
         return type(out)(tensors) if isinstance(out, (tuple, list)) else tensors[0]
 
-    def _on_grad_output(self, grads: tuple) -> tuple:
-        for hook in tuple(self.module._backward_pre_hooks):
-            result = hook.fn(self.module, grads)
+    def _run(self, hooks: list, grads: tuple, name: str, *extra) -> tuple:
+        """Call each hook on ``(module, grads, *extra)``; a returned tuple of the same length replaces ``grads``."""
+        for hook in tuple(hooks):
+            result = hook.fn(self.module, grads, *extra)
             if result is not None:
                 result = _as_tuple(result)
                 if len(result) != len(grads):
-                    raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got "
-                                       f"{len(result)}, but expected {len(grads)}")
+                    raise RuntimeError(f"{'Backward pre hook' if name == 'grad_output' else 'Backward hook'} returned "
+                                       f"an invalid number of {name}, got {len(result)}, but expected {len(grads)}")
                 grads = result
-        self.grad_output = grads
+        return grads
+
+    def _on_grad_output(self, grads: tuple) -> tuple:
+        grads = self.grad_output = self._run(self.module._backward_pre_hooks, grads, "grad_output")
         if not self.input_positions and self.module._backward_hooks:
             warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
                           "since no inputs require gradients.", stacklevel=2)
-            self._run_full_hooks((None,) * self.n_args)
+            self._run(self.module._backward_hooks, (None,) * self.n_args, "grad_input", self.grad_output)
         return grads
 
     def _on_grad_input(self, grads: tuple) -> tuple:
         grad_input = [None] * self.n_args
         for i, g in zip(self.input_positions, grads):
             grad_input[i] = g
-        grad_input = self._run_full_hooks(tuple(grad_input))
+        grad_input = self._run(self.module._backward_hooks, tuple(grad_input), "grad_input", self.grad_output)
         return tuple(grad_input[i] for i in self.input_positions)
-
-    def _run_full_hooks(self, grad_input: tuple) -> tuple:
-        for hook in tuple(self.module._backward_hooks):
-            result = hook.fn(self.module, grad_input, self.grad_output)
-            if result is not None:
-                result = _as_tuple(result)
-                if len(result) != len(grad_input):
-                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got {len(result)}, "
-                                       f"but expected {len(grad_input)}")
-                grad_input = result
-        return grad_input
 
 
 class Module:
@@ -336,25 +329,23 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return module
 
-    def get_parameter(self, target: str) -> Parameter:
-        """The parameter at the dotted path ``target`` (``'0.weight'``)."""
+    def _get_member(self, target: str, store: str, kind: str):
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
-        if name not in module._parameters:
+        members = getattr(module, store)
+        if name not in members:
             if hasattr(module, name):
-                raise AttributeError(f"`{name}` is not an nn.Parameter")
+                raise AttributeError(f"`{name}` is not {kind}")
             raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
-        return module._parameters[name]
+        return members[name]
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (``'0.weight'``)."""
+        return self._get_member(target, "_parameters", "an nn.Parameter")
 
     def get_buffer(self, target: str) -> Tensor:
         """The buffer at the dotted path ``target`` (``'bn.running_mean'``)."""
-        module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
-        if name not in module._buffers:
-            if hasattr(module, name):
-                raise AttributeError(f"`{name}` is not a buffer")
-            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
-        return module._buffers[name]
+        return self._get_member(target, "_buffers", "a buffer")
 
     def __getattr__(self, name: str):
         d = self.__dict__

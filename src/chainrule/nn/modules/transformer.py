@@ -44,12 +44,16 @@ def _causal_hint(is_causal) -> bool:
 
 
 class _Layer(Module):
-    """What both layer kinds share: the feed-forward block, its norms and dropouts, and the self-attention."""
+    """What both layer kinds share: the constructor (torch's signature), the self-attention, the feed-forward
+    block and the norms and dropouts (two of each for an encoder layer, three for a decoder layer)."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float, activation,
-                 layer_norm_eps: float, batch_first: bool, norm_first: bool, bias: bool, factory: dict,
-                 norms: int) -> None:
+    _norms = 2
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
+        factory, norms = {"device": device, "dtype": dtype}, self._norms
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
                                             **factory)
         if norms == 3:
@@ -90,12 +94,6 @@ class TransformerEncoderLayer(_Layer):
         chainrule.Size([2, 7, 16])
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
-        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
-                         norm_first, bias, {"device": device, "dtype": dtype}, norms=2)
-
     def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool = False) -> Tensor:
         x = src
@@ -120,11 +118,7 @@ class TransformerDecoderLayer(_Layer):
         chainrule.Size([7, 2, 16])
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
-        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
-                         norm_first, bias, {"device": device, "dtype": dtype}, norms=3)
+    _norms = 3
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
