@@ -11,7 +11,7 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 from chainrule.autograd import gradcheck, gradgradcheck
-from chainrule.func import functional_call, jvp, vjp, vmap
+from chainrule.func import functional_call, grad, jvp, vjp, vmap
 from chainrule.nn.utils.rnn import (
     PackedSequence,
     pack_padded_sequence,
@@ -351,6 +351,14 @@ def test_vmap_over_unbatched_sequences_matches_the_batched_layer():
     ref, (h_ref, _) = lstm(xs.transpose(0, 1))
     close(out, ref.transpose(0, 1))
     close(h_n, h_ref.transpose(0, 1))
+    # per-sample gradients
+    params = {k: v.detach() for k, v in lstm.named_parameters()}
+    per_sample = vmap(grad(lambda p, x: functional_call(lstm, p, (x,))[0].sin().sum()), in_dims=(None, 0))(params, xs)
+    for i in (0, 5):
+        lstm.zero_grad()
+        lstm(xs[i])[0].sin().sum().backward()
+        for name, p in lstm.named_parameters():
+            close(per_sample[name][i], p.grad, atol=1e-5)
 
 
 # -- errors ----------------------------------------------------------------------------------------------

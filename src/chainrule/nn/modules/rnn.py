@@ -297,7 +297,10 @@ class RNNBase(Module):
             if unsorted_indices is not None:
                 finals = tuple(s.index_select(1, unsorted_indices) for s in finals)
         else:
-            output = stack(outs, 1 if self.batch_first else 0)
+            # NOTE: one cat and a reshape; stack would add an unsqueeze per time step, forward and backward.
+            output = cat(outs).reshape(steps, batch, -1)
+            if self.batch_first:
+                output = output.transpose(0, 1)
             if not batched:
                 output = output.squeeze(0 if self.batch_first else 1)
                 finals = tuple(s.squeeze(1) for s in finals)
