@@ -145,6 +145,24 @@ def test_lu_solve_matches_solve(left, adjoint):
     close(a_eff @ x.numpy() if left else x.numpy() @ a_eff, b)
 
 
+def test_legacy_cholesky_qr_and_cholesky_solve_inverse():
+    a = random(2, 3, 3)
+    spd = a @ np.swapaxes(a, -1, -2) + 3 * np.eye(3)
+    b = random(2, 3, 2, seed=1)
+    lower = cr.cholesky(t64(spd))
+    close(lower, L.cholesky(t64(spd)))
+    close(t64(spd).cholesky(upper=True), lower.mT)
+    close(cr.cholesky_solve(t64(b), lower), np.linalg.solve(spd, b))
+    close(t64(b).cholesky_solve(lower.mT, upper=True), np.linalg.solve(spd, b))
+    close(cr.cholesky_inverse(lower), np.linalg.inv(spd))
+    close(lower.cholesky_inverse(), np.linalg.inv(spd))
+    Q, R = cr.qr(t64(random(4, 3)))
+    assert Q.shape == (4, 3) and R.shape == (3, 3)
+    assert t64(random(4, 3)).qr(some=False).Q.shape == (4, 4)
+    with pytest.raises(RuntimeError, match="b should have at least 2 dimensions"):
+        cr.cholesky_solve(cr.ones(3), cr.eye(3))
+
+
 # -- closed forms ---------------------------------------------------------------------------------------------
 
 def test_pinv_closed_forms():
@@ -420,6 +438,10 @@ ORACLE = [
     ("solve_triangular", lambda m, a, b: m.linalg.solve_triangular(a + 3 * m.eye(3, dtype=a.dtype), b, upper=False,
                                                                    left=False), [(3, 3), (2, 3)]),
     ("matrix_power", lambda m, a: m.linalg.matrix_power(a + 3 * m.eye(3, dtype=a.dtype), -3), [(3, 3)]),
+    ("cholesky_solve", lambda m, a, b: m.cholesky_solve(b, m.linalg.cholesky(a @ a.mT + m.eye(3, dtype=a.dtype)),
+                                                        upper=False), [(2, 3, 3), (3, 2)]),
+    ("cholesky_inverse", lambda m, a: m.cholesky_inverse(m.linalg.cholesky(a @ a.mT + m.eye(3, dtype=a.dtype),
+                                                                           upper=True), upper=True), [(3, 3)]),
 ]
 
 

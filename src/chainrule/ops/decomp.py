@@ -307,6 +307,7 @@ class Qr(Primitive):
     doc = "The QR decomposition ``Q R`` of each matrix in ``x`` (Householder, LAPACK's signs)."
     gate = "qr: the gradient is (gQ + Q copyltu(gR R^T - Q^T gQ)) R^-T"
     batch_params = staticmethod(_same_batch)
+    save_inputs = True
     save_output = True
     n_outputs = 2
 
@@ -319,8 +320,8 @@ class Qr(Primitive):
 
     @staticmethod
     def vjp(ctx, g_q, g_r):
+        m, n = _qr_check(ctx)
         q, r = ctx.outputs
-        m, n = _qr_check(ctx.params["mode"], q, r)
         if m >= n:
             return _qr_vjp_tall(q, r, g_q, g_r)
         # NOTE: wide A = [X | Y]: X = Q R1 is a square QR, and R2 = Q^T Y adds Y gR2^T to Q's gradient.
@@ -332,8 +333,8 @@ class Qr(Primitive):
 
     @staticmethod
     def jvp(ctx, a_t):
+        m, n = _qr_check(ctx)
         q, r = ctx.outputs
-        m, n = _qr_check(ctx.params["mode"], q, r)
         if m >= n:
             return _qr_jvp_tall(q, r, a_t)
         x_t, y_t = narrow(a_t, -1, 0, m), narrow(a_t, -1, m, n - m)
@@ -341,11 +342,10 @@ class Qr(Primitive):
         y = narrow(ctx.inputs[0], -1, m, n - m)
         return q_t, cat([r1_t, q_t.mT @ y + q.mT @ y_t], -1)
 
-    save_inputs = True
 
-
-def _qr_check(mode: str, q: Tensor, r: Tensor) -> tuple:
-    m, n = q._data.shape[-2] if mode != "r" else 0, r._data.shape[-1]
+def _qr_check(ctx) -> tuple:
+    """``(m, n)`` of the input, or torch's error where the decomposition is not differentiable."""
+    mode, (m, n) = ctx.params["mode"], ctx.inputs[0]._data.shape[-2:]
     if mode == "r":
         raise RuntimeError("linalg.qr: The derivative of linalg.qr depends on Q, which is not computed when "
                            "mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to differentiate "
@@ -507,6 +507,48 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     A = _square("linalg.cholesky_ex", A)
     op = "linalg.cholesky_ex" if check_errors else None
     return CholeskyExResult(*apply(Cholesky, (A,), upper=bool(upper), op=op))
+
+
+@public(methods=("cholesky",), name="cholesky")
+def cholesky_legacy(input: Tensor, upper: bool = False) -> Tensor:
+    """torch.cholesky (deprecated in torch): :func:`chainrule.linalg.cholesky`."""
+    return cholesky(input, upper=upper)
+
+
+@public(methods=("cholesky_solve",))
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
+    """The solution ``X`` of ``A X = B`` given ``A``'s Cholesky factor ``L`` (``A = L L^T``; ``A = U^T U`` with
+    ``upper=True``): ``B (*, n, k)``, ``L (*, n, n)``, batch dims broadcast. Differentiable in ``B`` and ``L``."""
+    _tensor_arg("cholesky_solve", "B", B)
+    L = _square("cholesky_solve", L)
+    if B._data.ndim < 2:
+        raise RuntimeError(f"cholesky_solve: b should have at least 2 dimensions, but has {B._data.ndim} "
+                           "dimensions instead")
+    lower = L.mT if upper else L
+    y = solve_triangular(lower, B, upper=False)
+    return solve_triangular(lower.mT, y, upper=True)
+
+
+@public(methods=("cholesky_inverse",))
+def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
+    """The inverse of ``A = L L^T`` (``U^T U`` with ``upper=True``) from its Cholesky factor: ``(*, n, n)``."""
+    L = _square("cholesky_inverse", L)
+    n = L._data.shape[-1]
+    return cholesky_solve(broadcast_to(_eye(L, n), L._data.shape), L, upper)
+
+
+class QRLegacyResult(NamedTuple):
+    """``(Q, R)`` of the legacy :func:`chainrule.qr`, as ``torch.return_types.qr``."""
+
+    Q: Tensor
+    R: Tensor
+
+
+@public(methods=("qr",), name="qr")
+def qr_legacy(input: Tensor, some: bool = True) -> QRLegacyResult:
+    """torch.qr (deprecated in torch): :func:`chainrule.linalg.qr` with mode ``'reduced'`` (``some=True``) or
+    ``'complete'``."""
+    return QRLegacyResult(*qr(input, "reduced" if some else "complete"))
 
 
 # -- pseudo-inverse, least squares, rank --------------------------------------------------------------
