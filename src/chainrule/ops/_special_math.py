@@ -156,7 +156,8 @@ def _digamma_positive(x):
         small = x < 10
         total = total - xp.where(small, 1 / x, 0)
         x = xp.where(small, x + 1, x)
-    inv2 = 1 / (x * x)
+    inv = 1 / x
+    inv2 = inv * inv
     series, power = xp.zeros_like(x), inv2
     for k, b in enumerate(_BERNOULLI[:7], start=1):
         series = series + float(b) / (2 * k) * power
