@@ -10,19 +10,7 @@ import numpy as np
 import chainrule as cr
 
 from . import OpInfo, Sample, arrays, away_from
-
-
-def samples(shapes, seed=0, **kwargs):
-    return [Sample(arrays(s, seed=seed + i, **kwargs)) for i, s in enumerate(shapes)]
-
-
-def _with_zeros(*positions):
-    """A (3, 4) sample with zeros at ``positions`` (first, second zeros of a row: every branch of the rule)."""
-    (x,) = arrays((3, 4), seed=7)
-    x = away_from(x)
-    for p in positions:
-        x[p] = 0.0
-    return Sample((x,))
+from .reduce import _with_zeros, samples
 
 
 def _along(fn, x, axis):

@@ -22,7 +22,7 @@ from .arith import where
 from .cast import clone
 from .indexing import gather, scatter_add, take_along_dim
 from .join import cat, stack
-from .reduce import Cumsum, _accumulating, _nonempty, sum
+from .reduce import Cumsum, _accumulating, _nonempty, amax, sum
 from .shape import Flip, int_tuple, reshape
 from .sort import sort, sort_indices
 
@@ -46,19 +46,26 @@ def _reverse_cumsum(t: Tensor, dim: int) -> Tensor:
 
 # -- cumprod -------------------------------------------------------------------------------------------
 
-class Cumprod(Primitive):
-    name = "cumprod"
+class Scan(Primitive):
+    """A running reduction ``running(x, axis=dim)`` along ``dim``; its rules read the input and the output."""
+
     may_warn = True
     params = (_DIM,)
-    doc = "The running product of ``x`` along ``dim``."
-    gate = "cumprod: each input's gradient is the reversed running sum of g * out over the input (exact at 0)"
     save_inputs = True
     save_output = True
     batch_params = staticmethod(_shift_dim)
+    running = None
 
-    @staticmethod
-    def forward(ctx, x, dim):
-        return xp.cumprod(x, axis=dim)
+    @classmethod
+    def forward(cls, ctx, x, dim):
+        return cls.running(x, axis=dim)
+
+
+class Cumprod(Scan):
+    name = "cumprod"
+    doc = "The running product of ``x`` along ``dim``."
+    gate = "cumprod: each input's gradient is the reversed running sum of g * out over the input (exact at 0)"
+    running = staticmethod(xp.cumprod)
 
     @staticmethod
     def vjp(ctx, g):
@@ -164,19 +171,11 @@ def cummin(input: Tensor, dim: int):
 
 # -- logcumsumexp --------------------------------------------------------------------------------------
 
-class LogCumSumExp(Primitive):
+class LogCumSumExp(Scan):
     name = "logcumsumexp"
-    may_warn = True
-    params = (_DIM,)
     doc = "``log(cumsum(exp(x)))`` along ``dim``, computed pairwise in log space."
     gate = "logcumsumexp: each input's gradient is exp(x) times the reversed running sum of g * exp(-out)"
-    save_inputs = True
-    save_output = True
-    batch_params = staticmethod(_shift_dim)
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        return xp.logaddexp.accumulate(x, axis=dim)
+    running = staticmethod(xp.logaddexp.accumulate)
 
     @staticmethod
     def vjp(ctx, g):
@@ -265,12 +264,21 @@ def _nanmedian_rank(x: Tensor, d: int, n: int) -> Tensor:
 
 
 def _whole(input: Tensor, op: str, result_fn):
-    """A median of all entries: a 0-d tensor (NaN for an empty input, as in torch)."""
+    """A median of all entries: a 0-d tensor (NaN for an empty input, as in torch) whose gradient is shared
+    evenly by the entries equal to it."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if input._data.size == 0:
         return _wrap(xp.full((), xp.nan, dtype=input._data.dtype))
-    return result_fn(reshape(input, (-1,)), 0, False).values
+    flat = reshape(input, (-1,))
+    value = result_fn(flat, 0, False).values
+    if input._data.dtype.kind != "f":
+        return value
+    # NOTE: torch spreads the gradient of a median without dim evenly over the entries equal to it: the
+    # maximum of those entries has exactly that rule (and the median's value, exactly).
+    value = value.detach()
+    hit = (flat == value) | (flat.isnan() & value.isnan())
+    return amax(where(hit, flat, -math.inf))
 
 
 @public(methods=("median",))

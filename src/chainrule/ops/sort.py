@@ -67,7 +67,7 @@ def _like_input(t: Tensor, input: Tensor) -> Tensor:
 
 
 @public(methods=("sort",))
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
     """``(values, indices)``: ``input`` sorted along ``dim``, and the positions the values came from.
 
     The sort is always stable (``stable=True`` changes nothing): equal values keep their order. NaN is the
@@ -134,6 +134,7 @@ class Unique(Primitive):
               Param("consecutive", bool, "merge only runs of equal neighbours (unique_consecutive)"))
     doc = "The distinct entries (or slices along ``dim``) of ``x``, the inverse indices and the counts."
     differentiable = False
+    dynamic_shape = True
     n_outputs = 3
 
     @staticmethod
