@@ -394,14 +394,14 @@ def atleast_3d(*tensors):
 
 
 @public()
-def hstack(tensors, *, out=None) -> Tensor:
+def hstack(tensors) -> Tensor:
     """Join column-wise: vectors end to end, higher tensors along dimension 1 (0-d ones count as vectors)."""
     tensors = atleast_1d(_tensor_list(tensors, "hstack"))
     return cat(tensors, 0 if tensors and tensors[0]._data.ndim == 1 else 1)
 
 
 @public(aliases=("row_stack",))
-def vstack(tensors, *, out=None) -> Tensor:
+def vstack(tensors) -> Tensor:
     """Join row-wise along dimension 0, after lifting vectors to rows ``(1, n)``."""
     return cat(atleast_2d(_tensor_list(tensors, "vstack")), 0)
 
@@ -410,13 +410,13 @@ row_stack = vstack
 
 
 @public()
-def dstack(tensors, *, out=None) -> Tensor:
+def dstack(tensors) -> Tensor:
     """Join depth-wise along dimension 2, after lifting each tensor to 3 dimensions (see :func:`atleast_3d`)."""
     return cat(atleast_3d(_tensor_list(tensors, "dstack")), 2)
 
 
 @public()
-def column_stack(tensors, *, out=None) -> Tensor:
+def column_stack(tensors) -> Tensor:
     """Vectors (and 0-d tensors) as columns ``(n, 1)``, joined with the 2-D ones along dimension 1."""
     tensors = _tensor_list(tensors, "column_stack")
     return cat([reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in tensors], 1)
@@ -682,7 +682,7 @@ def block_diag(*tensors) -> Tensor:
 
 
 @public(methods=("kron",))
-def kron(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+def kron(input: Tensor, other: Tensor) -> Tensor:
     """The Kronecker product: block ``i`` of the result is ``input[i] * other`` (ranks aligned from the right).
 
     Shapes: ``(a0, a1, ...)`` and ``(b0, b1, ...)`` -> ``(a0 * b0, a1 * b1, ...)``.
@@ -716,7 +716,7 @@ def _tensordot_dims(a: Tensor, b: Tensor, dims) -> tuple:
 
 
 @public()
-def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     """Sum of products over dims ``dims[0]`` of ``a`` and ``dims[1]`` of ``b`` (an int ``k``: the last ``k``
     of ``a`` with the first ``k`` of ``b``). Shapes: the remaining dims of ``a`` then those of ``b``.
 

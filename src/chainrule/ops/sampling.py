@@ -39,7 +39,7 @@ def _probability(p, op: str) -> None:
 # -- sampling functions ---------------------------------------------------------------------------------
 
 @batched_random
-def bernoulli(input: Tensor, p: float | None = None, *, generator=None, out=None) -> Tensor:
+def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
     """0/1 samples: ``out[i] = 1`` with probability ``input[i]`` (or ``p`` for every element when given).
 
     Shapes and dtype: those of ``input`` (a floating point tensor of probabilities in [0, 1]).
@@ -63,7 +63,7 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator=None, out=None
 
 
 @batched_random
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None, out=None):
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None):
     """Indices of categories drawn with probability proportional to the weights in ``input``'s last dim.
 
     Shapes: ``(n,)`` -> ``(num_samples,)``; ``(m, n)`` -> ``(m, num_samples)`` (one draw per row); int64.
@@ -129,7 +129,7 @@ def _check_std(std, op: str = "normal") -> None:
 
 
 @batched_random
-def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, layout=None, device=None,
            pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """Normal samples, in torch's four forms:
 
