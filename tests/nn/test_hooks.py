@@ -161,3 +161,21 @@ def test_hooks_under_no_grad_and_with_tuple_outputs():
     assert seen and seen[0][0] == (3, 2, 4)
     with cr.no_grad():
         assert mha(x, x, x)[0].grad_fn is None
+
+
+def test_forward_mode_and_pickling_of_modules_with_hooks():
+    from chainrule.autograd import forward_ad as fwAD
+
+    layer = nn.Linear(3, 2)
+    layer.register_full_backward_hook(lambda m, gin, gout: None)
+    x = cr.randn(4, 3, requires_grad=True)
+    with fwAD.dual_level():
+        out = layer(fwAD.make_dual(x, cr.ones(4, 3)))
+        tangent = fwAD.unpack_dual(out).tangent
+    np.testing.assert_allclose(tangent.numpy(), np.tile(layer.weight.detach().numpy().sum(1), (4, 1)), rtol=1e-6)
+    # a module pickled before a hook kind existed loads with an empty list of it
+    state = dict(nn.Linear(2, 2).__dict__)
+    del state["_backward_pre_hooks"]
+    restored = nn.Linear.__new__(nn.Linear)
+    restored.__setstate__(state)
+    assert restored(cr.ones(2)).shape == (2,) and restored._backward_pre_hooks == []

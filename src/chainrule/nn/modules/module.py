@@ -89,6 +89,11 @@ class _Identity(Function):
     def backward(ctx, *grads):
         return (None, *ctx.callback(grads))
 
+    @staticmethod
+    def jvp(ctx, callback_t, *tangents):
+        # NOTE: the identity's tangents pass through, so forward mode works through modules with backward hooks.
+        return tangents
+
 
 class _BackwardHooks:
     """One call's full backward (pre-)hooks: wraps the inputs and the output in :class:`_Identity` nodes.
@@ -186,6 +191,12 @@ class Module:
         set_(self, "_forward_hooks", [])
         set_(self, "_backward_pre_hooks", [])
         set_(self, "_backward_hooks", [])
+
+    def __setstate__(self, state: dict) -> None:
+        # NOTE: modules pickled before a hook kind existed get an empty list of it (as torch's __setstate__).
+        self.__dict__.update(state)
+        for name in ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks"):
+            self.__dict__.setdefault(name, [])
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" '
