@@ -161,10 +161,10 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     _check_tensor("rrelu", input)
-    if not training:
-        return leaky_relu(input, (lower + upper) / 2, inplace)
-    # NOTE: drawn with chainrule.rand, so seeding and vmap's randomness modes apply as for dropout.
-    slope = (rand(input._data.shape, dtype=float64) * (upper - lower) + lower).to(input.dtype)
+    slope = (lower + upper) / 2
+    if training:
+        # NOTE: drawn with chainrule.rand, so seeding and vmap's randomness modes apply as for dropout.
+        slope = (rand(input._data.shape, dtype=float64) * (upper - lower) + lower).to(input.dtype)
     return _maybe_inplace(input, inplace, "rrelu", lambda x: where(x > 0, x, x * slope))
 
 
