@@ -186,6 +186,10 @@ def test_diff_and_trapezoid():
     assert cr.trapezoid(cr.tensor([1.0, 2.0, 3.0]), cr.tensor([0.0, 1.0, 3.0])).item() == 6.5
     assert cr.trapezoid(cr.tensor([1.0, 2.0, 3.0]), dx=2).item() == 8.0
     assert cr.trapz(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=0).tolist() == [2.0, 3.0]
+    assert values(cr.cumulative_trapezoid(cr.tensor([1.0, 2.0, 3.0]), cr.tensor([0.0, 1.0, 3.0]))) == [1.5, 6.5]
+    assert values(cr.cumulative_trapezoid(cr.tensor([1, 2, 3]), dx=2)) == [3.0, 8.0]
+    assert cr.cumulative_trapezoid(cr.zeros(3, 0)).shape == (3, 0)
+    assert values(cr.trapezoid(cr.zeros(3, 0))) == [0, 0, 0]
 
 
 # -- the NaN-ignoring reductions, aminmax, count_nonzero, std_mean --------------------------------------------

@@ -119,6 +119,12 @@ ENTRIES = [
     OpInfo("trapezoid_x", lambda y, x: cr.trapezoid(y, x, dim=0), [Sample(arrays((3, 4), (3,), seed=4)),
                                                                    Sample(arrays((3, 4), (3, 4), seed=5))],
            lambda y, x: np.trapezoid(y, x, axis=0)),
+    OpInfo("cumulative_trapezoid", lambda y, x: cr.cumulative_trapezoid(y, x, dim=0),
+           [Sample(arrays((3, 4), (3,), seed=6)), Sample(arrays((4, 2), (4, 2), seed=7))],
+           lambda y, x: np.cumsum((np.diff(x, axis=0).reshape((-1,) + (1,) * (y.ndim - 1)) if x.ndim == 1 else
+                                   np.diff(x, axis=0)) * (y[1:] + y[:-1]) / 2, 0)),
+    OpInfo("cumulative_trapezoid_dx", lambda y: cr.cumulative_trapezoid(y, dx=2.0),
+           samples([(3, 4), (1,), (3, 0)]), lambda y: np.cumsum((y[..., 1:] + y[..., :-1]), -1)),
     OpInfo("trapezoid_dx", lambda y: cr.trapezoid(y, dx=0.5, dim=1), samples([(3, 4)]),
            lambda y: np.trapezoid(y, dx=0.5, axis=1)),
     # reductions added with these (ops/reduce.py)

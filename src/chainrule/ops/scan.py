@@ -1,5 +1,5 @@
 """Scans and order statistics: cumprod, cummax, cummin, logcumsumexp, median, nanmedian, kthvalue, mode,
-quantile, nanquantile, histc, bincount, diff, trapezoid.
+quantile, nanquantile, histc, bincount, diff, trapezoid, cumulative_trapezoid.
 
 Two scans are primitives: ``cumprod`` (its rule must be exact with zeros in the input, where ``out / x`` is
 0 / 0) and ``logcumsumexp`` (computed pairwise in log space; a shifted ``cumsum`` of ``exp`` underflows).
@@ -111,12 +111,17 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 
 # -- cummax, cummin ------------------------------------------------------------------------------------
 
-class CummaxIndices(Primitive):
-    name = "cummax_indices"
+class PositionsAlong(Primitive):
+    """int64 positions along ``dim`` chosen by the values of ``x`` (not differentiable)."""
+
     params = (_DIM,)
-    doc = "The int64 position of the running maximum of ``x`` along ``dim`` (the last of ties; NaN sticks)."
     differentiable = False
     batch_params = staticmethod(_shift_dim)
+
+
+class CummaxIndices(PositionsAlong):
+    name = "cummax_indices"
+    doc = "The int64 position of the running maximum of ``x`` along ``dim`` (the last of ties; NaN sticks)."
     running = staticmethod(xp.maximum.accumulate)
 
     @classmethod
@@ -325,12 +330,9 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     return _at_rank("kthvalue", input, dim, keepdim, rank, kthvalue_result)
 
 
-class ModeIndices(Primitive):
+class ModeIndices(PositionsAlong):
     name = "mode_indices"
-    params = (_DIM,)
     doc = "The int64 position of the most frequent value along ``dim`` (kept as size 1)."
-    differentiable = False
-    batch_params = staticmethod(_shift_dim)
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -562,6 +564,33 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
     return x
 
 
+def _trapezoids(y: Tensor, x, dx, dim: int, op: str) -> tuple:
+    """``(areas, d)``: the area of each trapezoid between neighbouring samples of ``y`` along ``d``."""
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{op}(): argument 'y' must be Tensor, not {type(y).__name__}")
+    if x is not None and dx is not None:
+        raise TypeError(f"{op}(): pass either the sample points x or their spacing dx, not both")
+    if y._data.dtype.kind != "f":
+        y = y.to(_dtype.get_default_dtype())
+    d = _normalize_dim(dim, y._data.ndim, op)
+    length = y._data.shape[d]
+    if length == 0:
+        return y, d
+    heights = y.narrow(d, 1, length - 1) + y.narrow(d, 0, length - 1)
+    if x is None:
+        return heights * ((1 if dx is None else dx) / 2), d
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument 'x' must be Tensor, not {type(x).__name__}")
+    if x._data.ndim == 1:
+        if x._data.shape[0] != length:
+            raise RuntimeError(f"{op}(): there must be one `x` value for each sample point, got "
+                               f"{x._data.shape[0]} for {length} samples along dim {d}")
+        widths = reshape(diff(x), (length - 1,) + (1,) * (y._data.ndim - 1 - d))
+    else:
+        widths = diff(x, dim=d - y._data.ndim)
+    return widths * heights / 2, d
+
+
 @public(aliases=("trapz",))
 def trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
     """The trapezoidal rule along ``dim``: ``sum((x[i+1] - x[i]) * (y[i+1] + y[i]) / 2)``.
@@ -574,29 +603,21 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> 
         >>> chainrule.trapezoid(chainrule.tensor([1., 2., 3.]))
         tensor(4.)
     """
-    if not isinstance(y, Tensor):
-        raise TypeError(f"trapezoid(): argument 'y' must be Tensor, not {type(y).__name__}")
-    if x is not None and dx is not None:
-        raise TypeError("trapezoid(): pass either the sample points x or their spacing dx, not both")
-    if y._data.dtype.kind != "f":
-        y = y.to(_dtype.get_default_dtype())
-    d = _normalize_dim(dim, y._data.ndim, "trapezoid")
-    length = y._data.shape[d]
-    if length == 0:
-        return sum(y, d)
-    heights = y.narrow(d, 1, length - 1) + y.narrow(d, 0, length - 1)
-    if x is None:
-        return sum(heights, d) * ((1 if dx is None else dx) / 2)
-    if not isinstance(x, Tensor):
-        raise TypeError(f"trapezoid(): argument 'x' must be Tensor, not {type(x).__name__}")
-    if x._data.ndim == 1:
-        if x._data.shape[0] != length:
-            raise RuntimeError(f"trapezoid(): there must be one `x` value for each sample point, got "
-                               f"{x._data.shape[0]} for {length} samples along dim {d}")
-        widths = reshape(diff(x), (length - 1,) + (1,) * (y._data.ndim - 1 - d))
-    else:
-        widths = diff(x, dim=d - y._data.ndim)
-    return sum(widths * heights, d) / 2
+    areas, d = _trapezoids(y, x, dx, dim, "trapezoid")
+    return sum(areas, d)
+
+
+@public()
+def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
+    """The running trapezoidal rule along ``dim`` (see :func:`trapezoid`): ``dim`` shrinks by one.
+
+    Example::
+
+        >>> chainrule.cumulative_trapezoid(chainrule.tensor([1., 2., 3.]))
+        tensor([1.5000, 4.0000])
+    """
+    areas, d = _trapezoids(y, x, dx, dim, "cumulative_trapezoid")
+    return apply(Cumsum, (areas,), dim=d)
 
 
 __all__ = exports(__name__)
