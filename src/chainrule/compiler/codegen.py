@@ -163,6 +163,7 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
             late[id(v)] = (v, source)
         else:
             w.lines.append(w.source_line(v, source))
+    dying = _last_uses(plan)
     phases = dict(plan.phases)
     backward = False
     if 0 not in phases:
@@ -175,6 +176,8 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
             if id(v) in late:
                 w.lines.append(w.source_line(*late.pop(id(v))))
         w.lines.append(w.equation_line(k, eq, backward))
+        if dying.get(k):
+            w.lines.append("del " + ", ".join(w.names[id(v)] for v in dying[k]))
     if plan.writes or plan.grads:
         w.lines.append("# state")
     for source, v in plan.writes:
@@ -190,6 +193,25 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
     return source, w.namespace, w.names
 
 
+def _last_uses(plan: Plan) -> dict:
+    """``{equation index: variables read there for the last time}``: deleting them there frees their buffers
+    as the eager engine frees a graph's, so the generated code's peak memory is no higher than eager's."""
+    program = plan.program
+    kept = {id(v) for v in plan.results} | {id(v) for _, v in plan.writes}
+    kept |= {id(v) for _, v in plan.grads if v is not None} | {id(v) for v in program.consts}
+    last: dict = {}
+    for k, eq in enumerate(program.equations):
+        for v in eq.inputs:
+            last[id(v)] = (k, v)
+        for v in eq.outputs:
+            last.setdefault(id(v), (k, v))
+    dying: dict = {}
+    for key, (k, v) in last.items():
+        if key not in kept:
+            dying.setdefault(k, []).append(v)
+    return dying
+
+
 def _write_line(w: _Writer, source, v) -> str:
     value = w.array(v)
     if isinstance(source, ObjectSource):
@@ -203,12 +225,14 @@ def _write_line(w: _Writer, source, v) -> str:
 
 
 def build(plan: Plan, backend: str, name: str = "compiled"):
-    """The runnable form of ``plan``: ``(run(leaves) -> result arrays, source code, names)`` (see generate)."""
+    """The runnable form of ``plan``: ``(run(leaves) -> result arrays, code, names)`` (see generate); ``code``
+    is the source to read: the one that runs less its ``del`` lines."""
     source, namespace, names = generate(plan, name)
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("del ")) + "\n"
     if backend == "eager":
-        return _interpreter(plan), source, names
+        return _interpreter(plan), code, names
     exec(compile(source, f"<chainrule.compile {name}>", "exec"), namespace)  # noqa: S102
-    return namespace[name], source, names
+    return namespace[name], code, names
 
 
 def _interpreter(plan: Plan):
