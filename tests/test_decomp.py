@@ -383,11 +383,29 @@ def test_second_derivatives_and_forward_mode():
     (lambda: L.householder_product(cr.ones(2, 3), cr.ones(2)), RuntimeError, "expected m >= n >= k"),
     (lambda: L.cond(cr.ones(2, 2), 3), RuntimeError, "invalid norm type"),
     (lambda: L.pinv(cr.ones(2, 2), atol="x"), TypeError, "atol must be a float"),
+    (lambda: L.svd(cr.full((2, 2), float("nan"))), L.LinAlgError, "linalg.svd: The algorithm failed to converge"),
+    (lambda: L.cholesky(cr.full((2, 2), float("nan"))), L.LinAlgError, "leading minor of order 1"),
+    (lambda: L.svd(cr.ones(2, 2, dtype=cr.float16)), NotImplementedError, "not implemented for chainrule.float16"),
 ])
 def test_errors(call, error, message):
     with pytest.raises(error) as info:
         call()
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("call, shapes", [
+    (lambda: L.svd(cr.ones(3, 0)), [(3, 3), (0,), (0, 0)]),
+    (lambda: L.eigh(cr.ones(0, 0)), [(0,), (0, 0)]),
+    (lambda: (L.cholesky(cr.ones(0, 0)),), [(0, 0)]),
+    (lambda: (L.cholesky(cr.ones(0, 2, 2)),), [(0, 2, 2)]),
+    (lambda: (L.pinv(cr.ones(3, 0)),), [(0, 3)]),
+    (lambda: L.lu(cr.ones(3, 0)), [(3, 3), (3, 0), (0, 0)]),
+    (lambda: L.lu_factor(cr.ones(0, 0)), [(0, 0), (0,)]),
+    (lambda: L.qr(cr.ones(0, 3)), [(0, 0), (0, 3)]),
+    (lambda: L.lstsq(cr.ones(3, 0), cr.ones(3, 2)), [(0, 2), (0,), (), (0,)]),
+])
+def test_empty_matrices_have_torchs_shapes(call, shapes):
+    assert [tuple(t.shape) for t in call()] == shapes
 
 
 def test_linalg_error_is_a_runtime_error_raised_by_inv_too():

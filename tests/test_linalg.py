@@ -203,7 +203,7 @@ def test_singular_batch_element_and_det_gradient():
 @pytest.mark.parametrize("fn, arg, error, message", [
     (cr.linalg.inv, cr.ones(3, 4), RuntimeError, "A must be batches of square matrices, but they are 3 by 4"),
     (cr.linalg.inv, cr.ones(3), RuntimeError, "must have at least 2 dimensions"),
-    (cr.det, cr.ones(3, 3, dtype=cr.int64), RuntimeError, "expected a floating point tensor as input"),
+    (cr.det, cr.ones(3, 3, dtype=cr.int64), RuntimeError, "Expected a floating point tensor as input"),
     (cr.linalg.inv, [[1.0]], TypeError, "must be Tensor"),
 ])
 def test_factorisation_input_errors(fn, arg, error, message):

@@ -21,7 +21,7 @@ from ._primitive import Param, Primitive, apply, exports, public
 from .arith import maximum, where
 from .cast import promote
 from .join import cat, roll
-from .linalg import LinAlgError, _square, _tensor_arg, solve_triangular
+from .linalg import LinAlgError, _matrices, _square, _tensor_arg, solve_triangular
 from .reduce import amax
 from .shape import broadcast_to, diag_embed, diagonal, narrow, tril, triu
 
@@ -31,16 +31,18 @@ def _same_batch(size, p):
     return p
 
 
-def _matrix_input(op: str, A) -> Tensor:
-    """A floating tensor of at least 2 dims (any m x n), or the error torch gives."""
-    _tensor_arg(op, "A", A)
-    if A._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}: Expected a floating point tensor as input, got {A.dtype}; convert first, "
-                           "e.g. A.double() (complex dtypes are not supported)")
-    if A._data.ndim < 2:
-        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions, got shape "
-                           f"{tuple(A._data.shape)}")
-    return A
+def _lapack(op: str, fn, *args, **kwargs):
+    """``fn(*args)``, NumPy's LinAlgError (no convergence: NaN or inf in the input) raised as torch's."""
+    try:
+        return fn(*args, **kwargs)
+    except xp.linalg.LinAlgError:
+        raise LinAlgError(f"{op}: The algorithm failed to converge because the input matrix contained non-finite "
+                          "values (or is too ill-conditioned)") from None
+
+
+def _flat(a):
+    """``a`` as a stack of matrices ``(batch, m, n)`` (empty batches and matrices included)."""
+    return a.reshape((math.prod(a.shape[:-2]),) + a.shape[-2:])
 
 
 def _eye(t: Tensor, n: int, m: int | None = None) -> Tensor:
@@ -84,7 +86,7 @@ class Eigh(Primitive):
         # NOTE: an output that received no gradient arrives as None, so eigvalsh skips the eigenvector terms
         # (finite at repeated eigenvalues, as torch's).
         ctx.materialize_grads = False
-        return xp.linalg.eigh(a, UPLO=uplo)
+        return _lapack("linalg.eigh", xp.linalg.eigh, a, UPLO=uplo)
 
     @staticmethod
     def vjp(ctx, g_values, g_vectors):
@@ -175,7 +177,7 @@ class Svd(Primitive):
     def forward(ctx, a, full_matrices):
         # NOTE: outputs without a gradient arrive as None, so svdvals skips the singular-vector terms.
         ctx.materialize_grads = False
-        return xp.linalg.svd(a, full_matrices=full_matrices)
+        return _lapack("linalg.svd", xp.linalg.svd, a, full_matrices=full_matrices)
 
     @staticmethod
     def vjp(ctx, g_u, g_s, g_vh):
@@ -260,14 +262,14 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None) -> SVDResult:
         >>> chainrule.linalg.svd(chainrule.tensor([[3.0, 0.0], [0.0, -2.0]])).S
         tensor([3., 2.])
     """
-    A = _matrix_input("linalg.svd", A)
+    A = _matrices("linalg.svd", A)
     return SVDResult(*apply(Svd, (A,), full_matrices=bool(full_matrices)))
 
 
 def svdvals(A: Tensor, *, driver=None) -> Tensor:
     """The singular values of each matrix, descending: ``(*, m, n) -> (*, min(m, n))``. Its gradient
     ``U diag(g) Vh`` is finite at repeated singular values."""
-    A = _matrix_input("linalg.svdvals", A)
+    A = _matrices("linalg.svdvals", A)
     return apply(Svd, (A,), full_matrices=False)[1]
 
 
@@ -284,7 +286,7 @@ def svd_legacy(input: Tensor, some: bool = True, compute_uv: bool = True) -> Svd
     """torch.svd's legacy form: ``(U, S, V)`` with ``input = U diag(S) V^T`` (``V``, not ``Vh``); ``some=True``
     gives the reduced factors. With ``compute_uv=False``, U and V are zeros, as in torch. Prefer
     ``chainrule.linalg.svd``."""
-    A = _matrix_input("svd", input)
+    A = _matrices("svd", input)
     u, s, vh = apply(Svd, (A,), full_matrices=not some)
     if not compute_uv:
         return SvdLegacyResult(u.detach() * 0.0, s, vh.detach().mT * 0.0)
@@ -394,7 +396,7 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
                            "'r', or 'complete'")
-    A = _matrix_input("linalg.qr", A)
+    A = _matrices("linalg.qr", A)
     Q, R = apply(Qr, (A,), mode=mode)
     return QRResult(Q.reshape(0) if mode == "r" else Q, R)
 
@@ -414,27 +416,34 @@ def _not_positive_definite(op: str, order: int, batch: int | None) -> LinAlgErro
                        f"positive-definite (the leading minor of order {order} is not positive-definite).")
 
 
+def _cholesky_or_none(a):
+    """NumPy's Cholesky factor, or None where LAPACK's potrf fails (NumPy lets a NaN pivot through)."""
+    try:
+        lower = xp.linalg.cholesky(a)
+    except xp.linalg.LinAlgError:
+        return None
+    return None if xp.isnan(xp.diagonal(lower, 0, -2, -1)).any() else lower
+
+
 def _cholesky_arrays(a) -> tuple:
     """``(L, info)`` per matrix: LAPACK's ``info`` (the order of the first leading minor that is not positive
     definite, 0 on success); a failed factor holds the factor of the minors before it, zeros elsewhere."""
-    flat = a.reshape((-1,) + a.shape[-2:])
-    try:
-        return xp.linalg.cholesky(a), xp.zeros(a.shape[:-2], dtype=xp.int32)
-    except xp.linalg.LinAlgError:
-        pass
+    lower = _cholesky_or_none(a)
+    if lower is not None:
+        return lower, xp.zeros(a.shape[:-2], dtype=xp.int32)
+    flat = _flat(a)
     factors, infos = xp.zeros_like(flat), xp.zeros(flat.shape[0], dtype=xp.int32)
     for i, m in enumerate(flat):
-        try:
-            factors[i] = xp.linalg.cholesky(m)
+        lower = _cholesky_or_none(m)
+        if lower is not None:
+            factors[i] = lower
             continue
-        except xp.linalg.LinAlgError:
-            pass
         order = 1
         while order < m.shape[-1]:
-            try:
-                factors[i, :order, :order] = xp.linalg.cholesky(m[:order, :order])
-            except xp.linalg.LinAlgError:
+            lower = _cholesky_or_none(m[:order, :order])
+            if lower is None:
                 break
+            factors[i, :order, :order] = lower
             order += 1
         infos[i] = order
     return factors.reshape(a.shape), infos.reshape(a.shape[:-2])
@@ -605,7 +614,7 @@ class Pinv(Primitive):
 
     @staticmethod
     def forward(ctx, a, atol, rtol, hermitian):
-        return _pinv_array(a, atol, rtol, hermitian).astype(a.dtype, copy=False)
+        return _lapack("linalg.pinv", _pinv_array, a, atol, rtol, hermitian).astype(a.dtype, copy=False)
 
     @staticmethod
     def vjp(ctx, g):
@@ -642,7 +651,7 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
         tensor([[0.5, 0. ],
                 [0. , 0. ]])
     """
-    A = _matrix_input("linalg.pinv", A)
+    A = _matrices("linalg.pinv", A)
     if hermitian:
         A = _square("linalg.pinv", A)
     atol, rtol = _tolerances("linalg.pinv", A, atol, rtol)
@@ -658,7 +667,7 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
 def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The number of singular values (|eigenvalues| with ``hermitian=True``) above ``max(atol, rtol * s_max)``,
     int64 of shape ``(*)``; tolerances as in :func:`pinv`. Not differentiable."""
-    A = _matrix_input("linalg.matrix_rank", A)
+    A = _matrices("linalg.matrix_rank", A)
     atol, rtol = _tolerances("linalg.matrix_rank", A, atol, rtol)
     if min(A._data.shape[-2:]) == 0:
         return _wrap(xp.zeros(A._data.shape[:-2], dtype=xp.int64))
@@ -696,7 +705,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> LstsqResult:
         tensor([[1.],
                 [2.]])
     """
-    A = _matrix_input("linalg.lstsq", A)
+    A = _matrices("linalg.lstsq", A)
     _tensor_arg("linalg.lstsq", "B", B)
     if driver is None:
         driver = "gelsy"
@@ -747,7 +756,7 @@ def _lu_arrays(a) -> tuple:
     ``A[perm] = L U``."""
     m, n = a.shape[-2:]
     k = min(m, n)
-    lu = a.reshape((-1, m, n)).copy()
+    lu = _flat(a).copy()
     rows = xp.arange(lu.shape[0])
     perm = xp.broadcast_to(xp.arange(m), (lu.shape[0], m)).copy()
     pivots = xp.zeros((lu.shape[0], k), dtype=xp.int32)
@@ -817,7 +826,7 @@ def _lu_square(lower: Tensor, upper: Tensor) -> None:
 
 
 def _lu_input(op: str, A, pivot: bool) -> Tensor:
-    A = _matrix_input(op, A)
+    A = _matrices(op, A)
     if not pivot:
         raise RuntimeError(f"{op}: LU without pivoting is not implemented on the CPU")
     return A
@@ -859,7 +868,7 @@ class PivotsToPermutation(Primitive):
     @staticmethod
     def forward(ctx, pivots, m, dtype):
         batch = pivots.shape[:-1]
-        flat = pivots.reshape((-1, pivots.shape[-1])) - 1
+        flat = pivots.reshape((math.prod(batch), pivots.shape[-1])) - 1
         perm = xp.broadcast_to(xp.arange(m), (flat.shape[0], m)).copy()
         rows = xp.arange(flat.shape[0])
         for j in range(flat.shape[1]):
@@ -883,7 +892,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
               unpack_pivots: bool = True) -> LUUnpackResult:
     """``(P, L, U)`` from :func:`chainrule.linalg.lu_factor`'s ``(LU, pivots)``; ``L`` and ``U`` differentiate
     back to ``LU``. An output not unpacked is an empty tensor, as torch."""
-    LU = _matrix_input("lu_unpack", LU_data)
+    LU = _matrices("lu_unpack", LU_data)
     _tensor_arg("lu_unpack", "LU_pivots", LU_pivots)
     if LU_pivots._data.dtype.kind not in "iu":
         raise RuntimeError(f"lu_unpack: LU_pivots is expected to be an integer tensor, got {LU_pivots.dtype}")
@@ -922,7 +931,7 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     """The first ``n`` columns of ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^T`` with ``v_i`` column ``i`` of
     ``A`` below the diagonal (1 on it): LAPACK's orgqr. ``A (*, m, n)``, ``tau (*, k)``, ``m >= n >= k``."""
-    A = _matrix_input("linalg.householder_product", A)
+    A = _matrices("linalg.householder_product", A)
     _tensor_arg("linalg.householder_product", "tau", tau)
     m, n = A._data.shape[-2:]
     k = tau._data.shape[-1] if tau._data.ndim else -1

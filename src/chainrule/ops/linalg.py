@@ -370,16 +370,24 @@ def einsum(equation: str, *operands) -> Tensor:
 
 # -- inverse, determinants, solve --------------------------------------------------------------------
 
-def _square(op: str, A) -> Tensor:
-    """Refuse what the factorisations cannot take: non-tensors, non-floats, fewer than 2 dims, non-square."""
+def _matrices(op: str, A) -> Tensor:
+    """Refuse what the factorisations cannot take: non-tensors, non-floats (float16: LAPACK has none, as torch's
+    CPU), fewer than 2 dims."""
     _tensor_arg(op, "A", A)
     if A._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}: expected a floating point tensor as input, got {A.dtype}; convert first, "
-                           "e.g. A.double()")
+        raise RuntimeError(f"{op}: Expected a floating point tensor as input, got {A.dtype}; convert first, "
+                           "e.g. A.double() (complex dtypes are not supported)")
+    if A._data.dtype.itemsize < 4:
+        raise NotImplementedError(f"{op}: not implemented for {A.dtype}; convert to float32 or float64 first")
     if A._data.ndim < 2:
-        raise RuntimeError(f"{op}: the input tensor A must have at least 2 dimensions, got shape "
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions, got shape "
                            f"{tuple(A._data.shape)}")
-    m, n = A._data.shape[-2:]
+    return A
+
+
+def _square(op: str, A) -> Tensor:
+    """:func:`_matrices`, and square ones."""
+    m, n = _matrices(op, A)._data.shape[-2:]
     if m != n:
         raise RuntimeError(f"{op}: A must be batches of square matrices, but they are {m} by {n} matrices "
                            f"(shape {tuple(A._data.shape)})")
