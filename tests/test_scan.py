@@ -172,6 +172,8 @@ def test_histc_and_bincount():
     assert cr.bincount(cr.tensor([1, 1, 3]), cr.tensor([1, 2, 3])).dtype == cr.float64
     with pytest.raises(RuntimeError, match="non-negative"):
         cr.bincount(cr.tensor([-1, 2]))
+    with pytest.raises(NotImplementedError, match="float32"):
+        cr.bincount(cr.tensor([1.0]))
 
 
 def test_diff_and_trapezoid():

@@ -809,9 +809,10 @@ def _index_operands(op: str, input: Tensor, dim: int, index: Tensor, source) -> 
                                "scalar type")
         expected = input._data.shape[:d] + (idx.size,) + input._data.shape[d + 1:]
         if source._data.shape != expected and not (source._data.ndim == 0 and expected == (1,)):
-            raise IndexError(f"{op}(): source of shape {tuple(source._data.shape)} does not fit: with {idx.size} "
-                             f"indices along dim {d} of an input of shape {tuple(input._data.shape)} it must "
-                             f"have shape {expected}")
+            error = IndexError if op == "index_copy" else RuntimeError  # NOTE: torch's types differ here
+            raise error(f"{op}(): source of shape {tuple(source._data.shape)} does not fit: with {idx.size} "
+                        f"indices along dim {d} of an input of shape {tuple(input._data.shape)} it must have "
+                        f"shape {expected}")
     return input, d, ((slice(None),) * d + (idx,),), out_shape
 
 
@@ -949,6 +950,7 @@ class NonZero(Primitive):
     name = "nonzero"
     doc = "The int64 indices of the non-zero entries of ``x``, one row per entry in row-major order."
     differentiable = False
+    dynamic_shape = True
 
     @staticmethod
     def forward(ctx, x):

@@ -517,7 +517,10 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     if not isinstance(input, Tensor):
         raise TypeError(f"bincount(): argument 'input' must be Tensor, not {type(input).__name__}")
     data = input._data
-    if data.ndim != 1 or data.dtype.kind not in "iu" or (data.size and data.min() < 0):
+    if data.dtype.kind not in "iu":
+        raise NotImplementedError(f"bincount(): \"bincount_cpu\" not implemented for '{input.dtype}'; it counts "
+                                  "integers")
+    if data.ndim != 1 or (data.size and data.min() < 0):
         raise RuntimeError(f"bincount(): only supports 1-d non-negative integral inputs, got {input.dtype} of "
                            f"shape {tuple(data.shape)}")
     if minlength < 0:
