@@ -178,3 +178,28 @@ def test_modules_match_torch(name, args):
     out_t.square().sum().backward()
     out_c.square().sum().backward()
     np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("nd,kw", [(2, dict(output_size=(4, 5))), (2, dict(output_ratio=0.5)),
+                                   (3, dict(output_size=(2, 3, 2)))])
+def test_fractional_max_pool_matches_torch_for_the_same_samples(nd, kw):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(nd).standard_normal((2, 3) + (9, 11, 6)[:nd])
+    samples = np.random.default_rng(1).uniform(0, 1, (2, 3, nd))
+    name = f"FractionalMaxPool{nd}d"
+    ref = getattr(torch.nn, name)(2, **kw, return_indices=True, _random_samples=torch.tensor(samples))
+    m = getattr(nn, name)(2, **kw, return_indices=True, _random_samples=cr.tensor(samples))
+    (out_t, idx_t), (out_c, idx_c) = ref(torch.tensor(x)), m(cr.tensor(x))
+    np.testing.assert_array_equal(idx_c.numpy(), idx_t.numpy())
+    np.testing.assert_allclose(out_c.numpy(), out_t.numpy())
+
+
+def test_fractional_max_pool_draws_fresh_samples_and_checks_its_arguments():
+    x = randn(1, 2, 10, 10)
+    assert tuple(nn.FractionalMaxPool2d(3, output_ratio=0.5)(x).shape) == (1, 2, 5, 5)
+    with pytest.raises(ValueError, match="either an output size, or a pooling ratio"):
+        nn.FractionalMaxPool2d(2)
+    with pytest.raises(ValueError, match="output_ratio must be between 0 and 1"):
+        nn.FractionalMaxPool3d(2, output_ratio=1.5)
+    with pytest.raises(RuntimeError, match="too large relative to input size"):
+        F.fractional_max_pool2d(x, 3, output_size=9)

@@ -7,9 +7,10 @@ import math
 
 import numpy as np
 
+import chainrule as cr
 import chainrule.nn.functional as F
 
-from . import arrays
+from . import arrays, rng
 from .nn_functional import one
 
 
@@ -102,6 +103,30 @@ def np_max_unpool(x, indices, size):
     return out.reshape(x.shape[:-nd] + tuple(size))
 
 
+def np_fractional_max_pool(x, kernel, out_size, samples):
+    """Loops: torch's window starts ``floor((i + u) * alpha) - floor(u * alpha)``, the last at the edge; sample
+    k drives dim (W, H)[k] in 2-D and (D, H, W)[k] in 3-D."""
+    nd = len(kernel)
+    order = (1, 0) if nd == 2 else tuple(range(nd))
+    out, index = np.zeros(x.shape[:2] + tuple(out_size)), np.zeros(x.shape[:2] + tuple(out_size), dtype=np.int64)
+    size = x.shape[2:]
+    for b, c in itertools.product(range(x.shape[0]), range(x.shape[1])):
+        starts = []
+        for d in range(nd):
+            u, n, m, k = samples[b, c, order[d]], size[d], out_size[d], kernel[d]
+            alpha = (n - k) / (m - 1) if m > 1 else 0.0
+            starts.append([int((i + u) * alpha) - int(u * alpha) for i in range(m - 1)] + [n - k])
+        for pos in itertools.product(*map(range, out_size)):
+            cells = itertools.product(*(range(starts[d][p], starts[d][p] + kernel[d]) for d, p in enumerate(pos)))
+            places = [int(np.ravel_multi_index(cell, size)) for cell in cells]
+            values = x[b, c].ravel()[places]
+            out[(b, c) + pos], index[(b, c) + pos] = values.max(), places[int(values.argmax())]
+    return out, index
+
+
+SAMPLES_2D, SAMPLES_3D = rng(230).uniform(0, 1, (2, 2, 2)), rng(231).uniform(0, 1, (1, 2, 3))
+
+
 def positive(*shapes, seed):
     return tuple(0.2 + np.abs(a) for a in arrays(*shapes, seed=seed))
 
@@ -154,6 +179,18 @@ ENTRIES = [
         lambda x: np_adaptive(x, (3,), lambda v: v.mean(-1))[0]),
     one("adaptive_avg_pool3d", lambda x: F.adaptive_avg_pool3d(x, (2, None, 3)), arrays((1, 2, 3, 2, 4), seed=223),
         lambda x: np_adaptive(x, (2, 2, 3), lambda v: v.mean(-1))[0]),
+    one("fractional_max_pool2d", lambda x: F.fractional_max_pool2d(x, 2, (3, 4), _random_samples=cr.tensor(SAMPLES_2D)),
+        arrays((2, 2, 5, 7), seed=227), lambda x: np_fractional_max_pool(x, (2, 2), (3, 4), SAMPLES_2D)[0]),
+    one("fractional_max_pool3d", lambda x: F.fractional_max_pool3d(x, (2, 1, 2), (2, 3, 2),
+                                                                   _random_samples=cr.tensor(SAMPLES_3D)),
+        arrays((1, 2, 4, 3, 5), seed=228), lambda x: np_fractional_max_pool(x, (2, 1, 2), (2, 3, 2), SAMPLES_3D)[0]),
+    one("fractional_max_pool2d_with_indices",
+        lambda x: F.fractional_max_pool2d_with_indices(x, (3, 2), output_ratio=0.5,
+                                                       _random_samples=cr.tensor(SAMPLES_2D)),
+        arrays((2, 2, 6, 8), seed=229), lambda x: np_fractional_max_pool(x, (3, 2), (3, 4), SAMPLES_2D)),
+    one("fractional_max_pool3d_with_indices",
+        lambda x: F.fractional_max_pool3d_with_indices(x, 2, 2, _random_samples=cr.tensor(SAMPLES_3D)),
+        arrays((1, 2, 3, 4, 5), seed=232), lambda x: np_fractional_max_pool(x, (2, 2, 2), (2, 2, 2), SAMPLES_3D)),
     one("max_unpool1d", lambda x, i: F.max_unpool1d(x, i, 2), (*arrays((2, 2, 3), seed=224),
                                                               np.array([[[0, 3, 4], [1, 2, 5]]] * 2)),
         lambda x, i: np_max_unpool(x, i, (6,))),

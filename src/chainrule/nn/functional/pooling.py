@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 
 from ..._backend import xp
-from ...creation import zeros
+from ..._dtype import int64
+from ...creation import arange, full, rand, zeros
 from ...ops.arith import where
 from ...ops.conv import as_tuple, im2col, im2col_array, window_counts
 from ...ops.elementwise import relu, sign
 from ...ops.indexing import gather, index_select, scatter_add
+from ...ops.join import cat
 from ...ops.linalg import matmul
 from ...ops.reduce import argmax
 from ...ops.shape import broadcast_to
@@ -27,7 +29,8 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", 
            "lp_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
            "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
            "adaptive_max_pool3d_with_indices", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
-           "max_unpool1d", "max_unpool2d", "max_unpool3d"]
+           "fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
+           "fractional_max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
 
 
 def _check_input(op: str, nd: int, input: Tensor) -> None:
@@ -89,7 +92,8 @@ def _image(out: Tensor, input: Tensor, nd: int, counts: tuple) -> Tensor:
 
 def _max_over_windows(cols: Tensor, positions, input: Tensor, nd: int, counts: tuple, return_indices: bool):
     """The maximum of each window of ``cols`` (N, C, K, L), and with ``return_indices`` its flat input position
-    (``positions``: the (K, L) array of each window element's position)."""
+    (``positions``: each window element's position, a (K, L) array shared by every plane or an (N, C, K, L)
+    int64 tensor)."""
     k = cols._data.shape[2]
     # NOTE: a one-hot mask of each window's first argmax routes the gradient to a single element, like torch
     # (amax would split it between ties, which are common after a ReLU). Built from ops (argmax, eq), so vmap
@@ -99,7 +103,8 @@ def _max_over_windows(cols: Tensor, positions, input: Tensor, nd: int, counts: t
     out = _image(where(mask, cols, 0.0).sum(2), input, nd, counts)
     if not return_indices:
         return out
-    positions = broadcast_to(_wrap(positions.reshape((1, 1) + positions.shape)), cols._data.shape)
+    if not isinstance(positions, Tensor):
+        positions = broadcast_to(_wrap(positions.reshape((1, 1) + positions.shape)), cols._data.shape)
     return out, _image(gather(positions, 2, arg), input, nd, counts)
 
 
@@ -209,6 +214,59 @@ def _adaptive_max_pool(op: str, nd: int, input: Tensor, output_size, return_indi
     x = _batched(input, nd)
     n, c = x._data.shape[:2]
     cols = index_select(x.reshape(n, c, -1), 2, _wrap(positions.ravel())).reshape((n, c) + positions.shape)
+    return _max_over_windows(cols, positions, input, nd, out_size, return_indices)
+
+
+def _intervals(sample: Tensor, size: int, out: int, kernel: int) -> Tensor:
+    """torch's pseudo-random window starts along one dim for each plane's ``sample`` in [0, 1) (N, C):
+    ``floor((i + u) * alpha) - floor(u * alpha)`` with ``alpha = (size - kernel) / (out - 1)``, the last window
+    ending at the edge. (N, C, out) int64."""
+    last = full(tuple(sample._data.shape) + (1,), size - kernel, dtype=int64)
+    if out == 1:
+        return last
+    alpha = (size - kernel) / (out - 1)
+    i = arange(out - 1, dtype=sample.dtype)
+    u = sample.unsqueeze(-1)
+    return cat([((i + u) * alpha).floor().long() - (u * alpha).floor().long(), last], dim=-1)
+
+
+def _fractional_max_pool(op: str, nd: int, input: Tensor, kernel_size, output_size, output_ratio,
+                         return_indices: bool, _random_samples):
+    _check_input(op, nd, input)
+    kernel = as_tuple(kernel_size, nd, "kernel_size", op)
+    size = tuple(input._data.shape[-nd:])
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        ratios = tuple(output_ratio) if isinstance(output_ratio, (tuple, list)) else (output_ratio,) * nd
+        if len(ratios) != nd:
+            raise ValueError(f"{op} requires output_ratio to either be a single number or a tuple of {nd}")
+        out_size = tuple(int(n * r) for n, r in zip(size, ratios))
+    else:
+        out_size = as_tuple(output_size, nd, "output_size", op)
+    for n, k, m in zip(size, kernel, out_size):
+        if m < 1 or m + k - 1 > n:
+            raise RuntimeError(f"{op}: kernel_size {kernel} is too large relative to input size {size} for "
+                               f"output_size {out_size} (each output_size + kernel_size - 1 must be at most the "
+                               "input size, and each output_size positive)")
+    x = _batched(input, nd)
+    n_batch, c = x._data.shape[:2]
+    samples = rand(n_batch, c, nd, dtype=input.dtype) if _random_samples is None else _random_samples
+    if tuple(samples._data.shape) != (n_batch, c, nd):
+        raise RuntimeError(f"{op}: expected _random_samples of shape {(n_batch, c, nd)}, got "
+                           f"{tuple(samples._data.shape)}")
+    strides = [math.prod(size[d + 1:]) for d in range(nd)]
+    # NOTE: which sample drives which dim is torch's: (W, H) in 2-D but (D, H, W) in 3-D.
+    order = (1, 0) if nd == 2 else tuple(range(nd))
+    start = 0
+    for d in range(nd):
+        seq = _intervals(samples[..., order[d]], size[d], out_size[d], kernel[d]) * strides[d]
+        start = start + seq.reshape((n_batch, c) + tuple(out_size[e] if e == d else 1 for e in range(nd)))
+    offsets = sum(xp.arange(k).reshape(tuple(k if e == d else 1 for e in range(nd))) * stride
+                  for d, (k, stride) in enumerate(zip(kernel, strides)))
+    positions = start.reshape(n_batch, c, 1, -1) + _wrap(offsets.reshape(-1, 1))  # (N, C, K, L)
+    k, length = math.prod(kernel), math.prod(out_size)
+    cols = gather(x.reshape(n_batch, c, -1), 2, positions.reshape(n_batch, c, -1)).reshape(n_batch, c, k, length)
     return _max_over_windows(cols, positions, input, nd, out_size, return_indices)
 
 
@@ -348,6 +406,32 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
 
 
+def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    return _fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    return _fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+def fractional_max_pool2d_with_indices(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices: bool = False, _random_samples=None):
+    """:func:`fractional_max_pool2d` returning ``(output, indices)`` whatever ``return_indices`` says."""
+    return _fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio, True,
+                                _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices: bool = False, _random_samples=None):
+    """:func:`fractional_max_pool3d` returning ``(output, indices)`` whatever ``return_indices`` says."""
+    return _fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio, True,
+                                _random_samples)
+
+
 def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
 
@@ -420,6 +504,18 @@ _DOCS = {
         >>> adaptive_avg_pool{nd}d(chainrule.ones(2, 3, {example}), 1).shape
         chainrule.Size([2, 3, {one}])
     """,
+    "fractional_max_pool": """Fractional max pooling (Graham, 2014), as
+    ``torch.nn.functional.fractional_max_pool{nd}d``: (N, C, {dims}) -> (N, C, {out_dims}) with ``output_size``
+    (or ``output_ratio`` times the input size), each ``kernel_size`` window starting at pseudo-random steps
+    drawn from ``_random_samples`` (N, C, {nd}) in [0, 1) (fresh uniform samples when None), as torch draws
+    them, so that the steps average ``input / output``. The gradient goes to each window's first maximum;
+    ``return_indices`` also returns its flat position.
+
+    Example::
+
+        >>> fractional_max_pool{nd}d(chainrule.randn(2, 3, {example}), 2, output_size=3).shape
+        chainrule.Size([2, 3, {three}])
+    """,
     "max_unpool": """The partial inverse of :func:`max_pool{nd}d`: each value of ``input`` goes to the flat
     position ``indices`` names in a zero (N, C, {out_dims}) output, as ``torch.nn.functional.max_unpool{nd}d``.
 
@@ -435,5 +531,5 @@ _DOCS = {
 }
 
 for _family, _template in _DOCS.items():
-    for _nd in (1, 2, 3):
-        globals()[f"{_family}{_nd}d"].__doc__ = spatial_doc(_template, _nd, example=4, half=2, one=1)
+    for _nd in (2, 3) if _family == "fractional_max_pool" else (1, 2, 3):
+        globals()[f"{_family}{_nd}d"].__doc__ = spatial_doc(_template, _nd, example=4, half=2, one=1, three=3)
