@@ -270,3 +270,12 @@ def test_matches_torch_on_ties_and_nan():
             theirs = torch.scatter_reduce(torch.tensor(x), 1, torch.tensor(index), torch.tensor(src), reduce,
                                           include_self=include_self)
             np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+
+
+def test_vmap_with_a_batched_index():
+    vmap = cr.func.vmap
+    x, index, src = cr.zeros(2, 3), cr.tensor([[0, 2], [1, 1]]), cr.ones(2, 2)
+    assert values(vmap(lambda x, i, s: cr.scatter(x, 0, i, s))(x, index, src)) == [[1, 0, 1], [0, 1, 0]]
+    assert values(vmap(lambda x, i: cr.index_fill(x, 0, i, 5.0))(x, index)) == [[5, 0, 5], [0, 5, 0]]
+    with pytest.raises(RuntimeError, match="index batched by vmap"):
+        vmap(lambda x, i, s: cr.scatter_reduce(x, 0, i, s, "amax"))(x, index, src)
