@@ -260,3 +260,13 @@ def test_deepcopy_of_a_layer_is_independent():
     with cr.no_grad():
         clone.linear1.weight.add_(1.0)
     assert np.abs((clone.linear1.weight - layer.linear1.weight).detach().numpy()).min() == 1.0
+
+
+def test_vmap_over_unbatched_sequences_equals_the_batched_call():
+    from chainrule.func import vmap
+
+    layer = encoder_layer(batch_first=True).eval()
+    x = t64(RNG.standard_normal((4, 5, 8)))
+    padding = cr.tensor(np.array([False, False, False, True, True]))
+    per_sample = vmap(lambda seq: layer(seq, src_key_padding_mask=padding))(x)
+    close(per_sample, layer(x, src_key_padding_mask=padding.unsqueeze(0).expand(4, 5)))
