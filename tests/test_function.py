@@ -5,6 +5,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.autograd import Function, gradcheck, gradgradcheck
+from chainrule.autograd import forward_ad as fwAD
 
 from .helpers import Cube
 
@@ -115,7 +116,6 @@ def test_gradcheck_reports_the_bad_element():
 
 
 def test_function_in_forward_mode():
-    from chainrule.autograd import forward_ad as fwAD
 
     class Square(Function):
         @staticmethod
@@ -161,3 +161,94 @@ def test_jvp_gets_the_same_ctx_as_forward():
         x = forward_ad.make_dual(cr.tensor([0.0, 1.0]), cr.tensor([1.0, 2.0]))
         tangent = forward_ad.unpack_dual(Exp.apply(x)).tangent
     np.testing.assert_allclose(tangent.numpy(), [1.0, 2 * np.e], rtol=1e-6)
+
+
+# -- torch's newer Function styles: setup_context, mark_dirty, vmap rules --------------------------------------
+
+class _ExpSetup(cr.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return x.exp()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        (out,) = ctx.saved_tensors
+        return x_t * out
+
+
+def test_a_ctx_less_forward_with_setup_context_differentiates_in_both_modes():
+    x = cr.tensor([0.0, 1.0, -2.0], dtype=cr.float64, requires_grad=True)
+    assert cr.autograd.gradcheck(_ExpSetup.apply, (x,))
+    with fwAD.dual_level():
+        out = _ExpSetup.apply(fwAD.make_dual(x.detach(), cr.ones(3, dtype=cr.float64)))
+        np.testing.assert_allclose(fwAD.unpack_dual(out).tangent.numpy(), np.exp(x.detach().numpy()))
+
+
+def test_generate_vmap_rule_batches_the_forward_and_its_gradients():
+    x = cr.randn(4, 3, dtype=cr.float64)
+    np.testing.assert_allclose(cr.vmap(_ExpSetup.apply)(x).numpy(), np.exp(x.numpy()))
+    per_sample = cr.func.vmap(cr.func.grad(lambda v: _ExpSetup.apply(v).sum()))(x)
+    np.testing.assert_allclose(per_sample.numpy(), np.exp(x.numpy()))
+
+
+def test_a_user_vmap_staticmethod_is_the_batching_rule():
+    seen = []
+
+    class Sin(cr.autograd.Function):
+        @staticmethod
+        def forward(x, scale):
+            return x.sin() * scale
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+            ctx.scale = inputs[1]
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * x.cos() * ctx.scale, None
+
+        @staticmethod
+        def vmap(info, in_dims, x, scale):
+            seen.append((info.batch_size, info.randomness, in_dims))
+            return Sin.apply(x, scale), in_dims[0]
+
+    x = cr.randn(5, 2)
+    np.testing.assert_allclose(cr.vmap(lambda v: Sin.apply(v, 3.0))(x).numpy(), 3 * np.sin(x.numpy()), rtol=1e-6)
+    assert seen == [(5, "error", (0, None))]
+
+
+def test_mark_dirty_gives_the_modified_input_the_functions_history():
+    class Double_(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 3
+    version = b._version
+    out = Double_.apply(b)
+    assert out is b and b.grad_fn.name() == "Double_Backward" and b._version == version + 1
+    out.sum().backward()
+    assert a.grad.tolist() == [6.0, 6.0]
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        Double_.apply(cr.tensor([1.0], requires_grad=True))

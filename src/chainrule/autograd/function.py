@@ -38,6 +38,7 @@ class FunctionCtx(Node):
         self.non_differentiable = ()
         self.materialize_grads = True
         self.saved_for_forward = ()
+        self.dirty = ()
 
     def mark_non_differentiable(self, *tensors) -> None:
         """Outputs that never get a gradient (e.g. indices)."""
@@ -59,7 +60,8 @@ class FunctionCtx(Node):
         return Node.saved_tensors.fget(self)
 
     def mark_dirty(self, *tensors) -> None:
-        raise RuntimeError("mark_dirty: in-place custom Functions are not supported; return a new tensor instead")
+        """Inputs the forward modified in place (and returns): they take this node as their history."""
+        self.dirty = tuple(id(t) for t in tensors)
 
 
 class _FunctionMeta(type):
@@ -76,7 +78,16 @@ class Function(metaclass=_FunctionMeta):
     tensor or a tuple of tensors. ``backward`` receives one gradient per output and returns one per forward
     argument (None for non-tensor arguments and inputs that need none). An optional static ``jvp(ctx, *tangents)``
     gives forward mode. Call it with ``MyFunction.apply(*args)``.
+
+    As in torch, ``forward`` may instead take only the arguments (``forward(*args)``) when the class defines
+    ``setup_context(ctx, inputs, output)``, which then saves what the rules need. A forward that modifies an
+    input in place calls ``ctx.mark_dirty(input)`` and returns it: the input takes the Function's node as its
+    history. Under ``vmap`` the forward's ops are batched as they run (``generate_vmap_rule = True`` is accepted
+    and is what happens anyway); a static ``vmap(info, in_dims, *args) -> (output, out_dims)`` replaces that with
+    the user's own batching rule (``info.batch_size``, ``info.randomness``).
     """
+
+    generate_vmap_rule = False
 
     is_function = True
     save_inputs = False
@@ -119,8 +130,14 @@ class Function(metaclass=_FunctionMeta):
         ctx = FunctionCtx(cls)
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx.arg_positions = params["positions"]
+        edges = tuple(None if not t.requires_grad else t if t.grad_fn is None else (t.grad_fn, t._out_nr)
+                      for t in inputs)
         with _state.no_grad():
-            raw = cls.forward(ctx, *args)
+            if cls.uses_setup_context():
+                raw = cls.forward(*args)
+                cls.setup_context(ctx, args, raw)
+            else:
+                raw = cls.forward(ctx, *args)
         is_tuple = isinstance(raw, tuple)
         outs = raw if is_tuple else (raw,)
         for i, o in enumerate(outs):
@@ -129,12 +146,30 @@ class Function(metaclass=_FunctionMeta):
         results = []
         for i, o in enumerate(outs):
             differentiable = record and o._data.dtype.kind == "f" and id(o) not in ctx.non_differentiable
-            results.append(_wrap(o._data, ctx, i) if differentiable else _wrap(o._data))
+            if id(o) in ctx.dirty:
+                results.append(_modified_in_place(cls, o, ctx if differentiable else None, i, inputs))
+            else:
+                results.append(_wrap(o._data, ctx, i) if differentiable else _wrap(o._data))
         if record:
-            ctx.next = tuple(
-                None if not t.requires_grad else t if t.grad_fn is None else (t.grad_fn, t._out_nr) for t in inputs)
+            ctx.next = edges
             ctx.out_meta = tuple((o._data.shape, o._data.dtype) for o in outs)
         return (tuple(results) if is_tuple else results[0]), ctx
+
+    @classmethod
+    def uses_setup_context(cls) -> bool:
+        """Whether the class separates ``setup_context`` from a ctx-less ``forward`` (torch's newer style)."""
+        return cls.setup_context is not Function.setup_context
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output):
+        raise NotImplementedError("setup_context: define it to save for backward what a ctx-less forward needs")
+
+    @classmethod
+    def has_vmap_rule(cls) -> bool:
+        """Whether the class defines its own static ``vmap`` batching rule."""
+        return getattr(cls, "vmap", None) is not None and cls.vmap is not Function.vmap
+
+    vmap = None
 
     @classmethod
     def vjp(cls, ctx, *grads):
@@ -154,6 +189,19 @@ class Function(metaclass=_FunctionMeta):
                 g = _wrap(xp.asarray(g))
             out.append(g)
         return tuple(out)
+
+
+def _modified_in_place(cls, t: Tensor, ctx, index: int, inputs: tuple) -> Tensor:
+    """An input the forward changed in place (``mark_dirty``): it is the output, with the node as its history."""
+    if not any(t is i for i in inputs):
+        raise RuntimeError(f"{cls.__name__}: mark_dirty was given a tensor that is not an input of the forward; only "
+                           "inputs modified in place may be marked dirty")
+    if ctx is not None and t.requires_grad and t.grad_fn is None:
+        raise RuntimeError(f"{cls.__name__}: a leaf tensor that requires grad is being used in an in-place operation "
+                           "(mark_dirty); clone it first")
+    if ctx is not None:
+        t.grad_fn, t._out_nr, t.requires_grad = ctx, index, True
+    return t
 
 
 class once_differentiable:

@@ -26,7 +26,7 @@ import warnings
 
 from .. import _state
 from .._backend import xp
-from ..ops._primitive import BatchedParam, Interpreter, apply, eager
+from ..ops._primitive import BatchedParam, Interpreter, _Scratch, apply, eager
 from ..ops.join import stack
 from ..tensor import Tensor, _wrap
 from .pytree import tree_flatten, tree_unflatten
@@ -59,6 +59,15 @@ def loop(name: str, fn, physical: tuple, batched: tuple, size: int, like: tuple)
     if not rows:
         return tuple(_wrap(xp.zeros((0,) + r._data.shape, dtype=r._data.dtype)) for r in like)
     return tuple(stack([row[k] for row in rows]) for k in range(len(rows[0])))
+
+
+class VmapInfo:
+    """What a Function's own ``vmap`` rule is told: ``batch_size`` and ``randomness`` (as torch's info)."""
+
+    __slots__ = ("batch_size", "randomness")
+
+    def __init__(self, batch_size: int, randomness: str):
+        self.batch_size, self.randomness = batch_size, randomness
 
 
 class Level(Interpreter):
@@ -170,7 +179,10 @@ class Level(Interpreter):
     def _process_function(self, fn, inputs: tuple, params: dict) -> tuple:
         """A user ``autograd.Function``: its forward's ops are batched as they run (at this level), but with
         grad mode off. When the batch is differentiated from outside vmap, re-run it sample by sample through
-        ``fn.apply``, so that its backward (and jvp) apply to the batch."""
+        ``fn.apply``, so that its backward (and jvp) apply to the batch. A Function with its own static ``vmap``
+        rule runs that instead, on the whole batch."""
+        if fn.has_vmap_rule():
+            return self._user_vmap_rule(fn, inputs, params)
         result, ctx = fn.eager(inputs, params)
         results = result if isinstance(result, tuple) else (result,)
         physical = [self.physical(t) for t in inputs]
@@ -184,6 +196,23 @@ class Level(Interpreter):
                 outs = loop(fn.__name__, lambda i, *xs: fn.apply(*xs), values, batched, self.size, results)
             self._tie(fn.__name__, results, outs)
         return result, ctx
+
+    def _user_vmap_rule(self, fn, inputs: tuple, params: dict) -> tuple:
+        """``fn.vmap(info, in_dims, *args) -> (output, out_dims)`` on the physical batch (batch dim 0 or None)."""
+        args = fn.arguments(inputs, params)
+        physical = [self.physical(a) if isinstance(a, Tensor) else None for a in args]
+        in_dims = tuple(None if p is None else 0 for p in physical)
+        values = tuple(a if p is None else p for a, p in zip(args, physical))
+        with self._outside():
+            out, out_dims = fn.vmap(VmapInfo(self.size, self.randomness), in_dims, *values)
+            outs = out if isinstance(out, tuple) else (out,)
+            dims = out_dims if isinstance(out_dims, tuple) else (out_dims,) * len(outs)
+            if len(dims) != len(outs):
+                raise RuntimeError(f"{fn.__name__}.vmap returned {len(outs)} outputs but {len(dims)} out_dims")
+            outs = tuple(o.unsqueeze(0).expand(self.size, *o.shape) if d is None else o.movedim(d, 0)
+                         for o, d in zip(outs, dims))
+        results = tuple(self.example(o) for o in outs)
+        return (results if isinstance(out, tuple) else results[0]), _Scratch()
 
     def _tie(self, name: str, results: tuple, outs: tuple) -> None:
         for r, o in zip(results, outs, strict=True):
