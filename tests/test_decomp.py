@@ -161,6 +161,8 @@ def test_legacy_cholesky_qr_and_cholesky_solve_inverse():
     assert t64(random(4, 3)).qr(some=False).Q.shape == (4, 4)
     with pytest.raises(RuntimeError, match="b should have at least 2 dimensions"):
         cr.cholesky_solve(cr.ones(3), cr.eye(3))
+    with pytest.raises(RuntimeError, match="each A matrix is 3 by 3 but each b matrix is 4 by 2"):
+        cr.cholesky_solve(cr.ones(4, 2), cr.eye(3))
 
 
 # -- closed forms ---------------------------------------------------------------------------------------------
@@ -250,7 +252,8 @@ def test_matrix_power_multi_dot_cross_vecdot():
     assert L.multi_dot([cr.ones(3, 4), cr.ones(4)]).shape == (3,)
     assert L.cross(t64([1.0, 0.0, 0.0]), t64([0.0, 1.0, 0.0])).tolist() == [0.0, 0.0, 1.0]
     x, y = random(3, 4), random(3, 4, seed=1)
-    close(cr.cross(t64(x), t64(y)), np.cross(x, y, axis=0))  # dim=None: the first dim of size 3
+    with pytest.warns(UserWarning, match="without specifying the dim arg is deprecated"):
+        close(cr.cross(t64(x), t64(y)), np.cross(x, y, axis=0))  # dim=None: the first dim of size 3
     close(t64(x).cross(t64(y), dim=0), np.cross(x, y, axis=0))
     close(L.vecdot(t64(x), t64(y), dim=0), (x * y).sum(0))
 

@@ -13,6 +13,7 @@ chainrule has no complex dtypes, so ``eig`` and ``eigvals`` (complex outputs eve
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 from .._backend import xp
@@ -533,6 +534,10 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     if B._data.ndim < 2:
         raise RuntimeError(f"cholesky_solve: b should have at least 2 dimensions, but has {B._data.ndim} "
                            "dimensions instead")
+    n, (rows, cols) = L._data.shape[-1], B._data.shape[-2:]
+    if rows != n:
+        raise RuntimeError(f"cholesky_solve: Incompatible matrix sizes for cholesky_solve: each A matrix is {n} by "
+                           f"{n} but each b matrix is {rows} by {cols}")
     lower = L.mT if upper else L
     y = solve_triangular(lower, B, upper=False)
     return solve_triangular(lower.mT, y, upper=True)
@@ -991,7 +996,11 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
 @public(methods=("cross",))
 def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     """torch.cross: :func:`chainrule.linalg.cross` along ``dim``, whose default (None) is the first dimension
-    of size 3 (torch's deprecated default; pass ``dim`` explicitly)."""
+    of size 3 (torch's deprecated default, with its warning; pass ``dim`` explicitly)."""
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim "
+                      "explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree "
+                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
     return _cross(*_cross_dim("cross", input, other, dim))
 
 
