@@ -69,11 +69,11 @@ _q = np.array([0.1, 0.5, 0.93])
 ENTRIES = [
     OpInfo("cumprod", lambda x: cr.cumprod(x, -1), samples([(3, 4), (2, 3, 4), (), (1,), (3, 0)]),
            lambda x: np.cumprod(x, -1) if x.ndim else x),
-    # NOTE: zeros: the gradient is exact (first order, as torch's); past a slice's first zero the rule is the
-    # zero gradient, whose own derivative misses the first zero's factor, so no second-order check.
+    # zeros: one, two and three in a slice, in a row and apart (every branch of the rule, to second order)
     OpInfo("cumprod_zeros", lambda x: cr.cumprod(x, 1),
-           [_with_zeros((1, 2)), _with_zeros((0, 0), (0, 2), (2, 1)), _with_zeros((1, 3))],
-           lambda x: np.cumprod(x, 1), twice=False),
+           [_with_zeros((1, 2)), _with_zeros((0, 0), (0, 2), (2, 1)), _with_zeros((1, 3)),
+            _with_zeros((0, 1), (0, 2), (1, 0), (1, 3), (2, 0), (2, 1), (2, 2))],
+           lambda x: np.cumprod(x, 1)),
     OpInfo("cummax", lambda x: cr.cummax(x, -1), samples([(3, 4), (2, 3, 4), (), (1,), (3, 0)]),
            lambda x: _cum_extreme_ref(x, -1, np.greater_equal)),
     OpInfo("cummin", lambda x: cr.cummin(x, 0), samples([(3, 4), (2, 3, 4), ()]),

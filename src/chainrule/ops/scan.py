@@ -22,7 +22,7 @@ from .arith import where
 from .cast import clone
 from .indexing import gather, scatter_add, take_along_dim
 from .join import cat, stack
-from .reduce import Cumsum, _accumulating, _nonempty, amax, sum
+from .reduce import Cumsum, _accumulating, _nonempty, amax, sum, sum_over
 from .shape import Flip, int_tuple, reshape
 from .sort import sort, sort_indices
 
@@ -70,29 +70,42 @@ class Cumprod(Scan):
     @staticmethod
     def vjp(ctx, g):
         x, out, dim = ctx.inputs[0], ctx.output, ctx.params["dim"]
-        before, first, safe, others = _zero_split(x, dim)
-        # NOTE: out / x is 0 / 0 at a zero. Before the first zero of a slice the usual rule holds; the first
-        # zero's gradient is that of the products with it replaced by 1; past it every product has a zero
-        # factor besides the entry itself, so the gradient is 0 (exact to first order, as in torch).
+        zero, seen = _zeros_seen(x, dim)
+        before, between = seen == 0, (seen == 1) & ~zero
+        first, second = zero & (seen == 1), zero & (seen == 2)
+        safe = where(before | between, x, 1.0)
+        others = _reverse_cumsum(g * _cumprod_without(x, first, dim), dim)
+        first_zero = sum_over(where(first, x, 0.0), (dim,), True)
+        # NOTE: out / x is 0 / 0 at a zero. Before a slice's first zero the usual rule holds; at the first zero
+        # the gradient is that of the products with it replaced by 1. Past it each product has the first zero
+        # as a factor besides the entry itself: the gradient is that factor (0, but its derivative is not)
+        # times the rule without it, up to the second zero; past the second zero two zero factors remain and
+        # both the gradient and its derivatives vanish. So the rule is exact to second order.
         return where(before, _reverse_cumsum(g * out, dim) / safe,
-                     where(first, _reverse_cumsum(g * others, dim), 0.0))
+                     where(first, others,
+                           where(between, first_zero * others / safe,
+                                 where(second, first_zero * _reverse_cumsum(
+                                     g * _cumprod_without(x, first | second, dim), dim), 0.0))))
 
     @staticmethod
     def jvp(ctx, x_t):
         x, out, dim = ctx.inputs[0], ctx.output, ctx.params["dim"]
-        before, first, safe, others = _zero_split(x, dim)
-        return where(before, out * apply(Cumsum, (where(before, x_t / safe, 0.0),), dim=dim),
-                     others * apply(Cumsum, (where(first, x_t, 0.0),), dim=dim))
+        zero, seen = _zeros_seen(x, dim)
+        before, first = seen == 0, zero & (seen == 1)
+        # NOTE: from the first zero on only its own tangent survives, times the products without it.
+        return where(before, out * apply(Cumsum, (where(before, x_t / where(before, x, 1.0), 0.0),), dim=dim),
+                     _cumprod_without(x, first, dim) * apply(Cumsum, (where(first, x_t, 0.0),), dim=dim))
 
 
-def _zero_split(x: Tensor, dim: int) -> tuple:
-    """``(before, first, safe, others)`` along ``dim``: the positions before each slice's first zero, that
-    zero, ``x`` with 1 from the first zero on, and the running product with the first zero replaced by 1."""
+def _zeros_seen(x: Tensor, dim: int) -> tuple:
+    """``(zero, seen)``: where ``x`` is 0, and how many zeros its slice has up to each position along ``dim``."""
     zero = x == 0
-    seen = apply(Cumsum, (zero.to(x.dtype),), dim=dim)
-    before = seen == 0
-    first = zero & (seen == 1)
-    return before, first, where(before, x, 1.0), apply(Cumprod, (where(first, 1.0, x),), dim=dim)
+    return zero, apply(Cumsum, (zero.to(x.dtype),), dim=dim)
+
+
+def _cumprod_without(x: Tensor, skip: Tensor, dim: int) -> Tensor:
+    """The running product of ``x`` along ``dim`` with the entries at ``skip`` taken as 1."""
+    return apply(Cumprod, (where(skip, 1.0, x),), dim=dim)
 
 
 @public(methods=("cumprod",))
