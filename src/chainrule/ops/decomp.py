@@ -653,8 +653,8 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     Example::
 
         >>> chainrule.linalg.pinv(chainrule.tensor([[2.0, 0.0], [0.0, 0.0]]))
-        tensor([[0.5, 0. ],
-                [0. , 0. ]])
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.0000]])
     """
     A = _matrices("linalg.pinv", A)
     if hermitian:

@@ -448,8 +448,8 @@ def inv(A: Tensor) -> Tensor:
     Example::
 
         >>> chainrule.linalg.inv(chainrule.tensor([[2.0, 0.0], [0.0, 4.0]]))
-        tensor([[0.5 , 0.  ],
-                [0.  , 0.25]])
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.2500]])
     """
     return apply(Inv, (_square("linalg.inv", A),), op="linalg.inv")
 
@@ -591,7 +591,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     Example::
 
         >>> chainrule.linalg.solve(chainrule.tensor([[2.0, 0.0], [0.0, 4.0]]), chainrule.tensor([2.0, 2.0]))
-        tensor([1. , 0.5])
+        tensor([1.0000, 0.5000])
     """
     _tensor_arg("linalg.solve", "A", A)
     _tensor_arg("linalg.solve", "B", B)
