@@ -279,3 +279,12 @@ def test_vmap_with_a_batched_index():
     assert values(vmap(lambda x, i: cr.index_fill(x, 0, i, 5.0))(x, index)) == [[5, 0, 5], [0, 5, 0]]
     with pytest.raises(RuntimeError, match="index batched by vmap"):
         vmap(lambda x, i, s: cr.scatter_reduce(x, 0, i, s, "amax"))(x, index, src)
+
+
+def test_searchsorted_under_vmap_with_rows_of_sequences():
+    vmap = cr.func.vmap
+    seq = cr.tensor([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]])
+    values_batch = cr.tensor([[[3.0], [3.0]], [[5.5], [1.0]]])
+    assert values(vmap(lambda v: cr.searchsorted(seq, v))(values_batch)) == [[[1], [1]], [[3], [0]]]
+    shifted = cr.stack([seq, seq + 1])
+    assert values(vmap(lambda s: cr.searchsorted(s, cr.tensor([[3.0], [3.0]])))(shifted)) == [[[1], [1]], [[1], [0]]]

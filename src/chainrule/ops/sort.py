@@ -14,7 +14,7 @@ from collections import namedtuple
 from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import Param, Primitive, apply, exports, materialize, public
+from ._primitive import Param, Primitive, apply, batch_size, exports, materialize, public
 from .indexing import take_along_dim
 from .shape import reshape
 
@@ -235,10 +235,10 @@ class SearchSorted(Primitive):
     @staticmethod
     def batch_rule(inputs, batched, params):
         seq, x = inputs
-        if not batched[0]:
+        if not batched[0] and seq._data.ndim == 1:  # NOTE: one shared 1-D sequence serves any shape of x
             return apply(SearchSorted, (seq, x), **params)
-        size = seq._data.shape[0]
-        x = materialize(x, batched[1], size)
+        size = batch_size(inputs, batched)
+        seq, x = materialize(seq, batched[0], size), materialize(x, batched[1], size)
         shape = x._data.shape
         if seq._data.ndim == 2:  # NOTE: one 1-D sequence per sample: each sample's values become one row
             x = reshape(x, (size, -1))
