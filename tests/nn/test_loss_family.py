@@ -299,3 +299,25 @@ def test_multilabel_margin_and_ctc_match_torch():
     out.backward()
     ref.backward()
     close(a.grad, b.grad.numpy(), 1e-9)
+
+
+def test_existing_losses_match_torch_at_their_kinks():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    y[0, :2] = x[0, :2]  # l1's kink
+    y[1, 0], y[1, 1] = x[1, 0] - 0.5, x[1, 1] + 1.0  # smooth_l1's (beta 0.5) and huber's (delta 1)
+    probs = np.exp(x) / np.exp(x).sum(1, keepdims=True)
+    cases = [(lambda F, a, b: F.l1_loss(a, b, reduction="none"), y),
+             (lambda F, a, b: F.smooth_l1_loss(a, b, beta=0.5, reduction="sum"), y),
+             (lambda F, a, b: F.huber_loss(a, b, reduction="none"), y),
+             (lambda F, a, b: F.kl_div(a, b, reduction="batchmean", log_target=True), y),
+             (lambda F, a, b: F.binary_cross_entropy_with_logits(a, b, pos_weight=b[0] + 2), (y > 0) * 1.0),
+             (lambda F, a, b: F.cross_entropy(a, b, label_smoothing=0.2), probs)]
+    for fn, target in cases:
+        a, b = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, ref = fn(F, a, cr.tensor(target)), fn(torch.nn.functional, b, torch.tensor(target))
+        close(out, ref.detach().numpy(), 1e-10)
+        out.sum().backward()
+        ref.sum().backward()
+        close(a.grad, b.grad.numpy(), 1e-10)
