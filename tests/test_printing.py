@@ -88,6 +88,13 @@ def test_set_printoptions():
         cr.set_printoptions(profile="tiny")
 
 
+def test_a_dual_tensor_shows_its_tangent():
+    with cr.autograd.forward_ad.dual_level():
+        dual = cr.autograd.forward_ad.make_dual(cr.ones(2), cr.tensor([0.5, 2.0]))
+        assert repr(dual) == "tensor([1., 1.], tangent=tensor([0.5000, 2.0000]))"
+    assert repr(dual) == "tensor([1., 1.])"
+
+
 def test_format_of_a_0d_tensor_is_its_number():
     assert f"{cr.tensor(0.5):.2f}" == "0.50"
 

@@ -451,6 +451,9 @@ def _tensor_repr(t: Tensor) -> str:
         suffixes.append(f"grad_fn=<{t.grad_fn.op.backward_name}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
+    tangent = t._fw.get(_state.forward_levels[-1]) if t._fw and _state.forward_levels else None
+    if tangent is not None:
+        suffixes.append(f"tangent={tangent!r}")
     out = prefix + body
     last_line = len(out) - out.rfind("\n") + 1
     for suffix in suffixes:
