@@ -228,6 +228,58 @@ def test_spectral_norm_divides_by_the_largest_singular_value():
         parametrizations.spectral_norm(nn.Linear(2, 2), name="nope")
 
 
+def gram_error(w):
+    gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+    return np.abs(gram - np.eye(min(w.shape))).max()
+
+
+@pytest.mark.parametrize("shape, orthogonal_map", [((4, 4), None), ((4, 4), "cayley"), ((4, 4), "householder"),
+                                                   ((5, 3), None), ((3, 5), "matrix_exp"), ((3, 5), "cayley")])
+def test_orthogonal_stays_orthogonal_while_training(shape, orthogonal_map):
+    cr.manual_seed(0)
+    layer = nn.Linear(shape[1], shape[0]).double()
+    parametrizations.orthogonal(layer, orthogonal_map=orthogonal_map)
+    assert list(layer.state_dict()) == ["bias", "parametrizations.weight.original", "parametrizations.weight.0.base"]
+    assert gram_error(layer.weight.detach().numpy()) < 1e-12
+    optimizer = cr.optim.SGD(layer.parameters(), lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        layer(t64(RNG.standard_normal((6, shape[1])))).square().sum().backward()
+        optimizer.step()
+    assert np.abs(layer.parametrizations.weight.original.detach().numpy()).sum() > 0
+    assert gram_error(layer.weight.detach().numpy()) < 1e-12
+
+
+def test_orthogonal_keeps_an_orthogonal_weight_and_orthogonalises_others():
+    q = np.linalg.qr(RNG.standard_normal((4, 4)))[0]
+    layer = nn.Linear(4, 4, bias=False).double()
+    layer.load_state_dict({"weight": t64(q)})
+    parametrizations.orthogonal(layer)
+    np.testing.assert_allclose(layer.weight.detach().numpy(), q, atol=1e-12)
+    a = RNG.standard_normal((4, 4))
+    layer.weight = t64(a)  # assignment stores the QR factor Q (signs from R's diagonal) as the new base
+    q_a, r_a = np.linalg.qr(a)
+    np.testing.assert_allclose(layer.weight.detach().numpy(), q_a * np.sign(np.diag(r_a)), atol=1e-12)
+    with pytest.raises(ValueError, match="matrix or batch"):
+        parametrizations.orthogonal(nn.Linear(3, 1), name="bias")
+    with pytest.raises(ValueError, match="orthogonal_map"):
+        parametrizations.orthogonal(nn.Linear(3, 3), orthogonal_map="svd")
+
+
+def test_orthogonal_matches_torch():
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils import parametrizations as torch_parametrizations
+
+    weight = RNG.standard_normal((4, 4))
+    for orthogonal_map in ("matrix_exp", "cayley", "householder"):
+        ours, theirs = nn.Linear(4, 4, bias=False).double(), torch.nn.Linear(4, 4, bias=False).double()
+        ours.load_state_dict({"weight": t64(weight)})
+        theirs.load_state_dict({"weight": torch.tensor(weight)})
+        parametrizations.orthogonal(ours, orthogonal_map=orthogonal_map)
+        torch_parametrizations.orthogonal(theirs, orthogonal_map=orthogonal_map)
+        np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), atol=1e-12)
+
+
 def test_register_parametrization_chains_assigns_caches_and_validates():
     class Symmetric(nn.Module):
         def forward(self, x):

@@ -1,4 +1,5 @@
-"""Parametrizations of module weights: weight_norm and spectral_norm (as torch.nn.utils.parametrizations).
+"""Parametrizations of module weights: weight_norm, spectral_norm and orthogonal (as
+torch.nn.utils.parametrizations).
 
 Each is a small Module registered with :func:`~chainrule.nn.utils.parametrize.register_parametrization`, so
 the weight becomes a differentiable composite of the stored originals.
@@ -6,13 +7,15 @@ the weight becomes a differentiable composite of the stored originals.
 
 from __future__ import annotations
 
-from ... import _state, creation
+from ... import _state, creation, linalg
+from ..._backend import xp
+from ...ops.join import cat
 from ...ops.linalg import matmul
 from ...tensor import Tensor
 from ..modules.module import Module
 from . import parametrize
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
 
 def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
@@ -132,4 +135,121 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     if dim is None:
         dim = 1 if _is_conv_transpose(module) else 0
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+# -- orthogonal ----------------------------------------------------------------------------------------------
+
+_ORTHOGONAL_MAPS = ("matrix_exp", "cayley", "householder")
+
+
+def _is_orthogonal(q: Tensor) -> bool:
+    """torch's check: ``allclose(Q^T Q, I)`` with atol ``10 * n * eps``."""
+    n, k = q.shape[-2], q.shape[-1]
+    eye = creation.eye(k, dtype=q.dtype)
+    atol = 10.0 * n * float(xp.finfo(q.dtype.np).eps)
+    return bool(((q.mT @ q - eye).abs() <= atol + 1e-5 * eye.abs()).all())
+
+
+def _make_orthogonal(a: Tensor) -> Tensor:
+    """The Q of A's QR decomposition with the signs of R's diagonal moved into it (torch's geqrf path)."""
+    q, r = linalg.qr(a)
+    return q * r.diagonal(dim1=-2, dim2=-1).sign().unsqueeze(-2)
+
+
+class _Orthogonal(Module):
+    """An orthogonal matrix (orthonormal columns, or rows when wide) from an unconstrained one.
+
+    ``matrix_exp``/``cayley`` map the skew-symmetric part of the lower triangle; ``householder`` reads the
+    strictly lower triangle as Householder reflectors. With ``use_trivialization`` the result multiplies the
+    buffer ``base``, the orthogonal matrix given at registration or assignment (the parameter then starts at
+    "minus identity", which every map sends to the identity), as in torch.
+    """
+
+    def __init__(self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True) -> None:
+        super().__init__()
+        self.shape = weight.shape
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, k = x.shape[-2], x.shape[-1]
+        transposed = n < k
+        if transposed:
+            x = x.mT
+            n, k = k, n
+        if self.orthogonal_map == "householder":
+            a = x.tril(-1)
+            tau = 2.0 / (1.0 + (a * a).sum(-2))
+            q = linalg.householder_product(a, tau) * x.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
+        else:
+            x = x.tril()
+            if n != k:
+                x = cat([x, creation.zeros(*x.shape[:-1], n - k, dtype=x.dtype)], -1)
+            a = x - x.mT
+            if self.orthogonal_map == "matrix_exp":
+                q = linalg.matrix_exp(a)
+            else:
+                eye = creation.eye(n, dtype=a.dtype)
+                q = linalg.solve(eye - 0.5 * a, eye + 0.5 * a)
+            if n != k:
+                q = q[..., :k]
+        if "base" in self._buffers:
+            q = self.base @ q
+        return q.mT if transposed else q
+
+    def right_inverse(self, q: Tensor) -> Tensor:
+        if q.shape != self.shape:
+            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. Got a tensor of shape "
+                             f"{q.shape}.")
+        if "base" not in self._buffers:
+            # NOTE: torch stores geqrf's reflectors here; chainrule has no geqrf, so this case is refused (the
+            # registration then starts from the weight itself, read as reflectors).
+            raise NotImplementedError("orthogonal: assigning to a parametrization with use_trivialization=False "
+                                      "is not supported")
+        with _state.no_grad():
+            q_init = q
+            n, k = q.shape[-2], q.shape[-1]
+            if n < k:
+                q = q.mT
+                n, k = k, n
+            if n != k:
+                q = _make_orthogonal(cat([q, creation.randn(*q.shape[:-1], n - k, dtype=q.dtype)], -1))
+            elif not _is_orthogonal(q):
+                q = _make_orthogonal(q)
+            else:
+                q = q.clone()
+            self.base = q
+            m, j = q_init.shape[-2], q_init.shape[-1]
+            return (-creation.eye(m, j, dtype=q_init.dtype)).expand(*q_init.shape).clone()
+
+
+def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None = None, *,
+               use_trivialization: bool = True) -> Module:
+    """Constrain ``module.<name>`` (a matrix or batch of matrices) to be orthogonal (orthonormal columns, or
+    rows when it is wide), keeping its current value when it already is one.
+
+    ``orthogonal_map``: "matrix_exp" (default for square matrices), "cayley" or "householder" (default
+    otherwise). Training updates the unconstrained ``parametrizations.<name>.original``; the map keeps the
+    weight orthogonal after every step.
+
+    Example::
+
+        >>> layer = orthogonal(chainrule.nn.Linear(20, 40))
+        >>> bool((layer.weight.T @ layer.weight - chainrule.eye(20)).abs().max() < 1e-5)
+        True
+    """
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if weight.dim() < 2:
+        raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of {weight.dim()} dimensions.")
+    if orthogonal_map is None:
+        orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
+    if orthogonal_map not in _ORTHOGONAL_MAPS:
+        raise ValueError(f'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". Got: '
+                         f"{orthogonal_map}")
+    parametrize.register_parametrization(
+        module, name, _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization), unsafe=True)
     return module
