@@ -33,6 +33,8 @@ def test_cumprod_values_and_dtypes():
     assert cr.cumprod(cr.tensor([True, True]), 0).dtype == cr.int64
     assert cr.tensor([1.0, 2.0]).cumprod(0, dtype=cr.float64).dtype == cr.float64
     assert values(cr.cumprod(cr.tensor(3.0), 0)) == 3.0
+    y = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert y.cumprod_(1) is y and values(y) == [[1, 2], [3, 12]]
 
 
 @pytest.mark.parametrize("data", [[2.0, 0.0, 3.0, 4.0], [0.0, 2.0, 0.0, 5.0], [2.0, 3.0, 4.0, 0.0],

@@ -241,7 +241,7 @@ def test_in_place_forms_update_and_record():
     assert values(y) == [-1, 9, 7]
     y.scatter_reduce_(0, cr.tensor([1, 1]), cr.tensor([1.0, 2.0]), "sum", include_self=False)
     y.index_copy_(0, cr.tensor([2]), cr.tensor([4.0]))
-    y.index_put_((cr.tensor([0]),), cr.tensor(8.0), accumulate=True)
+    cr.index_put_(y, (cr.tensor([0]),), cr.tensor(8.0), accumulate=True)
     y.scatter_add_(0, cr.tensor([0]), cr.tensor([1.0]))
     assert values(y) == [8, 3, 4]
     w = cr.tensor([1.0, 2.0], requires_grad=True)

@@ -163,7 +163,7 @@ ENTRIES = [
              lambda x, i, j, v, a=acc: cr.index_put(x, (i, j), v, accumulate=a),
              [Sample((_x34, np.array([0, 2, 0]), np.array([1, 3, 2]), arrays((3,), seed=27)[0])),
               Sample((_x34, np.array([[2], [0]]), np.array([0, 1]), _v0))],
-             lambda x, i, j, v, a=acc: _index_put_ref(x, i, j, v, a))
+             lambda x, i, j, v, a=acc: _index_put_ref(x, i, j, v, a), covers=("index_put_",))
       for acc in (False, True)],
     OpInfo("masked_scatter", cr.masked_scatter,
            [Sample((_x34, _x34 > 0, arrays((12,), seed=28)[0])),

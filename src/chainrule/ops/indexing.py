@@ -1045,8 +1045,8 @@ def _inplace(name: str, fn):
     return op
 
 
-for _fn in (scatter_add, scatter, scatter_reduce, index_add, index_copy, index_fill, index_put, masked_fill,
-            masked_scatter):
+for _fn in (scatter_add, scatter, scatter_reduce, index_add, index_copy, index_fill, masked_fill, masked_scatter):
     method(_fn.__name__ + "_")(_inplace(_fn.__name__ + "_", _fn))
+index_put_ = public(methods=("index_put_",))(_inplace("index_put_", index_put))  # NOTE: torch.index_put_ too
 
 __all__ = exports(__name__)

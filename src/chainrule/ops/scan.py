@@ -17,10 +17,11 @@ from collections import namedtuple
 from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import Param, Primitive, apply, exports, public
+from ._primitive import Param, Primitive, apply, exports, method, public
 from .arith import where
 from .cast import clone
 from .indexing import gather, scatter_add, take_along_dim
+from .inplace import apply_inplace
 from .join import cat, stack
 from .reduce import Cumsum, _accumulating, _nonempty, amax, sum, sum_over
 from .shape import Flip, int_tuple, reshape
@@ -120,6 +121,12 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     input = _accumulating(input, dtype, "cumprod")
     d = _scan_dim(input, dim, "cumprod")
     return apply(Cumprod, (input,), dim=d) if input._data.ndim else clone(input)
+
+
+@method("cumprod_")
+def cumprod_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """In-place :func:`cumprod`: updates this tensor and returns it."""
+    return apply_inplace(self, "cumprod_", lambda x: cumprod(x, dim, dtype=dtype))
 
 
 # -- cummax, cummin ------------------------------------------------------------------------------------
