@@ -100,12 +100,15 @@ class _Conv(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        """The convolution with the given ``weight`` and ``bias`` (torch's hook for reparametrised weights)."""
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return self._functional(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return self._functional(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                                self.groups)
+            return self._functional(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return self._functional(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
 
 
 class _ConvTranspose(_ConvNd):
