@@ -290,3 +290,27 @@ def test_inplace_forms():
                  "arccosh_", "arctanh_", "erfc_", "erfinv_", "lgamma_", "digamma_", "sinc_", "frac_", "deg2rad_",
                  "rad2deg_", "xlogy_", "hypot_", "copysign_", "nextafter_", "ldexp_", "addcdiv_"):
         assert callable(getattr(cr.Tensor, name)), name
+
+
+def test_more_gradients_as_torch():
+    _, (g,) = grads(cr.sinc, [1e-8, 1e-3])
+    # NOTE: near 0 the series (-pi^2 x / 3 + ...) instead of the cancelling quotient (torch gives -2.1e-8 here)
+    assert g == pytest.approx([-math.pi ** 2 / 3 * 1e-8, -math.pi ** 2 / 3 * 1e-3 + math.pi ** 4 / 30 * 1e-9],
+                              rel=1e-12)
+    _, (gx, gy) = grads(cr.nextafter, [1.0, 2.0], [2.0, 2.0])
+    assert gx.tolist() == [1.0, 0.0] and gy.tolist() == [0.0, 0.0]
+    _, (g,) = grads(lambda x: cr.logit(x, eps=0.1), [NAN])
+    assert g.tolist() == [0.0]
+    _, (gx, gy) = grads(cr.float_power, [0.0, 2.0], [0.0, 3.0])
+    assert gx.tolist() == [0.0, 12.0] and gy[1] == pytest.approx(8 * math.log(2))
+    _, (gx, gy) = grads(cr.pow, [0.0, 0.0], [0.0, -1.0])
+    assert gx.tolist() == [0.0, -INF]
+    _, (gs, ge, gw) = grads(cr.lerp, [-INF, 1.0], [2.0, 3.0], [1.0, 0.25])
+    assert gw.tolist() == [INF, 2.0] and ge.tolist() == [1.0, 0.25]
+
+
+def test_where_gives_exact_zeros_to_the_branch_not_taken():
+    x, y = t64([1.0, 2.0], requires_grad=True), t64([3.0, 4.0], requires_grad=True)
+    out = cr.where(cr.tensor([True, False]), x, y)
+    gx, gy = cr.autograd.grad(out, (x, y), t64([INF, INF]))
+    assert gx.tolist() == [INF, 0.0] and gy.tolist() == [0.0, INF]

@@ -199,12 +199,17 @@ class Pow(Binary):
     @staticmethod
     def vjp(ctx, g):
         x, y = ctx.inputs
-        return g * y * x ** (y - 1), g * _pow_log_term(x, y)
+        return g * _pow_base_term(x, y), g * _pow_log_term(x, y)
 
     @staticmethod
     def jvp(ctx, x_t, y_t):
         x, y = ctx.inputs
-        return x_t * y * x ** (y - 1) + y_t * _pow_log_term(x, y)
+        return x_t * _pow_base_term(x, y) + y_t * _pow_log_term(x, y)
+
+
+def _pow_base_term(x: Tensor, y: Tensor) -> Tensor:
+    # NOTE: d(x**y)/dx = y x**(y-1), 0 where y == 0 (torch masks it: 0 * 0**-1 would be nan at x = 0).
+    return where(y == 0, 0.0, y * x ** (y - 1))
 
 
 def _pow_log_term(x: Tensor, y: Tensor) -> Tensor:
@@ -328,9 +333,9 @@ class Where(Binary):
 
     @staticmethod
     def vjp(ctx, g):
+        # NOTE: exact zeros for the branch not taken (as torch), not g * 0, which is nan where g is infinite.
         c = ctx.inputs[0]
-        zero = g * 0
-        return None, where(c, g, zero), where(c, zero, g)
+        return None, where(c, g, 0.0), where(c, 0.0, g)
 
     @staticmethod
     def jvp(ctx, c_t, x_t, y_t):

@@ -128,8 +128,8 @@ def _logit_forward(x, eps):
 def _logit_local(x, out, eps):
     slope = (x * (1 - x)).reciprocal()
     if eps is not None and eps >= 0:
-        # NOTE: as torch: zero gradient where the input was clamped (the bounds themselves pass it).
-        return where((x < eps) | (x > 1 - eps), 0.0, slope)
+        # NOTE: as torch: zero gradient where the input was clamped or is NaN (the bounds themselves pass it).
+        return where((x >= eps) & (x <= 1 - eps), slope, 0.0)
     return where((x < 0) | (x > 1), math.nan, slope)
 
 
@@ -147,12 +147,17 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
     return _logit(input, eps=None if eps is None else float(eps))
 
 
+_PI2 = math.pi ** 2
+
+
 def _sinc_local(x, out):
-    # NOTE: (cos(pi x) - sinc(x)) / x, with 0 at x = 0 as torch; the safe divisor keeps the masked branch finite
-    # (a nan there would leak into second derivatives).
-    at_zero = x == 0
-    safe = where(at_zero, 1.0, x)
-    return where(at_zero, 0.0, ((safe * math.pi).cos() - out) / safe)
+    # NOTE: (cos(pi x) - sinc(x)) / x cancels near 0, so there its Taylor series (0 at x = 0, as torch) takes
+    # over; the safe divisor keeps the branch not taken finite (a nan there would leak into second derivatives).
+    small = x.abs() < 0.01
+    x2 = x * x
+    series = x * _PI2 * (-1 / 3 + x2 * _PI2 * (1 / 30 - x2 * _PI2 / 840))
+    safe = where(small, 1.0, x)
+    return where(small, series, ((x * math.pi).cos() - out) / safe)
 
 
 sinc = unary("sinc", xp.sinc, _sinc_local, uses=("x", "out"), doc="``sin(pi x) / (pi x)``, 1 at 0.",
@@ -272,8 +277,9 @@ Logaddexp2 = _smooth("logaddexp2", xp.logaddexp2, lambda x, y, out: ((1 + (y - x
 Copysign = _smooth("copysign", xp.copysign,
                    lambda x, y, out: (where(x == 0, 0.0, out / _safe(x, x == 0)), 0),
                    uses_out=True, doc="``|x|`` with the sign of ``y``.", local=("sign({x}) sign({y})", "0"))
-Nextafter = _smooth("nextafter", xp.nextafter, lambda x, y, out: (1, 0),
-                    doc="The next floating-point value after ``x`` toward ``y``.", local=("1", "0"))
+# NOTE: as torch, the gradient passes to x except where x == y (the result is y there).
+Nextafter = _smooth("nextafter", xp.nextafter, lambda x, y, out: (x != y, 0),
+                    doc="The next floating-point value after ``x`` toward ``y``.", local=("[{x} != {y}]", "0"))
 
 
 def _fmax_partials(x, y, out):
@@ -376,12 +382,16 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     for name, t in (("end", end), ("weight", weight)):
         if isinstance(t, Tensor) and t._data.dtype != input._data.dtype and (name == "end" or t._data.ndim):
             raise RuntimeError(f"lerp: expected dtype {input.dtype} for `{name}` but got dtype {t.dtype}")
+    # NOTE: torch's two branches, exact at weight 0 (input) and 1 (end): input + w (end - input) for |w| < 1/2,
+    # else end + (w - 1) (end - input); written as base + c * diff so that no branch not taken multiplies an
+    # infinite diff by a zero gradient.
     diff = sub(end, input)
     if not isinstance(weight, Tensor):
-        # NOTE: torch's two branches: exact at weight 0 (input) and weight 1 (end).
-        return add(input, mul(diff, weight)) if abs(weight) < 0.5 else sub(end, mul(diff, 1 - weight))
+        near_input = abs(weight) < 0.5
+        return add(input if near_input else end, mul(diff, weight if near_input else weight - 1))
     weight = cast_to(weight, input._data.dtype)
-    return where(weight.abs() < 0.5, add(input, mul(diff, weight)), sub(end, mul(diff, 1 - weight)))
+    near_input = weight.abs() < 0.5
+    return add(where(near_input, input, end), mul(diff, where(near_input, weight, weight - 1)))
 
 
 def _scaled(t: Tensor, value, other: Tensor) -> Tensor:
