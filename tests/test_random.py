@@ -190,6 +190,14 @@ def test_argument_errors(fn, error, match):
         fn()
 
 
+def test_generator_argument_is_checked():
+    assert cr.Generator().device == cr.device("cpu")
+    with pytest.raises(TypeError, match="must be a chainrule.Generator"):
+        cr.rand(2, generator=0)
+    with pytest.raises(TypeError, match="must be a chainrule.Generator"):
+        cr.zeros(2).normal_(generator="seed")
+
+
 def test_keyword_from_and_bernoulli_tensor_probabilities():
     x = cr.zeros(N).uniform_(**{"from": 2.0, "to": 3.0})
     assert x.numpy().min() >= 2.0 and x.numpy().max() < 3.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from . import _state
+from . import _backend, _state
 from ._backend import xp
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator", "get_rng_state",
@@ -17,6 +17,7 @@ class Generator:
     """A seedable source of random numbers (``chainrule.Generator().manual_seed(0)``); pass as ``generator=``."""
 
     def __init__(self, device="cpu"):
+        self.device = _backend.device(device)
         self._seed = _DEFAULT_SEED
         self.np = xp.random.Generator(xp.random.PCG64(self._seed))
 
@@ -76,6 +77,8 @@ def set_rng_state(state: dict) -> None:
 
 def numpy_generator(generator: Generator | None) -> xp.random.Generator:
     """The NumPy generator behind ``generator`` (the default one when None)."""
+    if generator is not None and not isinstance(generator, Generator):
+        raise TypeError(f"generator= must be a chainrule.Generator, got {type(generator).__name__}")
     if _state.vmap_level is not None:
         _state.vmap_level.check_raw_draw()
     return (generator or default_generator).np
