@@ -127,17 +127,17 @@ def _repeat_heads(t: Tensor, groups: int) -> Tensor:
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, *, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
     """``softmax(Q K^T * scale + mask) V``: (*, L, E), (*, S, E), (*, S, Ev) -> (*, L, Ev).
 
-    ``scale`` defaults to ``1 / sqrt(E)``. ``attn_mask`` broadcasts to (*, L, S): a bool mask keeps the
-    positions where it is True, a float mask is added to the scores. ``is_causal`` lets query ``i`` see keys
-    ``0..i`` only (top-left aligned; it excludes ``attn_mask``). A query whose keys are
+    ``scale`` (keyword only, as in torch) defaults to ``1 / sqrt(E)``. ``attn_mask`` broadcasts to (*, L, S):
+    a bool mask keeps the positions where it is True, a float mask is added to the scores. ``is_causal`` lets
+    query ``i`` see keys ``0..i`` only (top-left aligned; it excludes ``attn_mask``). A query whose keys are
     all masked gets a zero output (and zero gradients). ``dropout_p`` drops attention weights (always: there is
-    no training flag, as in torch). ``enable_gqa`` repeats each key/value head for a group of query heads
-    (grouped-query attention: dim -3 of the query a multiple of that of key and value). The batch dims
-    broadcast.
+    no training flag, as in torch). ``enable_gqa`` (keyword only) repeats each key/value head for a group of
+    query heads (grouped-query attention: dim -3 of the query a multiple of that of key and value). The batch
+    dims broadcast.
 
     Example::
 
