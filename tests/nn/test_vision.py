@@ -24,6 +24,15 @@ def test_pixel_shuffle_and_unshuffle_are_inverse_and_move_channels_to_pixels():
     np.testing.assert_array_equal(nn.PixelUnshuffle(2)(y).numpy(), x.numpy())
 
 
+def test_channel_shuffle_interleaves_the_groups():
+    x = cr.arange(6.).reshape(1, 6, 1)
+    np.testing.assert_array_equal(F.channel_shuffle(x, 2).numpy().ravel(), [0, 3, 1, 4, 2, 5])
+    np.testing.assert_array_equal(nn.ChannelShuffle(3)(x).numpy().ravel(), [0, 2, 4, 1, 3, 5])
+    assert repr(nn.ChannelShuffle(3)) == "ChannelShuffle(groups=3)"
+    with pytest.raises(RuntimeError, match="divisible by groups"):
+        F.channel_shuffle(cr.zeros(1, 5, 2), 2)
+
+
 def test_interpolate_closed_forms():
     x = cr.tensor([[[1.0, 2.0]]], dtype=cr.float64)
     np.testing.assert_allclose(F.interpolate(x, scale_factor=2).numpy().ravel(), [1, 1, 2, 2])

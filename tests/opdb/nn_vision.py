@@ -151,6 +151,8 @@ ENTRIES = [
         lambda x: np_pixel_shuffle(x, 2)),
     one("pixel_unshuffle", lambda x: F.pixel_unshuffle(x, 2), arrays((1, 2, 4, 2), seed=302),
         lambda x: np_pixel_unshuffle(x, 2)),
+    one("channel_shuffle", lambda x: F.channel_shuffle(x, 3), arrays((2, 6, 2), seed=329),
+        lambda x: np.stack([x[:, (c % 3) * 2 + c // 3] for c in range(6)], 1)),
     one("interpolate", lambda x: F.interpolate(x, size=(5, 3)), arrays((1, 2, 3, 4), seed=303),
         lambda x: np_resize(x, (5, 3), "nearest")),
     one("interpolate:nearest_exact_scale", lambda x: F.interpolate(x, scale_factor=1.7, mode="nearest-exact"),

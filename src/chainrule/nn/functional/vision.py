@@ -23,8 +23,8 @@ from ...ops.linalg import matmul
 from ...tensor import Tensor, _wrap
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
-__all__ = ["pixel_shuffle", "pixel_unshuffle", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
-           "grid_sample", "affine_grid"]
+__all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "interpolate", "upsample", "upsample_nearest",
+           "upsample_bilinear", "grid_sample", "affine_grid"]
 
 
 # -- pixel shuffle ----------------------------------------------------------------------------------------
@@ -79,6 +79,28 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = input.reshape(*lead, c, h // r, r, w // r, r)
     x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
     return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleave the channels of ``groups`` groups: (N, C, *) with channel ``g*(C/groups) + k`` moved to
+    ``k*groups + g`` (ShuffleNet), as ``torch.nn.functional.channel_shuffle``.
+
+    Example::
+
+        >>> channel_shuffle(chainrule.arange(6.).reshape(1, 6, 1), 2).flatten()
+        tensor([0., 3., 1., 4., 2., 5.])
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"channel_shuffle(): argument 'input' must be Tensor, not {type(input).__name__}")
+    shape = tuple(input._data.shape)
+    if len(shape) <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with sizes {list(shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    if shape[1] % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {shape[1]} channels and {groups} "
+                           "groups.")
+    return input.reshape(shape[0], groups, shape[1] // groups, *shape[2:]).transpose(1, 2).reshape(shape)
 
 
 # -- interpolate ------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Resampling layers: ``PixelShuffle``/``PixelUnshuffle`` and ``Upsample`` (with its ``UpsamplingNearest2d`` and
-``UpsamplingBilinear2d`` presets), thin layers over ``chainrule.nn.functional``."""
+"""Resampling layers: ``PixelShuffle``/``PixelUnshuffle``, ``ChannelShuffle`` and ``Upsample`` (with its
+``UpsamplingNearest2d`` and ``UpsamplingBilinear2d`` presets), thin layers over ``chainrule.nn.functional``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from ...tensor import Tensor
 from .. import functional as F
 from .module import Module
 
-__all__ = ["PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+__all__ = ["PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Upsample", "UpsamplingNearest2d",
+           "UpsamplingBilinear2d"]
 
 
 class PixelShuffle(Module):
@@ -44,6 +45,21 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Interleave the channels of ``groups`` groups of (N, C, *) input; see
+    :func:`chainrule.nn.functional.channel_shuffle`."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
 
 
 class Upsample(Module):
