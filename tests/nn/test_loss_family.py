@@ -199,6 +199,8 @@ def test_loss_modules_store_options_as_torch():
     assert list(w.state_dict()) == ["weight"]
     assert repr(nn.TripletMarginWithDistanceLoss()) == ("TripletMarginWithDistanceLoss(\n"
                                                         "  (distance_function): PairwiseDistance()\n)")
+    with pytest.warns(UserWarning, match="`NLLLoss2d` has been deprecated"):
+        assert isinstance(nn.NLLLoss2d(ignore_index=1), nn.NLLLoss)
     with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
         assert nn.SoftMarginLoss(size_average=False).reduction == "sum"
     x, y = d([[0.5, -0.5]]), d([[1.0, -1.0]])

@@ -10,6 +10,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
+from chainrule.nn.modules.normalization import _cross_map_window
 
 from ..helpers import close
 
@@ -151,6 +152,25 @@ def test_local_response_norm_by_hand():
     assert repr(nn.LocalResponseNorm(2)) == "LocalResponseNorm(2, alpha=0.0001, beta=0.75, k=1.0)"
     with pytest.raises(ValueError, match="Expected 3D or higher dimensionality input"):
         F.local_response_norm(cr.ones(2, 3), 2)
+
+
+def test_cross_map_lrn2d_reproduces_torchs_legacy_windows():
+    # torch's running sum: channel 3's window drops channel 1 but keeps channel 0 (its off-by-one)
+    close(_cross_map_window(4, 3), [[1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1], [1, 0, 1, 1]])
+    x = rng.standard_normal((1, 4, 2, 1))
+    sums = np.einsum("cj,njhw->nchw", _cross_map_window(4, 3), x ** 2)
+    close(nn.CrossMapLRN2d(3, alpha=0.3, beta=0.5, k=2.0)(d(x)), x * (2.0 + 0.1 * sums) ** -0.5)
+    with pytest.raises(ValueError, match="Expected input to be 4D, got 3D instead"):
+        nn.CrossMapLRN2d(3)(cr.ones(2, 3, 4))
+
+
+def test_cross_map_lrn2d_matches_torch_forward():
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 7, 3, 2))
+    for size in (1, 2, 3, 4, 5):
+        ref = torch.nn.CrossMapLRN2d(size, 0.2, 0.75, 1.5)(torch.tensor(x))
+        close(nn.CrossMapLRN2d(size, 0.2, 0.75, 1.5)(d(x)), ref.numpy(), 1e-12)
+    assert repr(nn.CrossMapLRN2d(3, 0.1, 0.75, 2.0)) == repr(torch.nn.CrossMapLRN2d(3, 0.1, 0.75, 2.0))
 
 
 def test_layer_norm_bias_false():

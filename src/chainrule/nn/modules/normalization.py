@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from ... import creation
-from ...tensor import Tensor
+from ..._backend import xp
+from ...tensor import Tensor, _wrap
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm"]
+__all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d"]
 
 
 def affine_parameters(module: Module, shape, affine: bool, bias: bool | None, dtype, device) -> None:
@@ -136,3 +137,45 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def _cross_map_window(channels: int, size: int):
+    """(C, C) 0/1 matrix: row c marks the channels whose squares torch's legacy running sum adds for c.
+
+    NOTE: torch's CrossMapLRN2d (from Lua torch) slides its window by adding one channel and removing another
+    with an off-by-one (it removes only for c > pre_pad), so its windows are not those of LocalResponseNorm;
+    replaying that recurrence on indicator rows reproduces them exactly.
+    """
+    pre_pad = int((size - 1) / 2 + 1)
+    window = xp.zeros((channels, channels))
+    window[0, :min(pre_pad, channels)] = 1
+    for c in range(1, channels):
+        window[c] = window[c - 1]
+        if c < channels - pre_pad + 1:
+            window[c, c + pre_pad - 1] += 1
+        if c > pre_pad:
+            window[c, c - pre_pad] -= 1
+    return window
+
+
+class CrossMapLRN2d(Module):
+    """Torch's legacy cross-channel LRN for (N, C, H, W) input: ``x * (k + alpha / size * window sum of
+    x**2) ** -beta``, with the windows of torch's running-sum implementation (see the note above)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+        window = _wrap(_cross_map_window(input.shape[1], self.size).astype(input._data.dtype))
+        sums = ((input * input).movedim(1, -1) @ window.T).movedim(-1, 1)
+        return input * (sums * (self.alpha / self.size) + self.k) ** -self.beta
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
