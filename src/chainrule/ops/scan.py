@@ -45,7 +45,7 @@ def _reverse_cumsum(t: Tensor, dim: int) -> Tensor:
     return apply(Flip, (apply(Cumsum, (apply(Flip, (t,), dims=(dim,)),), dim=dim),), dims=(dim,))
 
 
-# -- cumprod -------------------------------------------------------------------------------------------
+# -- the scan primitives: cumprod (logcumsumexp below) ---------------------------------------------
 
 class Scan(Primitive):
     """A running reduction ``running(x, axis=dim)`` along ``dim``; its rules read the input and the output."""
