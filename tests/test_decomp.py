@@ -126,6 +126,21 @@ def test_lu_reconstructs_and_packs_like_lapack():
     close(LU, [[3.0, 4.0], [1 / 3, 2 / 3]])
 
 
+def test_lu_factor_ex_and_legacy_lu():
+    singular = t64([[[1.0, 2.0], [2.0, 4.0]], [[2.0, 0.0], [0.0, 3.0]]])
+    LU, pivots, info = L.lu_factor_ex(singular)
+    assert info.dtype == cr.int32 and info.tolist() == [2, 0]
+    close(LU[1], [[2.0, 0.0], [0.0, 3.0]])
+    with pytest.raises(L.LinAlgError, match=r"\(Batch element 0\): U\[2,2\] is zero"):
+        L.lu_factor_ex(singular, check_errors=True)
+    assert len(cr.lu(singular, get_infos=True)) == 3
+    with pytest.raises(L.LinAlgError, match="U\\[2,2\\] is zero"):
+        singular.lu()
+    a, b = random(3, 3), random(3, 2, seed=1)
+    close(cr.lu_solve(t64(b), *t64(a).lu()), np.linalg.solve(a, b))
+    close(t64(b).lu_solve(*L.lu_factor(t64(a))), np.linalg.solve(a, b))
+
+
 @pytest.mark.parametrize("shape", [(4, 2), (2, 4)])
 def test_lu_of_rectangular_matrices(shape):
     a = random(*shape)

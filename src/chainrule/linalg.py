@@ -15,6 +15,7 @@ from .ops.decomp import (
     CholeskyExResult,
     EighResult,
     LstsqResult,
+    LUFactorExResult,
     LUFactorResult,
     LUResult,
     QRResult,
@@ -30,6 +31,7 @@ from .ops.decomp import (
     lstsq,
     lu,
     lu_factor,
+    lu_factor_ex,
     lu_solve,
     matrix_exp,
     matrix_rank,
@@ -61,11 +63,12 @@ from .tensor import Tensor, _normalize_dim
 
 cross = linalg_cross
 
-__all__ = ["inv", "det", "slogdet", "solve", "norm", "vector_norm", "matrix_norm", "matmul", "SlogdetResult",
-           "svd", "svdvals", "qr", "cholesky", "cholesky_ex", "eigh", "eigvalsh", "eig", "eigvals", "lstsq", "pinv",
-           "solve_triangular", "lu", "lu_factor", "lu_solve", "matrix_exp", "matrix_power", "matrix_rank", "cond",
-           "multi_dot", "cross", "vecdot", "tensorinv", "tensorsolve", "householder_product", "LinAlgError",
-           "SVDResult", "QRResult", "EighResult", "CholeskyExResult", "LstsqResult", "LUResult", "LUFactorResult"]
+__all__ = ["inv", "det", "slogdet", "solve", "norm", "vector_norm", "matrix_norm", "matmul", "svd", "svdvals", "qr",
+           "cholesky", "cholesky_ex", "eigh", "eigvalsh", "eig", "eigvals", "lstsq", "pinv", "solve_triangular", "lu",
+           "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_power", "matrix_rank", "cond", "multi_dot",
+           "cross", "vecdot", "tensorinv", "tensorsolve", "householder_product", "LinAlgError", "SlogdetResult",
+           "SVDResult", "QRResult", "EighResult", "CholeskyExResult", "LstsqResult", "LUResult", "LUFactorResult",
+           "LUFactorExResult"]
 
 
 def _float_input(op: str, x, dtype) -> Tensor:

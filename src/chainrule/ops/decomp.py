@@ -786,29 +786,33 @@ class Lu(Primitive):
     gate = "lu: the gradient is P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T"
     batch_params = staticmethod(_same_batch)
     save_output = True
-    n_outputs = 4
+    n_outputs = 5
 
     @staticmethod
     def forward(ctx, a, op):
         lu, pivots, perm = _lu_arrays(a)
         m, n = a.shape[-2:]
         k = min(m, n)
-        if op is not None:
-            zero = xp.diagonal(lu, 0, -2, -1) == 0
-            if zero.any():
-                flat = zero.reshape(-1, k)
-                i = int(xp.argmax(flat[flat.any(-1)][0]))
-                raise LinAlgError(f"{op}: U[{i + 1},{i + 1}] is zero and using it on lu_solve would result in a "
-                                  "division by zero. If you still want to perform the factorization, consider "
-                                  "calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+        zero = xp.diagonal(lu, 0, -2, -1) == 0
+        # NOTE: LAPACK's info: the (1-based) first zero on U's diagonal, 0 when there is none.
+        info = xp.where(zero.any(-1), xp.argmax(zero, -1) + 1, 0).astype(xp.int32) if k else \
+            xp.zeros(a.shape[:-2], dtype=xp.int32)
+        if op is not None and info.any():
+            flat = info.reshape(-1)
+            first = int(xp.flatnonzero(flat)[0])
+            where_ = f"(Batch element {first}): " if info.ndim else ""
+            i = int(flat[first])
+            raise LinAlgError(f"{op}: {where_}U[{i},{i}] is zero and using it on lu_solve would result in a "
+                              "division by zero. If you still want to perform the factorization, consider "
+                              "calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
         permutation = xp.zeros(a.shape[:-2] + (m, m), dtype=a.dtype)
         xp.put_along_axis(permutation, perm[..., :, None], 1.0, axis=-1)
         lower = xp.tril(lu[..., :, :k], -1) + xp.eye(m, k, dtype=a.dtype)
-        return permutation.swapaxes(-1, -2).copy(), lower, xp.triu(lu[..., :k, :]), pivots
+        return permutation.swapaxes(-1, -2).copy(), lower, xp.triu(lu[..., :k, :]), pivots, info
 
     @staticmethod
-    def vjp(ctx, g_p, g_l, g_u, g_pivots):
-        permutation, lower, upper, _ = ctx.outputs
+    def vjp(ctx, g_p, g_l, g_u, g_pivots, g_info):
+        permutation, lower, upper, _, _ = ctx.outputs
         _lu_square(lower, upper)
         phi = tril(lower.mT @ g_l, -1) + triu(g_u @ upper.mT)
         x = solve_triangular(lower.mT, phi, upper=True, unitriangular=True)
@@ -816,11 +820,11 @@ class Lu(Primitive):
 
     @staticmethod
     def jvp(ctx, a_t):
-        permutation, lower, upper, _ = ctx.outputs
+        permutation, lower, upper, _, _ = ctx.outputs
         _lu_square(lower, upper)
         x = solve_triangular(lower, permutation.mT @ a_t, upper=False, unitriangular=True)
         x = solve_triangular(upper, x, upper=True, left=False)
-        return None, lower @ tril(x, -1), triu(x) @ upper, None
+        return None, lower @ tril(x, -1), triu(x) @ upper, None, None
 
 
 def _lu_square(lower: Tensor, upper: Tensor) -> None:
@@ -841,7 +845,7 @@ def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """The LU decomposition with partial pivoting ``A = P L U``: ``A (*, m, n)``, ``k = min(m, n)``; ``P (*, m,
     m)`` a permutation, ``L (*, m, k)`` unit lower triangular, ``U (*, k, n)`` upper triangular. Gradients
     (and forward mode) for square matrices."""
-    P, L, U, _ = apply(Lu, (_lu_input("linalg.lu", A, pivot),), op=None)
+    P, L, U, _, _ = apply(Lu, (_lu_input("linalg.lu", A, pivot),), op=None)
     return LUResult(P.detach(), L, U)
 
 
@@ -858,8 +862,32 @@ def _pack(L: Tensor, U: Tensor) -> Tensor:
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """The LU decomposition packed as LAPACK's getrf: ``(LU (*, m, n), pivots (*, min(m, n)))``, pivots int32
     and 1-based (row ``i`` was swapped with row ``pivots[i]``). A zero on ``U``'s diagonal raises, as torch."""
-    _, L, U, pivots = apply(Lu, (_lu_input("linalg.lu_factor", A, pivot),), op="linalg.lu_factor")
+    _, L, U, pivots, _ = apply(Lu, (_lu_input("linalg.lu_factor", A, pivot),), op="torch.linalg.lu_factor")
     return LUFactorResult(_pack(L, U), pivots)
+
+
+class LUFactorExResult(NamedTuple):
+    """``(LU, pivots, info)`` of :func:`lu_factor_ex`, as ``torch.return_types.linalg_lu_factor_ex``."""
+
+    LU: Tensor
+    pivots: Tensor
+    info: Tensor
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
+    """:func:`lu_factor` without the error: ``info`` (int32, shape ``(*)``) is LAPACK's, the 1-based index of
+    the first zero on ``U``'s diagonal, 0 when there is none; ``check_errors=True`` raises as lu_factor."""
+    op = "torch.linalg.lu_factor_ex" if check_errors else None
+    _, L, U, pivots, info = apply(Lu, (_lu_input("linalg.lu_factor_ex", A, pivot),), op=op)
+    return LUFactorExResult(_pack(L, U), pivots, info)
+
+
+@public(methods=("lu",), name="lu")
+def lu_legacy(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple:
+    """torch.lu (deprecated in torch): ``(LU, pivots)`` as :func:`chainrule.linalg.lu_factor`, or with
+    ``get_infos=True`` ``(LU, pivots, info)`` as :func:`chainrule.linalg.lu_factor_ex` (no error then)."""
+    out = lu_factor_ex(A, pivot=pivot, check_errors=not get_infos)
+    return out if get_infos else LUFactorResult(out.LU, out.pivots)
 
 
 class PivotsToPermutation(Primitive):
@@ -909,6 +937,12 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
         return LUUnpackResult(P, empty, empty)
     L = tril(narrow(LU, -1, 0, k), -1) + _eye(LU, m, k)
     return LUUnpackResult(P, L, triu(narrow(LU, -2, 0, k)))
+
+
+@public(methods=("lu_solve",), name="lu_solve")
+def lu_solve_legacy(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
+    """torch.lu_solve (deprecated in torch): :func:`chainrule.linalg.lu_solve` with ``b`` first."""
+    return lu_solve(LU_data, LU_pivots, b)
 
 
 def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False) -> Tensor:
