@@ -50,7 +50,7 @@ class _Layer(Module):
     _norms = 2
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 activation=F.relu, layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
         factory, norms = {"device": device, "dtype": dtype}, self._norms
@@ -83,9 +83,9 @@ class TransformerEncoderLayer(_Layer):
 
     ``norm_first=False`` (post-norm, the default): ``x = norm1(x + sa(x)); x = norm2(x + ff(x))``;
     ``norm_first=True``: ``x = x + sa(norm1(x)); x = x + ff(norm2(x))``. ``ff(x) = linear2(dropout(act(
-    linear1(x))))``; ``activation`` is "relu", "gelu" or a callable. Input (S, N, E), (N, S, E) with
-    ``batch_first`` or unbatched (S, E); ``src_mask`` (S, S) or (N * nhead, S, S) and ``src_key_padding_mask``
-    (N, S) as in :class:`MultiheadAttention` (bool True = not allowed).
+    linear1(x))))``; ``activation`` is ``F.relu`` (the default), "relu", "gelu" or any callable. Input
+    (S, N, E), (N, S, E) with ``batch_first`` or unbatched (S, E); ``src_mask`` (S, S) or (N * nhead, S, S) and
+    ``src_key_padding_mask`` (N, S) as in :class:`MultiheadAttention` (bool True = not allowed).
 
     Example::
 
@@ -220,7 +220,7 @@ class Transformer(Module):
 
     def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
                  num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation="relu", custom_encoder: Module | None = None, custom_decoder: Module | None = None,
+                 activation=F.relu, custom_encoder: Module | None = None, custom_decoder: Module | None = None,
                  layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False,
                  bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
