@@ -170,6 +170,12 @@ def test_shapes_for_every_option(cls, layers, bidirectional, batch_first, bias, 
     close(last[..., :h_out], h_n[-d])
 
 
+@pytest.mark.parametrize("cls", [nn.RNN, nn.GRU, nn.LSTM])
+def test_empty_batch(cls):
+    out, hidden = cls(3, 4, 2, bidirectional=True)(cr.randn(5, 0, 3))
+    assert out.shape == (5, 0, 8) and (hidden[0] if cls is nn.LSTM else hidden).shape == (4, 0, 4)
+
+
 def test_parameter_names_order_and_initialisation_follow_torch():
     cr.manual_seed(0)
     lstm = nn.LSTM(3, 16, num_layers=2, bidirectional=True, proj_size=2)

@@ -303,7 +303,7 @@ class RNNBase(Module):
                 finals = tuple(s.index_select(1, unsorted_indices) for s in finals)
         else:
             # NOTE: one cat and a reshape; stack would add an unsqueeze per time step, forward and backward.
-            output = cat(outs).reshape(steps, batch, -1)
+            output = cat(outs).reshape(steps, batch, outs[0].shape[-1])
             if self.batch_first:
                 output = output.transpose(0, 1)
             if not batched:
