@@ -323,3 +323,43 @@ def test_existing_losses_match_torch_at_their_kinks():
         out.sum().backward()
         ref.sum().backward()
         close(a.grad, b.grad.numpy(), 1e-10)
+
+
+def test_adaptive_log_softmax_with_loss():
+    m = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0).double()
+    assert list(m.state_dict()) == ["head.weight", "tail.0.0.weight", "tail.0.1.weight", "tail.1.0.weight",
+                                    "tail.1.1.weight"]
+    assert tuple(m.tail[1][0].weight.shape) == (2, 8) and tuple(m.head.weight.shape) == (5, 8)
+    x, y = d(np.random.default_rng(1).standard_normal((5, 8)), requires_grad=True), cr.tensor([0, 4, 9, 2, 6])
+    full = m.log_prob(x)
+    close(full.exp().sum(-1), np.ones(5))  # a distribution over all 10 classes
+    output, loss = m(x, y)
+    close(output, full.detach().numpy()[np.arange(5), y.numpy()])
+    close(loss, -output.mean())
+    close(m.predict(x), full.detach().numpy().argmax(-1))
+    single = m(x[0], y[0])
+    assert single.output.shape == () and abs(single.output.item() - output[0].item()) < 1e-12
+    loss.backward()
+    assert x.grad is not None and m.tail[1][1].weight.grad is not None
+    with pytest.raises(ValueError, match="cutoffs should be a sequence of unique"):
+        nn.AdaptiveLogSoftmaxWithLoss(8, 10, [6, 3])
+    with pytest.raises(RuntimeError, match="Target values should be in \\[0, 9\\]"):
+        m(x, cr.tensor([0, 1, 2, 3, 10]))
+
+
+def test_adaptive_log_softmax_matches_torch():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True).double()
+    ours = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True).double()
+    ours.load_state_dict({k: cr.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    x, y = np.random.default_rng(2).standard_normal((6, 8)), np.array([0, 4, 9, 2, 6, 5])
+    a, b = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, ref = ours(a, cr.tensor(y)), theirs(b, torch.tensor(y))
+    close(out.output, ref.output.detach().numpy(), 1e-12)
+    out.loss.backward()
+    ref.loss.backward()
+    close(a.grad, b.grad.numpy(), 1e-12)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        close(p.grad, q.grad.numpy(), 1e-12)
+    close(ours.log_prob(a), theirs.log_prob(b).detach().numpy(), 1e-12)
+    close(ours.predict(a), theirs.predict(b).numpy())

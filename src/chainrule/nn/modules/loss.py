@@ -6,19 +6,23 @@ arguments map to it (with torch's deprecation warning).
 
 from __future__ import annotations
 
+import collections
 import warnings
 
+from ...ops.join import cat
 from ...tensor import Tensor
 from .. import functional as F
 from ..functional.loss import legacy_reduction
+from .container import ModuleList, Sequential
 from .distance import PairwiseDistance
+from .linear import Linear
 from .module import Module
 
 __all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "NLLLoss",
            "CrossEntropyLoss", "MultiMarginLoss", "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss",
            "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
            "TripletMarginWithDistanceLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "SoftMarginLoss",
-           "NLLLoss2d"]
+           "NLLLoss2d", "AdaptiveLogSoftmaxWithLoss"]
 
 
 class _Loss(Module):
@@ -310,4 +314,98 @@ class SoftMarginLoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+_ASMoutput = collections.namedtuple("_ASMoutput", ["output", "loss"])
+
+
+class AdaptiveLogSoftmaxWithLoss(Module):
+    """Efficient softmax approximation for many classes (Grave et al.): a ``head`` linear layer scores the
+    ``cutoffs[0]`` most frequent classes plus one entry per cluster, and each cluster of rarer classes has a
+    ``tail`` projection (``in_features // div_value ** (i + 1)`` hidden units).
+
+    ``forward(input, target)`` returns ``(output, loss)``: each target's log-probability (N,) and the mean
+    negative log-likelihood. ``log_prob(input)`` gives all classes' log-probabilities, ``predict(input)`` the
+    most likely class. Module names and shapes are torch's, so a torch ``state_dict`` loads.
+    """
+
+    def __init__(self, in_features: int, n_classes: int, cutoffs, div_value: float = 4.0,
+                 head_bias: bool = False, device=None, dtype=None) -> None:
+        super().__init__()
+        cutoffs = list(cutoffs)
+        if len(cutoffs) == 0:
+            raise ValueError("cutoffs should be a sequence of length larger than 0")
+        if (cutoffs != sorted(cutoffs) or min(cutoffs) <= 0 or max(cutoffs) > n_classes - 1
+                or len(set(cutoffs)) != len(cutoffs) or any(int(c) != c for c in cutoffs)):
+            raise ValueError("cutoffs should be a sequence of unique, positive integers sorted in an increasing "
+                             "order, where each value is between 1 and n_classes-1")
+        make = dict(device=device, dtype=dtype)
+        self.in_features = in_features
+        self.n_classes = n_classes
+        self.cutoffs = cutoffs + [n_classes]
+        self.div_value = div_value
+        self.head_bias = head_bias
+        self.shortlist_size = self.cutoffs[0]
+        self.n_clusters = len(self.cutoffs) - 1
+        self.head_size = self.shortlist_size + self.n_clusters
+        self.head = Linear(in_features, self.head_size, bias=head_bias, **make)
+        self.tail = ModuleList()
+        for i in range(self.n_clusters):
+            hidden = int(in_features // (div_value ** (i + 1)))
+            size = self.cutoffs[i + 1] - self.cutoffs[i]
+            self.tail.append(Sequential(Linear(in_features, hidden, bias=False, **make),
+                                        Linear(hidden, size, bias=False, **make)))
+
+    def reset_parameters(self) -> None:
+        self.head.reset_parameters()
+        for i2h, h2o in self.tail:
+            i2h.reset_parameters()
+            h2o.reset_parameters()
+
+    def _full_log_prob(self, input: Tensor) -> Tensor:
+        head = F.log_softmax(self.head(input), dim=1)
+        parts = [head[:, :self.shortlist_size]]
+        for i, cluster in enumerate(self.tail):
+            parts.append(F.log_softmax(cluster(input), dim=1) + head[:, self.shortlist_size + i].unsqueeze(1))
+        return cat(parts, 1)
+
+    def forward(self, input_: Tensor, target_: Tensor) -> _ASMoutput:
+        targ_dim = target_.dim()
+        if targ_dim == 1:
+            if input_.shape[0] != target_.shape[0]:
+                raise RuntimeError("Input and target should have the same size in the batch dimension.")
+            if input_.dim() != 2:
+                raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with size "
+                                   f"{input_.shape}")
+        elif targ_dim == 0:
+            if input_.dim() != 1:
+                raise RuntimeError(f"0D target tensor expects 1D input tensors, but found inputs with size "
+                                   f"{input_.shape}")
+        else:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        input = input_ if targ_dim else input_.unsqueeze(0)
+        target = (target_ if targ_dim else target_.unsqueeze(0)).long()
+        if target.numel() and bool(((target < 0) | (target >= self.n_classes)).any()):
+            raise RuntimeError(f"Target values should be in [0, {self.n_classes - 1}], but values in range "
+                               f"[{target.min().item()}, {target.max().item()}] were found. ")
+        # NOTE: every cluster is evaluated for every row (torch runs each cluster on its rows only); the
+        # gathered values and their gradients are the same, and the computation stays vmap-friendly.
+        output = self._full_log_prob(input).gather(1, target.unsqueeze(1)).squeeze(1)
+        loss = (-output).mean()
+        return _ASMoutput(output if targ_dim else output.squeeze(0), loss)
+
+    def _check_features(self, input: Tensor) -> None:
+        if input.dim() not in (1, 2) or input.shape[-1] != self.in_features:
+            raise RuntimeError(f"AdaptiveLogSoftmaxWithLoss: expected input of shape (N, {self.in_features}) or "
+                               f"({self.in_features},), got {tuple(input.shape)}")
+
+    def log_prob(self, input: Tensor) -> Tensor:
+        """Log-probabilities of every class: (N, n_classes), or (n_classes,) for a 1-D input."""
+        self._check_features(input)
+        out = self._full_log_prob(input if input.dim() == 2 else input.unsqueeze(0))
+        return out if input.dim() == 2 else out.squeeze(0)
+
+    def predict(self, input: Tensor) -> Tensor:
+        """The most likely class of each row (the argmax of :meth:`log_prob`)."""
+        return self.log_prob(input).argmax(-1)
 
