@@ -393,17 +393,24 @@ def atleast_3d(*tensors):
     return _atleast(tensors, 3, "atleast_3d")
 
 
+def _stack_list(tensors, op: str) -> list:
+    tensors = _tensor_list(tensors, op)
+    if not tensors:
+        raise RuntimeError(f"{op} expects a non-empty TensorList")
+    return tensors
+
+
 @public()
 def hstack(tensors) -> Tensor:
     """Join column-wise: vectors end to end, higher tensors along dimension 1 (0-d ones count as vectors)."""
-    tensors = atleast_1d(_tensor_list(tensors, "hstack"))
-    return cat(tensors, 0 if tensors and tensors[0]._data.ndim == 1 else 1)
+    tensors = atleast_1d(_stack_list(tensors, "hstack"))
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
 
 
 @public(aliases=("row_stack",))
 def vstack(tensors) -> Tensor:
     """Join row-wise along dimension 0, after lifting vectors to rows ``(1, n)``."""
-    return cat(atleast_2d(_tensor_list(tensors, "vstack")), 0)
+    return cat(atleast_2d(_stack_list(tensors, "vstack")), 0)
 
 
 row_stack = vstack
@@ -412,13 +419,13 @@ row_stack = vstack
 @public()
 def dstack(tensors) -> Tensor:
     """Join depth-wise along dimension 2, after lifting each tensor to 3 dimensions (see :func:`atleast_3d`)."""
-    return cat(atleast_3d(_tensor_list(tensors, "dstack")), 2)
+    return cat(atleast_3d(_stack_list(tensors, "dstack")), 2)
 
 
 @public()
 def column_stack(tensors) -> Tensor:
     """Vectors (and 0-d tensors) as columns ``(n, 1)``, joined with the 2-D ones along dimension 1."""
-    tensors = _tensor_list(tensors, "column_stack")
+    tensors = _stack_list(tensors, "column_stack")
     return cat([reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in tensors], 1)
 
 
@@ -598,6 +605,8 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
         chainrule.Size([2, 3])
     """
     tensors = _vectors(tensors, "meshgrid")
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
     if indexing is None:
         warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
                       UserWarning, stacklevel=2)
@@ -699,8 +708,9 @@ def _tensordot_dims(a: Tensor, b: Tensor, dims) -> tuple:
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if isinstance(dims, (tuple, list)):
-        if len(dims) != 2:
-            raise RuntimeError(f"tensordot expects dims to be an int or a pair of dim lists, got {dims}")
+        if len(dims) != 2 or not all(isinstance(d, (tuple, list)) for d in dims):
+            raise TypeError(f"tensordot: dims must be an int or a pair of lists of dims (([1], [0]), not (1, 0)), "
+                            f"got {dims}")
         da, db = int_tuple(dims[0], "tensordot", "dims"), int_tuple(dims[1], "tensordot", "dims")
         if len(da) != len(db):
             raise RuntimeError(f"tensordot: both dimension lists should have same length, got {list(da)} and "
