@@ -263,7 +263,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         else:
             out = _along(out, axis, _interpolation_matrix(n_in, n_out, mode, align_corners, scale,
                                                           input._data.dtype))
-    return out
+    return out.clone() if out is input else out  # NOTE: a new tensor even when nothing moved, as torch
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None) -> Tensor:
