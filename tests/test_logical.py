@@ -155,3 +155,14 @@ def test_inplace_forms_of_the_arith_ops():
     y.fmod_(2)
     (g,) = cr.autograd.grad(y.sum(), leaf)
     assert g.tolist() == [1.0]
+
+
+def test_inplace_dtype_checks_as_torch():
+    i, f = cr.tensor([6, 4]), cr.tensor([1.5, 0.0])
+    for call in (lambda: i.clone().gcd_(f), lambda: i.clone().bitwise_and_(f), lambda: cr.tensor([True]).hypot_(i),
+                 lambda: i.clone().bitwise_left_shift_(f)):
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+            call()
+    assert i.clone().logical_and_(f).tolist() == [1, 0] and i.clone().logical_xor_(f).tolist() == [0, 1]
+    with pytest.raises(RuntimeError, match="Bool"):
+        cr.isin(cr.tensor([True]), cr.tensor([1]))

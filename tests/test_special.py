@@ -314,3 +314,10 @@ def test_where_gives_exact_zeros_to_the_branch_not_taken():
     out = cr.where(cr.tensor([True, False]), x, y)
     gx, gy = cr.autograd.grad(out, (x, y), t64([INF, INF]))
     assert gx.tolist() == [INF, 0.0] and gy.tolist() == [0.0, INF]
+
+
+def test_a_bool_operand_promotes_with_a_float_one():
+    b, d = cr.tensor([True, False]), t64([0.5, 2.0])
+    assert cr.atan2(b, d).dtype == cr.float64 and cr.xlogy(b, d).dtype == cr.float64
+    assert cr.hypot(b, d).tolist() == pytest.approx([math.hypot(1, 0.5), 2.0])
+    assert cr.logaddexp(b, cr.tensor([0.5, 2.0])).dtype == cr.float32

@@ -478,11 +478,10 @@ def _nondiff_binary(name: str, ufunc, what: str, operator: str | None = None, *,
         "forward": staticmethod(lambda ctx, x, y: ufunc(x, y)), "may_warn": may_warn})
 
     def fn(input, other):
-        if integers_only:
-            for v in (input, other):
-                if isinstance(v, Tensor) and v._data.dtype.kind not in "biu":
-                    raise NotImplementedError(f"{name}: only integer and bool tensors are supported, got {v.dtype}")
         x, y = promote(input, other, name)
+        if integers_only and (x._data.dtype.kind not in "biu" or y._data.dtype.kind not in "biu"):
+            raise NotImplementedError(f"{name}: only integer and bool tensors are supported, got {x.dtype} and "
+                                      f"{y.dtype}")
         return apply_broadcasting(op, name, x, y)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"``{name}(input, other)``: {what}; not differentiable.\n\n{_SHAPES}"

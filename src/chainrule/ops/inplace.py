@@ -8,7 +8,7 @@ history, as torch rebases a modified tensor's ``grad_fn``.
 
 from __future__ import annotations
 
-from .. import _state
+from .. import _dtype, _state
 from .._backend import xp
 from ..tensor import Tensor, _wrap
 from . import arith, elementwise
@@ -43,10 +43,8 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
             result = compute(self)
     target = self.dtype
     if result._data.dtype != self._data.dtype:
-        got = result.dtype
-        if got.category > target.category and not any_dtype:
-            raise RuntimeError(f"{name}: result type {got} can't be cast to the desired output type {target} "
-                               "of the tensor modified in place")
+        if not any_dtype:
+            check_castable(name, result.dtype, target)
         result = result.to(target)
     if result._data.shape != self._data.shape:
         raise RuntimeError(f"{name}: output with shape {tuple(self._data.shape)} doesn't match the broadcast shape "
@@ -62,6 +60,13 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
         # NOTE: forward-mode tangents follow the new value (stale levels are never read: level ids are unique).
         self._fw = result._fw
     return self
+
+
+def check_castable(name: str, got, target) -> None:
+    """Refuse, as torch, a result of a higher dtype category than the tensor modified in place (float into int)."""
+    if got.category > target.category:
+        raise RuntimeError(f"{name}: result type {got} can't be cast to the desired output type {target} of the "
+                           "tensor modified in place")
 
 
 def _inplace_binary(name: str, fn):
@@ -142,16 +147,21 @@ for _name in ("neg", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "si
 def inplace_method(name: str, fn) -> None:
     """Attach ``Tensor.<name>``: ``fn(self, *args, **kwargs)`` written back into ``self`` (see apply_inplace)."""
     def op(self: Tensor, *args, **kwargs) -> Tensor:
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        if tensors:  # NOTE: torch checks the promoted dtype before its kernel refuses a dtype
+            check_castable(name, _dtype.result_type(self, *tensors), self.dtype)
         return apply_inplace(self, name, lambda x: fn(x, *args, **kwargs), *args, *kwargs.values())
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"In-place ``{name[:-1]}``: updates this tensor and returns it."
     method(name)(op)
 
 
-for _name in ("fmod", "remainder", "floor_divide", "logical_and", "logical_or", "logical_xor", "bitwise_and",
-              "bitwise_or", "bitwise_xor"):
+for _name in ("fmod", "remainder", "floor_divide", "bitwise_and", "bitwise_or", "bitwise_xor"):
     inplace_method(_name + "_", getattr(arith, _name))
-inplace_method("logical_not_", elementwise.logical_not)
+# NOTE: a truth value fits any dtype, so the logical ops skip the promoted-dtype check.
+for _name in ("logical_and", "logical_or", "logical_xor"):
+    method(_name + "_")(_inplace_binary(_name + "_", getattr(arith, _name)))
+method("logical_not_")(_unary_inplace("logical_not_", elementwise.logical_not))
 for _name, _fn in (("__imod__", "remainder_"), ("__ifloordiv__", "floor_divide_"), ("__iand__", "bitwise_and_"),
                    ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_")):
     setattr(Tensor, _name, getattr(Tensor, _fn))

@@ -220,6 +220,8 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     Shapes: ``out`` is a bool tensor of ``elements``' shape (0-d for a number)."""
     if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
         require_tensors("isin", ("elements", elements))
+    if any(isinstance(v, Tensor) and v._data.dtype.kind == "b" for v in (elements, test_elements)):
+        raise RuntimeError("isin: unsupported input type encountered for isin(): Bool (compare integers instead)")
     x, test = promote(elements, test_elements, "isin")
     return apply(Isin, (x, test), assume_unique=bool(assume_unique), invert=bool(invert))
 

@@ -42,12 +42,15 @@ def require_kinds(op: str, kinds: str, what: str, *tensors: Tensor) -> None:
             raise NotImplementedError(f'"{op}" not implemented for {t.dtype} tensors: it takes {what} tensors')
 
 
-def to_default_float(*tensors: Tensor) -> tuple:
-    """Integer and bool tensors in the default float dtype (as torch computes atan2, xlogy, ... of them)."""
-    if tensors[0]._data.dtype.kind == "f":
-        return tensors
-    default = _dtype.get_default_dtype().np
-    return tuple(cast_to(t, default) for t in tensors)
+def common_dtype(op: str, input, other, *, to_float: bool = False) -> tuple:
+    """``input`` and ``other`` (tensors or numbers) as tensors of torch's result dtype (promote leaves a bool mask
+    beside a float tensor as it is; here both are cast); ``to_float``: integer results in the default float dtype
+    (as torch computes atan2, xlogy, ... of integers)."""
+    x, y = promote(input, other, op)
+    target = _dtype.result_type(x, y).np
+    if to_float and target.kind != "f":
+        target = _dtype.get_default_dtype().np
+    return cast_to(x, target), cast_to(y, target)
 
 
 def _aliases(fn, *names: str) -> None:
@@ -311,9 +314,7 @@ def binary_function(op, *, numbers: tuple = (False, False), to_float: bool = Fal
                                 (("input", input, numbers[0]), ("other", other, numbers[1])) if not number])
         if not isinstance(input, Tensor) and not isinstance(other, Tensor):
             require_tensors(name, ("input", input))
-        x, y = promote(input, other, name)
-        if to_float:
-            x, y = to_default_float(x, y)
+        x, y = common_dtype(name, input, other, to_float=to_float)
         if kinds is not None:
             require_kinds(name, kinds, kinds_doc, x)
         return apply_broadcasting(op, name, x, y)
@@ -352,8 +353,7 @@ def ldexp(input: Tensor, other: Tensor) -> Tensor:
 
     Shapes: ``input`` and ``other`` broadcast together."""
     require_tensors("ldexp", ("input", input), ("other", other))
-    x, y = promote(input, other, "ldexp")
-    x, y = to_default_float(x, y)
+    x, y = common_dtype("ldexp", input, other, to_float=True)
     return mul(x, pow(2.0, y))
 
 
@@ -378,10 +378,10 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
 
     Shapes: ``input``, ``end`` and ``weight`` broadcast together."""
     require_tensors("lerp", ("input", input), ("end", end))
-    require_kinds("lerp", "f", "floating-point", input)
     for name, t in (("end", end), ("weight", weight)):
         if isinstance(t, Tensor) and t._data.dtype != input._data.dtype and (name == "end" or t._data.ndim):
             raise RuntimeError(f"lerp: expected dtype {input.dtype} for `{name}` but got dtype {t.dtype}")
+    require_kinds("lerp", "f", "floating-point", input)
     # NOTE: torch's two branches, exact at weight 0 (input) and 1 (end): input + w (end - input) for |w| < 1/2,
     # else end + (w - 1) (end - input); written as base + c * diff so that no branch not taken multiplies an
     # infinite diff by a zero gradient.
