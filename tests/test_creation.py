@@ -160,6 +160,10 @@ def test_threads():
         cr.set_num_threads(0)
     with pytest.raises(TypeError):
         cr.set_num_threads(1.5)
+    assert cr.get_num_interop_threads() == 1
+    cr.set_num_interop_threads(2)
+    with pytest.raises(RuntimeError, match="set_num_interop_threads expects a positive integer"):
+        cr.set_num_interop_threads(-1)
 
 
 def test_predicates_and_version():

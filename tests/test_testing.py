@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -64,6 +65,14 @@ def test_scalars_containers_and_custom_messages():
         assert_close(cr.ones(1), cr.zeros(1), msg="custom")
     with pytest.raises(AssertionError, match="^wrapped: Tensor-likes"):
         assert_close(cr.ones(1), cr.zeros(1), msg=lambda m: "wrapped: " + m)
+
+
+def test_numpy_arrays_compare_with_arrays():
+    assert_close(np.array([1.0]), np.array([1.0]))
+    with pytest.raises(AssertionError, match=r"\(up to 1e-07 allowed\)"):
+        assert_close(np.array([1.0]), np.array([2.0]))
+    with pytest.raises(TypeError, match="No comparison pair"):
+        assert_close(cr.ones(1, dtype=cr.float64), np.ones(1))
 
 
 def test_argument_errors():

@@ -51,7 +51,7 @@ from ._state import (
                      no_grad,
                      set_grad_enabled,
 )
-from ._threads import get_num_threads, set_num_threads
+from ._threads import get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads
 from .compiler import compile
 from .creation import *
 from .func import vmap

@@ -7,7 +7,7 @@ setting (NumPy's element-wise loops are single-threaded either way).
 
 from __future__ import annotations
 
-__all__ = ["get_num_threads", "set_num_threads"]
+__all__ = ["get_num_threads", "set_num_threads", "get_num_interop_threads", "set_num_interop_threads"]
 
 # The limit set by ``set_num_threads`` when threadpoolctl is missing (then it is only remembered).
 _requested = [None]
@@ -25,13 +25,27 @@ def get_num_threads() -> int:
 
 def set_num_threads(num: int) -> None:
     """Limit NumPy's BLAS to ``num`` threads (a positive int), for the rest of the process."""
-    if isinstance(num, bool) or not isinstance(num, int):
-        raise TypeError(f"set_num_threads(): argument 'int' must be int, not {type(num).__name__}")
-    if num <= 0:
-        raise RuntimeError(f"set_num_threads expects a positive integer, got {num}")
+    _check_count(num, "set_num_threads")
     _requested[0] = num
     try:
         import threadpoolctl
     except ImportError:
         return
     threadpoolctl.threadpool_limits(limits=num, user_api="blas")
+
+
+def get_num_interop_threads() -> int:
+    """1: chainrule runs ops one after another (no inter-op parallelism)."""
+    return 1
+
+
+def set_num_interop_threads(num: int) -> None:
+    """Accepted for torch compatibility (a positive int); chainrule has no inter-op thread pool."""
+    _check_count(num, "set_num_interop_threads")
+
+
+def _check_count(num, op: str) -> None:
+    if isinstance(num, bool) or not isinstance(num, int):
+        raise TypeError(f"{op}(): argument 'int' must be int, not {type(num).__name__}")
+    if num <= 0:
+        raise RuntimeError(f"{op} expects a positive integer, got {num}")

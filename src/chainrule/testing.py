@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from . import _dtype
 from ._backend import xp
-from .tensor import Tensor
+from .tensor import Tensor, _wrap
 
 __all__ = ["assert_close"]
 
@@ -24,7 +24,8 @@ def assert_close(actual, expected, *, allow_subclasses: bool = True, rtol: float
     promoted dtype) and elementwise satisfy ``|actual - expected| <= atol + rtol * |expected|``. Without
     ``rtol``/``atol`` (give both or neither) they default by dtype: float16 ``(1e-3, 1e-5)``, float32
     ``(1.3e-6, 1e-5)``, float64 ``(1e-7, 1e-7)``, integers and bools exact. ``equal_nan``: NaNs compare equal.
-    Python numbers compare with numbers (floats as float64), and sequences and mappings item by item. ``msg``
+    NumPy arrays compare with arrays (not with tensors), Python numbers with numbers (floats as float64), and
+    sequences and mappings item by item. ``msg``
     (a string, or a callable taking the generated message) replaces the message.
 
     The message names the mismatched count, and the greatest absolute and relative differences with their
@@ -53,6 +54,8 @@ def _compare(a, e, where: str, options: dict, pending: list) -> str | None:
     """The failure message of one pair (None when it matches); containers push their items onto ``pending``."""
     if isinstance(a, Tensor) and isinstance(e, Tensor):
         return _compare_tensors(a, e, options)
+    if isinstance(a, xp.ndarray) and isinstance(e, xp.ndarray):
+        return _compare_tensors(_wrap(a), _wrap(e), options)
     if _is_number(a) and _is_number(e):
         return _compare_scalars(a, e, options)
     if _is_sequence(a) and _is_sequence(e):
