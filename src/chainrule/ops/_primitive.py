@@ -24,8 +24,11 @@ program recorder): a new transform is one new interpreter, with no edit here.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import re
+import warnings
 
 from .. import _state
 from .._backend import QUIET, ensure_array, errstate_var, ndarray, xp
@@ -156,7 +159,8 @@ def public(op: type | None = None, *, methods: tuple = (), aliases: tuple = (), 
     name and ``aliases``, attached to :class:`Tensor` as ``methods``. With ``op``, the function is that
     primitive's public face: the primitive's own ``methods`` and ``aliases`` apply, and a function without a
     docstring gets one generated from the declaration (what it computes, its local derivative). ``name``: the
-    public name, when it is not the function's own (``inverse`` for ``linalg.inv``)."""
+    public name, when it is not the function's own (``inverse`` for ``linalg.inv``). The public function also
+    takes torch's ``out=`` keyword (see :func:`_accepting_out`); the library's own calls and the methods skip it."""
     def declare(fn):
         names = (name or fn.__name__,) + tuple(aliases)
         attached = tuple(methods)
@@ -167,12 +171,59 @@ def public(op: type | None = None, *, methods: tuple = (), aliases: tuple = (), 
             if not fn.__doc__:
                 fn.__doc__ = describe(op)
         table = PUBLIC.setdefault(fn.__module__, {})
+        with_out = _accepting_out(fn)
         for public_name in names:
-            table[public_name] = fn
+            table[public_name] = with_out
         for method_name in attached:
             setattr(Tensor, method_name, fn)
         return fn
     return declare
+
+
+def _accepting_out(fn):
+    """``fn`` taking ``out=`` as torch's functions do: the result is written into the given tensor(s)."""
+    name = fn.__name__
+    try:
+        if "out" in inspect.signature(fn).parameters:
+            return fn
+    except (TypeError, ValueError):  # NOTE: a callable without a signature is left as it is
+        return fn
+
+    @functools.wraps(fn)
+    def with_out(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        return _write_out(name, fn, args, kwargs, out)
+    return with_out
+
+
+def _write_out(name: str, fn, args: tuple, kwargs: dict, out):
+    """torch's ``out=`` rules: no autograd, the result's dtype castable to ``out``'s, ``out`` resized (with a
+    warning when it had elements) to the result's shape; returns ``out``."""
+    given = [a for a in list(args) + list(kwargs.values()) + list(out if isinstance(out, (tuple, list)) else (out,))
+             if isinstance(a, Tensor)]
+    if _state.grad_enabled and any(t.requires_grad for t in given):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, but "
+                           "one of the arguments requires grad.")
+    result = fn(*args, **kwargs)
+    results = tuple(result) if isinstance(result, tuple) else (result,)
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    if len(outs) != len(results):
+        raise TypeError(f"{name}(): out= takes {len(results)} tensor(s) for this call, got {len(outs)}")
+    for r, o in zip(results, outs):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(o).__name__}")
+        if r.dtype.category > o.dtype.category:
+            raise RuntimeError(f"{name}(): result type {r.dtype} can't be cast to the desired output type {o.dtype}")
+        if o._data.shape != r._data.shape:
+            if o._data.size:
+                warnings.warn(f"{name}(): an output with one or more elements was resized since it had shape "
+                              f"{list(o._data.shape)}, which does not match the required output shape "
+                              f"{list(r._data.shape)}", UserWarning, stacklevel=3)
+            o._data = xp.empty(r._data.shape, dtype=o._data.dtype)
+        o._data[...] = r._data
+        o._vc[0] += 1
+    return out
 
 
 def exports(module: str) -> list:
