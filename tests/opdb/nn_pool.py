@@ -169,6 +169,8 @@ ENTRIES = [
         lambda x: np_adaptive(x, (2, 3), lambda v: v.max(-1))[0]),
     one("adaptive_max_pool3d:upsampling_unbatched", lambda x: F.adaptive_max_pool3d(x, (2, 3, 1)),
         arrays((2, 3, 2, 3), seed=218), lambda x: np_adaptive(x, (2, 3, 1), lambda v: v.max(-1))[0]),
+    one("adaptive_max_pool2d_with_indices:even_windows", lambda x: F.adaptive_max_pool2d_with_indices(x, (2, 3)),
+        arrays((1, 2, 4, 6), seed=233), lambda x: np_adaptive(x, (2, 3), lambda v: v.max(-1))),
     one("adaptive_max_pool1d_with_indices", lambda x: F.adaptive_max_pool1d_with_indices(x, 4),
         arrays((2, 2, 6), seed=219), lambda x: np_adaptive(x, (4,), lambda v: v.max(-1))),
     one("adaptive_max_pool2d_with_indices", lambda x: F.adaptive_max_pool2d_with_indices(x, (3, 2)),

@@ -210,6 +210,10 @@ def _adaptive_positions(size: tuple, out_size: tuple):
 
 def _adaptive_max_pool(op: str, nd: int, input: Tensor, output_size, return_indices: bool):
     size, out_size = _adaptive_sizes(op, nd, input, output_size)
+    if all(n % m == 0 for n, m in zip(size, out_size)):
+        # NOTE: even windows are plain max pooling (unfold, whose gradient is a fold, not a scatter-add)
+        kernel = tuple(n // m for n, m in zip(size, out_size))
+        return _max_pool(op, nd, input, kernel, kernel, 0, 1, False, return_indices)
     positions = _adaptive_positions(size, out_size)
     x = _batched(input, nd)
     n, c = x._data.shape[:2]
