@@ -163,7 +163,8 @@ def test_errors_are_torch_types_and_name_the_problem(call, error, match):
     ("MaxPool1d", (3, 2, 1, 2, True, True)), ("MaxPool3d", ((2, 3, 2), 2, 1, 1, False, True)),
     ("AvgPool1d", (3, 2, 1, True, False)), ("AvgPool3d", (2, 2, 1, True, True, None)),
     ("LPPool1d", (2, 3, 2)), ("LPPool3d", (1.5, 2)), ("AdaptiveMaxPool1d", (4, True)),
-    ("AdaptiveMaxPool3d", ((3, None, 2), True)), ("AdaptiveMaxPool2d", ((7, 4), True)), ("AdaptiveAvgPool1d", (4,)), ("AdaptiveAvgPool3d", ((3, 2, 5),)),
+    ("AdaptiveMaxPool3d", ((3, None, 2), True)), ("AdaptiveMaxPool2d", ((7, 4), True)), ("AdaptiveAvgPool1d", (4,)),
+    ("AdaptiveAvgPool3d", ((3, 2, 5),)),
 ])
 def test_modules_match_torch(name, args):
     torch = pytest.importorskip("torch")
