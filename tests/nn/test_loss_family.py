@@ -363,3 +363,35 @@ def test_adaptive_log_softmax_matches_torch():
         close(p.grad, q.grad.numpy(), 1e-12)
     close(ours.log_prob(a), theirs.log_prob(b).detach().numpy(), 1e-12)
     close(ours.predict(a), theirs.predict(b).numpy())
+
+
+def test_linear_cross_entropy_is_linear_then_cross_entropy():
+    rng = np.random.default_rng(4)
+    x, w, b = d(rng.standard_normal((5, 4))), d(rng.standard_normal((3, 4))), d(rng.standard_normal(3))
+    y = cr.tensor([0, 2, 1, 1, 0])
+    close(F.linear_cross_entropy(x, w, y, linear_bias=b, label_smoothing=0.1),
+          F.cross_entropy(F.linear(x, w, b), y, label_smoothing=0.1))
+    m = nn.LinearCrossEntropyLoss(4, 3, out_features=(2,), bias=True, options=nn.LinearCrossEntropyOptions())
+    assert list(m.state_dict()) == ["linear.weight", "linear.bias"] and tuple(m.linear.weight.shape) == (6, 4)
+    assert m(x, cr.tensor(rng.integers(0, 3, (5, 2)))).shape == ()
+    with pytest.raises(RuntimeError, match="expected equal input and linear_weight last dimensions"):
+        F.linear_cross_entropy(x, d(np.ones((3, 5))), y)
+    with pytest.raises(RuntimeError, match="expected weight shape to be \\(3,\\)"):
+        nn.LinearCrossEntropyLoss(4, 3, weight=d([1.0, 2.0]))
+
+
+def test_linear_cross_entropy_matches_torch():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.LinearCrossEntropyLoss(4, 3, out_features=(2,), bias=True, ignore_index=1).double()
+    ours = nn.LinearCrossEntropyLoss(4, 3, out_features=(2,), bias=True, ignore_index=1).double()
+    ours.load_state_dict({k: cr.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((5, 4)), rng.integers(0, 3, (5, 2))
+    a, b = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, ref = ours(a, cr.tensor(y)), theirs(b, torch.tensor(y))
+    close(out, ref.item(), 1e-12)
+    out.backward()
+    ref.backward()
+    close(a.grad, b.grad.numpy(), 1e-12)
+    close(ours.linear.weight.grad, theirs.linear.weight.grad.numpy(), 1e-12)
+    assert repr(ours) == repr(theirs)

@@ -19,13 +19,14 @@ from ...ops.join import pad
 from ...tensor import Tensor, _wrap
 from .activation import log_softmax, logsigmoid
 from .distance import clamp_min_value, pairwise_distance
+from .linear import linear
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy", "kl_div", "multi_margin_loss",
            "multiclass_svm_loss", "poisson_nll_loss", "gaussian_nll_loss", "soft_margin_loss",
            "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
            "triplet_margin_with_distance_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
-           "ctc_loss"]
+           "ctc_loss", "linear_cross_entropy"]
 
 
 # -- reductions --------------------------------------------------------------------------------------
@@ -310,6 +311,40 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if reduction == "mean":
         return _safe_mean(loss.sum(), target_weight.sum())
     return _reduce(loss, reduction)
+
+
+def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *, linear_bias: Tensor | None = None,
+                         weight: Tensor | None = None, reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0, options=None) -> Tensor:
+    """:func:`cross_entropy` of the logits ``linear(input, linear_weight, linear_bias)``.
+
+    ``input`` (N, in) or (in,); ``linear_weight`` (C, *out_features, in) gives logits (N, C, *out_features)
+    (a K-dimensional loss); ``ignore_index=None`` ignores nothing. ``options`` (torch's chunked, memory-saving
+    path) is accepted and the reference computation is used: the values are the same.
+    """
+    _check_tensors("linear_cross_entropy", input=input, linear_weight=linear_weight, target=target)
+    if not 1 <= input._data.ndim <= 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input._data.ndim}")
+    if linear_weight._data.ndim < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got {linear_weight._data.ndim}")
+    batches, in_features = tuple(input._data.shape[:-1]), input._data.shape[-1]
+    if in_features != linear_weight._data.shape[-1]:
+        raise RuntimeError(f"expected equal input and linear_weight last dimensions (in_features), got "
+                           f"{in_features} and {linear_weight._data.shape[-1]}, respectively")
+    classes, out_features = linear_weight._data.shape[0], tuple(linear_weight._data.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias._data.shape) != (classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(classes, *out_features)}, got "
+                           f"{tuple(linear_bias._data.shape)}")
+    if out_features and not batches:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape {tuple(linear_weight.shape)} requires "
+                           f"batched input, (N, {in_features}), got unbatched input with shape {tuple(input.shape)}")
+    logits_shape = (*batches, classes, *out_features)
+    if tuple(target._data.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    flat = linear_weight.reshape(-1, in_features)
+    logits = linear(input, flat, None if linear_bias is None else linear_bias.reshape(-1)).reshape(logits_shape)
+    return cross_entropy(logits, target, weight=weight, reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index, label_smoothing=label_smoothing)
 
 
 # -- divergences ---------------------------------------------------------------------------------------
