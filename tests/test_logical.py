@@ -2,6 +2,7 @@
 pinned against torch 2.13's."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -166,3 +167,19 @@ def test_inplace_dtype_checks_as_torch():
     assert i.clone().logical_and_(f).tolist() == [1, 0] and i.clone().logical_xor_(f).tolist() == [0, 1]
     with pytest.raises(RuntimeError, match="Bool"):
         cr.isin(cr.tensor([True]), cr.tensor([1]))
+
+
+def test_isin_under_vmap():
+    x = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    sets = cr.tensor([[2.0, 9.0], [6.0, 4.0]])
+    shared = cr.tensor([3.0, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NOTE: no fallback to a loop over the samples
+        per_sample = cr.vmap(cr.isin)(x, sets)
+        one_set = cr.vmap(lambda v: cr.isin(v, shared, invert=True))(x)
+        scalar_per_sample = cr.vmap(lambda t: cr.isin(5.0, t))(sets)
+    assert per_sample.tolist() == [[False, True, False], [True, False, True]]
+    assert one_set.tolist() == [[True, True, False], [False, True, True]]
+    assert scalar_per_sample.tolist() == [False, False]
+    assert cr.vmap(lambda v, t: cr.isin(v, t, invert=True))(x, sets).tolist() == [[True, False, True],
+                                                                               [False, True, False]]

@@ -11,7 +11,7 @@ import builtins
 
 from .._backend import xp
 from ..tensor import Tensor
-from ._primitive import Param, Primitive, apply, exports, public
+from ._primitive import Param, Primitive, apply, batch_size, exports, materialize, public
 from .arith import Binary, apply_broadcasting, eq
 from .cast import promote
 from .elementwise import unary
@@ -210,6 +210,18 @@ class Isin(Primitive):
     @staticmethod
     def forward(ctx, x, test, assume_unique, invert):
         return xp.isin(x, test, assume_unique=assume_unique, invert=invert)
+
+    @classmethod
+    def batch_rule(cls, inputs, batched, params):
+        x, test = inputs
+        if not batched[1]:  # NOTE: one shared set: elementwise in x, the batch dim included
+            return apply(cls, (x, test), **params)
+        # NOTE: a set per sample: each element against its own sample's values
+        size = batch_size(inputs, batched)
+        x = materialize(x, batched[0], size)
+        per_sample = test.reshape((size,) + (1,) * (x.ndim - 1) + (-1,))
+        hit = eq(x.unsqueeze(-1), per_sample).any(-1)
+        return hit.logical_not() if params["invert"] else hit
 
 
 @public(Isin)
