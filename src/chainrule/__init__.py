@@ -55,6 +55,7 @@ from ._threads import get_num_interop_threads, get_num_threads, set_num_interop_
 from .compiler import compile
 from .creation import *
 from .func import vmap
+from .functional import chain_matmul, pca_lowrank, svd_lowrank, unravel_index
 from .ops import *
 from .ops.sampling import bernoulli, multinomial, normal, poisson
 from .ops.shape import broadcast_shapes
