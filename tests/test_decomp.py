@@ -438,6 +438,21 @@ def test_lu_gradient_of_a_rectangular_matrix_is_refused():
         L.lu(x).L.sum().backward()
 
 
+def test_recorded_programs_check_and_rerun_through_the_factorisations():
+    """The program checker evaluates each primitive on zero inputs; singular zeros are retried as identities."""
+    a = t64(random(3, 3))
+
+    def f(x):
+        spd = x @ x.mT + cr.eye(3, dtype=x.dtype)
+        return (L.cholesky(spd).sum() + L.inv(spd).sum() + L.lu_factor(x).LU.sum() + L.svdvals(x).sum()
+                + L.eigh(spd).eigenvalues.sum() + L.qr(x).R.sum() + L.pinv(x).sum() + L.matrix_exp(x).sum())
+
+    program, out = cr.program.record(f, a)
+    program.check()
+    close(program.run(a)[0], out)
+    close(program.run(t64(random(3, 3, seed=1)))[0], f(t64(random(3, 3, seed=1))))
+
+
 # -- against PyTorch ------------------------------------------------------------------------------------------
 
 def weighted_gram(m, u):

@@ -28,6 +28,7 @@ import sys
 from ._backend import xp
 from ._dtype import from_numpy_dtype
 from .ops._primitive import Interpreter, _Scratch, apply
+from .ops.linalg import LinAlgError
 from .tensor import Tensor, _wrap
 
 __all__ = ["Var", "Equation", "Program", "Recorder", "record", "trace", "ProgramError"]
@@ -158,7 +159,13 @@ def _check_types(eq: Equation, where: str) -> None:
     arrays = [xp.zeros(v.shape, dtype=v.dtype) for v in eq.inputs]
     try:
         with xp.errstate(all="ignore"):
-            out = eq.op.forward(_Scratch(), *arrays, **eq.params)
+            try:
+                out = eq.op.forward(_Scratch(), *arrays, **eq.params)
+            except LinAlgError:
+                # NOTE: zero matrices are singular; a factorisation (inv, cholesky, lu) is checked on identities.
+                arrays = [a + xp.eye(*a.shape[-2:], dtype=a.dtype) if a.dtype.kind == "f" and a.ndim >= 2 else a
+                          for a in arrays]
+                out = eq.op.forward(_Scratch(), *arrays, **eq.params)
     except Exception as e:  # NOTE: the op refusing its input types is exactly what the check reports
         raise ProgramError(f"{where}: the primitive rejects inputs of types "
                            f"{' '.join(v.type_text() for v in eq.inputs)}: {e}") from None
