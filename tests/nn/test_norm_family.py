@@ -2,7 +2,10 @@
 buffers and state_dict keys as torch, GroupNorm/InstanceNorm/RMSNorm/LocalResponseNorm closed forms, errors,
 and (optionally) torch state_dicts loading with the same outputs and gradients."""
 
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ import chainrule.nn.functional as F
 from chainrule import nn
 from chainrule.nn.modules.normalization import _cross_map_window
 
+from ..distributed.launch import needs_mpi
 from ..helpers import close
 
 rng = np.random.default_rng(0)
@@ -171,6 +175,30 @@ def test_cross_map_lrn2d_matches_torch_forward():
         ref = torch.nn.CrossMapLRN2d(size, 0.2, 0.75, 1.5)(torch.tensor(x))
         close(nn.CrossMapLRN2d(size, 0.2, 0.75, 1.5)(d(x)), ref.numpy(), 1e-12)
     assert repr(nn.CrossMapLRN2d(3, 0.1, 0.75, 2.0)) == repr(torch.nn.CrossMapLRN2d(3, 0.1, 0.75, 2.0))
+
+
+def test_sync_batch_norm_is_batch_norm_on_one_process():
+    sync, plain = nn.SyncBatchNorm(3, momentum=None).double(), nn.BatchNorm3d(3, momentum=None).double()
+    for _ in range(2):
+        x = rng.standard_normal((2, 3, 2, 1, 2))
+        close(sync(d(x)), plain(d(x)))
+    close(sync.running_var, plain.running_var)
+    with pytest.raises(ValueError, match="expected at least 2D input \\(got 1D input\\)"):
+        sync(cr.ones(3))
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert isinstance(converted[1], nn.SyncBatchNorm) and converted[1].weight is model[1].weight
+    assert converted[1].running_mean is model[1].running_mean
+
+
+@needs_mpi
+@pytest.mark.parametrize("nproc", [2, 3])
+def test_sync_batch_norm_across_ranks_equals_batch_norm_on_the_whole_batch(nproc):
+    worker = Path(__file__).parent / "sync_batchnorm_worker.py"
+    result = subprocess.run([sys.executable, "-m", "chainrule.distributed.run", "-n", str(nproc), str(worker)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"sync batchnorm checks passed on {nproc} ranks" in result.stdout, result.stdout
 
 
 def test_layer_norm_bias_false():
