@@ -101,20 +101,24 @@ def np_grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners
     out = np.zeros((n, c) + grid.shape[1:-1])
     for b in range(n):
         for pos in itertools.product(*map(range, grid.shape[1:-1])):
-            coords = []
+            def inside(p, size):
+                if padding_mode == "reflection":
+                    p = _reflect(p, 0, 2 * (size - 1)) if align_corners else _reflect(p, -1, 2 * size - 1)
+                return min(max(p, 0), size - 1) if padding_mode != "zeros" else p
+
+            corners = []
             for d in range(nd):
                 g, size = grid[(b,) + pos + (nd - 1 - d,)], spatial[d]
                 p = (g + 1) / 2 * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
-                if padding_mode == "reflection":
-                    p = _reflect(p, 0, 2 * (size - 1)) if align_corners else _reflect(p, -1, 2 * size - 1)
-                if padding_mode != "zeros":
-                    p = min(max(p, 0), size - 1)
-                coords.append(p)
-            if mode == "nearest":
-                corners = [[(float(np.round(p)), 1.0)] for p in coords]
-            else:
-                corners = [[(math.floor(p), math.floor(p) + 1 - p), (math.floor(p) + 1, p - math.floor(p))]
-                           for p in coords]
+                if mode == "bicubic":  # each tap folded inside, weighted from the unfolded point
+                    base = math.floor(p)
+                    corners.append([(int(inside(k, size)), _cubic(p - k)) for k in range(base - 1, base + 3)])
+                    continue
+                p = inside(p, size)
+                if mode == "nearest":
+                    corners.append([(float(np.round(p)), 1.0)])
+                else:
+                    corners.append([(math.floor(p), math.floor(p) + 1 - p), (math.floor(p) + 1, p - math.floor(p))])
             for choice in itertools.product(*corners):
                 idx = tuple(int(i) for i, _ in choice)
                 if all(0 <= i < s for i, s in zip(idx, spatial)):
@@ -199,6 +203,13 @@ ENTRIES = [
     input_only("grid_sample:nearest", lambda x, g: F.grid_sample(x, g, mode="nearest", padding_mode="reflection"),
                (*arrays((1, 2, 3, 4), seed=325), grid((1, 2, 2, 2), -1.5, 1.5, 326)),
                lambda x, g: np_grid_sample(x, g, "nearest", "reflection")),
+    one("grid_sample:bicubic", lambda x, g: F.grid_sample(x, g, mode="bicubic"),
+        (*arrays((1, 2, 3, 4), seed=330), grid((1, 2, 2, 2), -1.2, 1.2, 331)),
+        lambda x, g: np_grid_sample(x, g, "bicubic")),
+    one("grid_sample:bicubic_reflection_align_corners",
+        lambda x, g: F.grid_sample(x, g, mode="bicubic", padding_mode="reflection", align_corners=True),
+        (*arrays((1, 1, 3, 3), seed=332), grid((1, 2, 2, 2), -2.0, 2.0, 333)),
+        lambda x, g: np_grid_sample(x, g, "bicubic", "reflection", True)),
     one("affine_grid", lambda t: F.affine_grid(t, (2, 1, 3, 4)), arrays((2, 2, 3), seed=327),
         lambda t: np_affine_grid(t, (2, 1, 3, 4))),
     one("affine_grid:volume_align_corners", lambda t: F.affine_grid(t, (1, 2, 2, 1, 3), align_corners=True),

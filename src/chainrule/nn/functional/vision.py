@@ -294,12 +294,15 @@ def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
     return where(flips.fmod(2) == 0, extra + low, span - extra + low)
 
 
-def _source_coordinate(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
-    """A normalised grid coordinate in [-1, 1] as an input pixel coordinate, after the padding mode's folding."""
+def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:
+    """A normalised grid coordinate in [-1, 1] as an input pixel coordinate."""
     if align_corners:
-        pixel = (coord + 1) / 2 * (size - 1)
-    else:
-        pixel = ((coord + 1) * size - 1) / 2
+        return (coord + 1) / 2 * (size - 1)
+    return ((coord + 1) * size - 1) / 2
+
+
+def _fold_inside(pixel: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+    """A pixel coordinate moved inside the input as ``padding_mode`` says (``'zeros'`` leaves it)."""
     if padding_mode == "reflection":
         pixel = _reflect(pixel, 0, 2 * (size - 1)) if align_corners else _reflect(pixel, -1, 2 * size - 1)
     if padding_mode in ("border", "reflection"):
@@ -314,9 +317,10 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
 
     Grid values are normalised: ``(x, y) = (-1, -1)`` is the top-left of the input and ``(1, 1)`` the
     bottom-right (the corner pixels' centres with ``align_corners=True``, their outer edges otherwise; default
-    False). ``mode``: ``'bilinear'`` (trilinear for volumes) or ``'nearest'`` (round half to even);
-    ``padding_mode`` for points outside: ``'zeros'``, ``'border'`` (clamp) or ``'reflection'``. The gradient
-    flows to ``input`` and, for ``'bilinear'``, to ``grid``. ``'bicubic'`` is not supported.
+    False). ``mode``: ``'bilinear'`` (trilinear for volumes), ``'nearest'`` (round half to even) or ``'bicubic'``;
+    ``padding_mode`` for points outside: ``'zeros'``, ``'border'`` (clamp) or ``'reflection'``. ``'bicubic'``
+    (4-D only) weighs 4x4 taps with Keys' cubic (A = -0.75), each tap folded inside by the padding mode, as
+    torch. The gradient flows to ``input`` and, except for ``'nearest'``, to ``grid``.
 
     Example::
 
@@ -330,8 +334,6 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', "
                          f"but got: '{mode}'")
-    if mode == "bicubic":
-        raise NotImplementedError("grid_sample: mode='bicubic' is not supported by chainrule")
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
                          f"'reflection', but got: '{padding_mode}'")
@@ -341,6 +343,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         raise RuntimeError(f"grid_sample(): expected a 4-D input with a (N, H_out, W_out, 2) grid or a 5-D input "
                            f"with a (N, D_out, H_out, W_out, 3) grid and the same N, but got input of shape "
                            f"{shape} and grid of shape {grid_shape}")
+    if mode == "bicubic" and nd != 2:
+        raise RuntimeError("grid_sample(): bicubic interpolation only supports 4D input")
     if input._data.dtype != grid._data.dtype or input._data.dtype.kind != "f":
         raise RuntimeError(f"grid_sample(): expected input and grid to have the same floating dtype, but input "
                            f"has {input.dtype} and grid has {grid.dtype}")
@@ -349,17 +353,25 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     spatial = shape[2:]
     points = math.prod(grid_shape[1:-1])
     # NOTE: the grid's last dim lists x (width) first, so coordinate k addresses spatial dim nd - 1 - k.
-    coords = [_source_coordinate(grid[..., nd - 1 - d].reshape(n, 1, points), spatial[d], padding_mode,
-                                 align_corners) for d in range(nd)]
+    pixels = [_unnormalize(grid[..., nd - 1 - d].reshape(n, 1, points), spatial[d], align_corners)
+              for d in range(nd)]
     flat = input.reshape(n, c, -1)
     strides = [math.prod(spatial[d + 1:]) for d in range(nd)]
-    if mode == "nearest":
-        corners = [[(coord.round(), None)] for coord in coords]
-    else:
-        corners = []
-        for coord in coords:
-            low = coord.floor()
-            corners.append([(low, low + 1 - coord), (low + 1, coord - low)])
+    corners = []  # per dim: the (position, weight) pairs of the taps
+    for size, pixel in zip(spatial, pixels):
+        if mode == "bicubic":
+            # NOTE: torch folds each of the 4 taps inside (not the point), with the weights of the unfolded point
+            low = pixel.floor()
+            weights = _cubic_weights(pixel - low)
+            corners.append([(_fold_inside(low + k, size, padding_mode, align_corners), w)
+                            for k, w in zip((-1, 0, 1, 2), weights)])
+            continue
+        pixel = _fold_inside(pixel, size, padding_mode, align_corners)
+        if mode == "nearest":
+            corners.append([(pixel.round(), None)])
+        else:
+            low = pixel.floor()
+            corners.append([(low, low + 1 - pixel), (low + 1, pixel - low)])
     out = 0
     for choice in itertools.product(*corners):
         index, weight, inside = 0, 1, None
