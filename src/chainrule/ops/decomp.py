@@ -285,12 +285,15 @@ class SvdLegacyResult(NamedTuple):
 @public(methods=("svd",), name="svd")
 def svd_legacy(input: Tensor, some: bool = True, compute_uv: bool = True) -> SvdLegacyResult:
     """torch.svd's legacy form: ``(U, S, V)`` with ``input = U diag(S) V^T`` (``V``, not ``Vh``); ``some=True``
-    gives the reduced factors. With ``compute_uv=False``, U and V are zeros, as in torch. Prefer
+    gives the reduced factors. With ``compute_uv=False``, U and V are zeros of shapes ``(*, m, m)`` and
+    ``(*, n, n)``, as in torch. Prefer
     ``chainrule.linalg.svd``."""
     A = _matrices("svd", input)
-    u, s, vh = apply(Svd, (A,), full_matrices=not some)
     if not compute_uv:
-        return SvdLegacyResult(u.detach() * 0.0, s, vh.detach().mT * 0.0)
+        batch, (m, n) = A._data.shape[:-2], A._data.shape[-2:]
+        zeros = [_wrap(xp.zeros(batch + (k, k), dtype=A._data.dtype)) for k in (m, n)]
+        return SvdLegacyResult(zeros[0], svdvals(A), zeros[1])
+    u, s, vh = apply(Svd, (A,), full_matrices=not some)
     return SvdLegacyResult(u, s, vh.mT)
 
 
