@@ -125,7 +125,8 @@ def test_fold_and_unfold_layers():
     (lambda: F.grid_sample(randn(1, 1, 3, 3), randn(1, 2, 2, 3)), RuntimeError, "grid of shape"),
     (lambda: F.grid_sample(randn(1, 1, 3, 3), randn(1, 2, 2, 2), padding_mode="wrap"), ValueError, "padding_mode"),
     (lambda: F.grid_sample(randn(1, 1, 3, 3), randn(1, 2, 2, 2), mode="area"), ValueError, "expected mode"),
-    (lambda: F.grid_sample(randn(1, 1, 2, 3, 3), randn(1, 2, 2, 2, 3), mode="bicubic"), RuntimeError, "only supports 4D"),
+    (lambda: F.grid_sample(randn(1, 1, 2, 3, 3), randn(1, 2, 2, 2, 3), mode="bicubic"), RuntimeError,
+     "only supports 4D"),
     (lambda: F.affine_grid(randn(2, 2, 3), (2, 1, 4)), NotImplementedError, "4D and 5D sizes"),
     (lambda: F.affine_grid(randn(2, 3, 4), (2, 1, 4, 4)), ValueError, "Nx2x3"),
 ])
