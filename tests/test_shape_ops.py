@@ -172,6 +172,14 @@ def test_as_strided_windows_and_gradient():
     windows.sum().backward()
     assert x.grad.tolist() == [1., 2., 3., 2., 1.]
     assert cr.as_strided(cr.arange(6.), (2, 2), (1, 2), 1).tolist() == [[1., 3.], [2., 4.]]
+    base = cr.arange(6.)
+    view = cr.as_strided(base, (2, 2), (3, 1))
+    view.mul_(10)  # non-overlapping: a writable view, as torch
+    assert base.tolist() == [0., 10., 2., 30., 40., 5.]
+    with pytest.raises(RuntimeError, match="read-only"):
+        cr.as_strided(base, (2, 2), (1, 1)).add_(1)
+    # a non-contiguous input is read in its own row-major order (torch reads its storage: [0., 1.])
+    assert cr.as_strided(cr.arange(6.).reshape(2, 3).t(), (2,), (1,)).tolist() == [0., 3.]
 
 
 def test_broadcast_shapes_and_tensors():

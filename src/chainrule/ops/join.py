@@ -18,7 +18,7 @@ from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import Param, Primitive, apply, batch_size, exports, materialize, method, public
 from .arith import mul, sub
 from .cast import cast_to
-from .indexing import index_select
+from .indexing import index_select, scatter_add
 from .linalg import matmul
 from .reduce import norm
 from .shape import (
@@ -554,10 +554,53 @@ def _repeat_counts(repeats: Tensor, n: int, op: str):
     return counts
 
 
-@public(methods=("as_strided",))
+def _strided_index(size: tuple, stride: tuple, offset: int):
+    """The flat (row-major) position each element of an ``as_strided`` result reads, as an array of ``size``."""
+    index = offset + sum((xp.arange(n) * s).reshape((-1,) + (1,) * (len(size) - k - 1))
+                         for k, (n, s) in enumerate(zip(size, stride)))
+    return xp.broadcast_to(index, size)
+
+
+class AsStrided(Primitive):
+    # NOTE: a primitive rather than a gather, so that the result is a view of ``x`` (as torch's) when ``x`` is
+    # contiguous; the VJP scatters the gradient back with repeated reads adding up.
+    name = "as_strided"
+    params = (Param("size", tuple, "the shape of the result"),
+              Param("stride", tuple, "how many elements each dimension steps over"),
+              Param("storage_offset", int, "the position of the first element"))
+    doc = "The row-major elements of ``x`` at ``storage_offset + sum(i_k * stride[k])`` for each index ``i``."
+    gate = "as_strided: each element read gets its upstream gradient; elements read several times sum them"
+
+    @staticmethod
+    def forward(ctx, x, size, stride, storage_offset):
+        ctx.in_shape = x.shape
+        flat = xp.ascontiguousarray(x).reshape(-1)
+        return xp.lib.stride_tricks.as_strided(flat[storage_offset:], size, tuple(s * flat.itemsize for s in stride))
+
+    @staticmethod
+    def vjp(ctx, g):
+        p, n = ctx.params, math.prod(ctx.in_shape)
+        index = _wrap(_strided_index(p["size"], p["stride"], p["storage_offset"]).reshape(-1))
+        flat = scatter_add(_wrap(xp.zeros(n, dtype=g._data.dtype)), 0, index, reshape(g, (-1,)))
+        return reshape(flat, ctx.in_shape)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return apply(AsStrided, (x_t,), **ctx.params)
+
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        (x,) = inputs
+        return apply(AsStrided, (x,), size=x._data.shape[:1] + params["size"],
+                     stride=(math.prod(x._data.shape[1:]),) + params["stride"],
+                     storage_offset=params["storage_offset"])
+
+
+@public(AsStrided, methods=("as_strided",))
 def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
     """The elements of ``input``'s row-major layout at ``storage_offset + sum(i_k * stride[k])`` for each
-    index ``i`` of shape ``size`` (windows, overlapping or not; the gradient sums over repeated reads).
+    index ``i`` of shape ``size``: windows, overlapping or not (the gradient sums over repeated reads). A view
+    of a contiguous ``input``; overlapping windows are read-only.
 
     Example::
 
@@ -579,10 +622,11 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
         raise RuntimeError(f"as_strided: sizes {list(size)}, strides {list(stride)}, storage offset {offset} "
                            f"require a storage of {needed} elements, out of bounds for a tensor of "
                            f"{input._data.size} elements")
-    index = offset + sum((xp.arange(n) * s).reshape((-1,) + (1,) * (len(size) - k - 1))
-                         for k, (n, s) in enumerate(zip(size, stride)))
-    index = xp.broadcast_to(index, size).reshape(-1)
-    return reshape(index_select(flatten(input), 0, _wrap(index)), size)
+    out = apply(AsStrided, (input,), size=size, stride=stride, storage_offset=offset)
+    index = _strided_index(size, stride, offset)
+    if xp.unique(index).size != index.size:
+        out._readonly = True  # NOTE: several elements of the result are the same memory
+    return out
 
 
 # -- grids, blocks and products ------------------------------------------------------------------------
