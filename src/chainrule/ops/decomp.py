@@ -816,25 +816,58 @@ class Lu(Primitive):
     @staticmethod
     def vjp(ctx, g_p, g_l, g_u, g_pivots, g_info):
         permutation, lower, upper, _, _ = ctx.outputs
-        _lu_square(lower, upper)
-        phi = tril(lower.mT @ g_l, -1) + triu(g_u @ upper.mT)
-        x = solve_triangular(lower.mT, phi, upper=True, unitriangular=True)
-        return permutation @ solve_triangular(upper.mT, x, upper=False, left=False)
+        m, n = lower._data.shape[-2], upper._data.shape[-1]
+        if m > n:
+            # NOTE: tall: P^T A = [L1; L2] U with L2 = A2 U^-1, so A2 gets gL2 U^-T and U's gradient loses
+            # L2^T gL2 U^-T; the top block is a square LU.
+            lower1, lower2 = narrow(lower, -2, 0, n), narrow(lower, -2, n, m - n)
+            g_l1, g_l2 = narrow(g_l, -2, 0, n), narrow(g_l, -2, n, m - n)
+            g_a2 = solve_triangular(upper.mT, g_l2, upper=False, left=False)
+            g_a1 = _lu_vjp_square(lower1, upper, g_l1, g_u - lower2.mT @ g_a2)
+            return permutation @ cat([g_a1, g_a2], -2)
+        if m < n:
+            # NOTE: wide: P^T A = L [U1 | U2] with U2 = L^-1 B2, so B2 gets L^-T gU2 and L's gradient loses
+            # L^-T gU2 U2^T; the left block is a square LU.
+            upper1, upper2 = narrow(upper, -1, 0, m), narrow(upper, -1, m, n - m)
+            g_u1, g_u2 = narrow(g_u, -1, 0, m), narrow(g_u, -1, m, n - m)
+            g_b2 = solve_triangular(lower.mT, g_u2, upper=True, unitriangular=True)
+            g_b1 = _lu_vjp_square(lower, upper1, g_l - g_b2 @ upper2.mT, g_u1)
+            return permutation @ cat([g_b1, g_b2], -1)
+        return permutation @ _lu_vjp_square(lower, upper, g_l, g_u)
 
     @staticmethod
     def jvp(ctx, a_t):
         permutation, lower, upper, _, _ = ctx.outputs
-        _lu_square(lower, upper)
-        x = solve_triangular(lower, permutation.mT @ a_t, upper=False, unitriangular=True)
-        x = solve_triangular(upper, x, upper=True, left=False)
-        return None, lower @ tril(x, -1), triu(x) @ upper, None, None
+        m, n = lower._data.shape[-2], upper._data.shape[-1]
+        b_t = permutation.mT @ a_t
+        if m > n:
+            lower1, lower2 = narrow(lower, -2, 0, n), narrow(lower, -2, n, m - n)
+            lower1_t, upper_t = _lu_jvp_square(lower1, upper, narrow(b_t, -2, 0, n))
+            lower2_t = solve_triangular(upper, narrow(b_t, -2, n, m - n) - lower2 @ upper_t, upper=True,
+                                        left=False)
+            return None, cat([lower1_t, lower2_t], -2), upper_t, None, None
+        if m < n:
+            upper1, upper2 = narrow(upper, -1, 0, m), narrow(upper, -1, m, n - m)
+            lower_t, upper1_t = _lu_jvp_square(lower, upper1, narrow(b_t, -1, 0, m))
+            upper2_t = solve_triangular(lower, narrow(b_t, -1, m, n - m) - lower_t @ upper2, upper=False,
+                                        unitriangular=True)
+            return None, lower_t, cat([upper1_t, upper2_t], -1), None, None
+        lower_t, upper_t = _lu_jvp_square(lower, upper, b_t)
+        return None, lower_t, upper_t, None, None
 
 
-def _lu_square(lower: Tensor, upper: Tensor) -> None:
-    m, n = lower._data.shape[-2], upper._data.shape[-1]
-    if m != n:
-        raise NotImplementedError(f"linalg.lu: derivatives are implemented for square matrices only, got "
-                                  f"{m} x {n}")
+def _lu_vjp_square(lower: Tensor, upper: Tensor, g_l: Tensor, g_u: Tensor) -> Tensor:
+    """The gradient of ``B = L U`` (square): ``L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T``."""
+    phi = tril(lower.mT @ g_l, -1) + triu(g_u @ upper.mT)
+    x = solve_triangular(lower.mT, phi, upper=True, unitriangular=True)
+    return solve_triangular(upper.mT, x, upper=False, left=False)
+
+
+def _lu_jvp_square(lower: Tensor, upper: Tensor, b_t: Tensor) -> tuple:
+    """``(dL, dU)`` of ``B = L U`` (square): with ``X = L^-1 dB U^-1``, ``dL = L tril(X, -1)``, ``dU = triu(X) U``."""
+    x = solve_triangular(lower, b_t, upper=False, unitriangular=True)
+    x = solve_triangular(upper, x, upper=True, left=False)
+    return lower @ tril(x, -1), triu(x) @ upper
 
 
 def _lu_input(op: str, A, pivot: bool) -> Tensor:
@@ -846,8 +879,8 @@ def _lu_input(op: str, A, pivot: bool) -> Tensor:
 
 def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """The LU decomposition with partial pivoting ``A = P L U``: ``A (*, m, n)``, ``k = min(m, n)``; ``P (*, m,
-    m)`` a permutation, ``L (*, m, k)`` unit lower triangular, ``U (*, k, n)`` upper triangular. Gradients
-    (and forward mode) for square matrices."""
+    m)`` a permutation, ``L (*, m, k)`` unit lower triangular, ``U (*, k, n)`` upper triangular. ``P`` carries no
+    gradient; ``L`` and ``U`` differentiate twice and in forward mode (torch's formulas, rectangular included)."""
     P, L, U, _, _ = apply(Lu, (_lu_input("linalg.lu", A, pivot),), op=None)
     return LUResult(P.detach(), L, U)
 
