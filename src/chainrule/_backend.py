@@ -66,8 +66,9 @@ class device:
         if not isinstance(type, str):
             raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got {type!r}")
         name, _, idx = type.partition(":")
-        if name not in ("cpu", "cuda"):
-            raise RuntimeError(f"device: expected one of cpu, cuda device type at start of device string: {type}")
+        if name not in ("cpu", "cuda", "meta"):
+            raise RuntimeError(f"device: expected one of cpu, cuda, meta device type at start of device string: "
+                               f"{type}")
         if idx:
             if index is not None:
                 raise RuntimeError(f"device: index given twice in device({type!r}, {index})")
@@ -92,6 +93,7 @@ class device:
 
 
 CPU = device("cpu")
+META = device("meta")
 _default_device = [CPU]
 
 
@@ -105,6 +107,8 @@ def as_device(value) -> device:
     if value is None:
         return _default_device[0]
     d = value if isinstance(value, device) else device(value)
+    if d.type == "meta":
+        return META
     if d.type != "cpu":
         raise RuntimeError(
             f"device {str(d)!r} is not available: chainrule has no GPU backend yet "
@@ -149,20 +153,68 @@ def device_module(dev: device):
 
 
 def device_of(array) -> device:
-    """The device ``array`` lives on: "cuda:<id>" for a CuPy array, the CPU for anything else."""
+    """The device ``array`` lives on: "cuda:<id>" for a CuPy array, "meta" for a :class:`MetaArray`, the CPU for
+    anything else."""
+    if array.__class__ is MetaArray:
+        return META
     return device("cuda", array.device.id) if _is_cupy(array) else CPU
 
 
 def to_device(array, dev: device):
-    """``array`` on device ``dev`` (no copy when it is already there)."""
+    """``array`` on device ``dev`` (no copy when it is already there; to "meta": shape and dtype only)."""
     dev = device(dev)
     if device_of(array) == dev or (dev.index is None and device_of(array).type == dev.type):
         return array
+    if dev.type == "meta":
+        return meta_array(array.shape, array.dtype)
+    if array.__class__ is MetaArray:
+        raise NotImplementedError(f"Cannot copy out of meta tensor; no data! (to {dev}: use to_empty(device=...) "
+                                  "to allocate new storage)")
     if dev.type == "cpu":
         return array.get()
     cupy = _cupy()
     with cupy.cuda.Device(dev.index or 0):
         return cupy.asarray(array)
+
+
+class MetaArray(numpy.ndarray):
+    """The data of a tensor on the "meta" device: a shape and a dtype, no values (a read-only zero-stride view
+    of one zero). NumPy functions and ufuncs on meta arrays compute on zeros and return meta arrays, so every op
+    gives its output's shape and dtype; the values are never read (reading them raises, as in torch)."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if kwargs.get("out") is not None:
+            return kwargs["out"][0] if len(kwargs["out"]) == 1 else kwargs["out"]
+        result = getattr(ufunc, method)(*_plain(inputs), **kwargs)
+        return _as_meta(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _as_meta(func(*_plain(args), **_plain(kwargs)))
+
+
+def meta_array(shape, dtype) -> MetaArray:
+    """A :class:`MetaArray` of ``shape`` and ``dtype`` (no memory)."""
+    return numpy.broadcast_to(numpy.zeros((), dtype=dtype), tuple(shape)).view(MetaArray)
+
+
+def _plain(value):
+    if value.__class__ is MetaArray:
+        return value.view(numpy.ndarray)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _as_meta(value):
+    if isinstance(value, numpy.ndarray):
+        return meta_array(value.shape, value.dtype)
+    if isinstance(value, _generic):
+        return meta_array((), value.dtype)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_as_meta(v) for v in value)
+    return value
 
 
 def _erf_fallback():

@@ -262,7 +262,12 @@ class Tensor:
         return array if dtype is None else array.astype(dtype)
 
     def _check_read(self, what: str) -> None:
-        """Refuse reading this tensor's values inside vmap when it stands for a batch (see func.batching)."""
+        """Refuse reading this tensor's values inside vmap when it stands for a batch (see func.batching), and
+        on the "meta" device, which has none."""
+        if self._data.__class__ is _backend.MetaArray and what != "printing":
+            raise NotImplementedError(f"Cannot copy out of meta tensor; no data! ({what} on a tensor of shape "
+                                      f"{tuple(self._data.shape)} on the meta device; move the module or tensor to "
+                                      "a real device with to_empty(device=...) first)")
         if _state.vmap_level is not None:
             _state.vmap_level.check_read(self, what)
         elif _state.interpreter is not None:
@@ -433,7 +438,12 @@ def _tensor_repr(t: Tensor) -> str:
     device = _backend.device_of(a)
     if device.type != "cpu":
         suffixes.append(f"device='{device}'")
-    if a.size == 0:
+    if device.type == "meta":
+        suffixes.append(f"size={tuple(a.shape)}")
+        if d is not _dtype.get_default_dtype():
+            suffixes.append(f"dtype={d}")
+        body = "..."
+    elif a.size == 0:
         if a.ndim != 1:
             suffixes.append(f"size={tuple(a.shape)}")
         if d is not _dtype.get_default_dtype():

@@ -325,7 +325,7 @@ def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
     elif leaf._grad is None:
         # NOTE: .grad must never alias another tensor's gradient or a view of one, so it is a copy unless the
         # engine holds the only reference to a gradient that owns its memory (torch steals such buffers too).
-        leaf._grad = g.detach() if _exclusively_owned(g) else _wrap(xp.array(g._data, copy=True))
+        leaf._grad = g.detach() if _exclusively_owned(g) else _wrap(g._data.copy())
     elif leaf._grad.requires_grad:
         leaf._grad = (leaf._grad + g).detach()
     else:

@@ -31,7 +31,7 @@ import re
 import warnings
 
 from .. import _state
-from .._backend import QUIET, ensure_array, errstate_var, ndarray, xp
+from .._backend import QUIET, MetaArray, ensure_array, errstate_var, meta_array, ndarray, xp
 from ..autograd.graph import Node
 from ..tensor import Tensor, _wrap
 
@@ -315,6 +315,9 @@ def eager(op, inputs: tuple, params: dict) -> tuple:
     single = op.n_outputs == 1
     if single and out.__class__ is not ndarray:
         out = ensure_array(out)
+    elif single and inputs and inputs[0]._data.__class__ is MetaArray:
+        # NOTE: a forward that builds its result in a new array (np.asarray, np.zeros) still gives a meta output
+        out = meta_array(out.shape, out.dtype)
     if not record:
         result = _wrap(out) if single else tuple([_wrap(a) for a in out])
         if single and inputs and (out.base is not None or out is inputs[0]._data):

@@ -62,6 +62,37 @@ class Clone(Primitive):
         return x_t
 
 
+class ToDevice(Primitive):
+    name = "to_device"
+    params = (Param("device", str, "the device of the result, e.g. 'cpu' or 'meta'"),)
+    doc = "``x`` on another device (a copy there; to ``meta``, its shape and dtype only)."
+    local = ("1",)
+    expression = "{x}.to({device})"
+    gate = "device copy: the gradient goes back to the input's device"
+    batch_rule = classmethod(batch_elementwise)
+
+    @staticmethod
+    def forward(ctx, x, device):
+        ctx.in_device = str(_backend.device_of(x))
+        return _backend.to_device(x, _backend.device(device))
+
+    @staticmethod
+    def vjp(ctx, g):
+        return apply(ToDevice, (g,), device=ctx.in_device)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return apply(ToDevice, (x_t,), device=ctx.params["device"])
+
+
+def to_device(x: Tensor, device) -> Tensor:
+    """``x`` on ``device`` (itself when already there); differentiable."""
+    target = _backend.as_device(device)
+    if _backend.device_of(x._data) == target:
+        return x
+    return apply(ToDevice, (x,), device=str(target))
+
+
 @public(Clone)
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
     """A copy of the data that stays in the graph (``memory_format`` is accepted and ignored, as layouts are
@@ -165,9 +196,9 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
             device = arg
         else:
             dtype = arg
-    if device is not None:
-        _backend.as_device(device)
     out = self if dtype is None else _cast(self, _dtype.as_dtype(dtype))
+    if device is not None:
+        out = to_device(out, device)
     if copy and out is self:
         out = clone(self)
     return out

@@ -9,7 +9,7 @@ history, as torch rebases a modified tensor's ``grad_fn``.
 from __future__ import annotations
 
 from .. import _dtype, _state
-from .._backend import xp
+from .._backend import MetaArray, xp
 from ..tensor import Tensor, _wrap
 from . import arith, elementwise
 from ._primitive import method
@@ -30,7 +30,8 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
         raise RuntimeError(f"{name}: a leaf tensor that requires grad is being used in an in-place operation; "
                            "wrap the update in `with chainrule.no_grad():` (as optimizers do) or use the "
                            "out-of-place form")
-    if self._readonly or not self._data.flags.writeable:
+    meta = self._data.__class__ is MetaArray
+    if self._readonly or not (self._data.flags.writeable or meta):
         raise RuntimeError(f"{name}: this tensor (shape {tuple(self._data.shape)}) is a read-only view (of an "
                            "expanded tensor, or a slice of a tensor whose gradient is being recorded), so it cannot "
                            "be modified in place; clone() it first or use the out-of-place form")
@@ -49,7 +50,8 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
     if result._data.shape != self._data.shape:
         raise RuntimeError(f"{name}: output with shape {tuple(self._data.shape)} doesn't match the broadcast shape "
                            f"{tuple(result._data.shape)}")
-    self._data[...] = result._data
+    if not meta:  # NOTE: a meta tensor has no values to write; its shape and dtype are checked above
+        self._data[...] = result._data
     self._vc[0] += 1
     if _state.interpreter is not None:
         _state.interpreter.wrote(self, result)

@@ -48,6 +48,11 @@ def _quoted(keys: list) -> str:
     return ", ".join(f'"{k}"' for k in keys)
 
 
+def _dot(name: str) -> str:
+    """A module's key prefix in a state_dict: ``'layer.0.'`` for ``'layer.0'``, ``''`` for the root."""
+    return name + "." if name else ""
+
+
 def _join(prefix: str, name: str) -> str:
     return prefix + ("." if prefix else "") + name
 
@@ -61,6 +66,11 @@ def _check_member_name(module: Module, name, kind: str, store: dict) -> None:
         raise KeyError(f'{kind} name can\'t be empty string ""')
     if hasattr(module, name) and name not in store:
         raise KeyError(f"attribute '{name}' already exists")
+
+
+_HOOK_LISTS = ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks",
+               "_state_dict_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks",
+               "_load_state_dict_post_hooks")
 
 
 class _Hook:
@@ -187,15 +197,13 @@ class Module:
         set_(self, "_buffers", {})
         set_(self, "_non_persistent_buffers_set", set())
         set_(self, "_modules", {})
-        set_(self, "_forward_pre_hooks", [])
-        set_(self, "_forward_hooks", [])
-        set_(self, "_backward_pre_hooks", [])
-        set_(self, "_backward_hooks", [])
+        for name in _HOOK_LISTS:
+            set_(self, name, [])
 
     def __setstate__(self, state: dict) -> None:
         # NOTE: modules pickled before a hook kind existed get an empty list of it (as torch's __setstate__).
         self.__dict__.update(state)
-        for name in ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks"):
+        for name in _HOOK_LISTS:
             self.__dict__.setdefault(name, [])
 
     def forward(self, *args, **kwargs):
@@ -287,6 +295,30 @@ class Module:
             chainrule.Size([4, 2])
         """
         return self._register(self._backward_hooks, hook, prepend)
+
+    def register_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, prefix, keep_vars)`` before this module's entries are put in a ``state_dict``."""
+        return self._register(self._state_dict_pre_hooks, hook, False)
+
+    def register_state_dict_post_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` once this module and its submodules are in
+        the ``state_dict`` (it may edit the dict in place)."""
+        return self._register(self._state_dict_hooks, hook, False)
+
+    def register_load_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` before this module loads its entries (it may rename keys of ``state_dict`` in place)."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False) -> RemovableHandle:
+        """torch's private form: without ``with_module`` the hook does not receive the module."""
+        fn = hook if with_module else (lambda module, *args: hook(*args))
+        return self._register(self._load_state_dict_pre_hooks, fn, False)
+
+    def register_load_state_dict_post_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, incompatible_keys)`` after loading; it may edit ``incompatible_keys.missing_keys`` /
+        ``unexpected_keys`` in place (e.g. to excuse a key before ``strict`` raises); it must return None."""
+        return self._register(self._load_state_dict_post_hooks, hook, False)
 
     # -- registration ----------------------------------------------------------------------------------
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -565,7 +597,8 @@ class Module:
             else:
                 dtype = arg
         if device is not None:
-            _backend.as_device(device)
+            target = _backend.as_device(device)
+            self._apply_to_tensors(lambda a: _backend.to_device(a, target))
         if dtype is None:
             return self
         d = _dtype.as_dtype(dtype)
@@ -583,7 +616,15 @@ class Module:
         return self.to(_dtype.float16)
 
     def cpu(self) -> Module:
-        return self
+        return self.to("cpu")
+
+    def to_empty(self, *, device=None, recurse: bool = True) -> Module:
+        """Give every parameter and buffer new, uninitialised storage on ``device`` (torch's ``to_empty``: how a
+        model built or moved on the "meta" device gets real memory; initialise it afterwards)."""
+        target = _backend.as_device(device)
+        module = _backend.device_module(target) if target.type != "meta" else None
+        return self._apply_to_tensors(lambda a: _backend.meta_array(a.shape, a.dtype) if module is None
+                                      else module.empty(a.shape, dtype=a.dtype))
 
     def cuda(self, device=None) -> Module:
         return self.to(device if device is not None else "cuda")
@@ -604,8 +645,16 @@ class Module:
         themselves). Save it with ``chainrule.save`` and restore it with :meth:`load_state_dict`.
         """
         destination = OrderedDict() if destination is None else destination
-        for name, module in self.named_modules(remove_duplicate=False):
-            module._save_to_state_dict(destination, prefix + (name + "." if name else ""), keep_vars)
+        visited = [(prefix + _dot(name), module) for name, module in self.named_modules(remove_duplicate=False)]
+        for key_prefix, module in visited:
+            for hook in tuple(module._state_dict_pre_hooks):
+                hook.fn(module, key_prefix, keep_vars)
+            module._save_to_state_dict(destination, key_prefix, keep_vars)
+        # NOTE: in reverse visiting order, each module's post hooks run after those of all its submodules.
+        for key_prefix, module in reversed(visited):
+            for hook in tuple(module._state_dict_hooks):
+                if hook.fn(module, destination, key_prefix, {}) is not None:
+                    raise RuntimeError("state_dict post-hook must return None")
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
@@ -652,9 +701,17 @@ class Module:
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         state_dict = OrderedDict(state_dict)
         missing, unexpected, errors = [], [], []
-        for name, module in self.named_modules(remove_duplicate=False):
-            prefix = name + "." if name else ""
-            module._load_from_state_dict(state_dict, prefix, {}, True, missing, unexpected, errors, assign)
+        visited = list(self.named_modules(remove_duplicate=False))
+        for name, module in visited:
+            for hook in tuple(module._load_state_dict_pre_hooks):
+                hook.fn(module, state_dict, _dot(name), {}, True, missing, unexpected, errors)
+            module._load_from_state_dict(state_dict, _dot(name), {}, True, missing, unexpected, errors, assign)
+        incompatible = _IncompatibleKeys(missing, unexpected)
+        for _, module in reversed(visited):
+            for hook in tuple(module._load_state_dict_post_hooks):
+                if hook.fn(module, incompatible) is not None:
+                    raise RuntimeError("load_state_dict post hooks must return None; edit incompatible_keys in "
+                                       "place instead")
         if strict:
             if unexpected:
                 errors.insert(0, f"Unexpected key(s) in state_dict: {_quoted(unexpected)}. ")
