@@ -31,11 +31,18 @@ def reset_affine(module: Module) -> None:
         init.zeros_(module.bias)
 
 
+class _AffineNorm(Module):
+    """A per-sample norm whose only state is its affine parameters (weight 1, bias 0 when reset)."""
+
+    def reset_parameters(self) -> None:
+        reset_affine(self)
+
+
 def _shape(normalized_shape) -> tuple:
     return (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
 
 
-class LayerNorm(Module):
+class LayerNorm(_AffineNorm):
     """Normalise over the last ``len(normalized_shape)`` dimensions, then scale and shift (weight, bias).
 
     Statistics are per sample, so training and evaluation behave the same.
@@ -55,9 +62,6 @@ class LayerNorm(Module):
         affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype, device)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        reset_affine(self)
-
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
@@ -66,7 +70,7 @@ class LayerNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class GroupNorm(Module):
+class GroupNorm(_AffineNorm):
     """Normalise each of ``num_groups`` groups of channels per sample; ``weight``/``bias`` per channel.
 
     Example::
@@ -87,9 +91,6 @@ class GroupNorm(Module):
         affine_parameters(self, num_channels, affine, bias, dtype, device)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        reset_affine(self)
-
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
@@ -98,7 +99,7 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class RMSNorm(Module):
+class RMSNorm(_AffineNorm):
     """``x / sqrt(mean(x**2) + eps) * weight`` over the trailing ``normalized_shape`` dims (no mean removed,
     no bias); ``eps=None`` is the dtype's machine epsilon."""
 
@@ -110,9 +111,6 @@ class RMSNorm(Module):
         self.elementwise_affine = elementwise_affine
         affine_parameters(self, self.normalized_shape, elementwise_affine, None, dtype, device)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
