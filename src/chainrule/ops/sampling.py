@@ -31,9 +31,17 @@ def _float_input(input, op: str, kernel: str) -> None:
                                   "tensor is expected)")
 
 
-def _probability(p, op: str) -> None:
+def _probability(p, op: str):
+    """``p`` (a number or a tensor of probabilities) as what NumPy compares draws with, checked to be in [0, 1]."""
+    if isinstance(p, Tensor):
+        probs = p._data
+        if probs.size and not (probs.min() >= 0 and probs.max() <= 1):
+            raise RuntimeError(f"{op}: expected all probabilities p_in to satisfy 0 <= p_in <= 1, but some are "
+                               f"outside (min {probs.min()}, max {probs.max()})")
+        return probs
     if not 0 <= p <= 1:
         raise RuntimeError(f"{op} expects p to be in [0, 1], but got p={p}")
+    return p
 
 
 # -- sampling functions ---------------------------------------------------------------------------------
@@ -50,14 +58,7 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tenso
         tensor([0., 1.])
     """
     _float_input(input, "bernoulli", "bernoulli_tensor_cpu_p_")
-    if p is None:
-        probs = input._data
-        if probs.size and not (probs.min() >= 0 and probs.max() <= 1):
-            raise RuntimeError("bernoulli: expected all probabilities p_in to satisfy 0 <= p_in <= 1, but some "
-                               f"are outside (min {probs.min()}, max {probs.max()})")
-    else:
-        _probability(p, "bernoulli")
-        probs = p
+    probs = _probability(input if p is None else p, "bernoulli")
     draws = numpy_generator(generator).random(input._data.shape) < probs
     return _wrap(draws.astype(input._data.dtype))
 
@@ -259,17 +260,11 @@ def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=
 @method("bernoulli_")
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill in place with 0/1 samples, 1 with probability ``p`` (a number, or a tensor broadcast to this one)."""
+    probs = _probability(p, "bernoulli_")
     if isinstance(p, Tensor):
-        probs = p._data
-        if probs.size and not (probs.min() >= 0 and probs.max() <= 1):
-            raise RuntimeError(f"bernoulli_: expected all probabilities in [0, 1], got min {probs.min()}, max "
-                               f"{probs.max()}")
         if _broadcast("bernoulli_", "p and the tensor", probs.shape, self._data.shape) != self._data.shape:
             raise RuntimeError(f"bernoulli_: p of shape {tuple(probs.shape)} must broadcast to the tensor's shape "
                                f"{tuple(self._data.shape)}")
-    else:
-        _probability(p, "bernoulli_")
-        probs = p
     return _fill(self, "bernoulli_", lambda rng, shape: rng.random(shape) < probs, generator)
 
 
