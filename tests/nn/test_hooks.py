@@ -180,3 +180,53 @@ def test_forward_mode_and_pickling_of_modules_with_hooks():
     restored = nn.Linear.__new__(nn.Linear)
     restored.__setstate__(state)
     assert restored(cr.ones(2)).shape == (2,) and restored._backward_pre_hooks == []
+
+
+def test_state_dict_hooks():
+    """The order and arguments torch 2.13 gives for the same hooks."""
+    net, log = nn.Sequential(nn.Linear(2, 2)), []
+
+    def drop_bias(module, state_dict, prefix, local_metadata):
+        log.append(("post", "net", prefix))
+        del state_dict[prefix + "0.bias"]
+
+    net.register_state_dict_pre_hook(lambda m, prefix, keep_vars: log.append(("pre", "net", prefix)))
+    net[0].register_state_dict_pre_hook(lambda m, prefix, keep_vars: log.append(("pre", "0", prefix)))
+    net[0].register_state_dict_post_hook(lambda m, sd, prefix, meta: log.append(("post", "0", prefix)))
+    net.register_state_dict_post_hook(drop_bias)
+    assert list(net.state_dict(prefix="model.")) == ["model.0.weight"]
+    assert log == [("pre", "net", "model."), ("pre", "0", "model.0."), ("post", "0", "model.0."),
+                   ("post", "net", "model.")]
+    net[0].register_state_dict_post_hook(lambda m, sd, prefix, meta: 1)
+    with pytest.raises(RuntimeError, match="must return None"):
+        net.state_dict()
+
+
+def test_load_state_dict_hooks_rename_keys_and_excuse_missing_ones():
+    net = nn.Sequential(nn.Linear(2, 2))
+    source = {"0.w": cr.ones(2, 2), "0.bias": cr.zeros(2)}
+
+    def rename(module, state_dict, prefix, *args):
+        if prefix + "w" in state_dict:
+            state_dict[prefix + "weight"] = state_dict.pop(prefix + "w")
+
+    handle = net[0].register_load_state_dict_pre_hook(rename)
+    net.load_state_dict(source)
+    assert net[0].weight.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    handle.remove()
+    net[0].register_load_state_dict_post_hook(lambda m, keys: keys.missing_keys.clear())
+    result = net.load_state_dict({"0.bias": cr.ones(2)})  # the missing weight is excused by the hook
+    assert result.missing_keys == [] and net[0].bias.tolist() == [1.0, 1.0]
+    net[0].register_load_state_dict_post_hook(lambda m, keys: "not None")
+    with pytest.raises(AssertionError, match="not expected to return new values"):
+        net.load_state_dict({"0.bias": cr.ones(2)})
+
+
+def test_weight_norm_loads_legacy_weight_g_and_weight_v_keys():
+    from chainrule.nn.utils import parametrizations
+
+    layer = parametrizations.weight_norm(nn.Linear(3, 2))
+    g, v = cr.full((2, 1), 2.0), cr.randn(2, 3)
+    layer.load_state_dict({"weight_g": g, "weight_v": v, "bias": cr.zeros(2)})
+    expected = 2.0 * v.numpy() / np.linalg.norm(v.numpy(), axis=1, keepdims=True)
+    np.testing.assert_allclose(layer.weight.detach().numpy(), expected, rtol=1e-5)

@@ -710,8 +710,9 @@ class Module:
         for _, module in reversed(visited):
             for hook in tuple(module._load_state_dict_post_hooks):
                 if hook.fn(module, incompatible) is not None:
-                    raise RuntimeError("load_state_dict post hooks must return None; edit incompatible_keys in "
-                                       "place instead")
+                    raise AssertionError("Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                                         "expected to return new values, if incompatible_keys need to be modified, "
+                                         "it should be done inplace.")
         if strict:
             if unexpected:
                 errors.insert(0, f"Unexpected key(s) in state_dict: {_quoted(unexpected)}. ")

@@ -45,6 +45,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
 
     The originals are ``parametrizations.<name>.original0`` (g, the norm over every dim but ``dim``, kept with
     size 1 elsewhere; a scalar for ``dim=None``) and ``original1`` (v, the weight itself at registration).
+    ``load_state_dict`` also accepts the ``<name>_g``/``<name>_v`` keys of the older ``nn.utils.weight_norm``.
 
     Example::
 
@@ -53,6 +54,15 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
         chainrule.Size([40, 1])
     """
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def load_legacy_keys(state_dict, prefix, *args) -> None:
+        # NOTE: checkpoints of the older nn.utils.weight_norm store "<name>_g"/"<name>_v"; torch renames them.
+        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
+
+    module._register_load_state_dict_pre_hook(load_legacy_keys)
     return module
 
 
