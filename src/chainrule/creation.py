@@ -280,8 +280,9 @@ def _triangle_indices(row: int, col: int, offset: int, dtype, lower: builtins.bo
         raise NotImplementedError(f'"{op}" not implemented for \'{d}\' (use an integer dtype)')
     if row < 0 or col < 0:
         raise RuntimeError(f"{op}: row and col must be non-negative, got row={row}, col={col}")
-    keep = xp.tri(row, col, offset, dtype=builtins.bool) if lower else ~xp.tri(row, col, offset - 1,
-                                                                              dtype=builtins.bool)
+    # NOTE: the upper triangle on and above diagonal k is what the lower one up to k - 1 leaves out.
+    below = xp.tri(row, col, offset if lower else offset - 1, dtype=builtins.bool)
+    keep = below if lower else ~below
     return _finish(xp.stack(xp.nonzero(keep)).astype(d.np), None, None, False)
 
 
