@@ -183,6 +183,9 @@ def test_distances_and_similarities():
 def test_normalize():
     close(F.normalize(d([[3.0, 4.0], [0.0, 0.0]])), [[0.6, 0.8], [0.0, 0.0]])
     close(F.normalize(d([[1.0, 3.0]]), p=1, dim=-1), [[0.25, 0.75]])
+    out = d([[0.0, 0.0]])
+    assert F.normalize(d([[3.0, 4.0]]), out=out) is out
+    close(out, [[0.6, 0.8]])
 
 
 # -- modules ---------------------------------------------------------------------------------------------

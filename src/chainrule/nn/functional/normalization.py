@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ... import _state
 from ..._backend import xp
+from ...ops._primitive import _write_out
 from ...ops.join import pad
 from ...ops.reduce import norm
 from ...tensor import Tensor, _normalize_dim
@@ -237,13 +238,15 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
     """``input / max(||input||_p, eps)`` along ``dim``: unit p-norm vectors (zero vectors stay zero).
 
+    ``out``: a tensor to write the result into (torch's rules: no autograd).
+
     Example::
 
         >>> normalize(chainrule.tensor([[3.0, 4.0]]))
         tensor([[0.6000, 0.8000]])
     """
     if out is not None:
-        raise TypeError("normalize: out= is not supported; use the returned tensor")
+        return _write_out("normalize", normalize, (input, p, dim, eps), {}, out)
     if not isinstance(input, Tensor):
         raise TypeError(f"normalize(): argument 'input' must be Tensor, not {type(input).__name__}")
     d = _normalize_dim(dim, input._data.ndim, "normalize")
