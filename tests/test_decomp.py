@@ -354,6 +354,15 @@ def test_qr_mode_errors_in_backward():
         L.qr(x, mode="complete").Q.sum().backward()
 
 
+def test_full_svd_tangent_of_the_extra_columns_is_zero_as_torch():
+    a, v = random(4, 3), random(4, 3, seed=1)
+    (U, S, Vh), (U_t, S_t, Vh_t) = cr.func.jvp(L.svd, (t64(a),), (t64(v),))
+    assert U_t.shape == (4, 4) and not U_t.numpy()[:, 3].any()
+    reduced = cr.func.jvp(lambda x: L.svd(x, full_matrices=False), (t64(a),), (t64(v),))[1]
+    close(U_t[:, :3], reduced[0])
+    close(S_t, reduced[1])
+
+
 def test_second_derivatives_and_forward_mode():
     a = random(3, 3)
 

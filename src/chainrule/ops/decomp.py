@@ -192,11 +192,8 @@ class Svd(Primitive):
 
     @staticmethod
     def jvp(ctx, a_t):
-        u, s, vh = ctx.outputs
+        u, s, vh = _reduced(ctx.outputs)
         m, n = a_t._data.shape[-2:]
-        if ctx.params["full_matrices"] and m != n:
-            raise NotImplementedError("linalg.svd: forward-mode AD is not implemented for full_matrices=True "
-                                      f"with a non-square input ({m} x {n}); use full_matrices=False")
         v = vh.mT
         p = u.mT @ a_t @ v
         s_row, s_col = s.unsqueeze(-2), s.unsqueeze(-1)
@@ -208,7 +205,15 @@ class Svd(Primitive):
             u_t = u_t + (a_t @ v - u @ p) / s_row
         if n > k:
             v_t = v_t + (a_t.mT @ u - v @ p.mT) / s_row
-        return u_t, diagonal(p, 0, -2, -1), v_t.mT
+        vh_t = v_t.mT
+        if ctx.params["full_matrices"]:
+            # NOTE: the extra columns of a full U or V are arbitrary; their tangent is zero, as torch's.
+            batch = a_t._data.shape[:-2]
+            if m > k:
+                u_t = cat([u_t, _wrap(xp.zeros(batch + (m, m - k), dtype=a_t._data.dtype))], -1)
+            if n > k:
+                vh_t = cat([vh_t, _wrap(xp.zeros(batch + (n - k, n), dtype=a_t._data.dtype))], -2)
+        return u_t, diagonal(p, 0, -2, -1), vh_t
 
 
 def _reduced(outputs: tuple) -> tuple:
@@ -256,7 +261,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None) -> SVDResult:
     ``full_matrices=True`` (torch's default), else ``U (*, m, k)`` and ``Vh (*, k, n)``. ``driver`` is accepted
     and ignored (a CUDA-only option in torch). Singular vectors are unique up to sign; with repeated singular
     values their gradient is inf/nan, as in torch (``svdvals`` alone stays finite). With ``full_matrices=True``
-    the columns beyond ``k`` get no gradient, as in torch.
+    the columns beyond ``k`` get no gradient and a zero tangent, as in torch.
 
     Example::
 
