@@ -57,6 +57,14 @@ def test_scalars_containers_and_custom_messages():
                                "Relative difference: 0.09090909090909098 (up to 1e-07 allowed)")
     with pytest.raises(AssertionError, match="Scalars are not equal!"):
         assert_close(1, 2)
+    with pytest.raises(AssertionError) as info:
+        assert_close(cr.tensor(1.), cr.tensor(1.5))
+    assert str(info.value) == ("Scalars are not close!\n\nExpected 1.5 but got 1.0.\n"
+                               "Absolute difference: 0.5 (up to 1e-05 allowed)\n"
+                               "Relative difference: 0.3333333333333333 (up to 1.3e-06 allowed)")
+    assert_close(cr.tensor(1.), cr.tensor(1.000001))
+    with pytest.raises(AssertionError, match="Greatest absolute difference: inf at index"):
+        assert_close(cr.tensor([math.inf]), cr.tensor([1.0]))
     with pytest.raises(AssertionError, match=r"The failure occurred for item \['a'\]\[1\]"):
         assert_close({"a": [cr.ones(1), cr.ones(1)]}, {"a": [cr.ones(1), cr.zeros(1)]})
     with pytest.raises(AssertionError, match="length of the sequences"):

@@ -99,6 +99,8 @@ def _compare_tensors(a: Tensor, e: Tensor, options: dict) -> str | None:
     exact = common.kind in "iub"
     if exact:
         x, y = x.astype(xp.int64), y.astype(xp.int64)
+    if not x.ndim:  # NOTE: torch reports 0-d tensors as scalars
+        return _scalar_failure(x.item(), y.item(), rtol, atol, options["equal_nan"], not exact)
     with xp.errstate(all="ignore"):
         matches = _isclose(x, y, rtol, atol, options["equal_nan"])
         if matches.all():
@@ -141,7 +143,11 @@ def _greatest(name: str, diff, tolerance: float, kind: str) -> str:
 def _compare_scalars(a, e, options: dict) -> str | None:
     floating = isinstance(a, (float, xp.floating)) or isinstance(e, (float, xp.floating))
     rtol, atol = _tolerances((_dtype.float64 if floating else _dtype.int64,), options)
-    if a == e or (options["equal_nan"] and floating and math.isnan(a) and math.isnan(e)):
+    return _scalar_failure(a, e, rtol, atol, options["equal_nan"], floating)
+
+
+def _scalar_failure(a, e, rtol: float, atol: float, equal_nan: bool, floating: bool) -> str | None:
+    if a == e or (equal_nan and floating and math.isnan(a) and math.isnan(e)):
         return None
     if floating and math.isfinite(a) and math.isfinite(e) and abs(a - e) <= atol + rtol * abs(e):
         return None
