@@ -120,6 +120,7 @@ def test_fold_and_unfold_layers():
     (lambda: F.interpolate(randn(1, 1, 4), size=8, align_corners=True), ValueError, "align_corners option"),
     (lambda: F.interpolate(randn(1, 1, 4), size=(4, 8)), ValueError, "same number of spatial dimensions"),
     (lambda: F.interpolate(randn(1, 1, 4), size=8, mode="cubic"), NotImplementedError, "unknown mode"),
+    (lambda: F.interpolate(randn(1, 1, 4), size=2, mode="linear", antialias=True), ValueError, "Anti-alias"),
     (lambda: F.interpolate(randn(1, 1, 4), size=8, mode="linear", recompute_scale_factor=True), ValueError,
      "recompute_scale_factor is not meaningful"),
     (lambda: F.grid_sample(randn(1, 1, 3, 3), randn(1, 2, 2, 3)), RuntimeError, "grid of shape"),
@@ -140,6 +141,7 @@ def test_errors_are_torch_types_and_name_the_problem(call, error, match):
     (lambda m: m.Upsample(size=(3, 7, 2), mode="trilinear", align_corners=True), (1, 2, 4, 5, 3)),
     (lambda m: m.Upsample(scale_factor=0.5, mode="nearest-exact"), (1, 2, 6)),
     (lambda m: m.PixelShuffle(3), (2, 18, 2, 3)),
+    (lambda m: (lambda x: m.functional.interpolate(x, size=(3, 4), mode="bicubic", antialias=True)), (1, 2, 9, 7)),
 ])
 def test_layers_match_torch(layer, shape):
     torch = pytest.importorskip("torch")

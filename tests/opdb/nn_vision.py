@@ -61,7 +61,27 @@ def _weights(n_in, n_out, i, mode, align_corners, scale):
     return weights
 
 
-def np_resize(x, sizes, mode, align_corners=False, scales=None):
+def _aa_filter(x, mode):
+    x = abs(x)
+    if mode == "linear":
+        return max(1 - x, 0.0)
+    a = -0.5
+    return ((a + 2) * x - (a + 3)) * x * x + 1 if x < 1 else ((((x - 5) * x + 8) * x - 4) * a if x < 2 else 0.0)
+
+
+def _aa_weights(n_in, n_out, i, mode, align_corners, scale):
+    """torch's antialiased weights for output ``i``: the filter stretched by the scale when shrinking."""
+    ratio = ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0) if align_corners else \
+        (1 / scale if scale else n_in / n_out)
+    support = (1.0 if mode == "linear" else 2.0) * max(ratio, 1.0)
+    center = ratio * (i + 0.5)
+    lo, hi = max(int(center - support + 0.5), 0), min(int(center + support + 0.5), n_in)
+    weights = {j: _aa_filter((j - center + 0.5) / max(ratio, 1.0), mode) for j in range(lo, hi)}
+    total = sum(weights.values())
+    return {j: w / total for j, w in weights.items()}
+
+
+def np_resize(x, sizes, mode, align_corners=False, scales=None, antialias=False):
     """Separable resampling by scalar loops: one axis at a time, each output entry a weighted sum."""
     nd = len(sizes)
     scales = scales or (None,) * nd
@@ -71,7 +91,8 @@ def np_resize(x, sizes, mode, align_corners=False, scales=None):
         moved = np.moveaxis(x, axis, -1)
         out = np.zeros(moved.shape[:-1] + (n_out,))
         for i in range(n_out):
-            for j, w in _weights(n_in, n_out, i, mode, align_corners, scale).items():
+            weights = _aa_weights if antialias else _weights
+            for j, w in weights(n_in, n_out, i, mode, align_corners, scale).items():
                 out[..., i] += w * moved[..., j]
         x = np.moveaxis(out, -1, axis)
     return x
@@ -176,6 +197,11 @@ ENTRIES = [
     one("interpolate:bicubic_align_corners", lambda x: F.interpolate(x, scale_factor=2, mode="bicubic",
                                                                      align_corners=True),
         arrays((1, 1, 2, 3), seed=310), lambda x: np_resize(x, (4, 6), "cubic", True)),
+    one("interpolate:bilinear_antialias", lambda x: F.interpolate(x, size=(2, 3), mode="bilinear", antialias=True),
+        arrays((1, 2, 5, 7), seed=334), lambda x: np_resize(x, (2, 3), "linear", antialias=True)),
+    one("interpolate:bicubic_antialias_align_corners",
+        lambda x: F.interpolate(x, scale_factor=(0.5, 1.5), mode="bicubic", align_corners=True, antialias=True),
+        arrays((1, 1, 6, 3), seed=335), lambda x: np_resize(x, (3, 4), "cubic", True, antialias=True)),
     one("interpolate:trilinear", lambda x: F.interpolate(x, size=(3, 2, 3), mode="trilinear"),
         arrays((1, 1, 2, 3, 2), seed=311), lambda x: np_resize(x, (3, 2, 3), "linear")),
     one("interpolate:area", lambda x: F.interpolate(x, size=(2, 3), mode="area"), arrays((1, 2, 5, 4), seed=312),

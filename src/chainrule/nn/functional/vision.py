@@ -206,6 +206,33 @@ def _interpolation_matrix(n_in: int, n_out: int, mode: str, align_corners: bool,
     return _wrap(matrix.astype(dtype))
 
 
+def _antialias_matrix(n_in: int, n_out: int, mode: str, align_corners: bool, scale, dtype) -> Tensor:
+    """(n_out, n_in): torch's antialiased weights: when shrinking, the filter (triangle, or Keys' cubic with
+    A = -0.5) is stretched by the scale so that every input pixel contributes; each row sums to one."""
+    ratio = _coordinate_scale(n_in, n_out, align_corners, scale)
+    half = 1.0 if mode == "bilinear" else 2.0
+    support = half * ratio if ratio >= 1.0 else half
+    stretch = 1.0 / ratio if ratio >= 1.0 else 1.0
+    width = int(math.ceil(support)) * 2 + 1
+    center = ratio * (xp.arange(n_out) + 0.5)
+    low = xp.maximum((center - support + 0.5).astype(xp.int64), 0)
+    count = xp.clip(xp.minimum((center + support + 0.5).astype(xp.int64), n_in) - low, 0, width)
+    j = xp.arange(width)
+    x = xp.abs((j + low[:, None] - center[:, None] + 0.5) * stretch)
+    if mode == "bilinear":
+        weights = xp.maximum(1 - x, 0.0)
+    else:
+        a = -0.5
+        weights = xp.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                           xp.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+    weights = xp.where(j < count[:, None], weights, 0.0)
+    total = weights.sum(1, keepdims=True)
+    weights = weights / xp.where(total == 0, 1.0, total)
+    matrix = xp.zeros((n_out, n_in + width))
+    xp.add.at(matrix, (xp.arange(n_out)[:, None], low[:, None] + j), weights)
+    return _wrap(matrix[:, :n_in].astype(dtype))
+
+
 def _along(x: Tensor, axis: int, matrix: Tensor) -> Tensor:
     """``matrix`` (out, in) applied along ``axis`` of ``x``."""
     return matmul(x.movedim(axis, -1), matrix.t()).movedim(-1, axis)
@@ -221,7 +248,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     average pooling). ``align_corners`` (interpolating modes only; default False) maps the corner pixels'
     centres onto each other. With ``scale_factor`` the output size is ``floor(in * scale_factor)`` and the
     coordinates use ``1/scale_factor`` unless ``recompute_scale_factor=True`` (then ``in/out``). Gradients flow
-    to the input (nearest modes: summed over the copies). ``antialias`` is not supported.
+    to the input (nearest modes: summed over the copies). ``antialias=True`` (bilinear and bicubic, 4-D) widens
+    the filter when shrinking so every input pixel contributes, with torch's weights.
 
     Example::
 
@@ -243,8 +271,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if nd not in (1, 2, 3) or _MODES[mode] not in (0, nd):
         raise NotImplementedError(f"interpolate: got {input._data.ndim}D input, but mode {mode!r} needs "
                                   + ("3D, 4D or 5D" if not _MODES[mode] else f"{_MODES[mode] + 2}D") + " input")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported by chainrule")
+    if antialias and (mode not in ("bilinear", "bicubic") or nd != 2):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a "
+                         "4-D tensor as input")
     if input._data.dtype.kind != "f" and mode != "nearest":
         raise RuntimeError(f"interpolate: mode {mode!r} needs a floating point input, got {input.dtype}")
     if mode == "area" and size is None:
@@ -261,8 +290,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         if mode in ("nearest", "nearest-exact"):
             out = _pick(out, axis, _nearest_index(n_in, n_out, scale, mode == "nearest-exact"))
         else:
-            out = _along(out, axis, _interpolation_matrix(n_in, n_out, mode, align_corners, scale,
-                                                          input._data.dtype))
+            weights = _antialias_matrix if antialias else _interpolation_matrix
+            out = _along(out, axis, weights(n_in, n_out, mode, align_corners, scale, input._data.dtype))
     return out.clone() if out is input else out  # NOTE: a new tensor even when nothing moved, as torch
 
 
