@@ -57,6 +57,10 @@ def test_scalars_containers_and_custom_messages():
                                "Relative difference: 0.09090909090909098 (up to 1e-07 allowed)")
     with pytest.raises(AssertionError, match="Scalars are not equal!"):
         assert_close(1, 2)
+    with pytest.raises(AssertionError, match="^Booleans mismatch: True is not False$"):
+        assert_close(True, False)
+    with pytest.raises(AssertionError, match="Greatest relative difference: 0.3333333432674408 at index"):
+        assert_close(cr.tensor([[1, 2]]), cr.tensor([[1, 3]]))  # as torch: in the default float dtype
     with pytest.raises(AssertionError) as info:
         assert_close(cr.tensor(1.), cr.tensor(1.5))
     assert str(info.value) == ("Scalars are not close!\n\nExpected 1.5 but got 1.0.\n"

@@ -106,7 +106,9 @@ def _compare_tensors(a: Tensor, e: Tensor, options: dict) -> str | None:
         if matches.all():
             return None
         abs_diff = xp.abs(x - y)
-        rel_diff = abs_diff / (xp.abs(y).astype(xp.float64) if exact else xp.abs(y))
+        # NOTE: as torch, an integer division gives the default float dtype
+        divide_as = _dtype.get_default_dtype().np if exact else x.dtype
+        rel_diff = abs_diff.astype(divide_as) / xp.abs(y).astype(divide_as)
     mismatched = int((~matches).sum())
     abs_diff[matches], rel_diff[matches] = 0, 0
     kind = "equal" if rtol == 0 and atol == 0 else "close"
@@ -141,6 +143,8 @@ def _greatest(name: str, diff, tolerance: float, kind: str) -> str:
 
 
 def _compare_scalars(a, e, options: dict) -> str | None:
+    if isinstance(a, (bool, xp.bool_)) and isinstance(e, (bool, xp.bool_)):
+        return None if a == e else f"Booleans mismatch: {a} is not {e}"
     floating = isinstance(a, (float, xp.floating)) or isinstance(e, (float, xp.floating))
     rtol, atol = _tolerances((_dtype.float64 if floating else _dtype.int64,), options)
     return _scalar_failure(a, e, rtol, atol, options["equal_nan"], floating)
