@@ -3,7 +3,7 @@ smooth binary ops (atan2, xlogy, hypot, logaddexp, ...) and the composites lerp,
 float_power, ldexp.
 
 Unary ops are declared by their local derivative (``unary``); binary ones by their two local derivatives
-(:class:`Smooth`). The special functions' forwards (erfc, erfinv, lgamma, digamma, polygamma) are in
+(:class:`LocalBinary`). The special functions' forwards (erfc, erfinv, lgamma, digamma, polygamma) are in
 ``_special_math``, in NumPy alone.
 """
 
@@ -208,7 +208,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
 
 # -- binary ops declared by their local derivatives ---------------------------------------------------------
 
-class Smooth(Binary):
+class LocalBinary(Binary):
     """A broadcasting binary op declared by its two local derivatives: ``partials(x, y, out)`` returns
     ``(d out / d x, d out / d y)`` as tensors or numbers; the VJP is ``g * partial`` per input and the JVP
     ``x_t * d_x + y_t * d_y``, both in chainrule ops (so they differentiate again)."""
@@ -233,9 +233,9 @@ class Smooth(Binary):
         return x_t * d_x + y_t * d_y
 
 
-def _smooth(name: str, forward, partials, *, doc: str, local: tuple, uses_out: bool = False,
+def _local_binary(name: str, forward, partials, *, doc: str, local: tuple, uses_out: bool = False,
             methods: tuple | None = None) -> type:
-    return type("".join(p.title() for p in name.split("_")), (Smooth,), {
+    return type("".join(p.title() for p in name.split("_")), (LocalBinary,), {
         "name": name, "doc": doc, "local": local, "save_output": uses_out,
         "expression": "{cr}" + name + "({x}, {y})", "methods": (name,) if methods is None else methods,
         "forward": staticmethod(lambda ctx, x, y: forward(x, y)), "partials": staticmethod(partials)})
@@ -264,25 +264,26 @@ def _xlogy_partials(x, y, out):
     return where(limit, 0.0, _safe(y, limit).log()), x / y
 
 
-Atan2 = _smooth("atan2", xp.arctan2, _atan2_partials, doc="The angle of the point ``(y, x)``: ``atan(x / y)`` in "
-                "the right quadrant.", local=("{y}/({x}^2 + {y}^2)", "-{x}/({x}^2 + {y}^2)"),
-                methods=("atan2", "arctan2"))
-Xlogy = _smooth("xlogy", _xlogy_forward, _xlogy_partials, doc="``x * log(y)``, 0 where ``x`` is 0 (unless y is "
-                "NaN).", local=("log({y})", "{x}/{y}"))
-Hypot = _smooth("hypot", xp.hypot, lambda x, y, out: (x / out, y / out), uses_out=True,
-                doc="``sqrt(x^2 + y^2)`` without overflow.", local=("{x}/{out}", "{y}/{out}"))
-Logaddexp = _smooth("logaddexp", xp.logaddexp, lambda x, y, out: ((1 + (y - x).exp()).reciprocal(),
-                                                                   (1 + (x - y).exp()).reciprocal()),
-                    doc="``log(exp(x) + exp(y))``, stable.", local=("1/(1 + exp({y} - {x}))", "1/(1 + exp({x} - {y}))"))
-Logaddexp2 = _smooth("logaddexp2", xp.logaddexp2, lambda x, y, out: ((1 + (y - x).exp2()).reciprocal(),
-                                                                     (1 + (x - y).exp2()).reciprocal()),
-                     doc="``log2(2^x + 2^y)``, stable.", local=("1/(1 + 2^({y} - {x}))", "1/(1 + 2^({x} - {y}))"))
-Copysign = _smooth("copysign", xp.copysign,
-                   lambda x, y, out: (where(x == 0, 0.0, out / _safe(x, x == 0)), 0),
-                   uses_out=True, doc="``|x|`` with the sign of ``y``.", local=("sign({x}) sign({y})", "0"))
+Atan2 = _local_binary("atan2", xp.arctan2, _atan2_partials, methods=("atan2", "arctan2"),
+                      doc="The angle of the point ``(y, x)``: ``atan(x / y)`` in the right quadrant.",
+                      local=("{y}/({x}^2 + {y}^2)", "-{x}/({x}^2 + {y}^2)"))
+Xlogy = _local_binary("xlogy", _xlogy_forward, _xlogy_partials,
+                      doc="``x * log(y)``, 0 where ``x`` is 0 (unless y is NaN).", local=("log({y})", "{x}/{y}"))
+Hypot = _local_binary("hypot", xp.hypot, lambda x, y, out: (x / out, y / out), uses_out=True,
+                      doc="``sqrt(x^2 + y^2)`` without overflow.", local=("{x}/{out}", "{y}/{out}"))
+Logaddexp = _local_binary("logaddexp", xp.logaddexp,
+                          lambda x, y, out: ((1 + (y - x).exp()).reciprocal(), (1 + (x - y).exp()).reciprocal()),
+                          doc="``log(exp(x) + exp(y))``, stable.",
+                          local=("1/(1 + exp({y} - {x}))", "1/(1 + exp({x} - {y}))"))
+Logaddexp2 = _local_binary("logaddexp2", xp.logaddexp2,
+                           lambda x, y, out: ((1 + (y - x).exp2()).reciprocal(), (1 + (x - y).exp2()).reciprocal()),
+                           doc="``log2(2^x + 2^y)``, stable.",
+                           local=("1/(1 + 2^({y} - {x}))", "1/(1 + 2^({x} - {y}))"))
+Copysign = _local_binary("copysign", xp.copysign, lambda x, y, out: (where(x == 0, 0.0, out / _safe(x, x == 0)), 0),
+                         uses_out=True, doc="``|x|`` with the sign of ``y``.", local=("sign({x}) sign({y})", "0"))
 # NOTE: as torch, the gradient passes to x except where x == y (the result is y there).
-Nextafter = _smooth("nextafter", xp.nextafter, lambda x, y, out: (x != y, 0),
-                    doc="The next floating-point value after ``x`` toward ``y``.", local=("[{x} != {y}]", "0"))
+Nextafter = _local_binary("nextafter", xp.nextafter, lambda x, y, out: (x != y, 0),
+                          doc="The next floating-point value after ``x`` toward ``y``.", local=("[{x} != {y}]", "0"))
 
 
 def _fmax_partials(x, y, out):
@@ -296,10 +297,12 @@ def _fmin_partials(x, y, out):
     return x_wins, x_wins.logical_not()
 
 
-Fmax = _smooth("fmax", xp.fmax, _fmax_partials, doc="The larger of ``x`` and ``y``, ignoring NaN (NaN only where "
-               "both are).", local=("[{x} >= {y} or {y} is nan]", "[{y} > {x} or {x} is nan]"))
-Fmin = _smooth("fmin", xp.fmin, _fmin_partials, doc="The smaller of ``x`` and ``y``, ignoring NaN (NaN only where "
-               "both are).", local=("[{x} <= {y} or {y} is nan]", "[{y} < {x} or {x} is nan]"))
+Fmax = _local_binary("fmax", xp.fmax, _fmax_partials,
+                     doc="The larger of ``x`` and ``y``, ignoring NaN (NaN only where both are).",
+                     local=("[{x} >= {y} or {y} is nan]", "[{y} > {x} or {x} is nan]"))
+Fmin = _local_binary("fmin", xp.fmin, _fmin_partials,
+                     doc="The smaller of ``x`` and ``y``, ignoring NaN (NaN only where both are).",
+                     local=("[{x} <= {y} or {y} is nan]", "[{y} < {x} or {x} is nan]"))
 
 
 def binary_function(op, *, numbers: tuple = (False, False), to_float: bool = False, kinds: str | None = None,
