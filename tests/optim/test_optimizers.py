@@ -335,7 +335,8 @@ def test_state_dict_layout_refers_to_params_by_index():
     assert [g["params"] for g in state["param_groups"]] == [[0], [1]]
     assert sorted(state["state"]) == [0, 1] and state["state"][1]["momentum_buffer"].tolist() == [1.0]
     assert state["param_groups"][1] == {"lr": 0.5, "momentum": 0.9, "dampening": 0, "weight_decay": 0,
-                                        "nesterov": False, "maximize": False, "params": [1]}
+                                        "nesterov": False, "maximize": False, "foreach": None,
+                                        "differentiable": False, "fused": None, "params": [1]}
 
 
 def test_load_state_dict_copies_and_casts_buffers():

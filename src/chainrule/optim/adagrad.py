@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ..compiler import is_compiling
 from ..creation import full_like, tensor
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer, check_fused, check_non_negative, scalar_value
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -27,6 +26,7 @@ class Adagrad(Optimizer):
         weight_decay: L2 penalty (default 0).
         initial_accumulator_value: starting value of the sum of squares (default 0).
         eps: added to the denominator for numerical stability (default 1e-10).
+        foreach, differentiable, fused: accepted for torch's signature and kept in the groups.
         maximize: ascend the objective instead of descending it.
 
     Example::
@@ -35,14 +35,17 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False):
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach=None, *,
+                 maximize: bool = False, differentiable: bool = False, fused=None):
         check_non_negative("learning rate", lr)
         check_non_negative("lr_decay value", lr_decay)
         check_non_negative("weight_decay value", weight_decay)
         check_non_negative("initial_accumulator_value value", initial_accumulator_value)
         check_non_negative("epsilon value", eps)
+        check_fused(foreach, fused, differentiable)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize))
+                                      initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, fused=fused))
 
     def add_param_group(self, param_group: dict) -> None:
         # NOTE: as in torch, the state exists from the start (not lazily), so a state_dict taken before the
@@ -68,7 +71,7 @@ def adagrad(params: list[Tensor], grads: list[Tensor], state_sums: list[Tensor],
     """
     for param, grad, state_sum, step_t in zip(params, grads, state_sums, state_steps, strict=True):
         step_t.add_(1)
-        step = step_t.double() if is_compiling() else step_t.item()
+        step = scalar_value(step_t)
         grad = grad if not maximize else -grad
         if weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)

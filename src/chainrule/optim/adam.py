@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from ..compiler import is_compiling
 from ..creation import tensor, zeros_like
 from ..ops import maximum
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer, check_beta, check_fused, check_non_negative, scalar_value
 
 __all__ = ["Adam", "adam"]
 
@@ -31,6 +30,8 @@ class Adam(Optimizer):
         amsgrad: use the maximum of past second moments (default False).
         maximize: ascend the objective instead of descending it.
         decoupled_weight_decay: decay the weights directly, as AdamW does (default False).
+        foreach, capturable, differentiable, fused: accepted for torch's signature and kept in the groups;
+            every implementation is the same loop here (``differentiable`` does not record the update).
 
     Example::
 
@@ -39,16 +40,18 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 weight_decay: float = 0, amsgrad: bool = False, *, foreach=None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False, fused=None,
                  decoupled_weight_decay: bool = False):
         check_non_negative("learning rate", lr)
         check_non_negative("epsilon value", eps)
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        check_beta(0, betas[0])
+        check_beta(1, betas[1])
         check_non_negative("weight_decay value", weight_decay)
+        check_fused(foreach, fused, differentiable)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize,
+                                      amsgrad=amsgrad, maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _update_group(self, group: dict) -> None:
@@ -86,8 +89,7 @@ def adam(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor], exp_
                 grad = grad.add(param, alpha=weight_decay)
         exp_avg.add_(grad - exp_avg, alpha=1 - beta1)
         exp_avg_sq.mul_(beta2).add_(grad * grad, alpha=1 - beta2)
-        # NOTE: compiled code keeps the step count a tensor (reading it in Python would end the trace)
-        step = step_t.double() if is_compiling() else step_t.item()
+        step = scalar_value(step_t)
         step_size = lr / (1 - beta1 ** step)
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
         if amsgrad:

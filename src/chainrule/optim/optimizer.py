@@ -8,10 +8,12 @@ keeps their state between steps.
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from itertools import chain
 
+from .._hooks import RemovableHandle
 from .._state import enable_grad, no_grad
 from ..compiler import hyperparameter, is_compiling
 from ..tensor import Tensor
@@ -21,6 +23,51 @@ def check_non_negative(label: str, value) -> None:
     """torch's ``ValueError("Invalid learning rate: -1")`` for a hyper-parameter below zero."""
     if not 0.0 <= value:
         raise ValueError(f"Invalid {label}: {value}")
+
+
+def check_beta(index: int, beta) -> None:
+    """torch's ``ValueError("Invalid beta parameter at index 0: 1.0")`` for a decay rate outside [0, 1)."""
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+
+
+def check_fused(foreach, fused, differentiable) -> None:
+    """torch's checks of the implementation flags (all implementations are one NumPy loop here)."""
+    if fused and differentiable:
+        raise RuntimeError("`fused` does not support `differentiable`")
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+def scalar_value(t: Tensor):
+    """A scalar state tensor (a step count, ...) as an update rule reads it, as torch's ``_get_value``: the
+    Python number eagerly, a float64 0-d tensor while compiling (reading it in Python would end the trace)."""
+    return t.double() if is_compiling() else t.item()
+
+
+def _with_step_hooks(step):
+    """``step`` running the optimizer's pre- and post-hooks around it (``register_step_pre_hook``)."""
+    @functools.wraps(step)
+    def hooked(self, *args, **kwargs):
+        for hook in list(self._step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"optimizer step pre hook must return None or a tuple of "
+                                       f"(new_args, new_kwargs), but got {result!r}")
+                args, kwargs = result
+        out = step(self, *args, **kwargs)
+        for hook in list(self._step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+    return hooked
+
+
+class _HookHandle(RemovableHandle):
+    """A handle removing one entry of an ordered dict of hooks."""
+
+    def remove(self) -> None:
+        self._hooks.pop(self._hook, None)
 
 
 class Optimizer:
@@ -43,8 +90,15 @@ class Optimizer:
         tensor([0.2, 0.2, 0.2], requires_grad=True)
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _with_step_hooks(cls.step)
+
     def __init__(self, params, defaults: dict):
         self.defaults = defaults
+        self._step_pre_hooks: OrderedDict = OrderedDict()
+        self._step_post_hooks: OrderedDict = OrderedDict()
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
@@ -107,6 +161,24 @@ class Optimizer:
                         p.grad.requires_grad_(False)
                     p.grad.zero_()
 
+    def register_step_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before each :meth:`step`; it may return new ``(args, kwargs)``.
+
+        While compiling, hooks run when the step is traced, not on every run of the compiled program.
+        """
+        return self._register_hook(self._step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after each :meth:`step`."""
+        return self._register_hook(self._step_post_hooks, hook)
+
+    @staticmethod
+    def _register_hook(hooks: OrderedDict, hook) -> RemovableHandle:
+        key = object()
+        hooks[key] = hook
+        return _HookHandle(hooks, key)
+
+    @_with_step_hooks
     def step(self, closure=None):
         """Perform one update of every parameter that has a gradient; returns ``closure()``'s loss, if given.
 

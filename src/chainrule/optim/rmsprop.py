@@ -29,6 +29,7 @@ class RMSprop(Optimizer):
         weight_decay: L2 penalty (default 0).
         momentum: momentum factor (default 0).
         centered: normalise by an estimate of the gradient's variance instead of its second moment.
+        capturable, foreach, differentiable: accepted for torch's signature and kept in the groups.
         maximize: ascend the objective instead of descending it.
 
     Example::
@@ -37,15 +38,16 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
-                 maximize: bool = False):
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach=None, maximize: bool = False, differentiable: bool = False):
         check_non_negative("learning rate", lr)
         check_non_negative("epsilon value", eps)
         check_non_negative("momentum value", momentum)
         check_non_negative("weight_decay value", weight_decay)
         check_non_negative("alpha value", alpha)
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                                      weight_decay=weight_decay, maximize=maximize))
+                                      weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable))
 
     def _update_group(self, group: dict) -> None:
         params, grads, states = self._with_grad(group)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer, check_fused, check_non_negative
 
 __all__ = ["SGD", "sgd"]
 
@@ -27,6 +27,8 @@ class SGD(Optimizer):
         weight_decay: L2 penalty (default 0).
         nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
         maximize: ascend the objective instead of descending it.
+        foreach, differentiable, fused: accepted for torch's signature and kept in the groups; every
+            implementation is the same loop here (``differentiable`` does not record the update).
 
     Example::
 
@@ -35,14 +37,17 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
+                 differentiable: bool = False, fused=None):
         check_non_negative("learning rate", lr)
         check_non_negative("momentum value", momentum)
         check_non_negative("weight_decay value", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        check_fused(foreach, fused, differentiable)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                                      foreach=foreach, differentiable=differentiable, fused=fused))
 
     def _update_group(self, group: dict) -> None:
         params, grads, states = self._with_grad(group)
