@@ -115,8 +115,10 @@ def _size(size) -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     for s in size:
-        if isinstance(s, builtins.bool) or not isinstance(s, (builtins.int, xp.integer)) or s < 0:
+        if isinstance(s, builtins.bool) or not isinstance(s, (builtins.int, xp.integer)):
             raise TypeError(f"expected a size made of non-negative integers, got {tuple(size)}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
     return tuple(builtins.int(s) for s in size)
 
 
