@@ -106,3 +106,19 @@ def test_detect_anomaly_warns_like_torch_and_set_detect_anomaly_is_a_switch_and_
         assert is_anomaly_enabled()
     assert not is_anomaly_enabled()
     assert cr.autograd.detect_anomaly is detect_anomaly
+
+
+def test_local_term_is_tie_aware_as_torch_splits_a_max_or_min():
+    from chainrule.autograd.anomaly import local_gradients, local_term
+
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = cr.tensor([1.0, 3.0, 2.0], requires_grad=True)
+    names = {"x": "x", "y": "y"}
+    top, low = cr.maximum(x, y).grad_fn, cr.minimum(x, y).grad_fn
+    assert local_term(top, 0, names) == "[x > y] + 0.5 [x == y]"
+    assert local_term(top, 1, names) == "[y > x] + 0.5 [x == y]"
+    assert local_term(low, 0, names) == "[x < y] + 0.5 [x == y]"
+    # the term's value is what the VJP gives (torch: maximum sends half the gradient to each input at a tie)
+    np.testing.assert_array_equal(local_gradients(top, np.ones(3))[0], [0.5, 0.0, 1.0])
+    apart = cr.maximum(x, y + 10).grad_fn
+    assert local_term(apart, 0, names) == "[x > y]"   # no tie, the declared indicator as it is

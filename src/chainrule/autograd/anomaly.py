@@ -41,11 +41,34 @@ def arg_names(node) -> tuple:
 
 def local_term(node, index: int, names: dict) -> str | None:
     """Input ``index``'s local gradient as the op declares it (its ``local``), with ``names`` and the node's
-    parameters filled in; None if the op declares none."""
+    parameters filled in; None if the op declares none.
+
+    Tie-aware: where the inputs of a routing gate are equal (max/min of ``x == y``) its local gradient is the
+    share torch gives each input there, so the term says so: ``[x > y] + 0.5 [x == y]``.
+    """
     text = getattr(node.op, "local_text", None)
     if text is None:
         return None
-    return text(index, names, node.params or {})
+    term = text(index, names, node.params or {})
+    share = _tie_share(node, index) if term is not None and term.startswith("[") else None
+    if share is not None:
+        x, y = (names.get(n, n) for n in arg_names(node))
+        term = f"{term} + {format_number(share)} [{x} == {y}]"
+    return term
+
+
+def _tie_share(node, index: int):
+    """The share input ``index`` of a two-input indicator gate gets where it ties (0.5 for max/min at
+    ``x == y``), read from its VJP; None where there is no tie or the inputs were not kept."""
+    if len(node.next) != 2 or node.inputs is None or node.freed:
+        return None
+    shape = xp.broadcast_shapes(*(t._data.shape for t in node.inputs))
+    locals_ = local_gradients(node, xp.ones(shape))
+    if locals_ is None or locals_[index] is None:
+        return None
+    values = locals_[index]
+    split = values[(values != 0) & (values != 1)]
+    return split.flat[0] if split.size else None
 
 
 def is_elementwise(node) -> bool:

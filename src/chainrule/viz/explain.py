@@ -255,11 +255,6 @@ class Explanation:
         constant = (local == local.flat[0]).all()
         if constant and term == format_value(local.flat[0]):
             return term
-        if term.startswith("[") and not xp.isin(local, (0, 1)).all():
-            # NOTE: an indicator's value at a tie is the split share (0.5), not 0 or 1: say so.
-            if local.size == 1:
-                return f"{value} (a tie: the gradient is split)"
-            return f"{term}, split at ties = {value}"
         return f"{term} = {value}"
 
     def _upstream(self, wire, name: str, g) -> str:

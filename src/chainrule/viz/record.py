@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import sys
 import weakref
 
@@ -55,7 +56,9 @@ def _scope_codes() -> dict:
     for fn in (F.softmax, F.log_softmax, F.cross_entropy, F.nll_loss, F.multi_margin_loss, F.mse_loss,
                F.linear, composites.softmax, composites.log_softmax, composites.multi_margin_loss):
         name = "svm_loss" if fn.__name__ == "multi_margin_loss" else fn.__name__
-        codes.setdefault(fn.__code__, name)
+        # NOTE: the public functions may be wrappers (argument checks) sharing one code object: the frame on
+        # the stack that names the composite is the wrapped function's.
+        codes.setdefault(inspect.unwrap(fn).__code__, name)
     return codes
 
 
