@@ -1,5 +1,7 @@
 """Op database entries: shape ops (see opdb/__init__.py)."""
 
+import itertools
+
 import numpy as np
 
 import chainrule as cr
@@ -144,7 +146,6 @@ def _block_diag_ref(*blocks):
 
 
 def _combinations_ref(x, r, replace):
-    import itertools
     pick = itertools.combinations_with_replacement if replace else itertools.combinations
     return np.array(list(pick(x, r))).reshape(-1, r)
 
