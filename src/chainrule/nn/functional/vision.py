@@ -11,14 +11,13 @@ tensor expressions of the grid, so the gradient flows to the input and to the gr
 
 from __future__ import annotations
 
-import itertools
 import math
 
 from ..._backend import xp
 from ...creation import linspace, ones, zeros
 from ...ops.arith import where
 from ...ops.indexing import gather, index_select
-from ...ops.join import cat
+from ...ops.join import cat, stack
 from ...ops.linalg import matmul
 from ...tensor import Tensor, _wrap
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
@@ -401,18 +400,22 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         else:
             low = pixel.floor()
             corners.append([(low, low + 1 - pixel), (low + 1, pixel - low)])
-    out = 0
-    for choice in itertools.product(*corners):
-        index, weight, inside = 0, 1, None
-        for d, (position, w) in enumerate(choice):
-            ok = (position >= 0) & (position <= spatial[d] - 1)
-            inside = ok if inside is None else inside & ok
-            index = index + position.clamp(0, spatial[d] - 1).long() * strides[d]
-            weight = weight if w is None else weight * w
-        values = gather(flat, 2, index.expand(n, c, points))
-        if padding_mode == "zeros":
-            values = where(inside, values, 0.0)
-        out = out + (values if isinstance(weight, int) else values * weight)
+    # NOTE: all taps in one gather: each dim's taps along its own axis, broadcast into (N, 1, T_0, ..., P)
+    index, weight, inside = 0, None, None
+    for d, taps in enumerate(corners):
+        shape = (n, 1) + tuple(len(t) if e == d else 1 for e, t in enumerate(corners)) + (points,)
+        position = stack([p for p, _ in taps], 2).reshape(shape)
+        ok = (position >= 0) & (position <= spatial[d] - 1)
+        inside = ok if inside is None else inside & ok
+        index = index + position.clamp(0, spatial[d] - 1).long() * strides[d]
+        if taps[0][1] is not None:
+            w = stack([w for _, w in taps], 2).reshape(shape)
+            weight = w if weight is None else weight * w
+    count = math.prod(len(taps) for taps in corners)
+    values = gather(flat, 2, index.reshape(n, 1, -1).expand(n, c, count * points)).reshape(n, c, count, points)
+    if padding_mode == "zeros":
+        values = where(inside.reshape(n, 1, count, points), values, 0.0)
+    out = values.sum(2) if weight is None else (values * weight.reshape(n, 1, count, points)).sum(2)
     return out.reshape((n, c) + grid_shape[1:-1])
 
 
