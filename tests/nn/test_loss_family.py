@@ -398,3 +398,19 @@ def test_linear_cross_entropy_matches_torch():
     close(a.grad, b.grad.numpy(), 1e-12)
     close(ours.linear.weight.grad, theirs.linear.weight.grad.numpy(), 1e-12)
     assert repr(ours) == repr(theirs)
+
+
+def test_margin_losses_gradients_at_their_kinks_as_torch():
+    # the expected gradients are torch 2.13's at exactly the kinks
+    x = d([[1.0, 0.0, 0.5]], requires_grad=True)  # 1 - x[0] + x[1] == 0: no gradient from that pair
+    F.multilabel_margin_loss(x, cr.tensor([[0, -1, 0]])).backward()
+    close(x.grad, [[-1 / 3, 0.0, 1 / 3]])
+    x = d([0.0, 1.0], requires_grad=True)  # margin - x == 0 for the second: clamp passes the gradient
+    F.hinge_embedding_loss(x, d([-1.0, -1.0])).backward()
+    close(x.grad, [-0.5, -0.5])
+    x = d([[1.0, 0.0]], requires_grad=True)  # cos - margin == 0
+    F.cosine_embedding_loss(x, d([[0.0, 1.0]]), d([-1.0])).backward()
+    close(x.grad, [[0.0, 1.0]])
+    x = d([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)  # a zero row: the norm clamped at eps
+    F.normalize(x).sum().backward()
+    close(x.grad, [[1e12, 1e12], [0.032, -0.024]])
