@@ -435,6 +435,17 @@ def test_empty_matrices_have_torchs_shapes(call, shapes):
     assert [tuple(t.shape) for t in call()] == shapes
 
 
+def test_linalg_functions_take_out_as_torch():
+    out = cr.empty(0)
+    result = L.inv(t64(np.diag([2.0, 4.0])), out=out)
+    assert result is out and out.tolist() == [[0.5, 0.0], [0.0, 0.25]]
+    U, S, Vh = cr.empty(0, dtype=cr.float64), cr.empty(0, dtype=cr.float64), cr.empty(0, dtype=cr.float64)
+    L.svd(t64(np.diag([3.0, 1.0])), out=(U, S, Vh))
+    assert S.tolist() == [3.0, 1.0] and U.shape == (2, 2)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        L.cholesky(t64(np.eye(2), requires_grad=True), out=cr.empty(0, dtype=cr.float64))
+
+
 def test_linalg_error_is_a_runtime_error_raised_by_inv_too():
     assert issubclass(L.LinAlgError, RuntimeError)
     with pytest.raises(L.LinAlgError):

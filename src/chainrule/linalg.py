@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from .ops._primitive import _accepting_out
 from .ops.decomp import (
     CholeskyExResult,
     EighResult,
@@ -179,3 +180,9 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
                                f"{dim!r}")
         return vector_norm(A, 2 if ord is None else ord, dim, keepdim)
     return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim)
+
+
+# NOTE: as torch.linalg's (and the public ops'), every function takes out= and checks its tensor arguments.
+for _name in __all__:
+    if not isinstance(globals()[_name], type):
+        globals()[_name] = _accepting_out(globals()[_name])
