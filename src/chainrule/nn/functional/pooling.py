@@ -113,9 +113,11 @@ def _max_pool(op: str, nd: int, input: Tensor, kernel_size, stride, padding, dil
     kernel, stride, dilation, pads, counts = _pool_geometry(op, nd, input, kernel_size, stride, padding,
                                                             dilation, ceil_mode)
     cols = _windows(op, nd, input, kernel, stride, dilation, pads, -xp.inf)
-    size = input._data.shape[-nd:]
-    positions = im2col_array(xp.arange(math.prod(size)).reshape((1, 1) + tuple(size)), kernel, dilation, pads,
-                             stride, -1)[0]
+    positions = None
+    if return_indices:
+        size = input._data.shape[-nd:]
+        positions = im2col_array(xp.arange(math.prod(size)).reshape((1, 1) + tuple(size)), kernel, dilation, pads,
+                                 stride, -1)[0]
     return _max_over_windows(cols, positions, input, nd, counts, return_indices)
 
 
