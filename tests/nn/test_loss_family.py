@@ -239,6 +239,9 @@ def test_loss_modules_store_options_as_torch():
     (lambda: F.pdist(d([1.0, 2.0])), RuntimeError, "pdist only supports 2D tensors, got: 1D"),
     (lambda: F.ctc_loss(d(np.zeros((2, 1, 2))), cr.tensor([[1]]), [3], [1]), RuntimeError,
      "input_lengths to have value at most 2"),
+    (lambda: F.ctc_loss(d(np.zeros((2, 1, 2))), d([[1.0]]), [2], [1]), RuntimeError, "integer class indices"),
+    (lambda: F.ctc_loss(d(np.zeros((2, 2, 2))), cr.tensor([[1]]), [2], [1]), RuntimeError,
+     "one entry per batch element"),
 ])
 def test_errors_as_torch(call, error, match):
     with warnings.catch_warnings():

@@ -600,9 +600,10 @@ def _logaddexp(*terms: Tensor) -> Tensor:
 
 
 def _lengths(op: str, name: str, lengths, n: int) -> list:
-    values = lengths.tolist() if isinstance(lengths, Tensor) else list(lengths) if isinstance(
-        lengths, (list, tuple)) else [lengths]
-    values = [int(v) for v in (values if isinstance(values, list) else [values])]
+    """``lengths`` (a tensor, a sequence or one number) as a list of ints, one per batch element."""
+    if isinstance(lengths, Tensor):
+        lengths = lengths.tolist()
+    values = [int(v) for v in (lengths if isinstance(lengths, (list, tuple)) else [lengths])]
     if len(values) != n:
         raise RuntimeError(f"{op}: {name} must have one entry per batch element ({n}), got {len(values)}")
     return values
@@ -650,6 +651,8 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
     if log_probs._data.ndim != 3:
         raise RuntimeError(f"ctc_loss: expected log_probs of shape (T, N, C) or (T, C), got "
                            f"{list(log_probs.shape)}")
+    if targets._data.dtype.kind not in "iu":
+        raise RuntimeError(f"ctc_loss: targets must hold integer class indices (int64), got {targets.dtype}")
     steps, n, classes = log_probs._data.shape
     if not 0 <= blank < classes:
         raise RuntimeError("blank must be in label range")
