@@ -1,7 +1,7 @@
 """Op database entries: the activation functions of ``chainrule.nn.functional`` added for issue 12.
 
 Piecewise ones get inputs kept 0.15 away from their kinks (finite differences hold there); the in-place forms
-share one entry (vmap refuses in-place writes into batched tensors, as torch).
+share two entries (chainrule's vmap refuses in-place writes involving batched tensors: tests/func/test_vmap.py REFUSED).
 """
 
 import numpy as np
