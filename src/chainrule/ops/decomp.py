@@ -602,15 +602,15 @@ def _pinv_array(a, atol: float, rtol: float, hermitian: bool):
     if min(m, n) == 0:
         return xp.zeros(a.shape[:-2] + (n, m), dtype=a.dtype)
     if hermitian:
-        w, v = xp.linalg.eigh(a)
-        size = xp.abs(w)
-        cutoff = xp.maximum(atol, rtol * size.max(-1, keepdims=True))
-        w_inv = xp.where(size > cutoff, 1.0 / xp.where(size > cutoff, w, 1.0), 0.0)
-        return (v * w_inv[..., None, :]) @ v.swapaxes(-1, -2)
-    u, s, vh = xp.linalg.svd(a, full_matrices=False)
-    cutoff = xp.maximum(atol, rtol * s[..., :1])
-    s_inv = xp.where(s > cutoff, 1.0 / xp.where(s > cutoff, s, 1.0), 0.0)
-    return (vh.swapaxes(-1, -2) * s_inv[..., None, :]) @ u.swapaxes(-1, -2)
+        values, left = xp.linalg.eigh(a)
+        right = left.swapaxes(-1, -2)
+    else:
+        left, values, right = xp.linalg.svd(a, full_matrices=False)
+    # NOTE: A = left diag(values) right, so pinv(A) = right^T diag(1 / values) left^T over the values kept.
+    size = xp.abs(values)
+    kept = size > xp.maximum(atol, rtol * size.max(-1, keepdims=True))
+    inverse = xp.where(kept, 1.0 / xp.where(kept, values, 1.0), 0.0)
+    return (right.swapaxes(-1, -2) * inverse[..., None, :]) @ left.swapaxes(-1, -2)
 
 
 class Pinv(Primitive):
