@@ -111,7 +111,7 @@ class _Conv(_ConvNd):
         return self._conv_forward(input, self.weight, self.bias)
 
 
-class _ConvTranspose(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -192,16 +192,16 @@ class Conv3d(_Conv):
     _nd, _functional = 3, staticmethod(F.conv3d)
 
 
-class ConvTranspose1d(_ConvTranspose):
+class ConvTranspose1d(_ConvTransposeNd):
     __doc__ = spatial_doc(_TRANSPOSE_DOC, 1, example=4, doubled=8)
     _nd, _functional = 1, staticmethod(F.conv_transpose1d)
 
 
-class ConvTranspose2d(_ConvTranspose):
+class ConvTranspose2d(_ConvTransposeNd):
     __doc__ = spatial_doc(_TRANSPOSE_DOC, 2, example=4, doubled=8)
     _nd, _functional = 2, staticmethod(F.conv_transpose2d)
 
 
-class ConvTranspose3d(_ConvTranspose):
+class ConvTranspose3d(_ConvTransposeNd):
     __doc__ = spatial_doc(_TRANSPOSE_DOC, 3, example=4, doubled=8)
     _nd, _functional = 3, staticmethod(F.conv_transpose3d)

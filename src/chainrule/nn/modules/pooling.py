@@ -63,27 +63,6 @@ class MaxPool3d(_MaxPoolNd):
     _functional = staticmethod(F.max_pool3d)
 
 
-class AvgPool1d(Module):
-    """The mean over each ``kernel_size`` window of (N, C, L) input; see
-    :func:`chainrule.nn.functional.avg_pool1d`. Stores its sizes as 1-tuples, as torch does."""
-
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True) -> None:
-        super().__init__()
-        self.kernel_size = as_tuple(kernel_size, 1, "kernel_size", "AvgPool1d")
-        self.stride = as_tuple(stride if stride is not None else kernel_size, 1, "stride", "AvgPool1d")
-        self.padding = as_tuple(padding, 1, "padding", "AvgPool1d")
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
 class _AvgPoolNd(Module):
     _functional: staticmethod
 
@@ -103,6 +82,23 @@ class _AvgPoolNd(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(_AvgPoolNd):
+    """The mean over each ``kernel_size`` window of (N, C, L) input; see
+    :func:`chainrule.nn.functional.avg_pool1d`. Stores its sizes as 1-tuples and has no ``divisor_override``,
+    as torch."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__(as_tuple(kernel_size, 1, "kernel_size", "AvgPool1d"),
+                         as_tuple(stride if stride is not None else kernel_size, 1, "stride", "AvgPool1d"),
+                         as_tuple(padding, 1, "padding", "AvgPool1d"), ceil_mode, count_include_pad)
+        del self.divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
 
 
 class AvgPool2d(_AvgPoolNd):
