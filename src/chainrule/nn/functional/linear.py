@@ -28,7 +28,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"linear: input of shape {tuple(input._data.shape)} cannot be multiplied with "
                            f"weight of shape {tuple(weight._data.shape)}; the input's last dimension must be "
                            f"in_features={weight._data.shape[-1]}")
-    out = matmul(input, weight.t())
+    shape = tuple(input._data.shape)
+    if len(shape) > 2 and weight._data.ndim == 2:
+        # NOTE: one (N, in) @ (in, out) product instead of a stack of small ones: NumPy runs a batched matmul as
+        # a loop of BLAS calls, and the weight's gradient is then one product too instead of a stack and a sum.
+        out = matmul(input.reshape(-1, shape[-1]), weight.t()).reshape(*shape[:-1], weight._data.shape[0])
+    else:
+        out = matmul(input, weight.t())
     return out if bias is None else out + bias
 
 
