@@ -238,6 +238,8 @@ def test_cond_and_matrix_norms_from_singular_values():
     assert L.matrix_norm(t64(a), -2).item() == pytest.approx(0.5)
     assert L.norm(t64(a), 2).item() == pytest.approx(4.0)
     assert L.matrix_norm(t64(random(2, 3, 4)), "nuc", dim=(0, 2), keepdim=True).shape == (1, 3, 1)
+    # a singular matrix: inf, as torch (not an error from the inverse)
+    close(L.cond(t64(np.stack([np.ones((2, 2)), np.eye(2)])), "fro"), [np.inf, 2.0])
 
 
 def test_matrix_exp_closed_forms():

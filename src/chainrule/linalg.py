@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 
+from .creation import eye
 from .ops._primitive import _accepting_out
+from .ops.arith import where
 from .ops.decomp import (
     CholeskyExResult,
     EighResult,
@@ -131,8 +133,8 @@ def cond(A: Tensor, p=None) -> Tensor:
     """The condition number of each matrix in the ``p``-norm: ``(*, m, n) -> (*)``.
 
     ``p`` None or 2: ``s_max / s_min`` of the singular values, -2: ``s_min / s_max`` (any shape); ``'fro'``,
-    ``'nuc'``, ``1``, ``-1``, ``inf``, ``-inf``: ``norm(A, p) * norm(inv(A), p)`` (square matrices; unlike
-    torch, which returns inf, a singular matrix raises there).
+    ``'nuc'``, ``1``, ``-1``, ``inf``, ``-inf``: ``norm(A, p) * norm(inv(A), p)`` (square matrices; inf for a
+    singular one, as torch).
 
     Example::
 
@@ -151,7 +153,11 @@ def cond(A: Tensor, p=None) -> Tensor:
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p!r}; valid: None, 2, -2, 'fro', 'nuc', 1, "
                            "-1, inf, -inf")
     A = _square("linalg.cond", A)
-    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+    # NOTE: a singular matrix (det exactly 0: a zero pivot, where inv would raise) has condition number inf, as
+    # in torch; it is inverted as the identity so that neither branch of the choice raises.
+    singular = det(A).detach() == 0
+    safe = where(singular.unsqueeze(-1).unsqueeze(-1), eye(A.shape[-1], dtype=A.dtype), A)
+    return where(singular, math.inf, matrix_norm(A, p) * matrix_norm(inv(safe), p))
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
