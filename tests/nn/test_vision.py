@@ -121,6 +121,7 @@ def test_fold_and_unfold_layers():
     (lambda: F.interpolate(randn(1, 1, 4), size=(4, 8)), ValueError, "same number of spatial dimensions"),
     (lambda: F.interpolate(randn(1, 1, 4), size=8, mode="cubic"), NotImplementedError, "unknown mode"),
     (lambda: F.interpolate(randn(1, 1, 4), size=2, mode="linear", antialias=True), ValueError, "Anti-alias"),
+    (lambda: F.interpolate(randn(1, 1, 4, 4), size=2, mode="lanczos"), ValueError, "requires antialias=True"),
     (lambda: F.interpolate(randn(1, 1, 4), size=8, mode="linear", recompute_scale_factor=True), ValueError,
      "recompute_scale_factor is not meaningful"),
     (lambda: F.grid_sample(randn(1, 1, 3, 3), randn(1, 2, 2, 3)), RuntimeError, "grid of shape"),

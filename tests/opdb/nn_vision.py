@@ -65,6 +65,8 @@ def _aa_filter(x, mode):
     x = abs(x)
     if mode == "linear":
         return max(1 - x, 0.0)
+    if mode == "lanczos":
+        return float(np.sinc(x) * np.sinc(x / 3)) if x < 3 else 0.0
     a = -0.5
     return ((a + 2) * x - (a + 3)) * x * x + 1 if x < 1 else ((((x - 5) * x + 8) * x - 4) * a if x < 2 else 0.0)
 
@@ -73,7 +75,7 @@ def _aa_weights(n_in, n_out, i, mode, align_corners, scale):
     """torch's antialiased weights for output ``i``: the filter stretched by the scale when shrinking."""
     ratio = ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0) if align_corners else \
         (1 / scale if scale else n_in / n_out)
-    support = (1.0 if mode == "linear" else 2.0) * max(ratio, 1.0)
+    support = {"linear": 1.0, "cubic": 2.0, "lanczos": 3.0}[mode] * max(ratio, 1.0)
     center = ratio * (i + 0.5)
     lo, hi = max(int(center - support + 0.5), 0), min(int(center + support + 0.5), n_in)
     weights = {j: _aa_filter((j - center + 0.5) / max(ratio, 1.0), mode) for j in range(lo, hi)}
@@ -202,6 +204,8 @@ ENTRIES = [
     one("interpolate:bicubic_antialias_align_corners",
         lambda x: F.interpolate(x, scale_factor=(0.5, 1.5), mode="bicubic", align_corners=True, antialias=True),
         arrays((1, 1, 6, 3), seed=335), lambda x: np_resize(x, (3, 4), "cubic", True, antialias=True)),
+    one("interpolate:lanczos", lambda x: F.interpolate(x, size=(3, 5), mode="lanczos", antialias=True),
+        arrays((1, 1, 7, 4), seed=336), lambda x: np_resize(x, (3, 5), "lanczos", antialias=True)),
     one("interpolate:trilinear", lambda x: F.interpolate(x, size=(3, 2, 3), mode="trilinear"),
         arrays((1, 1, 2, 3, 2), seed=311), lambda x: np_resize(x, (3, 2, 3), "linear")),
     one("interpolate:area", lambda x: F.interpolate(x, size=(2, 3), mode="area"), arrays((1, 2, 5, 4), seed=312),

@@ -104,7 +104,8 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
 
 # -- interpolate ------------------------------------------------------------------------------------------
 
-_MODES = {"nearest": 0, "nearest-exact": 0, "area": 0, "linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_MODES = {"nearest": 0, "nearest-exact": 0, "area": 0, "linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3,
+          "lanczos": 2}
 
 
 def _output_sizes(input: Tensor, nd: int, size, scale_factor, recompute_scale_factor) -> tuple:
@@ -206,10 +207,10 @@ def _interpolation_matrix(n_in: int, n_out: int, mode: str, align_corners: bool,
 
 
 def _antialias_matrix(n_in: int, n_out: int, mode: str, align_corners: bool, scale, dtype) -> Tensor:
-    """(n_out, n_in): torch's antialiased weights: when shrinking, the filter (triangle, or Keys' cubic with
-    A = -0.5) is stretched by the scale so that every input pixel contributes; each row sums to one."""
+    """(n_out, n_in): torch's antialiased weights: when shrinking, the filter (triangle, Keys' cubic with
+    A = -0.5, or Lanczos-3) is stretched by the scale so that every input pixel contributes; rows sum to one."""
     ratio = _coordinate_scale(n_in, n_out, align_corners, scale)
-    half = 1.0 if mode == "bilinear" else 2.0
+    half = {"bilinear": 1.0, "bicubic": 2.0, "lanczos": 3.0}[mode]
     support = half * ratio if ratio >= 1.0 else half
     stretch = 1.0 / ratio if ratio >= 1.0 else 1.0
     width = int(math.ceil(support)) * 2 + 1
@@ -220,6 +221,8 @@ def _antialias_matrix(n_in: int, n_out: int, mode: str, align_corners: bool, sca
     x = xp.abs((j + low[:, None] - center[:, None] + 0.5) * stretch)
     if mode == "bilinear":
         weights = xp.maximum(1 - x, 0.0)
+    elif mode == "lanczos":
+        weights = xp.where(x < 3, xp.sinc(x) * xp.sinc(x / 3), 0.0)
     else:
         a = -0.5
         weights = xp.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
@@ -243,12 +246,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     ``torch.nn.functional.interpolate``.
 
     ``mode``: ``'nearest'`` (torch's: ``floor(i * in/out)``), ``'nearest-exact'`` (pixel centres), ``'linear'``
-    (3-D input), ``'bilinear'`` and ``'bicubic'`` (4-D), ``'trilinear'`` (5-D) and ``'area'`` (adaptive
-    average pooling). ``align_corners`` (interpolating modes only; default False) maps the corner pixels'
+    (3-D input), ``'bilinear'``, ``'bicubic'`` and ``'lanczos'`` (4-D), ``'trilinear'`` (5-D) and ``'area'``
+    (adaptive average pooling). ``align_corners`` (interpolating modes only; default False) maps the corner pixels'
     centres onto each other. With ``scale_factor`` the output size is ``floor(in * scale_factor)`` and the
     coordinates use ``1/scale_factor`` unless ``recompute_scale_factor=True`` (then ``in/out``). Gradients flow
-    to the input (nearest modes: summed over the copies). ``antialias=True`` (bilinear and bicubic, 4-D) widens
-    the filter when shrinking so every input pixel contributes, with torch's weights.
+    to the input (nearest modes: summed over the copies). ``antialias=True`` (bilinear, bicubic and
+    ``'lanczos'``, which requires it; 4-D) widens the filter when shrinking so every input pixel contributes,
+    with torch's weights.
 
     Example::
 
@@ -270,9 +274,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if nd not in (1, 2, 3) or _MODES[mode] not in (0, nd):
         raise NotImplementedError(f"interpolate: got {input._data.ndim}D input, but mode {mode!r} needs "
                                   + ("3D, 4D or 5D" if not _MODES[mode] else f"{_MODES[mode] + 2}D") + " input")
-    if antialias and (mode not in ("bilinear", "bicubic") or nd != 2):
+    if antialias and (mode not in ("bilinear", "bicubic", "lanczos") or nd != 2):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a "
                          "4-D tensor as input")
+    if mode == "lanczos" and align_corners:
+        raise ValueError("Lanczos mode does not support align_corners=True")
+    if mode == "lanczos" and not antialias:
+        raise ValueError("Lanczos mode requires antialias=True")
     if input._data.dtype.kind != "f" and mode != "nearest":
         raise RuntimeError(f"interpolate: mode {mode!r} needs a floating point input, got {input.dtype}")
     if mode == "area" and size is None:
