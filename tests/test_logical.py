@@ -183,3 +183,15 @@ def test_isin_under_vmap():
     assert scalar_per_sample.tolist() == [False, False]
     assert cr.vmap(lambda v, t: cr.isin(v, t, invert=True))(x, sets).tolist() == [[True, False, True],
                                                                                [False, True, False]]
+
+
+@pytest.mark.parametrize("name", ["logical_and", "logical_or", "logical_xor"])
+def test_logical_ops_take_tensors_only_as_torch(name):
+    x = cr.tensor([1.0, 0.0])
+    assert getattr(cr, name)(x, cr.tensor([2, 0])).dtype == cr.bool
+    with pytest.raises(TypeError, match=f"{name}\\(\\): argument 'other' \\(position 2\\) must be Tensor, not int"):
+        getattr(cr, name)(x, 2)
+    with pytest.raises(TypeError, match="argument 'input' \\(position 1\\)"):
+        getattr(cr, name)(True, x)
+    with pytest.raises(TypeError, match="must be Tensor"):
+        getattr(x, name + "_")(2)

@@ -469,15 +469,20 @@ class _Predicate(Binary):
 
 
 def _nondiff_binary(name: str, ufunc, what: str, operator: str | None = None, *, aliases: tuple = (),
-                    integers_only: bool = False, may_warn: bool = False):
+                    integers_only: bool = False, tensors_only: bool = False, may_warn: bool = False):
     """A broadcasting binary op that is not differentiable (a comparison, a bitwise or integer op): ``what`` it
-    computes, and the Python ``operator`` that spells it, if any."""
+    computes, and the Python ``operator`` that spells it, if any; ``tensors_only``: Python numbers are refused
+    (torch's logical ops)."""
     op = type(_camel(name), (_Predicate,), {
         "name": name, "doc": f"``{what}``, elementwise with broadcasting.",
         "expression": f"{{x}} {operator} {{y}}" if operator else "{cr}" + name + "({x}, {y})",
         "forward": staticmethod(lambda ctx, x, y: ufunc(x, y)), "may_warn": may_warn})
 
     def fn(input, other):
+        for position, (arg, value) in enumerate((("input", input), ("other", other)), start=1):
+            if tensors_only and not isinstance(value, Tensor):
+                raise TypeError(f"{name}(): argument '{arg}' (position {position}) must be Tensor, not "
+                                f"{type(value).__name__}")
         x, y = promote(input, other, name)
         if integers_only and (x._data.dtype.kind not in "biu" or y._data.dtype.kind not in "biu"):
             raise NotImplementedError(f"{name}: only integer and bool tensors are supported, got {x.dtype} and "
@@ -494,9 +499,9 @@ lt = less = _nondiff_binary("lt", xp.less, "input < other", "<", aliases=("less"
 le = less_equal = _nondiff_binary("le", xp.less_equal, "input <= other", "<=", aliases=("less_equal",))
 gt = greater = _nondiff_binary("gt", xp.greater, "input > other", ">", aliases=("greater",))
 ge = greater_equal = _nondiff_binary("ge", xp.greater_equal, "input >= other", ">=", aliases=("greater_equal",))
-logical_and = _nondiff_binary("logical_and", xp.logical_and, "input and other")
-logical_or = _nondiff_binary("logical_or", xp.logical_or, "input or other")
-logical_xor = _nondiff_binary("logical_xor", xp.logical_xor, "input xor other")
+logical_and = _nondiff_binary("logical_and", xp.logical_and, "input and other", tensors_only=True)
+logical_or = _nondiff_binary("logical_or", xp.logical_or, "input or other", tensors_only=True)
+logical_xor = _nondiff_binary("logical_xor", xp.logical_xor, "input xor other", tensors_only=True)
 floor_divide = _nondiff_binary("floor_divide", xp.floor_divide, "input // other, rounded toward -inf", "//",
                               may_warn=True)
 bitwise_and = _nondiff_binary("bitwise_and", xp.bitwise_and, "input & other", "&", integers_only=True)
