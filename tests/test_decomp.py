@@ -437,6 +437,26 @@ def test_empty_matrices_have_torchs_shapes(call, shapes):
     assert [tuple(t.shape) for t in call()] == shapes
 
 
+def test_inv_ex_solve_ex_vander():
+    batch = t64([[[1.0, 1.0], [1.0, 1.0]], [[2.0, 0.0], [0.0, 4.0]]])
+    inverse, info = L.inv_ex(batch)
+    assert info.dtype == cr.int32 and info.tolist() == [2, 0]
+    assert np.isnan(inverse[0].numpy()).all()
+    close(inverse[1], np.diag([0.5, 0.25]))
+    result, info = L.solve_ex(batch, t64([2.0, 4.0]))
+    assert np.isnan(result[0].numpy()).all() and result[1].tolist() == [1.0, 1.0]
+    with pytest.raises(L.LinAlgError):
+        L.inv_ex(batch, check_errors=True)
+    x = t64([1.0, 2.0, 3.0], requires_grad=True)
+    close(L.vander(x), [[1.0, 1.0, 1.0], [1.0, 2.0, 4.0], [1.0, 3.0, 9.0]])
+    assert L.vander(cr.tensor([1, 2]), N=3).tolist() == [[1, 1, 1], [1, 2, 4]]
+    L.vander(x).sum().backward()
+    close(x.grad, 1 + 2 * x.detach().numpy())
+    with pytest.raises(RuntimeError, match="N must be greater than 1"):
+        L.vander(x, N=1)
+    assert L.diagonal(cr.ones(2, 3, 4), offset=1).shape == (2, 3)
+
+
 def test_linalg_functions_take_out_as_torch():
     out = cr.empty(0)
     result = L.inv(t64(np.diag([2.0, 4.0])), out=out)

@@ -10,8 +10,9 @@ complex dtypes.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
-from .creation import eye
+from .creation import eye, ones_like
 from .ops._primitive import _accepting_out
 from .ops.arith import where
 from .ops.decomp import (
@@ -43,6 +44,7 @@ from .ops.decomp import (
     svd,
     svdvals,
 )
+from .ops.join import stack
 from .ops.linalg import (
     LinAlgError,
     SlogdetResult,
@@ -62,6 +64,7 @@ from .ops.linalg import (
 )
 from .ops.reduce import amax, amin
 from .ops.reduce import norm as _p_norm
+from .ops.shape import diagonal as _diagonal
 from .tensor import Tensor, _normalize_dim
 
 cross = linalg_cross
@@ -71,7 +74,7 @@ __all__ = ["inv", "det", "slogdet", "solve", "norm", "vector_norm", "matrix_norm
            "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_power", "matrix_rank", "cond", "multi_dot",
            "cross", "vecdot", "tensorinv", "tensorsolve", "householder_product", "LinAlgError", "SlogdetResult",
            "SVDResult", "QRResult", "EighResult", "CholeskyExResult", "LstsqResult", "LUResult", "LUFactorResult",
-           "LUFactorExResult"]
+           "LUFactorExResult", "inv_ex", "solve_ex", "vander", "diagonal", "InvExResult", "SolveExResult"]
 
 
 def _float_input(op: str, x, dtype) -> Tensor:
@@ -82,6 +85,79 @@ def _float_input(op: str, x, dtype) -> Tensor:
         raise RuntimeError(f"{op}: expected a floating point tensor as input, got {x.dtype}; convert first "
                            "or pass dtype=chainrule.float32")
     return x
+
+
+class InvExResult(NamedTuple):
+    """``(inverse, info)`` of :func:`inv_ex`, as ``torch.return_types.linalg_inv_ex``."""
+
+    inverse: Tensor
+    info: Tensor
+
+
+class SolveExResult(NamedTuple):
+    """``(result, info)`` of :func:`solve_ex`, as ``torch.return_types.linalg_solve_ex``."""
+
+    result: Tensor
+    info: Tensor
+
+
+def _nonsingular(op: str, A: Tensor) -> tuple:
+    """``(A with every singular matrix replaced by the identity, the singular mask (*, 1, 1), LAPACK's info)``."""
+    info = lu_factor_ex(_square(op, A).detach()).info
+    singular = (info != 0).unsqueeze(-1).unsqueeze(-1)
+    return where(singular, eye(A.shape[-1], dtype=A.dtype), A), singular, info
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
+    """:func:`inv` without the error: ``(inverse, info)``, ``info`` (int32, ``(*)``) LAPACK's getrf code, 0 for
+    an invertible matrix, else the 1-based index of the zero pivot; that matrix's inverse is nan (torch leaves
+    it undefined). ``check_errors=True`` raises as :func:`inv`."""
+    if check_errors:
+        return InvExResult(inv(A), lu_factor_ex(A.detach()).info)
+    safe, singular, info = _nonsingular("linalg.inv_ex", A)
+    return InvExResult(where(singular, math.nan, inv(safe)), info)
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> SolveExResult:
+    """:func:`solve` without the error: ``(result, info)`` as :func:`inv_ex`; a singular matrix's solution is
+    nan."""
+    if check_errors:
+        return SolveExResult(solve(A, B, left=left), lu_factor_ex(A.detach()).info)
+    safe, singular, info = _nonsingular("linalg.solve_ex", A)
+    result = solve(safe, B, left=left)
+    if result.ndim < A.ndim:  # NOTE: a batch of vectors: the mask loses a dim
+        singular = singular.squeeze(-1)
+    return SolveExResult(where(singular, math.nan, result), info)
+
+
+def vander(x: Tensor, N: int | None = None) -> Tensor:
+    """The Vandermonde matrix of ``x`` (``(*, n)``): columns ``x^0, x^1, ..., x^(N-1)``, shape ``(*, n, N)``
+    (``N`` defaults to ``n``); any dtype, as torch.
+
+    Example::
+
+        >>> chainrule.linalg.vander(chainrule.tensor([1.0, 2.0, 3.0]))
+        tensor([[1., 1., 1.],
+                [1., 2., 4.],
+                [1., 3., 9.]])
+    """
+    _tensor_arg("linalg.vander", "x", x)
+    if x.ndim < 1:
+        raise RuntimeError(f"linalg.vander: x must have at least one dimension, got shape {tuple(x.shape)}")
+    N = x.shape[-1] if N is None else N
+    if N <= 1:
+        raise RuntimeError(f"linalg.vander: N must be greater than 1, got {N}")
+    # NOTE: successive products, not pow(x, k): exact and smooth at x = 0 to every order.
+    columns = [ones_like(x), x]
+    while len(columns) < N:
+        columns.append(columns[-1] * x)
+    return stack(columns, -1)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The ``offset`` diagonal of the matrices over ``dim1`` and ``dim2`` (the last two by default), as the last
+    dim: :func:`chainrule.diagonal` with torch.linalg's defaults."""
+    return _diagonal(A, offset, dim1, dim2)
 
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
