@@ -53,7 +53,7 @@ def im2col_array(x, kernel, dilation, padding, stride, value=0):
     """The columns (N, C*prod(kernel), prod(counts)) of the raw array ``x`` (N, C, *S); see :func:`unfold`."""
     win = _windows(x, kernel, dilation, padding, stride, value)
     n, c = win.shape[:2]
-    return win.reshape(n, c * math.prod(kernel), -1)
+    return win.reshape(n, c * math.prod(kernel), math.prod(win.shape[2 + len(kernel):]))
 
 
 def _batch_into_n(op, inputs: tuple, batched: tuple, params: dict):

@@ -96,7 +96,7 @@ def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias, stride, padding
         out = matmul(weight.reshape(c_out, -1), cols)
     else:
         w = weight.reshape(groups, c_out // groups, -1)
-        out = matmul(w, cols.reshape(n, groups, -1, length)).reshape(n, c_out, length)
+        out = matmul(w, cols.reshape(n, groups, w._data.shape[2], length)).reshape(n, c_out, length)
     out = _add_bias(out.reshape((n, c_out) + window_counts(x._data.shape[2:], kernel, dilation, pads, stride)),
                     bias, nd)
     return out if input._data.ndim == nd + 2 else out.squeeze(0)
@@ -129,7 +129,8 @@ def _conv_transpose(op: str, nd: int, input: Tensor, weight: Tensor, bias, strid
     n, c_in = x._data.shape[:2]
     length = math.prod(size_in)
     blocks = weight.reshape(groups, c_in // groups, -1).transpose(1, 2)  # (groups, C_out/g * prod(kernel), C_in/g)
-    cols = matmul(blocks, x.reshape(n, groups, c_in // groups, length)).reshape(n, -1, length)
+    cols = matmul(blocks, x.reshape(n, groups, c_in // groups, length)).reshape(n, groups * blocks._data.shape[1],
+                                                                              length)
     # NOTE: output_padding extends the output after the last window: a smaller (possibly negative) after-padding.
     pads = tuple((p, p - o) for p, o in zip(padding, output_padding))
     out = col2im(cols, size, kernel, dilation, pads, stride)

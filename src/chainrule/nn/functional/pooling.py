@@ -83,7 +83,8 @@ def _windows(op: str, nd: int, input: Tensor, kernel, stride, dilation, pads, va
     """(N, C, prod(kernel), L): every pooling window of every channel."""
     x = _batched(input, nd)
     n, c = x._data.shape[:2]
-    return im2col(x, kernel, dilation, pads, stride, value, op=op).reshape(n, c, math.prod(kernel), -1)
+    cols = im2col(x, kernel, dilation, pads, stride, value, op=op)
+    return cols.reshape(n, c, math.prod(kernel), cols._data.shape[2])
 
 
 def _image(out: Tensor, input: Tensor, nd: int, counts: tuple) -> Tensor:
@@ -219,7 +220,8 @@ def _adaptive_max_pool(op: str, nd: int, input: Tensor, output_size, return_indi
     positions = _adaptive_positions(size, out_size)
     x = _batched(input, nd)
     n, c = x._data.shape[:2]
-    cols = index_select(x.reshape(n, c, -1), 2, _wrap(positions.ravel())).reshape((n, c) + positions.shape)
+    flat = x.reshape(n, c, math.prod(size))
+    cols = index_select(flat, 2, _wrap(positions.ravel())).reshape((n, c) + positions.shape)
     return _max_over_windows(cols, positions, input, nd, out_size, return_indices)
 
 
@@ -270,9 +272,10 @@ def _fractional_max_pool(op: str, nd: int, input: Tensor, kernel_size, output_si
         start = start + seq.reshape((n_batch, c) + tuple(out_size[e] if e == d else 1 for e in range(nd)))
     offsets = sum(xp.arange(k).reshape(tuple(k if e == d else 1 for e in range(nd))) * stride
                   for d, (k, stride) in enumerate(zip(kernel, strides)))
-    positions = start.reshape(n_batch, c, 1, -1) + _wrap(offsets.reshape(-1, 1))  # (N, C, K, L)
     k, length = math.prod(kernel), math.prod(out_size)
-    cols = gather(x.reshape(n_batch, c, -1), 2, positions.reshape(n_batch, c, -1)).reshape(n_batch, c, k, length)
+    positions = start.reshape(n_batch, c, 1, length) + _wrap(offsets.reshape(k, 1))  # (N, C, K, L)
+    flat = x.reshape(n_batch, c, math.prod(size))
+    cols = gather(flat, 2, positions.reshape(n_batch, c, k * length)).reshape(n_batch, c, k, length)
     return _max_over_windows(cols, positions, input, nd, out_size, return_indices)
 
 
@@ -305,7 +308,8 @@ def _max_unpool(op: str, nd: int, input: Tensor, indices: Tensor, kernel_size, s
     x = _batched(input, nd)
     n, c = x._data.shape[:2]
     flat = zeros((n, c, math.prod(size)), dtype=input.dtype)
-    out = scatter_add(flat, 2, _batched(indices, nd).reshape(n, c, -1), x.reshape(n, c, -1))
+    length = math.prod(input._data.shape[-nd:])
+    out = scatter_add(flat, 2, _batched(indices, nd).reshape(n, c, length), x.reshape(n, c, length))
     return out.reshape(tuple(input._data.shape[:-nd]) + size)
 
 

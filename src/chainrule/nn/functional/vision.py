@@ -391,7 +391,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     # NOTE: the grid's last dim lists x (width) first, so coordinate k addresses spatial dim nd - 1 - k.
     pixels = [_unnormalize(grid[..., nd - 1 - d].reshape(n, 1, points), spatial[d], align_corners)
               for d in range(nd)]
-    flat = input.reshape(n, c, -1)
+    flat = input.reshape(n, c, math.prod(spatial))
     strides = [math.prod(spatial[d + 1:]) for d in range(nd)]
     corners = []  # per dim: the (position, weight) pairs of the taps
     for size, pixel in zip(spatial, pixels):
@@ -420,7 +420,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
             w = stack([w for _, w in taps], 2).reshape(shape)
             weight = w if weight is None else weight * w
     count = math.prod(len(taps) for taps in corners)
-    values = gather(flat, 2, index.reshape(n, 1, -1).expand(n, c, count * points)).reshape(n, c, count, points)
+    index = index.reshape(n, 1, count * points).expand(n, c, count * points)
+    values = gather(flat, 2, index).reshape(n, c, count, points)
     if padding_mode == "zeros":
         values = where(inside.reshape(n, 1, count, points), values, 0.0)
     out = values.sum(2) if weight is None else (values * weight.reshape(n, 1, count, points)).sum(2)
