@@ -186,10 +186,10 @@ def test_torch_state_dict_loads_and_matches_outputs_and_gradients(name, args, kw
 
 
 def test_an_empty_batch_flows_through_with_the_right_shapes():
-    x = cr.zeros(0, 4, 5, 5, requires_grad=True)
+    x = cr.zeros(0, 4, 5, 5, dtype=cr.float64, requires_grad=True)
     assert tuple(F.conv2d(x, randn(4, 2, 3, 3), groups=2).shape) == (0, 4, 3, 3)
     assert tuple(F.conv_transpose2d(x, randn(4, 2, 3, 3), stride=2, groups=2).shape) == (0, 4, 11, 11)
     assert tuple(F.max_pool2d(x, 2, return_indices=True)[1].shape) == (0, 4, 2, 2)
     assert tuple(F.adaptive_max_pool2d(x, 3).shape) == (0, 4, 3, 3)
-    assert tuple(F.grid_sample(x, cr.zeros(0, 2, 2, 2)).shape) == (0, 4, 2, 2)
-    F.conv3d(cr.zeros(0, 2, 3, 3, 3, requires_grad=True), randn(1, 2, 2, 2, 2)).sum().backward()
+    assert tuple(F.grid_sample(x, cr.zeros(0, 2, 2, 2, dtype=cr.float64)).shape) == (0, 4, 2, 2)
+    F.conv3d(cr.zeros(0, 2, 3, 3, 3, dtype=cr.float64, requires_grad=True), randn(1, 2, 2, 2, 2)).sum().backward()
