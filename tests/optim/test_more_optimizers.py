@@ -464,3 +464,35 @@ def test_lbfgs_step_runs_hooks():
 
     opt.step(closure)
     assert seen == [1]
+
+
+def test_named_parameters_are_kept_as_param_names():
+    model = cr.nn.Linear(2, 1)
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert opt.param_groups[0]["params"] == [model.weight, model.bias]
+    state = opt.state_dict()
+    assert state["param_groups"][0]["param_names"] == ["weight", "bias"]
+    other = optim.SGD(cr.nn.Linear(2, 1).parameters(), lr=0.5)
+    other.load_state_dict(state)
+    assert other.param_groups[0]["param_names"] == ["weight", "bias"] and other.param_groups[0]["lr"] == 0.1
+    with pytest.raises(ValueError, match="cannot add param group without names to the optimizer"):
+        opt.add_param_group({"params": [cr.zeros(1, requires_grad=True)]})
+    with pytest.raises(ValueError, match="Some param names are missing"):
+        optim.SGD([("a", cr.zeros(1, requires_grad=True)), cr.zeros(1, requires_grad=True)])
+
+
+def test_named_parameters_match_torch():
+    torch = pytest.importorskip("torch")
+    theirs = torch.optim.Adam(torch.nn.Linear(2, 1).named_parameters()).state_dict()["param_groups"]
+    assert optim.Adam(cr.nn.Linear(2, 1).named_parameters()).state_dict()["param_groups"] == theirs
+
+
+def test_loading_a_dict_without_newer_options_fills_their_defaults():
+    w = cr.tensor([1.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.1, momentum=0.9)
+    state = opt.state_dict()
+    for key in ("foreach", "differentiable", "fused", "maximize"):
+        del state["param_groups"][0][key]
+    opt.load_state_dict(state)
+    assert opt.param_groups[0]["fused"] is None and opt.param_groups[0]["maximize"] is False

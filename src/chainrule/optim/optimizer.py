@@ -74,8 +74,9 @@ class Optimizer:
     """Base class of all optimizers: holds ``param_groups`` and per-parameter ``state``.
 
     Args:
-        params: an iterable of tensors, or of dicts (parameter groups) each with a ``"params"`` entry and
-            optional per-group hyper-parameters that override ``defaults``.
+        params: an iterable of tensors (or of ``(name, tensor)`` pairs, kept as the group's ``param_names``),
+            or of dicts (parameter groups) each with a ``"params"`` entry and optional per-group
+            hyper-parameters that override ``defaults``.
         defaults: the default hyper-parameters of every group.
 
     ``state`` maps each parameter tensor to a dict (momentum buffers, step counts, ...). Subclasses
@@ -129,6 +130,11 @@ class Optimizer:
                             "instead.")
         else:
             params = list(params)
+        # NOTE: as torch 2.13, ``(name, tensor)`` pairs (``model.named_parameters()``) name the parameters
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names and len(names) != len(params):
+            raise ValueError("all optimizer params should be with/without names. Some param names are missing")
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params is "
@@ -136,11 +142,16 @@ class Optimizer:
             if not (p.is_leaf or p.retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
         group = dict(param_group, params=params)
+        if names:
+            group["param_names"] = names
         for name, default in self.defaults.items():
             group.setdefault(name, default)
         if len(params) != len(set(params)):
             warnings.warn("optimizer contains a parameter group with duplicate parameters; each is updated "
                           "once per occurrence", stacklevel=3)
+        if any(("param_names" in g) != bool(names) for g in self.param_groups):
+            raise ValueError("all optimizer param groups should be with/without names. cannot add param group "
+                             f"{'with' if names else 'without'} names to the optimizer")
         seen = set(chain.from_iterable(g["params"] for g in self.param_groups))
         if not seen.isdisjoint(params):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -249,6 +260,11 @@ class Optimizer:
                 state[param] = {name: _state_value(param, name, v) for name, v in value.items()}
         for group, saved in zip(groups, saved_groups, strict=True):
             saved["params"] = group["params"]
+            if "param_names" in group:
+                saved.setdefault("param_names", group["param_names"])
+            # NOTE: a dict saved before an option existed (or by a torch without it) gets its default
+            for name, default in self.defaults.items():
+                saved.setdefault(name, default)
         self.state = state
         self.param_groups = saved_groups
 
