@@ -367,3 +367,11 @@ def test_state_dict_keys_match_torch():
         # schedule state
         assert ours - theirs == set(), name
         assert theirs - ours <= {"_get_lr_called_within_step", "verbose", "_is_initial", "_scale_fn_ref"}, name
+
+
+def test_reduce_lr_on_plateau_accepts_the_deprecated_epoch():
+    scheduler = S.ReduceLROnPlateau(make_optimizer(), patience=0, factor=0.5)
+    scheduler.step(1.0)
+    with pytest.warns(UserWarning, match="epoch parameter"):
+        scheduler.step(2.0, epoch=7)
+    assert scheduler.last_epoch == 7 and scheduler.get_last_lr() == [0.25]

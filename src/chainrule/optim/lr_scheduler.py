@@ -832,16 +832,19 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics) -> None:
+    def step(self, metrics, epoch=None) -> None:
         """Record this epoch's ``metrics`` (a number or one-element tensor) and cut the rate on a plateau.
 
-        Inside a compiled function a tensor metric is a graph break (its value is read in Python).
+        ``epoch`` (deprecated, with torch's warning) sets ``last_epoch``. Inside a compiled function a tensor
+        metric is a graph break (its value is read in Python).
         """
         current = float(metrics)
-        _on_every_run(self._plateau_step, current)
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        _on_every_run(self._plateau_step, current, epoch)
 
-    def _plateau_step(self, current: float) -> None:
-        self.last_epoch += 1
+    def _plateau_step(self, current: float, epoch=None) -> None:
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current, self.best):
             self.best = current
             self.num_bad_epochs = 0
