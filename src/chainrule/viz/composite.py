@@ -1,8 +1,10 @@
 """Composite functions and layers shown as one named gate, as the lecture draws a softmax or a whole layer.
 
-A composite (softmax, log_softmax, cross_entropy, the SVM loss, mse, a linear layer) runs several primitives;
-when its forward ran inside ``chainrule.viz.record()`` its nodes carry the call they came from
-(:mod:`chainrule.viz.record`), and :func:`groups` gathers them into one :class:`Group`: one gate whose inputs
+A composite (softmax, log_softmax, cross_entropy, the SVM loss, mse, a linear layer) runs several primitives.
+When its forward ran inside ``chainrule.viz.record()`` its nodes carry the call they came from
+(:mod:`chainrule.viz.record`); otherwise the call is recognised from the structure of its nodes
+(:mod:`chainrule.viz.patterns`), and a layer from ``collapse=model``. :func:`groups` gathers each call's nodes
+into one :class:`Group`: one gate whose inputs
 are the wires entering it and whose downstream gradient is the sum of what its inner nodes send along them.
 Its local gradient is stated in the lecture's form (cross-entropy's ``softmax(s) - onehot(y)``), not as a
 chain of a dozen primitive steps; ``expand=True`` shows those steps instead.
@@ -11,16 +13,18 @@ chain of a dozen primitive steps; ``expand=True`` shows those steps instead.
 from __future__ import annotations
 
 from ..tensor import Tensor
+from . import patterns
 from .graph import edge_wire, n_outputs, wire_of
-from .record import Scope, scopes_of
+from .record import Scope, scopes_of, was_recorded
 
+_HINGE = "[{input}_j - {input}_{target} + margin > 0] for j != {target}, minus their count at {target}"
 # Per composite: the local gradient d out / d input for its tensor arguments, by argument name, with the
 # names of the values filled in ({input}, {target}, {weight}, {out}); "/ N" is added for a mean over N rows.
 LOCAL_TEXTS = {
     "cross_entropy": {"input": "softmax({input}) - onehot({target})"},
     "nll_loss": {"input": "-onehot({target})"},
-    "svm_loss": {"input": "[{input}_j - {input}_{target} + margin > 0] for j != {target}, minus their count "
-                          "at {target}"},
+    "multiclass_svm_loss": {"input": _HINGE},
+    "svm_loss": {"input": f"({_HINGE}) / C"},
     "mse_loss": {"input": "2 ({input} - {target})", "target": "-2 ({input} - {target})"},
     "softmax": {"input": "diag({out}) - {out} {out}^T (per row)"},
     "log_softmax": {"input": "I - softmax({input}) (per row)"},
@@ -33,14 +37,34 @@ LOCAL_TEXTS["Linear"] = LOCAL_TEXTS["linear"]
 GATE_TEXTS = {
     "cross_entropy": "cross-entropy gate: softmax then -log of the true class; local gradient p - 1[y]",
     "nll_loss": "nll gate: picks -log p of the true class; local gradient -1[y]",
-    "svm_loss": "SVM (multiclass hinge) gate: each margin-violating class gets +1, the true class minus "
-                "their count",
+    "multiclass_svm_loss": "SVM (multiclass hinge) gate: each margin-violating class gets +1, the true class "
+                           "minus their count",
+    "svm_loss": "SVM (multiclass hinge) gate, divided by the class count C as torch's multi_margin_loss: each "
+                "margin-violating class gets +1/C, the true class minus their count / C",
     "mse_loss": "mse gate: mean squared error; local gradient 2 (x - y) / N",
     "softmax": "softmax gate: exp(x) / sum(exp(x)); its Jacobian diag(p) - p p^T is never formed",
     "log_softmax": "log_softmax gate: x - logsumexp(x); local gradient I - softmax(x)",
     "linear": "linear layer: x @ W^T + b; the gradients are implicit matrix products",
 }
-_MEAN = ("cross_entropy", "nll_loss", "svm_loss", "mse_loss")
+_MEAN = ("cross_entropy", "nll_loss", "svm_loss", "multiclass_svm_loss", "mse_loss")
+
+
+class _Placeholders(dict):
+    """Names for a gate's formula; an argument that is not known (a class target that left no wire in a graph
+    built without ``record()``) is written as its parameter name."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+def _textbook(name: str, args: tuple) -> bool:
+    """False for the variants whose local gradient is not the lecture's formula (class weights, label
+    smoothing, class-probability targets, a squared hinge): their gate shows the value only."""
+    given = dict(args)
+    target = given.get("target")
+    soft = name == "cross_entropy" and (given.get("probabilities") or isinstance(target, Tensor) and
+                                        target._data.dtype.kind == "f")
+    return not soft and given.get("weight") is None and not given.get("label_smoothing") and given.get("p", 1) == 1
 
 
 class Group:
@@ -62,27 +86,34 @@ class Group:
                 if edge is not None and edge_wire(edge) not in produced and edge_wire(edge) not in entering:
                     entering.append(edge_wire(edge))
         self.inputs: list = []
-        for arg, value in scope.tensor_args():
-            wire = wire_of(value)
+        if scope.wires is not None:
+            bound = [(arg, wire, None) for arg, wire in scope.wires]
+        else:
+            bound = [(arg, wire_of(value), value) for arg, value in scope.tensor_args()]
+        for arg, wire, value in bound:
             if wire in entering:
                 entering.remove(wire)
                 self.inputs.append((arg, wire, None))
-            elif not value.requires_grad:
+            elif value is not None and not value.requires_grad:
                 self.inputs.append((arg, None, value))
-        if not scope.args:   # NOTE: a layer found without record(): its named constant inputs (the data)
+        if scope.wires is not None or not scope.args:
+            # NOTE: a call found without record() (a layer, a recognised composite): its named constant inputs
             for node in reversed(members):
                 for i, edge in enumerate(node.next):
                     t = node.inputs[i] if edge is None and node.inputs is not None else None
                     if t is not None and id(t) in view.constant_names:
                         self.inputs.append(("input", None, t))
         names = [n for n, _ in scope.module.named_parameters()] if scope.module is not None else []
+        if scope.wires is not None:   # NOTE: a recognised call's inputs in its signature's order
+            names = ["input", "target", "weight", "bias"]
         by_id = {id(p): n for n, p in scope.module.named_parameters()} if scope.module is not None else {}
         for wire in entering:
             arg = by_id.get(wire) if wire.__class__ is not tuple else None
             self.inputs.append((arg or f"input{len(self.inputs)}", wire, None))
         self.inputs.sort(key=lambda item: names.index(item[0]) + 1 if item[0] in names else 0)
         roots = {wire_of(o) for o in view.outputs}
-        result = wire_of(scope.out) if isinstance(scope.out, Tensor) else None
+        result = scope.result if scope.wires is not None else wire_of(scope.out) if isinstance(scope.out, Tensor) \
+            else None
         self.outs = [w for w in sorted(produced, key=lambda w: (self._seq(w, members), w[1]))
                      if w == result or w in roots or any(id(c) not in self.ids for c, _ in
                                                          view.consumers.get(w, ()))]
@@ -114,12 +145,9 @@ class Group:
 
     def local_text(self, arg: str, names: dict, rows: int) -> str | None:
         texts = LOCAL_TEXTS.get(self.name)
-        if texts is None or arg not in texts:
+        if texts is None or arg not in texts or not _textbook(self.name, self.scope.args):
             return None
-        try:
-            text = texts[arg].format(**names)
-        except KeyError:
-            return None
+        text = texts[arg].format_map(_Placeholders(names))
         if self.name in _MEAN and dict(self.scope.args).get("reduction", "mean") == "mean" and rows > 1:
             text = f"({text}) / {rows}"
         return text
@@ -167,12 +195,42 @@ def _leaf_layer(module) -> bool:
     return callable(children) and not any(True for _ in children())
 
 
+def _recognised(view, taken: dict) -> dict:
+    """id(node) -> a Scope for the composite calls recognised by their structure (:mod:`.patterns`) among
+    the nodes made outside ``record()`` that no layer in ``taken`` claims."""
+    free = [n for n in view.nodes if not was_recorded(n) and id(n) not in taken]
+    if not free:
+        return {}
+    found: dict = {}
+    for pattern, window, wires in patterns.find(view):
+        if any(was_recorded(n) or id(n) in taken for n in window):
+            continue
+        node, index = window[pattern.result[0]], pattern.result[1]
+        args = pattern.args + ((("weight", "per sample"),) if _weighted(pattern, window) else ())
+        scope = Scope(pattern.name, args, wires=tuple(zip(pattern.arg_names, wires, strict=True)),
+                      result=(id(node), index))
+        found.update((id(n), scope) for n in window)
+    return found
+
+
+def _weighted(pattern, window: list) -> bool:
+    """True when a recognised nll/cross-entropy weights its samples (class weights, ignored targets): the
+    constant factor of its ``-picked * w`` product is not all ones (unknown once the graph is freed)."""
+    if pattern.name not in ("cross_entropy", "nll_loss"):
+        return False
+    return any(edge is None and not (node.inputs[i]._data == 1).all()
+               for node in window if node.op.name == "mul" and node.inputs is not None
+               for i, edge in enumerate(node.next))
+
+
 def groups(view, model=None) -> list:
     """The composite calls in ``view`` with at least two nodes (from the outermost collapsible scope of each
-    recorded node, else the leaf layer of ``model`` that ran it), consumers first."""
+    recorded node, else the leaf layer of ``model`` that ran it, else a composite recognised by the structure
+    of its nodes), consumers first."""
     members: dict = {}
     scopes: dict = {}
     layers = _layer_scopes(view, model) if model is not None else {}
+    layers.update(_recognised(view, layers))
     for node in view.nodes:
         scope = next((s for s in scopes_of(node) if s.collapsible()), None) or layers.get(id(node))
         if scope is not None:

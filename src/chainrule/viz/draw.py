@@ -44,8 +44,9 @@ def draw(*outputs, params=None, show_values: bool = True, show_grads: bool = Tru
     ``backward()`` only the leaves' ``.grad`` (and retained ``.grad`` of tensors you hold) are left to show.
     ``collapse``: an ``nn.Module`` (anything with ``named_modules()`` and ``named_parameters()``); each module
     that owns parameters gets its ops grouped in one cluster.
-    Composites (softmax, cross_entropy, the SVM loss, ``nn.Linear`` and other leaf layers) whose forward ran
-    inside ``chainrule.viz.record()`` are drawn as one gate each; ``expand=True`` draws their ops. ``rankdir``:
+    Composites (softmax, log_softmax, cross_entropy, nll, the SVM losses, mse, ``linear``/``nn.Linear``) are
+    drawn as one gate each, as are the other leaf layers when the forward ran inside ``chainrule.viz.record()``
+    (or with ``collapse=``); ``expand=True`` draws their ops. ``rankdir``:
     "LR" (left to right, as the lecture) or "TB". ``max_inches``: the picture is scaled down to fit a square of
     that side, and a note under it says so when the graph is large.
 
@@ -96,8 +97,8 @@ class _Builder:
         graph_attr = {"rankdir": rankdir, "size": f"{max_inches:g},{max_inches:g}"}
         if len(view.units) > LARGE:
             graph_attr.update(label=f"{len(view.units)} gates: scaled down to fit {max_inches:g} inches. Run the "
-                                    "forward inside chainrule.viz.record() to draw layers and losses as one gate "
-                                    "each, or use chainrule.viz.html to zoom and click.", labelloc="b",
+                                    "forward inside chainrule.viz.record() (or pass collapse=model) to draw every "
+                                    "layer as one gate, or use chainrule.viz.html to zoom and click.", labelloc="b",
                               fontname="Helvetica", fontsize="12")
         self.dot = _drawing_class()(name="chainrule", graph_attr=graph_attr,
                                     node_attr={"fontname": "Helvetica", "fontsize": "11"},

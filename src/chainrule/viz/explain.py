@@ -32,8 +32,9 @@ def explain(output: Tensor, gradient=None, params=None, expand: bool = False) ->
     (needed unless it has one element, as for ``backward``). ``params``: names for tensors, e.g.
     ``dict(model.named_parameters())``; otherwise names come from the caller's variables, then ``x, y, ...``.
     Values the graph did not keep are recomputed where possible; run the forward inside
-    ``chainrule.viz.record()`` to keep them all, and to see composite functions and layers (softmax,
-    cross_entropy, ``nn.Linear``) as one gate each, with their own local gradient (``expand=True``: their ops).
+    ``chainrule.viz.record()`` to keep them all. Composite functions (softmax, cross_entropy, the SVM loss,
+    ``linear``) are one gate each with their own local gradient (``expand=True``: their ops); so are all
+    layers when the forward ran inside ``record()``.
 
     Returns an :class:`Explanation`: print it, or show it in Jupyter (markdown); ``.gradients`` maps each leaf
     name to its gradient, ``.saved()`` lists what the nodes keep for backward.

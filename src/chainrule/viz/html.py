@@ -42,7 +42,7 @@ def html(output: Tensor, gradient=None, params=None, expand: bool = False, tange
     for tensors (``dict(model.named_parameters())``). ``expand``: show the primitive ops of composites
     (softmax, cross_entropy, layers) instead of one gate each. ``tangents``: ``{leaf tensor: tangent}`` to
     also step through forward mode. ``direction``: "LR" or "TB".
-    Run the forward inside ``chainrule.viz.record()`` to keep every value and see composites as one gate.
+    Run the forward inside ``chainrule.viz.record()`` to keep every value and see every layer as one gate.
 
     Example::
 

@@ -34,12 +34,16 @@ _SCOPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # node -> (Sc
 
 class Scope:
     """One call of a composite function or a layer: its ``name``, its arguments ``args`` ((parameter name,
-    value) in order), the ``module`` for a layer, and its result ``out`` once it returned."""
+    value) in order), the ``module`` for a layer, and its result ``out`` once it returned.
 
-    __slots__ = ("name", "args", "module", "out", "__weakref__")
+    A call recognised from the graph's structure (:mod:`chainrule.viz.patterns`) has no tensors: ``wires``
+    gives ``(parameter name, wire key)`` for its tensor arguments and ``result`` the wire it returned."""
 
-    def __init__(self, name: str, args: tuple, module=None):
+    __slots__ = ("name", "args", "module", "out", "wires", "result", "__weakref__")
+
+    def __init__(self, name: str, args: tuple, module=None, wires=None, result=None):
         self.name, self.args, self.module, self.out = name, args, module, None
+        self.wires, self.result = wires, result
 
     def collapsible(self) -> bool:
         """A function always; a layer only when it has no sub-layers (a Sequential shows its parts)."""
@@ -54,7 +58,8 @@ def _scope_codes() -> dict:
     """Code object -> the name of the composite it runs (the user-facing functions, not their helpers)."""
     codes = {Module.__call__.__code__: None}
     for fn in (F.softmax, F.log_softmax, F.cross_entropy, F.nll_loss, F.multi_margin_loss, F.mse_loss,
-               F.linear, composites.softmax, composites.log_softmax, composites.multi_margin_loss):
+               F.linear, F.multiclass_svm_loss, composites.softmax, composites.log_softmax,
+               composites.multi_margin_loss, composites.multiclass_svm_loss):
         name = "svm_loss" if fn.__name__ == "multi_margin_loss" else fn.__name__
         # NOTE: the public functions may be wrappers (argument checks) sharing one code object: the frame on
         # the stack that names the composite is the wrapped function's.
@@ -135,3 +140,8 @@ def recorded_constant(node, index: int):
 
 def scopes_of(node) -> tuple:
     return _SCOPES.get(node, ())
+
+
+def was_recorded(node) -> bool:
+    """True when ``node`` was made inside ``record()`` (its composite calls, if any, are known)."""
+    return node in _VALUES
