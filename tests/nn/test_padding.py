@@ -83,3 +83,11 @@ def test_layers_match_torch(name):
     out_t.backward(torch.tensor(g))
     out_c.backward(cr.tensor(g))
     np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), atol=1e-12)
+
+
+def test_reflect_with_a_negative_pad_mirrors_about_the_input_edges_then_crops_as_torch():
+    x = cr.arange(4.0).reshape(1, 1, 4)
+    np.testing.assert_array_equal(nn.functional.pad(x, (-1, 3), mode="reflect").numpy().ravel(), [1, 2, 3, 2, 1, 0])
+    np.testing.assert_array_equal(nn.functional.pad(x, (2, -1), mode="reflect").numpy().ravel(), [2, 1, 0, 1, 2])
+    # the other modes crop first, then pad the cropped tensor
+    np.testing.assert_array_equal(nn.functional.pad(x, (2, -1), mode="circular").numpy().ravel(), [1, 2, 0, 1, 2])

@@ -343,6 +343,11 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     if any(s.start > s.stop for s in crop):
         raise RuntimeError(f"pad: negative padding {list(pad)} removes more than the size of shape "
                            f"{tuple(shape)}")
+    if mode == "reflect":
+        # NOTE: except 'reflect', which mirrors about the input's own edges and then crops (torch's kernel).
+        grown = pad_borders(input, [(max(lo, 0), max(hi, 0)) for lo, hi in pairs], mode)
+        inner = tuple(slice(max(-lo, 0), m - max(-hi, 0)) for (lo, hi), m in zip(pairs, grown._data.shape))
+        return apply(Slice, (grown,), index=inner) if any(lo < 0 or hi < 0 for lo, hi in pairs) else grown
     if any(s.start or s.stop != n for s, n in zip(crop, shape, strict=True)):
         input = apply(Slice, (input,), index=crop)
         shape = input._data.shape
