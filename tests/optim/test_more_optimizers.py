@@ -496,3 +496,11 @@ def test_loading_a_dict_without_newer_options_fills_their_defaults():
         del state["param_groups"][0][key]
     opt.load_state_dict(state)
     assert opt.param_groups[0]["fused"] is None and opt.param_groups[0]["maximize"] is False
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad, optim.Adadelta,
+                                 optim.Adamax, optim.NAdam, optim.RAdam, optim.ASGD, optim.Rprop])
+def test_a_one_element_tensor_lr_acts_as_its_value(cls):
+    np.testing.assert_allclose(run(cls, lr=cr.tensor(0.05, dtype=cr.float64)), run(cls, lr=0.05), rtol=1e-15)
+    with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
+        cls([cr.zeros(1, requires_grad=True)], lr=cr.tensor([0.1, 0.2]))

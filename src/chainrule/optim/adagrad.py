@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..creation import full_like, tensor
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_fused, check_non_negative, scalar_value
+from .optimizer import Optimizer, check_fused, check_lr, check_non_negative, scalar_value
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -37,7 +37,7 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, foreach=None, *,
                  maximize: bool = False, differentiable: bool = False, fused=None):
-        check_non_negative("learning rate", lr)
+        check_lr(lr)
         check_non_negative("lr_decay value", lr_decay)
         check_non_negative("weight_decay value", weight_decay)
         check_non_negative("initial_accumulator_value value", initial_accumulator_value)

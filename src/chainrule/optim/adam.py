@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..creation import tensor, zeros_like
 from ..ops import maximum
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_beta, check_fused, check_non_negative, scalar_value
+from .optimizer import Optimizer, check_beta, check_fused, check_lr, check_non_negative, scalar_value
 
 __all__ = ["Adam", "adam"]
 
@@ -43,7 +43,7 @@ class Adam(Optimizer):
                  weight_decay: float = 0, amsgrad: bool = False, *, foreach=None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False, fused=None,
                  decoupled_weight_decay: bool = False):
-        check_non_negative("learning rate", lr)
+        check_lr(lr)
         check_non_negative("epsilon value", eps)
         check_beta(0, betas[0])
         check_beta(1, betas[1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..creation import tensor, zeros_like
 from ..ops import maximum
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_beta, check_non_negative, scalar_value
+from .optimizer import Optimizer, check_beta, check_lr, check_non_negative, scalar_value
 
 __all__ = ["Adamax", "adamax"]
 
@@ -37,7 +37,7 @@ class Adamax(Optimizer):
     def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, foreach=None, *, maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False):
-        check_non_negative("learning rate", lr)
+        check_lr(lr)
         check_non_negative("epsilon value", eps)
         check_beta(0, betas[0])
         check_beta(1, betas[1])

@@ -6,7 +6,7 @@ from ..compiler import is_compiling
 from ..creation import tensor, zeros_like
 from ..ops import where
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_non_negative, scalar_value
+from .optimizer import Optimizer, check_lr, check_non_negative, scalar_value
 
 __all__ = ["ASGD", "asgd"]
 
@@ -43,7 +43,7 @@ class ASGD(Optimizer):
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
                  weight_decay: float = 0, foreach=None, maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False):
-        check_non_negative("learning rate", lr)
+        check_lr(lr)
         check_non_negative("weight_decay value", weight_decay)
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                                       foreach=foreach, maximize=maximize, differentiable=differentiable,

@@ -25,6 +25,13 @@ def check_non_negative(label: str, value) -> None:
         raise ValueError(f"Invalid {label}: {value}")
 
 
+def check_lr(lr) -> None:
+    """torch's checks of a learning rate: a number or a one-element tensor, not below zero."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    check_non_negative("learning rate", lr)
+
+
 def check_beta(index: int, beta) -> None:
     """torch's ``ValueError("Invalid beta parameter at index 0: 1.0")`` for a decay rate outside [0, 1)."""
     if not 0.0 <= beta < 1.0:

@@ -6,7 +6,7 @@ from ..compiler import is_compiling
 from ..creation import tensor, zeros_like
 from ..ops import where
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_beta, check_non_negative, scalar_value
+from .optimizer import Optimizer, check_beta, check_lr, check_non_negative, scalar_value
 
 __all__ = ["RAdam", "radam"]
 
@@ -42,7 +42,7 @@ class RAdam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, decoupled_weight_decay: bool = False, *, foreach=None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False):
-        check_non_negative("learning rate", lr)
+        check_lr(lr)
         check_non_negative("epsilon value", eps)
         check_beta(0, betas[0])
         check_beta(1, betas[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..creation import tensor, zeros_like
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer, check_lr, check_non_negative
 
 __all__ = ["RMSprop", "rmsprop"]
 
@@ -40,7 +40,7 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  capturable: bool = False, foreach=None, maximize: bool = False, differentiable: bool = False):
-        check_non_negative("learning rate", lr)
+        check_lr(lr)
         check_non_negative("epsilon value", eps)
         check_non_negative("momentum value", momentum)
         check_non_negative("weight_decay value", weight_decay)
