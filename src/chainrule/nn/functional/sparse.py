@@ -7,6 +7,7 @@ from ... import _dtype, creation
 from ..._backend import xp
 from ...ops.arith import where
 from ...ops.indexing import index_select
+from ...ops.join import cat
 from ...tensor import Tensor, _wrap
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -87,6 +88,28 @@ def _check_offsets(offsets: Tensor, length: int) -> None:
         raise RuntimeError(f"embedding_bag: offsets must be non-decreasing, got {values.tolist()}")
 
 
+def _bag_max(rows: Tensor, starts: Tensor, keep: Tensor | None) -> Tensor:
+    """The feature-wise max of each bag's rows (bags are consecutive runs of ``rows`` from ``starts``), zero for
+    an empty bag: the bags are laid out as a (bags, longest bag, dim) block, the missing places at -inf."""
+    n, dim = rows.shape
+    bags = starts.shape[0]
+    ends = cat([starts[1:], creation.full((1,), n, dtype=starts.dtype)])
+    lengths = ends - starts
+    # NOTE: the block's shape depends on the longest bag, read from the offsets (an index input, as one_hot's
+    # num_classes is read from its input).
+    longest = int(lengths.max().item()) if bags else 0
+    if n == 0 or longest == 0:
+        return creation.zeros(bags, dim, dtype=rows.dtype)
+    slot = creation.arange(longest)
+    valid = slot < lengths.unsqueeze(1)
+    position = where(valid, starts.unsqueeze(1) + slot, 0)
+    if keep is not None:
+        valid = valid.logical_and(index_select(keep, 0, position.reshape(-1)).reshape(bags, longest))
+    block = index_select(rows, 0, position.reshape(-1)).reshape(bags, longest, dim)
+    picked = where(valid.unsqueeze(-1), block, float("-inf")).amax(1)
+    return where(valid.any(1, keepdim=True), picked, 0.0)
+
+
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
                   norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
                   per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
@@ -132,24 +155,31 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     starts = offsets[:-1] if include_last_offset else offsets
     bags = starts.shape[0]
     rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
-    position = creation.arange(n)
-    # NOTE: bag membership is built from ops (position >= start, counted), not from the offsets' values, so
-    # the result is a composite of embedding, where and matmul with no rule of its own.
-    bag = (position.unsqueeze(1) >= starts.unsqueeze(0)).long().sum(1) - 1
-    member = bag.unsqueeze(0) == creation.arange(bags).unsqueeze(1)
+    # NOTE: each index's bag (how many starts are at or before it, minus one) is built from ops, not from the
+    # offsets' values, so the result is a composite of embedding, scatter_add and where with no rule of its own.
+    # A start equal to n (a trailing empty bag) lands in the extra last slot.
+    starts_here = creation.zeros(n + 1).scatter_add(0, starts, creation.ones(bags))
+    bag = starts_here.cumsum(0)[:n].long() - 1
+    keep = None
     if padding_idx is not None:
         num = weight._data.shape[0]
         if not -num <= padding_idx < num:
             raise AssertionError("padding_idx must be within num_embeddings")
-        member = member.logical_and((flat != padding_idx % num).unsqueeze(0))
+        keep = flat != padding_idx % num
     if mode == "max":
-        picked = where(member.unsqueeze(-1), rows.unsqueeze(0), float("-inf")).amax(1)
-        return where(member.any(1, keepdim=True), picked, 0.0)
+        return _bag_max(rows, starts, keep)
+    scale = None if keep is None else keep.to(rows.dtype)
     if per_sample_weights is not None:
-        rows = rows * per_sample_weights.reshape(-1, 1)
-    out = member.to(rows.dtype) @ rows
+        psw = per_sample_weights.reshape(-1)
+        scale = psw if scale is None else psw * scale
+    if scale is not None:
+        rows = rows * scale.unsqueeze(1)
+    dim = rows.shape[1]
+    out = creation.zeros(bags, dim, dtype=rows.dtype).scatter_add(0, bag.unsqueeze(1).expand(n, dim), rows)
     if mode == "mean":
-        out = out / member.long().sum(1, keepdim=True).clamp(min=1).to(out.dtype)
+        counted = creation.ones(n, dtype=rows.dtype) if keep is None else keep.to(rows.dtype)
+        counts = creation.zeros(bags, dtype=rows.dtype).scatter_add(0, bag, counted)
+        out = out / counts.clamp(min=1).unsqueeze(1)
     return out
 
 
