@@ -138,7 +138,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
             raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
                              f"fixed length sequences. However, found offsets of type {type(offsets)}")
         bags, length = input._data.shape
-        offsets = creation.arange(0, bags * length, max(length, 1))[:bags]
+        offsets = creation.arange(bags) * length
         include_last_offset = False
     elif input._data.ndim != 1:
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input._data.ndim}")
@@ -155,11 +155,6 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     starts = offsets[:-1] if include_last_offset else offsets
     bags = starts.shape[0]
     rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
-    # NOTE: each index's bag (how many starts are at or before it, minus one) is built from ops, not from the
-    # offsets' values, so the result is a composite of embedding, scatter_add and where with no rule of its own.
-    # A start equal to n (a trailing empty bag) lands in the extra last slot.
-    starts_here = creation.zeros(n + 1).scatter_add(0, starts, creation.ones(bags))
-    bag = starts_here.cumsum(0)[:n].long() - 1
     keep = None
     if padding_idx is not None:
         num = weight._data.shape[0]
@@ -168,6 +163,11 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         keep = flat != padding_idx % num
     if mode == "max":
         return _bag_max(rows, starts, keep)
+    # NOTE: each index's bag (how many starts are at or before it, minus one) is built from ops, not from the
+    # offsets' values, so the result is a composite of embedding, scatter_add and where with no rule of its own.
+    # A start equal to n (a trailing empty bag) lands in the extra last slot.
+    starts_here = creation.zeros(n + 1).scatter_add(0, starts, creation.ones(bags))
+    bag = starts_here.cumsum(0)[:n].long() - 1
     scale = None if keep is None else keep.to(rows.dtype)
     if per_sample_weights is not None:
         psw = per_sample_weights.reshape(-1)
