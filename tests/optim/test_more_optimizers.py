@@ -504,3 +504,11 @@ def test_a_one_element_tensor_lr_acts_as_its_value(cls):
     np.testing.assert_allclose(run(cls, lr=cr.tensor(0.05, dtype=cr.float64)), run(cls, lr=0.05), rtol=1e-15)
     with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
         cls([cr.zeros(1, requires_grad=True)], lr=cr.tensor([0.1, 0.2]))
+
+
+def test_sgd_without_momentum_saves_no_state():
+    w = cr.zeros(2, requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    w.grad = cr.ones(2)
+    opt.step()
+    assert opt.state_dict()["state"] == {}

@@ -237,7 +237,9 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
             packed["params"] = [index[id(p)] for p in group["params"]]
             param_groups.append(packed)
-        state = {index[id(p)] if isinstance(p, Tensor) else p: v for p, v in self.state.items()}
+        # NOTE: parameters that never got state (SGD without momentum) are left out, as torch never creates them
+        state = {index[id(p)] if isinstance(p, Tensor) else p: v for p, v in self.state.items()
+                 if v or not isinstance(p, Tensor)}
         return {"state": state, "param_groups": param_groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
