@@ -133,12 +133,14 @@ def test_lu_factor_ex_and_legacy_lu():
     close(LU[1], [[2.0, 0.0], [0.0, 3.0]])
     with pytest.raises(L.LinAlgError, match=r"\(Batch element 0\): U\[2,2\] is zero"):
         L.lu_factor_ex(singular, check_errors=True)
-    assert len(cr.lu(singular, get_infos=True)) == 3
-    with pytest.raises(L.LinAlgError, match="U\\[2,2\\] is zero"):
+    with pytest.warns(UserWarning, match="torch.lu is deprecated"):
+        assert len(cr.lu(singular, get_infos=True)) == 3
+    with pytest.raises(L.LinAlgError, match="U\\[2,2\\] is zero"), pytest.warns(UserWarning):
         singular.lu()
     a, b = random(3, 3), random(3, 2, seed=1)
-    close(cr.lu_solve(t64(b), *t64(a).lu()), np.linalg.solve(a, b))
-    close(t64(b).lu_solve(*L.lu_factor(t64(a))), np.linalg.solve(a, b))
+    with pytest.warns(UserWarning, match="torch.lu_solve is deprecated"):
+        close(cr.lu_solve(t64(b), *L.lu_factor(t64(a))), np.linalg.solve(a, b))
+        close(t64(b).lu_solve(*L.lu_factor(t64(a))), np.linalg.solve(a, b))
 
 
 @pytest.mark.parametrize("shape", [(4, 2), (2, 4)])
@@ -164,16 +166,21 @@ def test_legacy_cholesky_qr_and_cholesky_solve_inverse():
     a = random(2, 3, 3)
     spd = a @ np.swapaxes(a, -1, -2) + 3 * np.eye(3)
     b = random(2, 3, 2, seed=1)
-    lower = cr.cholesky(t64(spd))
+    with pytest.warns(UserWarning, match="torch.cholesky is deprecated in favor of torch.linalg.cholesky"):
+        lower = cr.cholesky(t64(spd))
     close(lower, L.cholesky(t64(spd)))
-    close(t64(spd).cholesky(upper=True), lower.mT)
+    with pytest.warns(UserWarning):
+        close(t64(spd).cholesky(upper=True), lower.mT)
     close(cr.cholesky_solve(t64(b), lower), np.linalg.solve(spd, b))
     close(t64(b).cholesky_solve(lower.mT, upper=True), np.linalg.solve(spd, b))
     close(cr.cholesky_inverse(lower), np.linalg.inv(spd))
     close(lower.cholesky_inverse(), np.linalg.inv(spd))
-    Q, R = cr.qr(t64(random(4, 3)))
+    with pytest.warns(UserWarning, match="torch.qr is deprecated"):
+        Q, R = cr.qr(t64(random(4, 3)))
     assert Q.shape == (4, 3) and R.shape == (3, 3)
-    assert t64(random(4, 3)).qr(some=False).Q.shape == (4, 4)
+    with pytest.warns(UserWarning):
+        assert t64(random(4, 3)).qr(some=False).Q.shape == (4, 4)
+    close(cr.orgqr(t64(random(4, 3)), t64([1.0, 0.5])), L.householder_product(t64(random(4, 3)), t64([1.0, 0.5])))
     with pytest.raises(RuntimeError, match="b should have at least 2 dimensions"):
         cr.cholesky_solve(cr.ones(3), cr.eye(3))
     with pytest.raises(RuntimeError, match="each A matrix is 3 by 3 but each b matrix is 4 by 2"):

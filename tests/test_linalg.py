@@ -142,6 +142,50 @@ def test_addmm_ignores_input_when_beta_is_zero_and_checks_broadcasting():
         cr.addmm(cr.ones(3), cr.ones(2, 3), cr.ones(3, 4))
 
 
+def test_more_products_closed_forms():
+    m, v, w = random(3, 4), random(4, seed=1), random(3, seed=2)
+    b1, b2 = random(2, 3, 4, seed=3), random(2, 4, 5, seed=4)
+    np.testing.assert_allclose(cr.mv(t64(m), t64(v)).numpy(), m @ v)
+    np.testing.assert_allclose(t64(m).mv(t64(v)).numpy(), m @ v)
+    np.testing.assert_allclose(cr.addmv(t64(w), t64(m), t64(v), beta=2, alpha=3).numpy(), 2 * w + 3 * (m @ v))
+    np.testing.assert_allclose(cr.addr(t64(m), t64(w), t64(v), beta=0).numpy(), np.outer(w, v))
+    np.testing.assert_allclose(cr.baddbmm(t64([1.0]), t64(b1), t64(b2)).numpy(), 1 + b1 @ b2)
+    np.testing.assert_allclose(cr.addbmm(t64(np.zeros((3, 5))), t64(b1), t64(b2)).numpy(), (b1 @ b2).sum(0))
+    np.testing.assert_allclose(cr.inner(t64(m), t64(random(2, 4))).numpy(), np.inner(m, random(2, 4)))
+    assert cr.vdot(t64(v), t64(v)).item() == pytest.approx(v @ v)
+    assert cr.trace(cr.arange(9).reshape(3, 3)).item() == 12 and cr.trace(cr.arange(6).reshape(2, 3)).item() == 4
+    assert cr.ger(cr.ones(2), cr.ones(3)).shape == (2, 3)
+    # NOTE: beta=0 ignores NaNs in input, as addmm
+    out = cr.addmv(cr.full((3,), float("nan")), cr.ones(3, 2), cr.ones(2), beta=0)
+    assert out.tolist() == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: cr.mv(cr.ones(2, 3), cr.ones(2)), RuntimeError, "mv: size mismatch"),
+    (lambda: cr.trace(cr.ones(2, 2, 2)), RuntimeError, "trace: expected a matrix, but got tensor with dim 3"),
+    (lambda: cr.trace(cr.ones(2, 2, dtype=cr.bool)), NotImplementedError, "not implemented for 'Bool'"),
+    (lambda: cr.inner(cr.ones(2, 3), cr.ones(4)), RuntimeError, "the last dimension must match"),
+    (lambda: cr.addr(cr.ones(3, 3), cr.ones(2), cr.ones(3)), RuntimeError, "cannot be broadcast"),
+    (lambda: cr.vdot(cr.ones(2), cr.ones(3)), RuntimeError, "inconsistent tensor size"),
+])
+def test_more_products_errors(call, error, message):
+    with pytest.raises(error) as info:
+        call()
+    assert message in str(info.value)
+
+
+def test_triangular_solve_legacy_form_warns_as_torch():
+    a = np.triu(random(3, 3)) + 3 * np.eye(3)
+    b = random(3, 2, seed=1)
+    with pytest.warns(UserWarning, match="torch.triangular_solve is deprecated"):
+        solution, coefficient = cr.triangular_solve(t64(b), t64(a))
+    np.testing.assert_allclose(solution.numpy(), np.linalg.solve(a, b))
+    np.testing.assert_array_equal(coefficient.numpy(), a)
+    with pytest.warns(UserWarning):
+        transposed = t64(b).triangular_solve(t64(a.T), upper=False, transpose=True).solution
+    np.testing.assert_allclose(transposed.numpy(), np.linalg.solve(a, b))
+
+
 # -- inverse, det, solve -------------------------------------------------------------------------------------
 
 def test_inverse_det_solve_values():

@@ -1,5 +1,7 @@
 """Op database entries: linear algebra (see opdb/__init__.py)."""
 
+import warnings
+
 import numpy as np
 
 import chainrule as cr
@@ -41,6 +43,15 @@ def np_matrix_norm(a, ord):
 
 # -- decompositions: the samples are generic (distinct singular values and eigenvalues), and what is compared is
 # gauge invariant (U diag(w) Vh, Q diag(w) Q^T) so that finite differences hold whatever signs LAPACK picks.
+
+def legacy(fn):
+    """``fn`` without the deprecation warning torch's legacy linear-algebra functions give."""
+    def quiet(*args):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return fn(*args)
+    return quiet
+
 
 def weights(n):
     return np.arange(1.0, n + 1.0)
@@ -150,6 +161,21 @@ ENTRIES = [
     OpInfo("addmm", lambda c, a, b: cr.addmm(c, a, b, beta=0.5, alpha=2.0),
            products(((2, 4), (2, 3), (3, 4)), ((4,), (2, 3), (3, 4)), ((1, 1), (1, 2), (2, 1))),
            lambda c, a, b: 0.5 * c + 2.0 * (a @ b)),
+    OpInfo("mv", cr.mv, products(((3, 4), (4,)), ((1, 2), (2,))), np.matmul),
+    OpInfo("addmv", lambda c, a, b: cr.addmv(c, a, b, beta=0.5, alpha=2.0), products(((3,), (3, 4), (4,)),
+                                                                                      ((1,), (2, 2), (2,))),
+           lambda c, a, b: 0.5 * c + 2.0 * (a @ b)),
+    OpInfo("addr", lambda c, a, b: cr.addr(c, a, b, alpha=3.0), products(((3, 4), (3,), (4,)), ((4,), (2,), (4,))),
+           lambda c, a, b: c + 3.0 * np.outer(a, b)),
+    OpInfo("baddbmm", lambda c, a, b: cr.baddbmm(c, a, b, beta=2.0), products(((2, 3, 4), (2, 3, 5), (2, 5, 4)),
+                                                                               ((4,), (2, 3, 2), (2, 2, 4))),
+           lambda c, a, b: 2.0 * c + a @ b),
+    OpInfo("addbmm", lambda c, a, b: cr.addbmm(c, a, b, alpha=0.5), products(((3, 4), (2, 3, 5), (2, 5, 4))),
+           lambda c, a, b: c + 0.5 * (a @ b).sum(0)),
+    OpInfo("ger", cr.ger, products(((3,), (2,))), np.outer),
+    OpInfo("vdot", cr.vdot, products(((4,), (4,))), np.dot),
+    OpInfo("inner", cr.inner, products(((2, 3), (4, 3)), ((3,), (3,)), ((2, 1, 3), (3,)), ((), (2, 3))), np.inner),
+    OpInfo("trace", cr.trace, products(((3, 3),), ((2, 4),), ((1, 1),)), np.trace),
     # einsum: every feature of the equation language, each as its own entry so failures name it.
     einsum_entry("einsum", "ij,jk->ik", ((2, 3), (3, 4)), ((0, 3), (3, 2))),
     einsum_entry("einsum_batched", "bij,bjk->bik", ((2, 3, 4), (2, 4, 5))),
@@ -226,7 +252,7 @@ ENTRIES = [
            lambda a: np.swapaxes(np.linalg.cholesky(np_spd(a)), -1, -2)),
     OpInfo("linalg.cholesky_ex", lambda a: tuple(cr.linalg.cholesky_ex(cr_spd(a))), products(((2, 3, 3),)),
            lambda a: (np.linalg.cholesky(np_spd(a)), np.zeros(a.shape[:-2], np.int32))),
-    OpInfo("cholesky", lambda a: cr.cholesky(cr_spd(a), upper=True), products(((3, 3),)),
+    OpInfo("cholesky", legacy(lambda a: cr.cholesky(cr_spd(a), upper=True)), products(((3, 3),)),
            lambda a: np.swapaxes(np.linalg.cholesky(np_spd(a)), -1, -2)),
     OpInfo("cholesky_solve", lambda a, b: cr.cholesky_solve(b, cr.linalg.cholesky(cr_spd(a))),
            products(((3, 3), (3, 2)), ((2, 3, 3), (3, 1))), lambda a, b: np_solve(np_spd(a), b)),
@@ -234,7 +260,7 @@ ENTRIES = [
            products(((3, 3), (3, 2))), lambda a, b: np_solve(np_spd(a), b)),
     OpInfo("cholesky_inverse", lambda a: cr.cholesky_inverse(cr.linalg.cholesky(cr_spd(a))),
            products(((3, 3),), ((2, 2, 2),)), lambda a: np.linalg.inv(np_spd(a))),
-    OpInfo("qr", lambda a: tuple(cr.qr(a, some=False)), products(((3, 3),), ((2, 4),)),
+    OpInfo("qr", legacy(lambda a: tuple(cr.qr(a, some=False))), products(((3, 3),), ((2, 4),)),
            lambda a: tuple(np.linalg.qr(a, "complete"))),
     OpInfo("linalg.pinv", cr.linalg.pinv, products(*((s,) for s in SHAPES_TALL_WIDE)), np.linalg.pinv),
     OpInfo("linalg.pinv_hermitian", lambda a: cr.linalg.pinv(a + a.mT, hermitian=True), products(((3, 3),)),
@@ -276,8 +302,8 @@ ENTRIES = [
     OpInfo("linalg.lu_factor_rectangular", lambda a: cr.linalg.lu_factor(a).LU, products(((4, 3),), ((2, 4),))),
     OpInfo("linalg.lu_factor", lambda a: tuple(cr.linalg.lu_factor(a)), products(((3, 3),), ((2, 4, 4),))),
     OpInfo("linalg.lu_factor_ex", lambda a: tuple(cr.linalg.lu_factor_ex(a)), products(((3, 3),), ((2, 4, 4),))),
-    OpInfo("lu", lambda a: tuple(cr.lu(a, get_infos=True)), products(((3, 3),))),
-    OpInfo("lu_solve", lambda a, b: cr.lu_solve(b, *cr.linalg.lu_factor(a)),
+    OpInfo("lu", legacy(lambda a: tuple(cr.lu(a, get_infos=True))), products(((3, 3),))),
+    OpInfo("lu_solve", legacy(lambda a, b: cr.lu_solve(b, *cr.linalg.lu_factor(a))),
            [Sample((well_conditioned(3, 3), *arrays((3, 2))))], np_solve),
     OpInfo("lu_unpack", lambda a: tuple(cr.lu_unpack(*cr.linalg.lu_factor(a))), products(((3, 3),), ((2, 4, 4),))),
     *[OpInfo(f"linalg.lu_solve_{'left' if left else 'right'}{'_adjoint' if adjoint else ''}",
@@ -322,6 +348,11 @@ ENTRIES = [
            lambda x: x[..., None] ** np.arange(4)),
     OpInfo("linalg.diagonal", lambda a: cr.linalg.diagonal(a, offset=1), products(((2, 3, 4),)),
            lambda a: np.diagonal(a, 1, -2, -1)),
+    OpInfo("orgqr", cr.orgqr, products(((4, 3), (2,))), np_householder_product),
+    OpInfo("triangular_solve", legacy(lambda b, a: tuple(cr.triangular_solve(b, a, upper=False,
+                                                                                          transpose=True))),
+           [Sample((*arrays((3, 2)), well_conditioned(3, 3)))],
+           lambda b, a: (np_solve(np.tril(a).T, b), a)),
     OpInfo("logdet", lambda a: cr.logdet(cr_spd(a)), products(((3, 3),), ((2, 2, 2),)),
            lambda a: np.linalg.slogdet(np_spd(a))[1]),
     OpInfo("logdet_method", lambda a: a.logdet(), [Sample((well_conditioned(3, 3),))],

@@ -22,7 +22,7 @@ from ._primitive import Param, Primitive, apply, exports, public
 from .arith import maximum, where
 from .cast import promote
 from .join import cat, roll
-from .linalg import LinAlgError, _matrices, _square, _tensor_arg, solve_triangular
+from .linalg import LinAlgError, _matrices, _square, _tensor_arg, deprecated, solve_triangular
 from .reduce import amax
 from .shape import broadcast_to, diag_embed, diagonal, narrow, tril, triu
 
@@ -529,7 +529,8 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
 
 @public(methods=("cholesky",), name="cholesky")
 def cholesky_legacy(input: Tensor, upper: bool = False) -> Tensor:
-    """torch.cholesky (deprecated in torch): :func:`chainrule.linalg.cholesky`."""
+    """torch.cholesky (deprecated in torch, with its warning): :func:`chainrule.linalg.cholesky`."""
+    deprecated("cholesky", "cholesky")
     return cholesky(input, upper=upper)
 
 
@@ -569,7 +570,8 @@ class QRLegacyResult(NamedTuple):
 @public(methods=("qr",), name="qr")
 def qr_legacy(input: Tensor, some: bool = True) -> QRLegacyResult:
     """torch.qr (deprecated in torch): :func:`chainrule.linalg.qr` with mode ``'reduced'`` (``some=True``) or
-    ``'complete'``."""
+    ``'complete'``; with torch's deprecation warning."""
+    deprecated("qr", "qr")
     return QRLegacyResult(*qr(input, "reduced" if some else "complete"))
 
 
@@ -926,7 +928,9 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
 @public(methods=("lu",), name="lu")
 def lu_legacy(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple:
     """torch.lu (deprecated in torch): ``(LU, pivots)`` as :func:`chainrule.linalg.lu_factor`, or with
-    ``get_infos=True`` ``(LU, pivots, info)`` as :func:`chainrule.linalg.lu_factor_ex` (no error then)."""
+    ``get_infos=True`` ``(LU, pivots, info)`` as :func:`chainrule.linalg.lu_factor_ex` (no error then); with
+    torch's deprecation warning."""
+    deprecated("lu", "lu_factor / torch.linalg.lu_factor_ex")
     out = lu_factor_ex(A, pivot=pivot, check_errors=not get_infos)
     return out if get_infos else LUFactorResult(out.LU, out.pivots)
 
@@ -982,7 +986,9 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
 
 @public(methods=("lu_solve",), name="lu_solve")
 def lu_solve_legacy(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
-    """torch.lu_solve (deprecated in torch): :func:`chainrule.linalg.lu_solve` with ``b`` first."""
+    """torch.lu_solve (deprecated in torch, with its warning): :func:`chainrule.linalg.lu_solve` with ``b``
+    first."""
+    deprecated("lu_solve", "lu_solve")
     return lu_solve(LU_data, LU_pivots, b)
 
 
@@ -1027,6 +1033,12 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
         v = narrow(vectors, -1, i, 1)
         q = q - (q @ v) * narrow(tau, -1, i, 1).unsqueeze(-1) @ v.mT
     return narrow(q, -1, 0, n)
+
+
+@public(methods=("orgqr",))
+def orgqr(input: Tensor, tau: Tensor) -> Tensor:
+    """torch.orgqr: :func:`chainrule.linalg.householder_product`."""
+    return householder_product(input, tau)
 
 
 # -- cross product -------------------------------------------------------------------------------------

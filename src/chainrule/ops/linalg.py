@@ -10,6 +10,7 @@ torch's names.
 from __future__ import annotations
 
 import string
+import warnings
 from typing import NamedTuple
 
 from .. import _dtype
@@ -174,25 +175,107 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))
 
 
-@public(methods=("addmm",))
-def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
-    """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to ``(n, p)``; ``beta=0`` ignores it
-    (NaNs included), as in torch."""
-    _tensor_arg("addmm", "input", input)
-    prod = mm(mat1, mat2)
+def _scaled_sum(op: str, input, prod: Tensor, beta, alpha) -> Tensor:
+    """``beta * input + alpha * prod`` with ``input`` broadcast to ``prod``'s shape; ``beta=0`` ignores
+    ``input`` (NaNs included), as torch's ``add*`` products do."""
+    _tensor_arg(op, "input", input)
     shape = prod._data.shape
     try:
         ok = xp.broadcast_shapes(input._data.shape, shape) == shape
     except ValueError:
         ok = False
     if not ok:
-        raise RuntimeError(f"addmm: input of shape {tuple(input._data.shape)} cannot be broadcast to the "
+        raise RuntimeError(f"{op}: input of shape {tuple(input._data.shape)} cannot be broadcast to the "
                            f"product's shape {tuple(shape)}")
     if alpha != 1:
         prod = prod * alpha
     if beta == 0:
         return prod
     return prod + (input if beta == 1 else input * beta)
+
+
+@public(methods=("addmm",))
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to ``(n, p)``; ``beta=0`` ignores it
+    (NaNs included), as in torch."""
+    return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
+
+
+@public(methods=("mv",))
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Matrix times vector, strictly ``(n, m) @ (m,) -> (n,)``."""
+    x, v = _tensor_arg("mv", "input", input), _tensor_arg("mv", "vec", vec)
+    if x._data.ndim != 2 or v._data.ndim != 1 or x._data.shape[1] != v._data.shape[0]:
+        raise RuntimeError(f"mv: size mismatch, got mat {tuple(x._data.shape)} and vec {tuple(v._data.shape)}; "
+                           "expected a matrix (n, m) and a vector (m,)")
+    return matmul(x, v)
+
+
+@public(methods=("addmv",))
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``; ``input`` broadcasts to ``(n,)``."""
+    return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
+
+
+@public(methods=("addr",))
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``; ``input`` broadcasts to ``(n, m)``."""
+    return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
+
+
+@public(methods=("baddbmm",))
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * bmm(batch1, batch2)``; ``input`` broadcasts to ``(b, n, p)``."""
+    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+@public(methods=("addbmm",))
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``; ``input`` broadcasts to ``(n, p)``."""
+    return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+@public(methods=("ger",))
+def ger(input: Tensor, vec2: Tensor) -> Tensor:
+    """torch.ger (deprecated in torch): :func:`outer`."""
+    return outer(input, vec2)
+
+
+@public(methods=("vdot",))
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """The dot product of two 1-D tensors (as :func:`dot`: chainrule has no complex dtypes to conjugate)."""
+    return dot(input, other)
+
+
+@public(methods=("inner",))
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """The inner product over the last dims: shape ``input.shape[:-1] + other.shape[:-1]``; a 0-d operand
+    multiplies."""
+    x, y = _tensor_arg("inner", "input", input), _tensor_arg("inner", "other", other)
+    if x._data.ndim == 0 or y._data.ndim == 0:
+        return x * y
+    if x._data.shape[-1] != y._data.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(x._data.shape)} and {list(y._data.shape)}")
+    return _inner_last(x, y)
+
+
+def _inner_last(x: Tensor, y: Tensor) -> Tensor:
+    """``sum_k x[..., k] y[..., k]`` over every pair of leading indices (an einsum)."""
+    a = "".join(_LETTERS[i] for i in range(x._data.ndim - 1))
+    b = "".join(_LETTERS[26 + i] for i in range(y._data.ndim - 1))
+    return einsum(f"{a}z,{b}z->{a}{b}", x, y)
+
+
+@public(methods=("trace",))
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a matrix (2-D only); integer matrices sum to int64, as torch."""
+    x = _tensor_arg("trace", "input", input)
+    if x._data.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x._data.ndim}")
+    if x._data.dtype.kind == "b":
+        raise NotImplementedError("trace: not implemented for 'Bool'")
+    return x.diagonal().sum()
 
 
 # -- einsum ------------------------------------------------------------------------------------------
@@ -650,6 +733,31 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
         raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({tuple(A._data.shape)} and {tuple(B._data.shape)})")
     return solve(A, B, left=left)
+
+
+def deprecated(name: str, replacement: str) -> None:
+    """torch's warning for its legacy linear-algebra functions (``torch.qr``, ``torch.lu``, ...)."""
+    warnings.warn(f"torch.{name} is deprecated in favor of torch.linalg.{replacement} and will be removed in a "
+                  "future PyTorch release.", UserWarning, stacklevel=3)
+
+
+class TriangularSolveResult(NamedTuple):
+    """``(solution, cloned_coefficient)`` of :func:`triangular_solve`, as ``torch.return_types.triangular_solve``."""
+
+    solution: Tensor
+    cloned_coefficient: Tensor
+
+
+@public(methods=("triangular_solve",))
+def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False) -> TriangularSolveResult:
+    """torch.triangular_solve (deprecated in torch): ``solve_triangular(A, b)`` (``A^T`` with ``transpose``),
+    returned with a copy of ``A``."""
+    deprecated("triangular_solve", "solve_triangular")
+    _tensor_arg("triangular_solve", "A", A)
+    coefficient = A.mT if transpose else A
+    x = solve_triangular(coefficient, b, upper=upper != transpose, unitriangular=unitriangular)
+    return TriangularSolveResult(x, A.clone())
 
 
 @public(methods=("matrix_power",))
