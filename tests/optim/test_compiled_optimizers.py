@@ -168,3 +168,16 @@ def test_lbfgs_under_compile_is_a_graph_break_with_eager_results():
     for p, q in zip(model.parameters(), eager_model.parameters()):
         np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
     assert compiled.stats.compiles == 0
+
+
+@pytest.mark.parametrize("name", ["nadam", "radam", "asgd", "rprop", "adadelta"])
+def test_two_parameter_groups_with_their_own_rates_compile(name):
+    def make_opt(params):
+        params = list(params)
+        opt = OPTIMIZERS[name](params[:2])
+        opt.add_param_group({"params": params[2:], "lr": opt.param_groups[0]["lr"] / 3})
+        return opt
+
+    compiled = _assert_compiled_equals_eager(make_opt, SCHEDULERS["linear"])
+    # NOTE: as torch's, Rprop reads lr only to start its step sizes
+    assert ("lr" in compiled.code) == (name != "rprop")
