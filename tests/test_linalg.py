@@ -174,6 +174,30 @@ def test_more_products_errors(call, error, message):
     assert message in str(info.value)
 
 
+def test_in_place_products_update_and_differentiate():
+    x = cr.zeros(2, 3)
+    assert x.addmm_(cr.ones(2, 4), cr.ones(4, 3), alpha=2) is x and x.tolist() == [[8.0] * 3] * 2
+    y = cr.ones(3)
+    y.addmv_(cr.ones(3, 2), cr.ones(2), beta=0.5)
+    assert y.tolist() == [2.5] * 3
+    z = cr.zeros(2, 2)
+    z.addr_(cr.ones(2), cr.tensor([1.0, 2.0]))
+    assert z.tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    b = cr.zeros(2, 2, 2)
+    b.baddbmm_(cr.ones(2, 2, 3), cr.ones(2, 3, 2))
+    assert b.sum().item() == 24.0
+    c = cr.zeros(2, 2)
+    c.addbmm_(cr.ones(2, 2, 3), cr.ones(2, 3, 2))
+    assert c.tolist() == [[6.0, 6.0], [6.0, 6.0]]
+    w = t64(random(4, 3), requires_grad=True)
+    out = cr.zeros(2, 3, dtype=cr.float64)
+    out.addmm_(t64(random(2, 4, seed=1)), w)
+    out.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), np.broadcast_to(random(2, 4, seed=1).sum(0)[:, None], (4, 3)))
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        cr.zeros(2, 3, dtype=cr.int64).addmm_(cr.ones(2, 4), cr.ones(4, 3))
+
+
 def test_triangular_solve_legacy_form_warns_as_torch():
     a = np.triu(random(3, 3)) + 3 * np.eye(3)
     b = random(3, 2, seed=1)

@@ -18,6 +18,7 @@ from .._backend import as_array, xp
 from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import Param, Primitive, align, apply, batch_elementwise, exports, public
 from .cast import cast_to, promote
+from .inplace import inplace_method
 from .shape import broadcast_to, reshape, squeeze, sum_to, transpose, tril, triu, unsqueeze
 
 
@@ -883,6 +884,8 @@ def logdet(input: Tensor) -> Tensor:
 
 # -- Tensor methods and operators --------------------------------------------------------------------
 
+for _fn in (addmm, addmv, addr, baddbmm, addbmm):
+    inplace_method(_fn.__name__ + "_", _fn)
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
 
