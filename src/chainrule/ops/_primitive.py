@@ -160,7 +160,8 @@ def public(op: type | None = None, *, methods: tuple = (), aliases: tuple = (), 
     primitive's public face: the primitive's own ``methods`` and ``aliases`` apply, and a function without a
     docstring gets one generated from the declaration (what it computes, its local derivative). ``name``: the
     public name, when it is not the function's own (``inverse`` for ``linalg.inv``). The public function also
-    takes torch's ``out=`` keyword (see :func:`_accepting_out`); the library's own calls and the methods skip it."""
+    takes torch's ``out=`` keyword (see :func:`_accepting_out`) and checks its tensor arguments' types (see
+    :func:`checking_tensors`); the library's own calls and the methods skip both."""
     def declare(fn):
         names = (name or fn.__name__,) + tuple(aliases)
         attached = tuple(methods)
@@ -184,17 +185,43 @@ def _accepting_out(fn):
     """``fn`` taking ``out=`` as torch's functions do: the result is written into the given tensor(s)."""
     name = fn.__name__
     try:
-        if "out" in inspect.signature(fn).parameters:
-            return fn
+        has_out = "out" in inspect.signature(fn).parameters
     except (TypeError, ValueError):  # NOTE: a callable without a signature is left as it is
         return fn
+    checked = checking_tensors(fn)
+    if has_out:
+        return checked
 
     @functools.wraps(fn)
     def with_out(*args, out=None, **kwargs):
         if out is None:
-            return fn(*args, **kwargs)
-        return _write_out(name, fn, args, kwargs, out)
+            return checked(*args, **kwargs)
+        return _write_out(name, checked, args, kwargs, out)
     return with_out
+
+
+def checking_tensors(fn):
+    """``fn`` refusing, with torch's message, a non-tensor where its signature declares a ``Tensor`` parameter:
+    ``flip(): argument 'input' (position 1) must be Tensor, not NoneType`` instead of an error from deep inside."""
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return fn
+    wanted = [(i, p.name) for i, p in enumerate(parameters)
+              if p.annotation in ("Tensor", Tensor) and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not wanted:
+        return fn
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        for i, param in wanted:
+            value = args[i] if i < len(args) else kwargs.get(param, Tensor)
+            if not isinstance(value, Tensor) and value is not Tensor:
+                raise TypeError(f"{name}(): argument '{param}' (position {i + 1}) must be Tensor, not "
+                                f"{type(value).__name__}")
+        return fn(*args, **kwargs)
+    return checked
 
 
 def _write_out(name: str, fn, args: tuple, kwargs: dict, out):
