@@ -145,3 +145,31 @@ def test_loads_offline_without_errors_and_draws_something(browser, tmp_path):
     assert pixels.shape[0] > 300 and pixels[..., :3].std() > 0.05   # not blank
     labels = {b.get_attribute("aria-label") for b in browser.find_elements("css selector", "g.box")}
     assert {"0: Linear", "2: Linear", "cross_entropy", "X", "y"} <= labels
+
+
+def test_forward_mode_steps_the_tangents_of_a_dual_level_graph(browser, tmp_path):
+    from selenium.webdriver.support.ui import Select
+
+    from chainrule.autograd import forward_ad as fwAD
+    x, y = cr.tensor(3.0, requires_grad=True), cr.tensor(2.0, requires_grad=True)
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(x, cr.tensor(1.0))
+        f = (xd * y).sin() + xd
+        page = cr.viz.html(f)   # no tangents=: the page reads them from the graph's tensors
+        engine = fwAD.unpack_dual(f).tangent
+    open_page(browser, tmp_path, page)
+    Select(browser.find_element("id", "cr-mode")).select_by_value("forward")
+    status = browser.find_element("id", "cr-status")
+    assert status.text == "press next to push tangents forward"
+    tangents = lambda: {e.get_attribute("id"): e.find_element("css selector", "text.tan").text  # noqa: E731
+                        for e in browser.find_elements("css selector", "g.edge")}
+    assert set(tangents().values()) == {""}
+    for k in range(4):
+        browser.find_element("id", "cr-next").click()
+        assert status.text.startswith(f"step {k + 1} of 4")
+    assert status.text.endswith(": tangent out = JVP of f = t2 + xd = 2.721")
+    shown = sorted(t for t in tangents().values() if t)
+    assert shown == sorted(f"tangent {v}" for v in ("1", "1", "2", format_value(np.cos(6.0) * 2),
+                                                    format_value(engine._data)))
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []

@@ -102,6 +102,39 @@ def test_forward_mode_tangents_flow_forward():
     assert len(data["forward"]) == 1 + 3   # the seed, then mul, sin, add
 
 
+def test_forward_mode_reads_the_tangents_a_dual_level_graph_carries():
+    from chainrule.autograd import forward_ad as fwAD
+    x, y = cr.tensor(3.0, requires_grad=True), cr.tensor(2.0, requires_grad=True)
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(x, cr.tensor(1.0))
+        f = (xd * y).sin() + xd
+        data = page_data(cr.viz.html(f))   # no tangents=: read from the tensors' forward-AD state
+        engine = float(fwAD.unpack_dual(f).tangent)
+    tangents = {e["name"]: float(e["tangent"]["t"]) for e in data["edges"] if e["tangent"]}
+    assert np.isclose(tangents["f"], engine, rtol=1e-3) and np.isclose(engine, np.cos(6.0) * 2 + 1)
+    assert tangents["xd"] == 1 and tangents["t1"] == 2 and np.isclose(tangents["t2"], np.cos(6.0) * 2, rtol=1e-3)
+    texts = [s["text"] for s in data["forward"]]
+    assert texts[0] == "seed: the tangent xd carries (forward_ad.make_dual)" and len(texts) == 4
+    assert texts[1].startswith("tangent out = JVP of t1 = xd * y")
+    every = {e for s in data["forward"] for e in s["edges"]}
+    assert every >= {e["id"] for e in data["edges"] if e["tangent"]}   # stepping shows every tangent
+    # a make_dual input that needs no gradient is a constant of the graph; its tangent still flows
+    c, w = cr.tensor(3.0), cr.tensor(2.0, requires_grad=True)
+    with fwAD.dual_level():
+        g = (fwAD.make_dual(c, cr.tensor(1.0)) * w).exp()
+        data = page_data(cr.viz.html(g))
+        engine = float(fwAD.unpack_dual(g).tangent)
+    out = next(e for e in data["edges"] if e["to"] == data["boxes"][-1]["id"])
+    assert np.isclose(float(out["tangent"]["t"]), engine, rtol=1e-3) and np.isclose(engine, 2 * np.exp(6.0))
+    # outside a dual level there are no tangents to read, and tangents= still wins inside one
+    assert "forward" not in page_data(cr.viz.html(g))
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(x, cr.tensor(1.0))
+        h = xd * y
+        data = page_data(cr.viz.html(h, tangents={y: 10.0}))
+    assert next(e for e in data["edges"] if e["name"] == "h")["tangent"]["t"] == "30"
+
+
 def test_fan_out_copy_gate_and_anomaly_are_in_the_data():
     c = cr.tensor(2.0, requires_grad=True)
     data = page_data(cr.viz.html(c * c + c))

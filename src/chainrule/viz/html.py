@@ -5,7 +5,8 @@ lecture writes for it: its op, inputs and output value, the upstream gradient, t
 primitive's formula and its value) and the downstream gradient = local x upstream. Next / previous (or the
 arrow keys) step through the backward pass in the engine's order, filling in each gradient (red) as it is
 computed; a fan-out shows its copy gate summing; a NaN/inf gradient is marked red with anomaly mode's
-explanation. Given ``tangents``, a forward-mode pass (tangents flowing forward, blue) can be stepped too.
+explanation. Given ``tangents``, or for a graph whose tensors carry forward-AD tangents, a forward-mode pass
+(tangents flowing forward, blue) can be stepped too.
 
 Everything is inline (CSS, JS, SVG, data): no network, and every name and value is escaped.
 """
@@ -40,8 +41,9 @@ def html(output: Tensor, gradient=None, params=None, expand: bool = False, tange
 
     ``gradient``: the upstream gradient of ``output`` (as for backward; None for a scalar). ``params``: names
     for tensors (``dict(model.named_parameters())``). ``expand``: show the primitive ops of composites
-    (softmax, cross_entropy, layers) instead of one gate each. ``tangents``: ``{leaf tensor: tangent}`` to
-    also step through forward mode. ``direction``: "LR" or "TB".
+    (softmax, cross_entropy, layers) instead of one gate each. ``tangents``: ``{tensor: tangent}`` to also
+    step through forward mode; without it, a graph built inside ``forward_ad.dual_level()`` (called inside
+    that block) shows the tangents its ``make_dual`` tensors carry. ``direction``: "LR" or "TB".
     Run the forward inside ``chainrule.viz.record()`` to keep every value and see every layer as one gate.
 
     Example::
@@ -105,7 +107,9 @@ class _Page:
         self.boxes: list = []    # dicts, in forward order
         self.edges: list = []
         self.box_of: dict = {}   # wire -> box id
-        self.tangents = self._tangents(tangents) if tangents else None
+        seeds = self._given(tangents) if tangents else self._carried()
+        self.seeds = set(seeds or ())
+        self.tangents = self._tangents(seeds) if seeds else None
 
     # -- the data -----------------------------------------------------------------------------------------
     def _box(self, kind: str, label: str, **extra) -> str:
@@ -141,13 +145,14 @@ class _Page:
         for unit in reversed(view.units):
             step = steps_by_unit[id(unit)]
             edges = []
-            for item in step.inputs:
+            for k, item in enumerate(step.inputs):
                 wire = item["wire"]
                 if wire is None:
                     source = self._box("const", item["name"], value=_value(item["value"]))
                 else:
                     source = self.box_of[wire]
-                tangent = self.tangents.get(wire) if self.tangents and wire is not None else None
+                key = wire if wire is not None or isinstance(unit, Group) else ("const", id(unit), k)
+                tangent = self.tangents.get(key) if self.tangents and key is not None else None
                 edges.append(self._edge(source, unit_box[id(unit)], item["name"], item["value"],
                                         item["downstream"], tangent))
                 item["edge"] = edges[-1]
@@ -172,12 +177,21 @@ class _Page:
                 "Some values were not kept by the graph: run the forward inside chainrule.viz.record() to "
                 "see them all."}
         if self.tangents is not None:
-            forward = [{"box": self.box_of[id(leaf)], "edges": [], "text": f"seed: tangent of "
-                        f"{view.names[id(leaf)]}"} for leaf in view.leaves if id(leaf) in self.tangents]
-            for unit, step, _ in steps:
+            boxes = {b["id"]: b for b in self.boxes}
+            forward = [{"box": self.box_of[id(leaf)], "text": f"seed: tangent of {view.names[id(leaf)]}",
+                        "edges": [e["id"] for e in self.edges if e["from"] == self.box_of[id(leaf)]]}
+                       for leaf in view.leaves if id(leaf) in self.tangents]
+            for unit, step, edges in steps:
+                # NOTE: a gate's step fills in the tangents it sends on, and those of constants it reads
+                # (a make_dual input that needs no gradient).
                 outs = [e["id"] for e in self.edges if e["from"] == unit_box[id(unit)]]
-                forward.append({"box": unit_box[id(unit)], "edges": outs,
-                                "text": "tangent out = JVP of " + step.header.removeprefix("!! ").split("  (")[0]})
+                consts = [e["id"] for e in self.edges if e["to"] == unit_box[id(unit)] and e["tangent"] and
+                          boxes[e["from"]]["kind"] == "const"]
+                text = "tangent out = JVP of " + step.header.removeprefix("!! ").split("  (")[0]
+                incoming = {e["id"]: e for e in self.edges if e["to"] == unit_box[id(unit)]}
+                if self._seeded(unit) and not any(incoming[e]["tangent"] for e in edges):
+                    text = f"seed: the tangent {step.outs[0]} carries (forward_ad.make_dual)"
+                forward.append({"box": unit_box[id(unit)], "edges": consts + outs, "text": text})
             data["forward"] = forward
         return data
 
@@ -210,23 +224,62 @@ class _Page:
             lines=step.lines, copy=copy, anomaly=marked, inner=inner, inner_lines=inner_lines,
             tangent=_value(tangent))
 
+    def _seeded(self, unit) -> bool:
+        return not isinstance(unit, Group) and (id(unit), 0) in self.seeds
+
     def _missing(self) -> bool:
         return any(e["value"] is None for e in self.edges)
 
-    def _tangents(self, seeds) -> dict:
-        """Forward mode: each wire's tangent, pushed through every node's JVP rule in forward order."""
-        view = self.view
-        found: dict = {}
+    @staticmethod
+    def _given(seeds) -> dict:
+        """``tangents=`` as seeds: wire -> tangent array shaped like the tensor."""
+        found = {}
         for t, tangent in seeds.items():
             value = xp.asarray(tangent._data if isinstance(tangent, Tensor) else tangent, dtype=t._data.dtype)
             found[wire_of(t)] = xp.broadcast_to(value, t._data.shape)
+        return found
+
+    def _carried(self) -> dict | None:
+        """Without ``tangents=``: the tangents the graph's tensors carry at the innermost forward-AD level (a
+        graph built inside ``forward_ad.dual_level()`` from ``make_dual`` tensors), read from the outputs, the
+        tensors the caller holds, the leaves, the inputs nodes kept and the outputs' tangents nodes kept; a
+        constant input's under ``("const", id(node), index)``."""
+        if not _state.forward_levels:
+            return None
+        level, view = _state.forward_levels[-1], self.view
+        found: dict = {}
+
+        def take(key, t) -> None:
+            tangent = t._fw.get(level) if isinstance(t, Tensor) and t._fw else None
+            if tangent is not None:
+                found.setdefault(key, tangent._data)
+
+        for t in view.outputs:
+            take(wire_of(t), t)
+        for wire, t in view.known.items():
+            take(wire, t)
+        for t in view.leaves:
+            take(id(t), t)
+        for node in view.nodes:
+            for i, t in enumerate(node.inputs or ()):
+                take(_input_key(node, i), t)
+            for i, fw in enumerate(node.out_fw or ()):
+                if fw and level in fw:
+                    found.setdefault((id(node), i), fw[level]._data)
+        return found or None
+
+    def _tangents(self, seeds: dict) -> dict:
+        """Forward mode: each wire's tangent, from ``seeds`` (wire -> tangent) pushed through every node's JVP
+        rule in forward order (a seeded wire keeps its tangent)."""
+        view = self.view
+        found = dict(seeds)
         with _state.no_grad():
             for node in reversed(view.nodes):
-                if node.op.jvp is None or node.out_meta is not None or node.freed:
+                if node.op.jvp is None or node.out_meta is not None or node.freed or (id(node), 0) in found:
                     continue
                 ins = []
-                for i, edge in enumerate(node.next):
-                    tangent = found.get(edge_wire(edge)) if edge is not None else None
+                for i in range(len(node.next)):
+                    tangent = found.get(_input_key(node, i))
                     if tangent is None:
                         value = view.input_value(node, i)
                         tangent = xp.zeros_like(value) if value is not None else None
@@ -321,6 +374,12 @@ forward value, the upstream gradient, its local gradient and the downstream grad
                          f'<text class="grad" x="{x:.0f}" y="{y + 36:.0f}"></text></g>')
         parts.append("</svg>")
         return "".join(parts)
+
+
+def _input_key(node, i: int):
+    """The key of input ``i`` of ``node`` among the tangents: its wire, or the constant's own key."""
+    edge = node.next[i]
+    return edge_wire(edge) if edge is not None else ("const", id(node), i)
 
 
 def _half(box: dict) -> float:
