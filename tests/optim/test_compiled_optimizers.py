@@ -88,14 +88,16 @@ def _train_step(make_opt, make_sched=None):
     return model, opt, step
 
 
-def _assert_compiled_equals_eager(make_opt, make_sched=None):
+def _assert_compiled_equals_eager(make_opt, make_sched=None, compiles=True):
+    """20 steps compiled and eager from the same start: the same losses, parameters, state and rates bitwise;
+    with ``compiles``, also no warning and every call after the warm-up and the two traces a compiled hit."""
     xs, ys = _data()
     eager_model, eager_opt, eager_step = _train_step(make_opt, make_sched)
     model, opt, step = _train_step(make_opt, make_sched)
     compiled = cr.compile(step)
     eager_losses = [eager_step(x, y).item() for x, y in zip(xs, ys)]
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # NOTE: a graph break or a trace mismatch would warn
+        warnings.simplefilter("error" if compiles else "ignore")  # NOTE: a graph break or mismatch would warn
         losses = [compiled(x, y).item() for x, y in zip(xs, ys)]
     assert losses == eager_losses
     for (name, p), q in zip(model.state_dict().items(), eager_model.state_dict().values()):
@@ -104,8 +106,11 @@ def _assert_compiled_equals_eager(make_opt, make_sched=None):
         assert state.keys() == eager_state.keys()
         for key, value in state.items():
             np.testing.assert_array_equal(value.numpy(), eager_state[key].numpy(), err_msg=key)
-    assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in eager_opt.param_groups]
-    assert compiled.stats.compiles == 1 and compiled.stats.hits == STEPS - 4
+    for group, eager_group in zip(opt.param_groups, eager_opt.param_groups):
+        assert {k: v for k, v in group.items() if k != "params"} == {
+            k: v for k, v in eager_group.items() if k != "params"}
+    if compiles:
+        assert compiled.stats.compiles == 1 and compiled.stats.hits == STEPS - 4
     return compiled
 
 
@@ -127,18 +132,7 @@ def test_every_scheduler_replays_in_compiled_steps(name):
 def test_cycled_momentum_under_compile_stays_correct(make_opt, make_sched):
     # NOTE: momentum and betas are guarded hyper-parameters, not inputs read on every run: a changing momentum
     # makes a new guard key (eager calls, then a compile for it), so no step runs with a stale momentum
-    xs, ys = _data()
-    eager_model, eager_opt, eager_step = _train_step(make_opt, make_sched)
-    model, opt, step = _train_step(make_opt, make_sched)
-    compiled = cr.compile(step)
-    eager_losses = [eager_step(x, y).item() for x, y in zip(xs, ys)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        losses = [compiled(x, y).item() for x, y in zip(xs, ys)]
-    assert losses == eager_losses
-    for p, q in zip(model.parameters(), eager_model.parameters()):
-        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
-    assert opt.param_groups[0] == eager_opt.param_groups[0] | {"params": opt.param_groups[0]["params"]}
+    _assert_compiled_equals_eager(make_opt, make_sched, compiles=False)
 
 
 def test_lbfgs_under_compile_is_a_graph_break_with_eager_results():

@@ -7,6 +7,8 @@ import pytest
 import chainrule as cr
 from chainrule import optim
 
+from .test_optimizers import run as run_steps
+
 RNG = np.random.default_rng(4321)
 THETA0 = RNG.normal(size=(3, 4))
 GRADS = [RNG.normal(size=(3, 4)) for _ in range(10)]
@@ -15,12 +17,17 @@ F32 = np.float32  # torch keeps some scalar state (NAdam's mu_product, ASGD's et
 
 def run(cls, grads=GRADS, theta0=THETA0, **kwargs):
     """Parameters after one step per gradient in ``grads`` (set as .grad, as backward would)."""
-    p = cr.tensor(theta0, requires_grad=True)
-    opt = cls([p], **kwargs)
-    for g in grads:
-        p.grad = cr.tensor(g)
-        opt.step()
-    return p.detach().numpy()
+    return run_steps(cls, grads, theta0, **kwargs)
+
+
+def _square_closure(opt, w):
+    """A closure computing ``sum(w**2)`` and its gradient, as ``step(closure)`` wants."""
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+    return closure
 
 
 def _grad(p, g, weight_decay, maximize):
@@ -218,13 +225,7 @@ def test_lbfgs_first_iteration_is_a_scaled_gradient_step():
     w = cr.tensor([1.0, -2.0], dtype=cr.float64, requires_grad=True)
     opt = optim.LBFGS([w], lr=0.1, max_iter=1)
 
-    def closure():
-        opt.zero_grad()
-        loss = (w * w).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
+    opt.step(_square_closure(opt, w))
     g = np.array([2.0, -4.0])
     np.testing.assert_allclose(w.detach().numpy(), [1.0, -2.0] - min(1.0, 1 / np.abs(g).sum()) * 0.1 * g)
 
@@ -425,14 +426,8 @@ def test_closure_is_run_with_grad_and_its_loss_returned(cls):
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     opt = cls([w])
 
-    def closure():
-        opt.zero_grad()
-        loss = (w * w).sum()
-        loss.backward()
-        return loss
-
     with cr.no_grad():
-        loss = opt.step(closure)
+        loss = opt.step(_square_closure(opt, w))
     assert loss.item() == 5.0 and w.grad.tolist() == [2.0, 4.0]
     assert (w.detach().numpy() < [1.0, 2.0]).all()
 
@@ -455,14 +450,7 @@ def test_lbfgs_step_runs_hooks():
     opt = optim.LBFGS([w], max_iter=1)
     seen = []
     opt.register_step_post_hook(lambda o, args, kwargs: seen.append(len(args)))
-
-    def closure():
-        opt.zero_grad()
-        loss = (w * w).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
+    opt.step(_square_closure(opt, w))
     assert seen == [1]
 
 

@@ -45,12 +45,8 @@ class Adadelta(Optimizer):
                                       capturable=capturable, foreach=foreach, differentiable=differentiable))
 
     def _update_group(self, group: dict) -> None:
-        params, grads, states = self._with_grad(group)
-        for p, state in zip(params, states, strict=True):
-            if not state:
-                state["step"] = tensor(0.0)
-                state["square_avg"] = zeros_like(p)
-                state["acc_delta"] = zeros_like(p)
+        params, grads, states = self._with_state(group, lambda p: dict(step=tensor(0.0), square_avg=zeros_like(p),
+                                                                        acc_delta=zeros_like(p)))
         adadelta(params, grads, [s["square_avg"] for s in states], [s["acc_delta"] for s in states],
                  [s["step"] for s in states], lr=group["lr"], rho=group["rho"], eps=group["eps"],
                  weight_decay=group["weight_decay"], maximize=group["maximize"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..creation import tensor, zeros_like
 from ..ops import maximum
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_beta, check_fused, check_lr, check_non_negative, scalar_value
+from .optimizer import Optimizer, check_adam_like, check_fused, scalar_value
 
 __all__ = ["Adam", "adam"]
 
@@ -43,11 +43,7 @@ class Adam(Optimizer):
                  weight_decay: float = 0, amsgrad: bool = False, *, foreach=None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False, fused=None,
                  decoupled_weight_decay: bool = False):
-        check_lr(lr)
-        check_non_negative("epsilon value", eps)
-        check_beta(0, betas[0])
-        check_beta(1, betas[1])
-        check_non_negative("weight_decay value", weight_decay)
+        check_adam_like(lr, betas, eps, weight_decay)
         check_fused(foreach, fused, differentiable)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize, foreach=foreach, capturable=capturable,
@@ -55,14 +51,9 @@ class Adam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _update_group(self, group: dict) -> None:
-        params, grads, states = self._with_grad(group)
-        for p, state in zip(params, states, strict=True):
-            if not state:
-                state["step"] = tensor(0.0)
-                state["exp_avg"] = zeros_like(p)
-                state["exp_avg_sq"] = zeros_like(p)
-                if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = zeros_like(p)
+        params, grads, states = self._with_state(group, lambda p: dict(
+            step=tensor(0.0), exp_avg=zeros_like(p), exp_avg_sq=zeros_like(p),
+            **({"max_exp_avg_sq": zeros_like(p)} if group["amsgrad"] else {})))
         beta1, beta2 = group["betas"]
         adam(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
              [s.get("max_exp_avg_sq") for s in states], [s["step"] for s in states], amsgrad=group["amsgrad"],

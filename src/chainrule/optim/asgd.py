@@ -50,13 +50,8 @@ class ASGD(Optimizer):
                                       capturable=capturable))
 
     def _update_group(self, group: dict) -> None:
-        params, grads, states = self._with_grad(group)
-        for p, state in zip(params, states, strict=True):
-            if not state:
-                state["step"] = tensor(0.0)
-                state["eta"] = tensor(float(group["lr"]))
-                state["mu"] = tensor(1.0)
-                state["ax"] = zeros_like(p)
+        params, grads, states = self._with_state(group, lambda p: dict(
+            step=tensor(0.0), eta=tensor(float(group["lr"])), mu=tensor(1.0), ax=zeros_like(p)))
         asgd(params, grads, [s["ax"] for s in states], [s["mu"] for s in states], [s["eta"] for s in states],
              [s["step"] for s in states], lambd=group["lambd"], lr=group["lr"], t0=group["t0"],
              alpha=group["alpha"], weight_decay=group["weight_decay"], maximize=group["maximize"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..creation import tensor, zeros_like
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_beta, check_lr, check_non_negative, scalar_value
+from .optimizer import Optimizer, check_adam_like, check_non_negative, scalar_value
 
 __all__ = ["NAdam", "nadam"]
 
@@ -43,11 +43,7 @@ class NAdam(Optimizer):
     def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *,
                  foreach=None, maximize: bool = False, capturable: bool = False, differentiable: bool = False):
-        check_lr(lr)
-        check_non_negative("epsilon value", eps)
-        check_beta(0, betas[0])
-        check_beta(1, betas[1])
-        check_non_negative("weight_decay value", weight_decay)
+        check_adam_like(lr, betas, eps, weight_decay)
         check_non_negative("momentum_decay value", momentum_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
@@ -55,13 +51,8 @@ class NAdam(Optimizer):
                                       differentiable=differentiable))
 
     def _update_group(self, group: dict) -> None:
-        params, grads, states = self._with_grad(group)
-        for p, state in zip(params, states, strict=True):
-            if not state:
-                state["step"] = tensor(0.0)
-                state["mu_product"] = tensor(1.0)
-                state["exp_avg"] = zeros_like(p)
-                state["exp_avg_sq"] = zeros_like(p)
+        params, grads, states = self._with_state(group, lambda p: dict(
+            step=tensor(0.0), mu_product=tensor(1.0), exp_avg=zeros_like(p), exp_avg_sq=zeros_like(p)))
         beta1, beta2 = group["betas"]
         nadam(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
               [s["mu_product"] for s in states], [s["step"] for s in states], beta1=beta1, beta2=beta2,

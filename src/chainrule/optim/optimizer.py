@@ -38,6 +38,15 @@ def check_beta(index: int, beta) -> None:
         raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
 
 
+def check_adam_like(lr, betas, eps, weight_decay) -> None:
+    """torch's checks, in torch's order, of the Adam family's hyper-parameters (Adam, Adamax, NAdam, RAdam)."""
+    check_lr(lr)
+    check_non_negative("epsilon value", eps)
+    check_beta(0, betas[0])
+    check_beta(1, betas[1])
+    check_non_negative("weight_decay value", weight_decay)
+
+
 def check_fused(foreach, fused, differentiable) -> None:
     """torch's checks of the implementation flags (all implementations are one NumPy loop here)."""
     if fused and differentiable:
@@ -222,6 +231,14 @@ class Optimizer:
         """The group's parameters that have a gradient, their gradients, and their state dicts."""
         params = [p for p in group["params"] if p.grad is not None]
         return params, [p.grad for p in params], [self.state[p] for p in params]
+
+    def _with_state(self, group: dict, init) -> tuple[list, list, list]:
+        """As :meth:`_with_grad`; a parameter's empty state (its first step) is filled with ``init(p)``."""
+        params, grads, states = self._with_grad(group)
+        for p, state in zip(params, states, strict=True):
+            if not state:
+                state.update(init(p))
+        return params, grads, states
 
     def state_dict(self) -> dict:
         """The optimizer's state as ``{"state": {index: {...}}, "param_groups": [{..., "params": [index]}]}``.

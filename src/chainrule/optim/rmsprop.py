@@ -50,15 +50,10 @@ class RMSprop(Optimizer):
                                       maximize=maximize, differentiable=differentiable))
 
     def _update_group(self, group: dict) -> None:
-        params, grads, states = self._with_grad(group)
-        for p, state in zip(params, states, strict=True):
-            if not state:
-                state["step"] = tensor(0.0)
-                state["square_avg"] = zeros_like(p)
-                if group["momentum"] > 0:
-                    state["momentum_buffer"] = zeros_like(p)
-                if group["centered"]:
-                    state["grad_avg"] = zeros_like(p)
+        params, grads, states = self._with_state(group, lambda p: dict(
+            step=tensor(0.0), square_avg=zeros_like(p),
+            **({"momentum_buffer": zeros_like(p)} if group["momentum"] > 0 else {}),
+            **({"grad_avg": zeros_like(p)} if group["centered"] else {})))
         rmsprop(params, grads, [s["square_avg"] for s in states], [s.get("grad_avg") for s in states],
                 [s.get("momentum_buffer") for s in states], [s["step"] for s in states], lr=group["lr"],
                 alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],

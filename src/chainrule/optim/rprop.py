@@ -44,12 +44,8 @@ class Rprop(Optimizer):
                                       maximize=maximize, differentiable=differentiable, capturable=capturable))
 
     def _update_group(self, group: dict) -> None:
-        params, grads, states = self._with_grad(group)
-        for p, state in zip(params, states, strict=True):
-            if not state:
-                state["step"] = tensor(0.0)
-                state["prev"] = zeros_like(p)
-                state["step_size"] = full_like(p, float(group["lr"]))
+        params, grads, states = self._with_state(group, lambda p: dict(
+            step=tensor(0.0), prev=zeros_like(p), step_size=full_like(p, float(group["lr"]))))
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
         rprop(params, grads, [s["prev"] for s in states], [s["step_size"] for s in states],
