@@ -260,11 +260,20 @@ def test_singular_batch_element_and_det_gradient():
     batch = np.stack([np.eye(2), np.ones((2, 2))])
     with pytest.raises(RuntimeError, match=r"\(batch element 1\) is singular"):
         cr.linalg.inv(t64(batch))
+    # NOTE: at a singular matrix det's gradient is the cofactor matrix (through an SVD), as in torch
     x = t64(np.ones((2, 2)), requires_grad=True)
     d = cr.det(x)
     assert d.item() == 0.0
-    with pytest.raises(RuntimeError, match="linalg.det"):
-        d.backward()
+    d.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1.0, -1.0], [-1.0, 1.0]], atol=1e-12)
+    rank2 = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])
+    x = t64(np.stack([rank2, np.eye(3)]), requires_grad=True)
+    grad, = cr.autograd.grad(cr.det(x).sum(), x, create_graph=True)
+    cofactors = [[4.0, 4.0, -4.0], [-2.0, -2.0, 2.0], [0.0, 0.0, 0.0]]
+    np.testing.assert_allclose(grad.detach().numpy(), [cofactors, np.eye(3)], atol=1e-12)
+    x = t64([[1.0, 2.0], [2.0, 4.0]], requires_grad=True)
+    grad, = cr.autograd.grad(cr.det(x), x, create_graph=True)
+    np.testing.assert_allclose(cr.autograd.grad(grad.sum(), x)[0].numpy(), [[1.0, -1.0], [-1.0, 1.0]])
     sign, logabsdet = cr.slogdet(t64(np.ones((2, 2))))
     assert sign.item() == 0.0 and logabsdet.item() == -np.inf
 

@@ -22,7 +22,7 @@ from ._primitive import Param, Primitive, apply, exports, public
 from .arith import maximum, where
 from .cast import promote
 from .join import cat, roll
-from .linalg import LinAlgError, _matrices, _square, _tensor_arg, deprecated, solve_triangular
+from .linalg import Inv, LinAlgError, _matrices, _square, _tensor_arg, deprecated, solve_triangular
 from .reduce import amax
 from .shape import broadcast_to, diag_embed, diagonal, narrow, tril, triu
 
@@ -300,6 +300,61 @@ def svd_legacy(input: Tensor, some: bool = True, compute_uv: bool = True) -> Svd
         return SvdLegacyResult(zeros[0], svdvals(A), zeros[1])
     u, s, vh = apply(Svd, (A,), full_matrices=not some)
     return SvdLegacyResult(u, s, vh.mT)
+
+
+# -- determinant ---------------------------------------------------------------------------------------
+
+class Det(Primitive):
+    name = "linalg_det"
+    may_warn = True
+    doc = "The determinant of each square matrix in ``x``."
+    gate = "det: the gradient is g cof(A) = g det(A) A^-T (through an SVD at a singular A)"
+    batch_params = staticmethod(_same_batch)
+    save_inputs = True
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return xp.asarray(xp.linalg.det(a))
+
+    @staticmethod
+    def vjp(ctx, g):
+        return g.unsqueeze(-1).unsqueeze(-1) * _cofactors(ctx.inputs[0], ctx.output)
+
+    @staticmethod
+    def jvp(ctx, a_t):
+        return (_cofactors(ctx.inputs[0], ctx.output) * a_t).sum((-2, -1))
+
+
+def _cofactors(a: Tensor, d: Tensor) -> Tensor:
+    """The cofactor matrix ``det(A) A^{-T}`` (d det / dA), also at a singular ``A``.
+
+    NOTE: as torch: the inverse where ``det(A) != 0``, and at a singular ``A = U diag(S) Vh`` the SVD form
+    ``det(U) det(Vh) U diag(prod_{j != i} S_j) Vh``. Each branch gets a stand-in where it is not used (the
+    identity to invert, a matrix with distinct singular values to decompose), so neither raises nor leaks nan
+    into the other's derivatives.
+    """
+    n = a._data.shape[-1]
+    singular = (d.detach() == 0).unsqueeze(-1).unsqueeze(-1)
+    eye = _eye(a, n)
+    regular = d.unsqueeze(-1).unsqueeze(-1) * apply(Inv, (where(singular, eye, a),), op="linalg.det").mT
+    distinct = diag_embed(_wrap(xp.arange(n, 0, -1, dtype=a._data.dtype)))
+    u, s, vh = apply(Svd, (where(singular, a, distinct),), full_matrices=False)
+    # NOTE: det(U) det(Vh) is +-1 and locally constant: it carries no derivative.
+    sign = (apply(Det, (u,)) * apply(Det, (vh,))).detach()
+    others = where(_wrap(xp.eye(n, dtype=bool)), 1.0, s.unsqueeze(-2)).prod(-1)
+    adjugate_t = sign.unsqueeze(-1).unsqueeze(-1) * ((u * others.unsqueeze(-2)) @ vh)
+    return where(singular, adjugate_t, regular)
+
+
+@public(methods=("det",))
+def det(A: Tensor) -> Tensor:
+    """The determinant of each square matrix in ``A``: shape ``(*, n, n) -> (*)``.
+
+    Its gradient is the cofactor matrix ``det(A) A^{-T}``; at a singular ``A`` it comes from an SVD (the
+    adjugate), as in torch, so it is finite there too.
+    """
+    return apply(Det, (_square("linalg.det", A),))
 
 
 # -- QR -------------------------------------------------------------------------------------------------

@@ -551,42 +551,6 @@ def _trace_with(A_inv_t: Tensor, a_t: Tensor) -> Tensor:
     return (A_inv_t * a_t).sum((-2, -1))
 
 
-_DET_GRAD = "linalg.det (its derivative uses the inverse)"
-
-
-class Det(Primitive):
-    name = "linalg_det"
-    may_warn = True
-    doc = "The determinant of each square matrix in ``x``."
-    gate = "det: the gradient is g det(A) A^-T"
-    batch_params = staticmethod(lambda size, p: p)  # NOTE: already batched over leading dims
-    save_inputs = True
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.asarray(xp.linalg.det(a))
-
-    @staticmethod
-    def vjp(ctx, g):
-        # NOTE: d det(A)/dA = det(A) A^{-T}. Through the inverse: at a singular matrix this raises, where
-        # torch would use an SVD to reach the adjugate.
-        return (g * ctx.output).unsqueeze(-1).unsqueeze(-1) * _inv_mT(ctx.inputs[0], _DET_GRAD)
-
-    @staticmethod
-    def jvp(ctx, a_t):
-        return ctx.output * _trace_with(_inv_mT(ctx.inputs[0], _DET_GRAD), a_t)
-
-
-@public(methods=("det",))
-def det(A: Tensor) -> Tensor:
-    """The determinant of each square matrix in ``A``: shape ``(*, n, n) -> (*)``.
-
-    Its gradient ``det(A) * A^{-T}`` needs an invertible ``A`` (at a singular matrix backward raises).
-    """
-    return apply(Det, (_square("linalg.det", A),))
-
-
 _SLOGDET_GRAD = "linalg.slogdet (its derivative uses the inverse)"
 
 
