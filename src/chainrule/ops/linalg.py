@@ -1,10 +1,11 @@
-"""Linear algebra: matrix products, einsum, inverse, determinants and linear solves.
+"""Linear algebra: matrix products, einsum, inverse, log-determinants and linear solves.
 
-Products reduce to two primitives (``matmul`` and ``einsum``); ``mm``, ``bmm``, ``dot``, ``outer`` and
-``addmm`` are checked composites of them. The factorisation-based ops (inverse, det, slogdet, solve) are
-primitives whose rules are written with each other (the inverse's VJP is two matmuls, det's uses the
-inverse, ...), so they differentiate again. ``chainrule.linalg`` exposes the ``linalg.*`` functions under
-torch's names.
+Products reduce to two primitives (``matmul`` and ``einsum``); ``mm``, ``bmm``, ``dot``, ``outer``, the
+``add*`` products, ``inner`` and ``trace`` are checked composites of them. The factorisation-based ops
+(inverse, slogdet, solve) are primitives whose rules are written with each other (the inverse's VJP is two
+matmuls, slogdet's uses the inverse, ...), so they differentiate again; triangular solves, matrix powers and
+the tensor forms are composites. ``det`` and the decompositions live in :mod:`chainrule.ops.decomp`;
+``chainrule.linalg`` exposes the ``linalg.*`` functions under torch's names.
 """
 
 from __future__ import annotations
