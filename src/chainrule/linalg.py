@@ -1,10 +1,10 @@
 """``chainrule.linalg``: torch.linalg's names over chainrule's ops.
 
-The factorisations (inv, det, slogdet, solve) are primitives in :mod:`chainrule.ops.linalg`, the
-decompositions (svd, eigh, qr, cholesky, lu, pinv, ...) in :mod:`chainrule.ops.decomp`; the norms and ``cond``
-are composites over them, dispatched here the way torch.linalg does. ``chainrule.linalg.det is chainrule.det``,
-as in torch. ``eig`` and ``eigvals`` raise NotImplementedError: their outputs are complex, and chainrule has no
-complex dtypes.
+The inverse, slogdet and solve are primitives in :mod:`chainrule.ops.linalg`, det and the decompositions
+(svd, eigh, qr, cholesky, lu, pinv, ...) in :mod:`chainrule.ops.decomp`; the norms, ``cond``, ``inv_ex`` /
+``solve_ex`` and ``vander`` are composites over them, dispatched here the way torch.linalg does. Every function
+takes ``out=``, as torch's. ``eig`` and ``eigvals`` raise NotImplementedError: their outputs are complex, and
+chainrule has no complex dtypes.
 """
 
 from __future__ import annotations
