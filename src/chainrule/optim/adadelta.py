@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..creation import tensor, zeros_like
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_lr, check_non_negative
+from .optimizer import Optimizer, check_lr, check_non_negative, l2_grad
 
 __all__ = ["Adadelta", "adadelta"]
 
@@ -62,9 +62,7 @@ def adadelta(params: list[Tensor], grads: list[Tensor], square_avgs: list[Tensor
     for param, grad, square_avg, acc_delta, step_t in zip(params, grads, square_avgs, acc_deltas, state_steps,
                                                           strict=True):
         step_t.add_(1)
-        grad = grad if not maximize else -grad
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        grad = l2_grad(param, grad, weight_decay, maximize)
         square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
         std = square_avg.add(eps).sqrt_()
         delta = acc_delta.add(eps).sqrt_().div_(std).mul_(grad)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..creation import full_like, tensor
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_fused, check_lr, check_non_negative, scalar_value
+from .optimizer import Optimizer, check_fused, check_lr, check_non_negative, l2_grad, scalar_value
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -72,9 +72,7 @@ def adagrad(params: list[Tensor], grads: list[Tensor], state_sums: list[Tensor],
     for param, grad, state_sum, step_t in zip(params, grads, state_sums, state_steps, strict=True):
         step_t.add_(1)
         step = scalar_value(step_t)
-        grad = grad if not maximize else -grad
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        grad = l2_grad(param, grad, weight_decay, maximize)
         clr = lr / (1 + (step - 1) * lr_decay)
         state_sum.add_(grad * grad)
         std = state_sum.sqrt().add_(eps)

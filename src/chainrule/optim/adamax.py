@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..creation import tensor, zeros_like
 from ..ops import maximum
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_adam_like, scalar_value
+from .optimizer import Optimizer, check_adam_like, l2_grad, scalar_value
 
 __all__ = ["Adamax", "adamax"]
 
@@ -61,9 +61,7 @@ def adamax(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor], ex
     for param, grad, exp_avg, exp_inf, step_t in zip(params, grads, exp_avgs, exp_infs, state_steps,
                                                      strict=True):
         step_t.add_(1)
-        grad = grad if not maximize else -grad
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        grad = l2_grad(param, grad, weight_decay, maximize)
         exp_avg.lerp_(grad, 1 - beta1)
         exp_inf.copy_(maximum(exp_inf.mul_(beta2), grad.abs().add_(eps)))
         clr = lr / (1 - beta1 ** scalar_value(step_t))

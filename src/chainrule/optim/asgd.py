@@ -6,7 +6,7 @@ from ..compiler import is_compiling
 from ..creation import tensor, zeros_like
 from ..ops import where
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_lr, check_non_negative, scalar_value
+from .optimizer import Optimizer, check_lr, check_non_negative, l2_grad, scalar_value
 
 __all__ = ["ASGD", "asgd"]
 
@@ -65,10 +65,8 @@ def asgd(params: list[Tensor], grads: list[Tensor], axs: list[Tensor], mus: list
     Call it under ``chainrule.no_grad()``.
     """
     for param, grad, ax, mu, eta, step_t in zip(params, grads, axs, mus, etas, state_steps, strict=True):
-        grad = grad if not maximize else -grad
         step_t.add_(1)
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        grad = l2_grad(param, grad, weight_decay, maximize)
         eta_value = scalar_value(eta)
         param.mul_(1 - lambd * eta_value)
         param.add_(grad, alpha=-eta_value)

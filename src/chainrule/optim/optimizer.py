@@ -55,6 +55,12 @@ def check_fused(foreach, fused, differentiable) -> None:
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
+def l2_grad(param: Tensor, grad: Tensor, weight_decay: float, maximize: bool) -> Tensor:
+    """The gradient an update rule follows: negated when ``maximize``, plus the L2 term ``weight_decay * p``."""
+    grad = -grad if maximize else grad
+    return grad.add(param, alpha=weight_decay) if weight_decay != 0 else grad
+
+
 def scalar_value(t: Tensor):
     """A scalar state tensor (a step count, ...) as an update rule reads it, as torch's ``_get_value``: the
     Python number eagerly, a float64 0-d tensor while compiling (reading it in Python would end the trace)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..creation import tensor, zeros_like
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_lr, check_non_negative
+from .optimizer import Optimizer, check_lr, check_non_negative, l2_grad
 
 __all__ = ["RMSprop", "rmsprop"]
 
@@ -68,11 +68,9 @@ def rmsprop(params: list[Tensor], grads: list[Tensor], square_avgs: list[Tensor]
     Call it under ``chainrule.no_grad()``.
     """
     for i, param in enumerate(params):
-        grad = grads[i] if not maximize else -grads[i]
+        grad = l2_grad(param, grads[i], weight_decay, maximize)
         square_avg = square_avgs[i]
         state_steps[i].add_(1)
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
         square_avg.mul_(alpha).add_(grad * grad, alpha=1 - alpha)
         if centered:
             grad_avg = grad_avgs[i]

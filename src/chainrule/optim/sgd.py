@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_fused, check_lr, check_non_negative
+from .optimizer import Optimizer, check_fused, check_lr, check_non_negative, l2_grad
 
 __all__ = ["SGD", "sgd"]
 
@@ -67,9 +67,7 @@ def sgd(params: list[Tensor], grads: list[Tensor], momentum_buffer_list: list, *
     Call it under ``chainrule.no_grad()``.
     """
     for i, param in enumerate(params):
-        grad = grads[i] if not maximize else -grads[i]
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        grad = l2_grad(param, grads[i], weight_decay, maximize)
         if momentum != 0:
             buf = momentum_buffer_list[i]
             if buf is None:
