@@ -133,3 +133,30 @@ def test_patterns_are_learned_in_any_mode_and_cost_nothing_eagerly():
     with cr.no_grad(), cr.viz.record():
         report = cr.explain(loss)
     assert gates(report) == ["cross_entropy"]
+
+
+def test_layers_are_recognised_and_named_by_their_parameters_path():
+    from chainrule import nn
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3),
+                          nn.LayerNorm(3))
+    X, y = cr.randn(4, 1, 4, 4), cr.tensor([0, 1, 2, 1])
+    loss = F.cross_entropy(model(X), y)
+    report = cr.explain(loss, params=dict(model.named_parameters()))
+    labels = [step.unit.label(report.view) for step in report.steps if isinstance(step.unit, Group)]
+    assert labels == ["cross_entropy", "5: LayerNorm", "4: Linear", "1: BatchNorm", "0: Conv2d"]
+    loss.backward()
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(report.gradients[name]._data, p.grad._data, rtol=1e-5, atol=1e-7)
+    # x * w + b of a constant is not taken for a norm layer
+    w, b = cr.tensor([1.0, 2.0], requires_grad=True), cr.tensor([0.5, 0.5], requires_grad=True)
+    assert gates(cr.explain((cr.tensor([3.0, 4.0]) * w + b).sum())) == ["sum", "add", "mul"]
+
+
+def test_learning_the_patterns_leaves_the_random_stream_alone():
+    patterns.patterns.cache_clear()
+    cr.manual_seed(5)
+    expected = cr.randn(3)
+    cr.manual_seed(5)
+    patterns.patterns()   # builds probe layers, whose initial weights are random
+    np.testing.assert_array_equal(cr.randn(3)._data, expected._data)

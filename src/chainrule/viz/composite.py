@@ -129,15 +129,17 @@ class Group:
 
     def label(self, view=None) -> str:
         """The gate's name: the function's, or a layer's path and type (``fc1: Linear``) when its parameters
-        are named."""
-        if self.scope.module is None:
+        are named (a layer recognised without ``record()`` too, ``linear`` as ``Linear``)."""
+        recognised = self.scope.wires is not None and (self.name == "linear" or self.name[:1].isupper())
+        if self.scope.module is None and not recognised:
             return self.name
+        kind = "Linear" if self.name == "linear" else self.name
         if view is not None:
             for wire in (w for _, w, _ in self.inputs if w is not None and w.__class__ is not tuple):
                 name = view.names.get(wire, "")
                 if "." in name:
-                    return f"{name.rsplit('.', 1)[0]}: {self.name}"
-        return f"{self.name} layer"
+                    return f"{name.rsplit('.', 1)[0]}: {kind}"
+        return self.name if self.scope.module is None else f"{self.name} layer"
 
     def gate(self) -> str:
         return GATE_TEXTS.get(self.name if self.scope.module is None else "linear",

@@ -20,7 +20,7 @@ import math
 
 import chainrule
 
-from .. import _state
+from .. import _state, nn
 from ..nn import functional as F
 from ..ops import composites
 from ..tensor import Tensor
@@ -132,6 +132,33 @@ def _probes():
                 w = scores(4, shape[-1])
                 b = scores(4).requires_grad_(bias == "grad") if bias else None
                 yield "linear", (), lambda x=x, w=w, b=b: (F.linear(x, w, b), {"input": x, "weight": w, "bias": b})
+    for name, layer, shape, grad in _layers():
+        x = scores(*shape).requires_grad_(grad)
+        yield name, (), lambda layer=layer, x=x: (layer(x), {"input": x, **dict(layer.named_parameters())})
+
+
+def _layers():
+    """``(name, layer, input shape, whether the input needs a gradient)`` per layer variant. A layer reading
+    data (no gradient) builds fewer nodes; only a convolution's are distinctive enough to name (a norm
+    layer's would be ``x * w + b`` of any constant)."""
+    for bias in (True, False):
+        for grad in (True, False):
+            yield "Conv1d", nn.Conv1d(2, 3, 3, bias=bias), (2, 2, 5), grad
+            yield "Conv2d", nn.Conv2d(2, 3, 3, bias=bias), (2, 2, 5, 5), grad
+    # NOTE: BatchNorm1d and 2d build the same nodes (training mode: batch statistics)
+    yield "BatchNorm", nn.BatchNorm1d(3), (4, 3), True
+    yield "BatchNorm", nn.BatchNorm2d(2), (2, 2, 3, 3), True
+    for affine in (True, False):
+        yield "LayerNorm", nn.LayerNorm(5, elementwise_affine=affine), (2, 5), True
+    yield "GroupNorm", nn.GroupNorm(1, 2), (2, 2, 3), True
+    yield "RMSNorm", nn.RMSNorm(5), (2, 5), True
+
+
+def _distinctive(pattern) -> bool:
+    """A layer's pattern of fewer than four ops is named only if it unfolds (a convolution's ``x @ W.reshape``
+    alone is any product)."""
+    return not pattern.name[:1].isupper() or len(pattern.ops) >= 4 or any(
+        op.name == "unfold" for op, _ in pattern.ops)
 
 
 @functools.cache
@@ -139,14 +166,19 @@ def patterns() -> tuple:
     """Every composite variant's :class:`Pattern`, longest first (a cross_entropy before the log_softmax in it);
     of two variants with the same structure, the first probed."""
     found, seen = [], set()
-    # NOTE: learned once per process, whatever mode the caller is in (no_grad, anomaly, ...).
-    with _state.enable_grad():
-        for name, args, call in _probes():
-            out, tensors = call()
-            pattern = Pattern(name, args, out, {k: t for k, t in tensors.items() if t is not None})
-            if pattern.ops not in seen:
-                seen.add(pattern.ops)
-                found.append(pattern)
+    # NOTE: learned once per process, whatever mode the caller is in (no_grad, anomaly, ...); building the
+    # probe layers draws their initial weights, so the caller's random stream is put back.
+    rng = chainrule.get_rng_state()
+    try:
+        with _state.enable_grad():
+            for name, args, call in _probes():
+                out, tensors = call()
+                pattern = Pattern(name, args, out, {k: t for k, t in tensors.items() if t is not None})
+                if pattern.ops not in seen and _distinctive(pattern):
+                    seen.add(pattern.ops)
+                    found.append(pattern)
+    finally:
+        chainrule.set_rng_state(rng)
     found.sort(key=lambda p: -len(p.ops))
     return tuple(found)
 
