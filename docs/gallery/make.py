@@ -88,8 +88,8 @@ def softmax_classifier():
 
 
 def svm_classifier():
-    """A linear SVM: scores = x W^T, then the multiclass hinge loss as one gate."""
-    return classifiers(F.multi_margin_loss)
+    """A linear SVM: scores = x W^T, then the lecture's multiclass hinge loss as one gate."""
+    return classifiers(F.multiclass_svm_loss)
 
 
 def two_layer_net():
