@@ -500,3 +500,21 @@ def test_sgd_without_momentum_saves_no_state():
     w.grad = cr.ones(2)
     opt.step()
     assert opt.state_dict()["state"] == {}
+
+
+def test_step_hooks_run_once_around_a_subclass_step_and_may_replace_arguments():
+    class Logged(optim.SGD):
+        def step(self, closure=None):
+            return super().step(closure)
+
+    w = cr.tensor([1.0], requires_grad=True)
+    opt = Logged([w], lr=0.1)
+    calls = []
+    opt.register_step_pre_hook(lambda o, args, kwargs: calls.append("pre") or ((lambda: cr.tensor(7.0),), {}))
+    opt.register_step_post_hook(lambda o, args, kwargs: calls.append("post"))
+    w.grad = cr.tensor([1.0])
+    assert opt.step().item() == 7.0
+    assert calls == ["pre", "post"] and w.item() == pytest.approx(0.9)
+    opt.register_step_pre_hook(lambda o, args, kwargs: "bad")
+    with pytest.raises(RuntimeError, match="must return None or a tuple"):
+        opt.step()

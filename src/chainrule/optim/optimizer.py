@@ -71,18 +71,30 @@ def _with_step_hooks(step):
     """``step`` running the optimizer's pre- and post-hooks around it (``register_step_pre_hook``)."""
     @functools.wraps(step)
     def hooked(self, *args, **kwargs):
-        for hook in list(self._step_pre_hooks.values()):
-            result = hook(self, args, kwargs)
-            if result is not None:
-                if not (isinstance(result, tuple) and len(result) == 2):
-                    raise RuntimeError(f"optimizer step pre hook must return None or a tuple of "
-                                       f"(new_args, new_kwargs), but got {result!r}")
-                args, kwargs = result
-        out = step(self, *args, **kwargs)
-        for hook in list(self._step_post_hooks.values()):
-            hook(self, args, kwargs)
-        return out
+        if getattr(self, "_in_step", False):
+            # NOTE: a subclass's step calling super().step(): the hooks already run around the outer call
+            return step(self, *args, **kwargs)
+        self._in_step = True
+        try:
+            return _run_with_hooks(self, step, args, kwargs)
+        finally:
+            self._in_step = False
     return hooked
+
+
+def _run_with_hooks(self, step, args: tuple, kwargs: dict):
+    """``step(self, *args, **kwargs)`` between the pre-hooks (which may replace the arguments) and post-hooks."""
+    for hook in list(self._step_pre_hooks.values()):
+        result = hook(self, args, kwargs)
+        if result is not None:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise RuntimeError(f"optimizer step pre hook must return None or a tuple of "
+                                   f"(new_args, new_kwargs), but got {result!r}")
+            args, kwargs = result
+    out = step(self, *args, **kwargs)
+    for hook in list(self._step_post_hooks.values()):
+        hook(self, args, kwargs)
+    return out
 
 
 class _HookHandle(RemovableHandle):
