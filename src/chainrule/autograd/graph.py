@@ -32,8 +32,16 @@ class Node:
     derives for its own rules (``ctx.in_shape = x.shape``) go into the instance dict.
     """
 
-    __slots__ = ("op", "params", "next", "inputs", "out", "out_fw", "saved", "versions", "seq", "in_shapes",
-                 "hooks", "retained", "out_meta", "freed", "fn_hooks", "__dict__", "__weakref__")
+    __slots__ = ("op", "params", "next", "inputs", "out", "saved", "versions", "seq", "freed", "__dict__",
+                 "__weakref__")
+    # NOTE: what most nodes never set is a class-level default (an instance sets it in its dict when needed), so
+    # creating a node, once per op, assigns only the slots every node uses.
+    in_shapes = None
+    out_fw = None
+    hooks = None
+    retained = None
+    out_meta = None
+    fn_hooks = None
 
     def __init__(self, op):
         self.op = op
@@ -41,16 +49,10 @@ class Node:
         self.next = ()
         self.inputs = None
         self.out = None
-        self.out_fw = None
         self.saved = None
         self.versions = None
         self.seq = next(_sequence)
-        self.in_shapes = None
-        self.hooks = None
-        self.retained = None
-        self.out_meta = None
         self.freed = False
-        self.fn_hooks = None
 
     # -- what the rules read -------------------------------------------------------------------------
     def name(self) -> str:

@@ -5,10 +5,10 @@ All of these broadcast; the engine sums each gradient back to its input's shape 
 
 from __future__ import annotations
 
-from .. import _dtype
+from .. import _dtype, _state
 from .._backend import xp
 from ..tensor import Tensor, _wrap
-from ._primitive import Param, Primitive, _camel, apply, batch_elementwise, exports, method, public
+from ._primitive import _NO_PARAMS, Param, Primitive, _camel, apply, batch_elementwise, eager, exports, method, public
 from .cast import as_tensor, cast_to, promote
 
 
@@ -37,7 +37,15 @@ def _binary(op_cls, name: str):
     """The public function of a broadcasting binary primitive: promotes operands, then applies."""
     def fn(input, other):
         x, y = promote(input, other, name)
-        return apply_broadcasting(op_cls, name, x, y)
+        # NOTE: ``apply_broadcasting`` written inline: these are the operators, the hottest calls there are.
+        try:
+            interpreter = _state.interpreter
+            if interpreter is None:
+                return eager(op_cls, (x, y), _NO_PARAMS)[0]
+            return interpreter.process(op_cls, (x, y), _NO_PARAMS)[0]
+        except ValueError:
+            check_broadcast(name, x, y)
+            raise
     fn.__name__ = fn.__qualname__ = name
     return fn
 
