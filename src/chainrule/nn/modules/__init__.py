@@ -4,7 +4,7 @@ import importlib
 
 _FAMILIES = [importlib.import_module(f"{__name__}.{family}") for family in (
     "module", "compiled", "container", "linear", "activation", "attention", "batchnorm", "conv", "distance", "dropout",
-    "flatten", "fold", "instancenorm", "loss", "normalization", "padding", "pooling", "rnn", "sparse",
+    "flatten", "fold", "instancenorm", "lazy", "loss", "normalization", "padding", "pooling", "rnn", "sparse",
     "transformer", "vision")]
 globals().update({name: getattr(family, name) for family in _FAMILIES for name in family.__all__})
 __all__ = [name for family in _FAMILIES for name in family.__all__]
