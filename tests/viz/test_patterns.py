@@ -81,6 +81,13 @@ def test_variants_whose_gradient_is_not_the_textbook_one_show_the_value_only():
                      F.nll_loss(s, cr.tensor([2, -100]))):
         (step,) = cr.explain(weighted).steps
         assert step.unit.name in ("cross_entropy", "nll_loss") and step.inputs[0]["local"] is None
+    with cr.viz.record():   # the same inside record(), which sees the arguments
+        weighted = F.nll_loss(s, cr.tensor([2, -100]))
+        plain = F.linear(s, cr.eye(3, dtype=cr.float64, requires_grad=True)).sum()
+    (step,) = cr.explain(weighted).steps
+    assert step.inputs[0]["local"] is None
+    assert any(i["local"] == "s (downstream = upstream^T @ s)" for step in cr.explain(plain).steps
+               for i in step.inputs)   # a linear's weight is not a loss's class weight
     (step,) = cr.explain(F.multi_margin_loss(s, y, p=2)).steps
     assert step.unit.name == "svm_loss" and step.inputs[0]["local"] is None
 

@@ -58,13 +58,17 @@ class _Placeholders(dict):
 
 
 def _textbook(name: str, args: tuple) -> bool:
-    """False for the variants whose local gradient is not the lecture's formula (class weights, label
-    smoothing, class-probability targets, a squared hinge): their gate shows the value only."""
+    """False for the loss variants whose local gradient is not the lecture's formula (class weights, ignored
+    targets, label smoothing, class-probability targets, a squared hinge): their gate shows the value only."""
+    if name not in ("cross_entropy", "nll_loss", "svm_loss"):
+        return True
     given = dict(args)
     target = given.get("target")
-    soft = name == "cross_entropy" and (given.get("probabilities") or isinstance(target, Tensor) and
-                                        target._data.dtype.kind == "f")
-    return not soft and given.get("weight") is None and not given.get("label_smoothing") and given.get("p", 1) == 1
+    if isinstance(target, Tensor) and target._data.dtype.kind == "f" or given.get("probabilities"):
+        return False
+    ignored = isinstance(target, Tensor) and (target._data == given.get("ignore_index", -100)).any()
+    return not ignored and given.get("weight") is None and not given.get("label_smoothing") and \
+        given.get("p", 1) == 1
 
 
 class Group:
@@ -142,7 +146,7 @@ class Group:
         return self.name if self.scope.module is None else f"{self.name} layer"
 
     def gate(self) -> str:
-        return GATE_TEXTS.get(self.name if self.scope.module is None else "linear",
+        return GATE_TEXTS.get("linear" if self.name in ("linear", "Linear") else self.name,
                               f"{self.name}: a composite of {len(self.members)} ops, shown as one gate")
 
     def local_text(self, arg: str, names: dict, rows: int) -> str | None:
