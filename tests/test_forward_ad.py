@@ -166,3 +166,11 @@ def test_nested_levels_keep_perturbations_apart():
         out = fwAD.unpack_dual(xd * inner).tangent
     assert float(out) == pytest.approx(1.0)
     assert math.isclose(float(inner), 1.0)
+
+
+def test_forward_over_reverse_sees_through_an_in_place_update():
+    """A Hessian-vector product through ``exp_`` (the in-place op rebases the tensor's history and tangent)."""
+    x = cr.tensor([0.5, 1.0], dtype=cr.float64)
+    v = cr.tensor([1.0, -2.0], dtype=cr.float64)
+    _, hvp = jvp(cr.func.grad(lambda t: (t * 1.0).exp_().sum()), (x,), (v,))
+    np.testing.assert_allclose(hvp.numpy(), np.exp(x.numpy()) * v.numpy())

@@ -80,10 +80,8 @@ ENTRIES = [
     OpInfo("F.inplace_forms", PIECEWISE_LINEAR_INPLACE, [Sample((kinked((3, 4), 121, (0.0, 0.5, -1.0, 1.0)),))],
            np_piecewise_linear_inplace,
            covers=tuple(f"F.{name}_" for name in ("relu", "leaky_relu", "hardtanh", "threshold", "rrelu"))),
-    # NOTE: twice=False: forward-over-reverse through an in-place op loses the tangent (ops/inplace.py, seen
-    # here first: the Hessian-vector product comes out 0); reverse-over-reverse second derivatives are right.
     OpInfo("F.inplace_forms_smooth", SMOOTH_INPLACE, [Sample((kinked((3, 4), 123),))], np_smooth_inplace,
-           twice=False, covers=tuple(f"F.{name}_" for name in ("elu", "celu", "selu"))),
+           covers=tuple(f"F.{name}_" for name in ("elu", "celu", "selu"))),
 ]
 
 # NOTE: random Gumbel noise: with the generator re-seeded inside, every call sees the same noise, so the

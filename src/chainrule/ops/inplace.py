@@ -38,6 +38,7 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
     if tracking:
         snapshot = _wrap(self._data.copy(), self.grad_fn, self._out_nr)
         snapshot.requires_grad = self.requires_grad
+        snapshot._fw = self._fw  # NOTE: the old value's tangents, so forward mode sees through the update
         result = compute(snapshot)
     else:
         with _state.no_grad():
@@ -58,9 +59,8 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
     self._vc[1] = name
     if tracking:
         self.grad_fn, self._out_nr, self.requires_grad = result.grad_fn, result._out_nr, result.requires_grad
-    if result._fw:
-        # NOTE: forward-mode tangents follow the new value (stale levels are never read: level ids are unique).
-        self._fw = result._fw
+    # NOTE: forward-mode tangents follow the new value (none when the result has none: the old ones are stale)
+    self._fw = result._fw
     return self
 
 
