@@ -297,6 +297,9 @@ def test_tensorinv_tensorsolve_householder():
         v = (np.tril(m, -1)[:, i] + np.eye(4, 3)[:, i])[:, None]
         q = q @ (np.eye(4) - tau[i] * v @ v.T)
     close(L.householder_product(t64(m), t64(tau)), q[:, :3])
+    # NOTE: LAPACK's geqrf reflectors (NumPy's raw QR) give back the Q of the reduced QR
+    h, tau = np.linalg.qr(m, mode="raw")
+    close(L.householder_product(t64(h.T), t64(tau)), np.linalg.qr(m)[0])
 
 
 def test_logdet():
