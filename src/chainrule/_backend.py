@@ -10,6 +10,7 @@ CuPy is imported only once a CuPy array or a "cuda" device is actually seen.
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy
@@ -98,8 +99,25 @@ _default_device = [CPU]
 
 
 def cuda_is_available() -> bool:
-    """False until a CuPy-backed "cuda" device exists."""
-    return False
+    """Whether the "cuda" device works: CuPy is installed and sees at least one GPU."""
+    return cuda_device_count() > 0
+
+
+def cuda_device_count() -> int:
+    """The number of GPUs CuPy sees (0 without CuPy or without a driver)."""
+    if _cuda_count[0] is None:
+        try:
+            cupy = importlib.import_module("cupy")
+            _cuda_count[0] = int(cupy.cuda.runtime.getDeviceCount())
+        except Exception:  # NOTE: no CuPy, no driver, no device: CuPy raises several types; all mean "none"
+            _cuda_count[0] = 0
+    return _cuda_count[0]
+
+
+_cuda_count: list = [None]
+NO_CUDA = ("the CUDA device is not available: chainrule runs 'cuda' tensors on CuPy, which needs "
+           "`pip install chainrule[cuda]` (a CuPy wheel for your CUDA version) and an NVIDIA GPU; "
+           "chainrule.cuda.is_available() is False here. Use device='cpu'")
 
 
 def as_device(value) -> device:
@@ -109,10 +127,14 @@ def as_device(value) -> device:
     d = value if isinstance(value, device) else device(value)
     if d.type == "meta":
         return META
-    if d.type != "cpu":
-        raise RuntimeError(
-            f"device {str(d)!r} is not available: chainrule has no GPU backend yet "
-            "(chainrule.cuda.is_available() is False); use device='cpu'")
+    if d.type == "cuda":
+        if not cuda_is_available():
+            raise RuntimeError(f"device {str(d)!r}: {NO_CUDA}")
+        index = 0 if d.index is None else d.index
+        if index >= cuda_device_count():
+            raise RuntimeError(f"device {str(d)!r}: invalid device ordinal (chainrule sees {cuda_device_count()} "
+                               "CUDA device(s))")
+        return device("cuda", index)
     return CPU
 
 

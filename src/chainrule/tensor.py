@@ -142,7 +142,15 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return self.device.type == "cuda"
+
+    @property
+    def is_meta(self) -> bool:
+        return self._data.__class__ is _backend.MetaArray
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
 
     @property
     def _version(self) -> int:
@@ -255,6 +263,9 @@ class Tensor:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; use "
                                "tensor.detach().numpy() instead")
         self._check_read(".numpy()")
+        if self._data.__class__ is not _backend.ndarray and self.device.type == "cuda":
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy the "
+                            "tensor to host memory first.")
         return self._data
 
     def __array__(self, dtype=None, copy=None):

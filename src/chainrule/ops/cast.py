@@ -138,6 +138,8 @@ def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
     # NOTE: fast paths first: same-dtype tensors, and a float tensor with a Python number (the common cases).
     if isinstance(x, Tensor):
         if isinstance(y, Tensor):
+            if x._data.__class__ is not y._data.__class__:
+                check_same_device(op, x, y)
             if x._data.dtype is y._data.dtype or x._data.dtype == y._data.dtype:
                 return x, y
             # NOTE: a bool mask with a float tensor (relu's local derivative, masks in losses): NumPy already
@@ -168,6 +170,16 @@ def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
 
 
 @functools.lru_cache(maxsize=256, typed=True)
+def check_same_device(op: str, *tensors: Tensor) -> None:
+    """torch's error for tensors on different devices in one op (a 0-d CPU tensor goes with any device)."""
+    devices = {str(_backend.device_of(t._data)) for t in tensors
+               if not (t._data.ndim == 0 and _backend.device_of(t._data).type == "cpu")}
+    if len(devices) > 1:
+        first, second = sorted(devices, key=lambda d: d == "cpu")[:2]
+        raise RuntimeError(f"{op}: Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{first} and {second}!")
+
+
 def _constant(value, np_dtype) -> Tensor:
     """A 0-d tensor for a Python number operand, shared between ops.
 
@@ -228,14 +240,15 @@ for _name, _d in (("float", _dtype.float32), ("double", _dtype.float64), ("half"
 
 
 @method("cpu")
-def cpu(self: Tensor) -> Tensor:
-    return self
+def cpu(self: Tensor, memory_format=None) -> Tensor:
+    """This tensor on the CPU (itself when it is there)."""
+    return to_device(self, "cpu")
 
 
 @method("cuda")
-def cuda(self: Tensor, device=None) -> Tensor:
-    _backend.as_device("cuda" if device is None else device)
-    return self
+def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+    """This tensor on a GPU (``device``: an index or ``"cuda:i"``; the current one by default)."""
+    return to_device(self, "cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}")
 
 
 @method("type_as")
