@@ -400,6 +400,8 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
 def _scaled(t: Tensor, value, other: Tensor) -> Tensor:
     """``value * t``; ``value`` is truncated to an integer when ``t`` and ``other`` promote to an integral dtype
     (as torch)."""
+    if isinstance(value, Tensor):  # NOTE: never read in Python (a compiled step keeps it a value of the program)
+        return mul(t, value)
     if value == 1:
         return t
     return mul(t, int(value) if _dtype.result_type(t, other).np.kind in "biu" else value)
