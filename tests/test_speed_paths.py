@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.func import jvp, vmap
 
 
 @pytest.mark.parametrize("dtype", [cr.float16, cr.float32, cr.float64])
@@ -44,3 +45,71 @@ def test_leaky_relu_float32_gradient_keeps_dtype():
     cr.leaky_relu(x, 0.1).sum().backward()
     assert x.grad.dtype == cr.float32
     np.testing.assert_array_equal(x.grad.numpy(), np.array([1.0, 0.1], dtype=np.float32))
+
+
+# -- the scatter-add behind the gradients of indexing (large enough for the flat-position path) --------------
+
+def _rng_data(dtype=np.float64):
+    rng = np.random.default_rng(1)
+    return rng, rng.standard_normal((6, 5, 70)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gather_gradient_sums_repeated_positions_as_add_at(dtype):
+    rng, x = _rng_data(dtype)
+    index = rng.integers(0, 70, (6, 5, 300))
+    g = rng.standard_normal(index.shape).astype(dtype)
+    t = cr.tensor(x, requires_grad=True)
+    cr.gather(t, 2, cr.tensor(index)).backward(cr.tensor(g))
+    expected = np.zeros_like(x)
+    np.add.at(expected, (np.arange(6)[:, None, None], np.arange(5)[None, :, None], index), g)
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+
+
+def test_index_select_and_getitem_gradients_with_repeats_and_negative_indices():
+    rng, x = _rng_data()
+    rows = rng.integers(-6, 6, 400)
+    t = cr.tensor(x, requires_grad=True)
+    (t[cr.tensor(rows)] * 2).sum().backward()
+    expected = np.zeros_like(x)
+    np.add.at(expected, rows, 2.0)
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+    t.grad = None
+    cr.index_select(t, 2, cr.tensor(rows + 6)).sum().backward()
+    expected = np.zeros_like(x)
+    np.add.at(expected, (slice(None), slice(None), rows + 6), 1.0)
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+
+
+def test_take_along_dim_gradient_broadcast_upstream():
+    rng, x = _rng_data()
+    index = rng.integers(0, 70, (6, 5, 64))
+    t = cr.tensor(x, requires_grad=True)
+    cr.take_along_dim(t, cr.tensor(index), dim=2).sum().backward()  # NOTE: g is a broadcast view of ones
+    expected = np.zeros_like(x)
+    np.add.at(expected, (np.arange(6)[:, None, None], np.arange(5)[None, :, None], index), 1.0)
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+
+
+def test_large_gather_double_backward_forward_mode_and_vmap():
+    rng, x = _rng_data()
+    index = cr.tensor(rng.integers(0, 70, (6, 5, 300)))
+    t = cr.tensor(x, requires_grad=True)
+    (gx,) = cr.autograd.grad((cr.gather(t, 2, index) ** 2).sum(), t, create_graph=True)
+    (ggx,) = cr.autograd.grad((gx * gx).sum(), t)
+    counts = np.zeros_like(x)
+    np.add.at(counts, (np.arange(6)[:, None, None], np.arange(5)[None, :, None], index.numpy()), 1.0)
+    np.testing.assert_allclose(gx.detach().numpy(), 2 * counts * x)
+    np.testing.assert_allclose(ggx.numpy(), 8 * counts ** 2 * x)
+    v = cr.tensor(rng.standard_normal(x.shape))
+    _, out_t = jvp(lambda a: cr.gather(a, 2, index), (cr.tensor(x),), (v,))
+    np.testing.assert_array_equal(out_t.numpy(), np.take_along_axis(v.numpy(), index.numpy(), 2))
+    grads = vmap(lambda a: cr.autograd.grad(cr.gather(a, 1, index[0]).sum(), a)[0])(
+        cr.tensor(x, requires_grad=True))
+    np.testing.assert_array_equal(grads.numpy(), np.broadcast_to(_counts(index.numpy()[0]), x.shape))
+
+
+def _counts(index):
+    out = np.zeros((5, 70))
+    np.add.at(out, (np.arange(5)[:, None], index), 1.0)
+    return out
