@@ -70,6 +70,8 @@ def _frozen(value):
         return (type(value), value)
     if isinstance(value, (tuple, list)):
         return (type(value), tuple(_frozen(v) for v in value))
+    if isinstance(value, xp.dtype):
+        return (xp.dtype, value.str)
     raise TypeError
 
 
