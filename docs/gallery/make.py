@@ -7,12 +7,14 @@ Run from the repository root: ``python docs/gallery/make.py`` (the pictures need
 
 from __future__ import annotations
 
+import functools
 import html
 import pathlib
 import sys
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.autograd import forward_ad as fwAD
 from chainrule.nn import functional as F
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -114,11 +116,14 @@ def hessian_by_backprop():
 
 
 def forward_mode():
-    """Forward mode: the tangent of x flows forward through f = sin(x y) + x (blue), the lecture's left-to-right."""
+    """Forward mode: make_dual gives x the tangent 1, which flows forward through f = sin(x y) + x (blue)."""
     x, y = scalars(3.0, 2.0)
+    # NOTE: the page reads the tangents the tensors carry, so the level stays open until it is written.
+    level = fwAD.enter_dual_level()
     with cr.viz.record():
-        f = (x * y).sin() + x
-    return f, {"x": x, "y": y}, {"tangents": {x: 1.0}}
+        xd = fwAD.make_dual(x, cr.tensor(1.0))
+        f = (xd * y).sin() + xd
+    return f, {"x": x, "y": y, "xd": xd}, {"close": functools.partial(fwAD.exit_dual_level, level=level)}
 
 
 EXAMPLES = [lecture, sigmoid_neuron, add_gate, mul_gate, copy_gate, max_gate, softmax_classifier, svm_classifier,
@@ -141,6 +146,7 @@ def build(out: pathlib.Path = HERE, pictures: bool = True) -> list:
             made_by[0].backward(retain_graph=True)
             drawing = cr.viz.draw(made_by[0], params=params, collapse=options.get("collapse"))
             (out / f"{name}.png").write_bytes(drawing.pipe(format="png"))
+        options.get("close", lambda: None)()
         made.append((name, summary))
     rows = "\n".join(f'<li><a href="{n}.html">{html.escape(n.replace("_", " "))}</a> '
                      f'(<a href="{n}.png">picture</a>): {html.escape(s)}</li>' for n, s in made)

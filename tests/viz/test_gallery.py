@@ -26,5 +26,8 @@ def test_the_gallery_builds_with_every_value_shown(tmp_path):
     assert leaves == {"w0": "-0.1966", "x0": "0.3932", "w1": "-0.3932", "x1": "-0.5898", "w2": "0.1966"}
     gates = [b["op"] for b in pages["two_layer_net"]["boxes"] if b["kind"] in ("op", "group")]
     assert gates == ["Linear", "relu", "Linear", "cross_entropy"]
-    assert "forward" in pages["forward_mode"]
+    # the forward-mode page reads the tangents that make_dual's tensors carry (no tangents= given)
+    assert pages["forward_mode"]["forward"][0]["text"] == "seed: the tangent xd carries (forward_ad.make_dual)"
+    out = next(e for e in pages["forward_mode"]["edges"] if e["name"] == "f")
+    assert out["tangent"]["t"] == "2.92"   # d/dx (sin(x y) + x) = cos(6) * 2 + 1
     assert 'href="lecture.html"' in (tmp_path / "index.html").read_text()
