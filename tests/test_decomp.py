@@ -484,6 +484,14 @@ def test_linalg_error_is_a_runtime_error_raised_by_inv_too():
         L.inv(cr.zeros(2, 2))
 
 
+def test_explain_walks_the_decompositions():
+    """Multi-output nodes whose first output gets no gradient (svdvals, slogdet) are explained too."""
+    a = t64(random(3, 3) + 3 * np.eye(3), requires_grad=True)
+    text = str(cr.viz.explain(L.svdvals(a).sum() + cr.slogdet(a)[1] + L.cholesky(a @ a.mT).sum()))
+    for gate in ("svd: the gradient is", "slogdet: the gradient", "cholesky: the gradient is"):
+        assert gate in text
+
+
 # -- against PyTorch ------------------------------------------------------------------------------------------
 
 def weighted_gram(m, u):

@@ -193,7 +193,9 @@ class Explanation:
             if locals_ is not None and locals_[i] is not None:
                 inputs[i]["local"] = local_term(node, i, names)
                 inputs[i]["local_value"] = locals_[i]
-            lines.append(f"{up_text}   {self._downstream(node, i, arg, upstream[0], locals_, names, g)}")
+            # NOTE: a multi-output op (slogdet, svd) may get gradients on its later outputs only.
+            up = next(u for u in upstream if u is not None)
+            lines.append(f"{up_text}   {self._downstream(node, i, arg, up, locals_, names, g)}")
             if not xp.isfinite(g._data).all():
                 consumers = [n.op.name for n, _ in view.consumers.get((id(node), 0), ())]
                 marked = _named(diagnose(node, upstream, raw, i, consumers), node, i, names)
