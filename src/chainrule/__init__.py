@@ -15,6 +15,7 @@ from . import (
                      nn,
                      ops,
                      optim,
+                     special,
                      testing,
                      utils,
                      viz,

@@ -1,0 +1,187 @@
+"""``chainrule.special``: torch.special's names.
+
+Most are the library's own functions under torch.special's names (``expit`` is :func:`chainrule.sigmoid`,
+``gammaln`` is :func:`chainrule.lgamma`, ``psi`` is :func:`chainrule.digamma`, ...); the rest (``ndtr``,
+``ndtri``, ``log_ndtr``, ``xlog1py``, ``entr``, ``multigammaln``) are composites of existing ops, so their
+gradients of every order, forward mode and vmap come for free.
+
+Not provided (no existing op to compose them from): the Bessel functions (``i0``, ``i0e``, ``i1``, ``i1e``,
+``bessel_*``, ``modified_bessel_*``, ``spherical_bessel_j0``, ``airy_ai``), ``erfcx``, ``zeta``, ``gammainc``/
+``gammaincc`` and the orthogonal polynomials (``chebyshev_*``, ``hermite_*``, ``laguerre_*``, ``legendre_*``).
+
+Example::
+
+    >>> from chainrule import special
+    >>> special.ndtr(chainrule.tensor([0.0]))
+    tensor([0.5000])
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import _dtype
+from .creation import arange
+from .ops import (
+    digamma,
+    erf,
+    erfc,
+    erfinv,
+    exp2,
+    expm1,
+    lgamma,
+    log1p,
+    log_softmax,
+    logit,
+    logsumexp,
+    polygamma,
+    round,
+    sigmoid,
+    sinc,
+    softmax,
+    where,
+    xlogy,
+)
+from .ops._primitive import PUBLIC, public
+from .ops.cast import cast_to
+from .ops.special import common_dtype, require_tensors
+from .tensor import Tensor
+
+_SQRT_HALF = math.sqrt(0.5)
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+# NOTE: below -20 the asymptotic series of log ndtr (error under 1e-13 there) replaces log(ndtr(x)), which
+# underflows to -inf once ndtr(x) < 1e-308 (x < -37.5).
+_LOG_NDTR_TAIL = -20.0
+# (-1)^n (2n - 1)!!: Phi(x) ~ phi(x) / |x| * sum_n c_n / x^(2n) as x -> -inf.
+_MILLS_SERIES = (1, -1, 3, -15, 105, -945, 10395)
+
+expit = sigmoid
+gammaln = lgamma
+psi = digamma
+
+
+def _floating(input, op: str) -> Tensor:
+    """``input`` in a floating dtype (integers and bools in the default one, as torch.special computes them)."""
+    require_tensors(op, ("input", input))
+    if input._data.dtype.kind != "f":
+        return cast_to(input, _dtype.get_default_dtype().np)
+    return input
+
+
+@public()
+def ndtr(input: Tensor) -> Tensor:
+    """The standard normal CDF ``Phi(x) = (1 + erf(x / sqrt(2))) / 2``, elementwise (same shape).
+
+    Computed as ``erfc(-x / sqrt(2)) / 2``, so its lower tail keeps full relative precision.
+
+    Example::
+
+        >>> chainrule.special.ndtr(chainrule.tensor([-1.0, 0.0, 1.0]))
+        tensor([0.1587, 0.5000, 0.8413])
+    """
+    return erfc(_floating(input, "ndtr") * -_SQRT_HALF) * 0.5
+
+
+@public()
+def ndtri(input: Tensor) -> Tensor:
+    """The inverse of :func:`ndtr` (the standard normal quantile) on ``[0, 1]``: ``-inf`` at 0, ``inf`` at 1,
+    NaN outside (same shape).
+
+    NOTE: computed as ``sqrt(2) erfinv(2p - 1)``: forming ``2p - 1`` costs relative precision about 1e-16 / p
+    for small ``p`` (1e-6 at ``p = 1e-10``), and ``p`` below 5.6e-17 gives ``-inf`` (torch's Cephes kernel
+    stays finite there).
+
+    Example::
+
+        >>> chainrule.special.ndtri(chainrule.tensor([0.5]))
+        tensor([0.])
+    """
+    return erfinv(_floating(input, "ndtri") * 2 - 1) * math.sqrt(2)
+
+
+@public()
+def log_ndtr(input: Tensor) -> Tensor:
+    """``log(ndtr(x))``, accurate in both tails: finite for any finite ``x`` (``log_ndtr(-50) = -1254.83``) and
+    ``log1p(-ndtr(-x))`` above 0 (``log_ndtr(5) = -2.87e-07``); same shape.
+
+    Example::
+
+        >>> chainrule.special.log_ndtr(chainrule.tensor([0.0]))
+        tensor([-0.6931])
+    """
+    x = _floating(input, "log_ndtr")
+    # NOTE: each branch sees only values in its own range (the others a harmless constant), so no branch makes
+    # an inf or NaN whose zero cotangent would still poison the gradient.
+    tail = x < _LOG_NDTR_TAIL
+    x_tail = where(tail, x, _LOG_NDTR_TAIL)
+    inv_square = (x_tail * x_tail).reciprocal()
+    series = _MILLS_SERIES[-1]
+    for c in reversed(_MILLS_SERIES[:-1]):
+        series = series * inv_square + c
+    asymptotic = -0.5 * x_tail * x_tail - (-x_tail).log() - _HALF_LOG_2PI + series.log()
+    upper = x > 0
+    x_lower = where(tail | upper, 0.0, x)
+    x_upper = where(upper, x, 0.0)
+    body = where(upper, (-ndtr(-x_upper)).log1p(), ndtr(x_lower).log())
+    return where(tail, asymptotic, body)
+
+
+@public()
+def xlog1py(input, other) -> Tensor:
+    """``input * log1p(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN); either may be a number (not
+    both). Shapes broadcast; integers give the default float dtype.
+
+    Example::
+
+        >>> chainrule.special.xlog1py(chainrule.tensor([0.0, 2.0]), chainrule.tensor([-1.0, 0.0]))
+        tensor([0., 0.])
+    """
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        require_tensors("xlog1py", ("input", input))
+    x, y = common_dtype("xlog1py", input, other, to_float=True)
+    # NOTE: where x = 0, a y whose log1p is infinite or NaN (y <= -1, y = inf) is replaced by 0: the limit 0
+    # without 0 * inf, and as torch the x-gradient there is 0 (log1p(y) elsewhere, x = 0 included).
+    limit = (x == 0) & ((y <= -1) | (y == math.inf))
+    return x * where(limit, 0.0, y).log1p()
+
+
+@public()
+def entr(input: Tensor) -> Tensor:
+    """The elementwise entropy term ``-x log(x)``: 0 at 0, ``-inf`` for ``x < 0``, NaN for NaN (same shape).
+
+    NOTE: the gradient at exactly 0 is 0 here (torch: +inf, the one-sided limit).
+
+    Example::
+
+        >>> chainrule.special.entr(chainrule.tensor([-1.0, 0.0, 0.5]))
+        tensor([  -inf, 0.0000, 0.3466])
+    """
+    x = _floating(input, "entr")
+    positive = x > 0
+    safe = where(positive, x, 1.0)
+    return where(x < 0, -math.inf, where(positive, -(x * safe.log()), x * 0))
+
+
+@public()
+def multigammaln(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension ``p``:
+    ``p (p - 1) / 4 * log(pi) + sum_{i<p} lgamma(x - i / 2)``, elementwise (same shape).
+
+    Example::
+
+        >>> chainrule.special.multigammaln(chainrule.tensor([2.5]), 1)
+        tensor([0.2847])
+    """
+    x = _floating(input, "multigammaln")
+    if isinstance(p, bool) or not isinstance(p, int):
+        raise TypeError(f"multigammaln(): argument 'p' must be int, not {type(p).__name__}")
+    if p < 1:
+        raise RuntimeError(f"multigammaln: p has to be greater than or equal to 1, but got p={p}")
+    halves = arange(p, dtype=x.dtype, device=x.device) * 0.5
+    return lgamma(x.unsqueeze(-1) - halves).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+
+globals().update(PUBLIC[__name__])
+__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln", "log1p", "log_ndtr",
+           "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
+           "sinc", "softmax", "xlog1py", "xlogy"]

@@ -1,0 +1,61 @@
+"""Op database entries: the composites of ``chainrule.special`` (ndtr, ndtri, log_ndtr, xlog1py, entr,
+multigammaln) and its aliases of existing ops (see opdb/__init__.py). References from ``math.erfc`` and
+``math.lgamma`` vectorised; ndtri by bisection on that ndtr."""
+
+import math
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import special
+
+from . import OpInfo, Sample
+from .arith import pair_samples
+from .elementwise import samples
+
+_erfc = np.vectorize(math.erfc, otypes=[float])
+_lgamma = np.vectorize(math.lgamma, otypes=[float])
+
+
+def _ndtr(x):
+    return 0.5 * _erfc(-x / math.sqrt(2))
+
+
+def _log_ndtr(x):
+    return np.where(x > 0, np.log1p(-_ndtr(-np.abs(x))), np.log(_ndtr(np.minimum(x, 0))))
+
+
+def _ndtri(p):
+    lo, hi = np.full_like(p, -10.0), np.full_like(p, 10.0)
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        below = _ndtr(mid) < p
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return (lo + hi) / 2
+
+
+def _multigammaln(x, p=3):
+    return sum(_lgamma(x - i / 2) for i in range(p)) + p * (p - 1) / 4 * math.log(math.pi)
+
+
+# NOTE: both sides of the switch to the asymptotic series at -20, and deep in the tail.
+_TAIL = Sample((np.array([-35.0, -25.0, -20.5, -19.5, -12.0, 7.0]),))
+
+ENTRIES = [
+    OpInfo("special.ndtr", special.ndtr, samples(-4.0, 4.0), _ndtr),
+    OpInfo("special.log_ndtr", special.log_ndtr, samples(-6.0, 6.0) + [_TAIL], _log_ndtr),
+    OpInfo("special.ndtri", special.ndtri, samples(0.05, 0.95), _ndtri),
+    OpInfo("special.xlog1py", special.xlog1py,
+           pair_samples(positive_second=True) + [Sample((np.array([0.0, 1.5]), np.array([2.0, -0.5])))],
+           lambda x, y: np.where(x == 0, 0.0, x * np.log1p(y))),
+    OpInfo("special.xlog1py_number", lambda y: special.xlog1py(2.0, y), [Sample((np.array([-0.5, 3.0]),))],
+           lambda y: 2 * np.log1p(y)),
+    OpInfo("special.entr", special.entr, samples(0.1, 3.0), lambda x: -x * np.log(x)),
+    OpInfo("special.multigammaln", lambda x: special.multigammaln(x, 3), samples(1.2, 5.0), _multigammaln),
+    OpInfo("special.aliases", lambda x: special.expit(x) + special.gammaln(x) + special.psi(x),
+           samples(0.3, 4.0), lambda x: 1 / (1 + np.exp(-x)) + _lgamma(x) + (np.vectorize(
+               lambda v: (math.lgamma(v + 1e-6) - math.lgamma(v - 1e-6)) / 2e-6, otypes=[float]))(x),
+           atol=1e-4, covers=("expit", "gammaln", "psi")),
+]
+
+assert special.expit is cr.sigmoid and special.gammaln is cr.lgamma and special.psi is cr.digamma
