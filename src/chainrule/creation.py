@@ -16,7 +16,7 @@ from .tensor import Tensor, _wrap
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "frombuffer", "zeros", "ones", "full", "empty",
            "empty_strided", "arange", "linspace", "logspace", "eye", "tril_indices", "triu_indices", "rand", "randn",
            "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like",
-           "randint_like", "allclose", "isclose", "equal", "is_tensor", "is_complex", "numel", "scalar_tensor",
+           "randint_like", "is_tensor", "is_complex", "numel", "scalar_tensor",
            "hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"]
 
 
@@ -426,30 +426,6 @@ rand_like = _like("rand_like", rand)
 randn_like = _like("randn_like", randn)
 full_like = _like("full_like", lambda shape, fill_value, **kw: full(shape, fill_value, **kw))
 randint_like = _like("randint_like", lambda shape, low, high=None, **kw: randint(low, high, shape, **kw))
-
-
-def _pair(input, other, op: str):
-    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
-        raise TypeError(f"{op}: expected two tensors, got {type(input).__name__} and {type(other).__name__}")
-    return input._data, other._data
-
-
-def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
-    """Elementwise ``|input - other| <= atol + rtol * |other|``."""
-    a, b = _pair(input, other, "isclose")
-    return _wrap(xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
-
-
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
-    """True when every element is close (see :func:`isclose`)."""
-    a, b = _pair(input, other, "allclose")
-    return builtins.bool(xp.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
-
-
-def equal(input: Tensor, other: Tensor) -> builtins.bool:
-    """True when both tensors have the same shape and elements."""
-    a, b = _pair(input, other, "equal")
-    return a.shape == b.shape and builtins.bool(xp.array_equal(a, b))
 
 
 def is_tensor(obj) -> builtins.bool:
