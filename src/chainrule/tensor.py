@@ -152,6 +152,52 @@ class Tensor:
     def is_cpu(self) -> bool:
         return self.device.type == "cpu"
 
+    def ndimension(self) -> int:
+        return self._data.ndim
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.size) * self._data.itemsize
+
+    def is_signed(self) -> bool:
+        return self._data.dtype.kind in "fi"
+
+    def is_same_size(self, other: Tensor) -> bool:
+        return self._data.shape == other._data.shape
+
+    def get_device(self) -> int:
+        """-1 on the CPU, else the device index (as torch)."""
+        return -1 if self.device.type == "cpu" else (self.device.index or 0)
+
+    def is_nonzero(self) -> bool:
+        """The one element as a bool; torch's RuntimeError for none or several."""
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with " + ("no values" if self._data.size == 0 else
+                                                                  "more than one value") + " is ambiguous")
+        return bool(self)
+
+    def is_inference(self) -> bool:
+        """False: ``inference_mode`` records no graph but marks no tensors (see ``_state.inference_mode``)."""
+        return False
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        """True: chainrule exposes no strided views (``contiguous()`` is the identity), see :meth:`stride`."""
+        return True
+
+    def stride(self, dim: int | None = None):
+        """The strides of a contiguous tensor of this shape, in elements (a size-0 dimension counts as 1, as in
+        torch); chainrule reports every tensor as contiguous, transposed views included."""
+        strides, step = [], 1
+        for n in reversed(self._data.shape):
+            strides.append(step)
+            step *= max(n, 1)
+        strides = tuple(reversed(strides))
+        return strides if dim is None else strides[_normalize_dim(dim, self._data.ndim, "stride")]
+
     @property
     def _version(self) -> int:
         return self._vc[0]
