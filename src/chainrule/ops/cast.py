@@ -169,7 +169,6 @@ def promote(x, y, op: str) -> tuple[Tensor, Tensor]:
     return cast_to(x, d), cast_to(y, d)
 
 
-@functools.lru_cache(maxsize=256, typed=True)
 def check_same_device(op: str, *tensors: Tensor) -> None:
     """torch's error for tensors on different devices in one op (a 0-d CPU tensor goes with any device)."""
     devices = {str(_backend.device_of(t._data)) for t in tensors
@@ -180,6 +179,7 @@ def check_same_device(op: str, *tensors: Tensor) -> None:
                            f"{first} and {second}!")
 
 
+@functools.lru_cache(maxsize=256, typed=True)
 def _constant(value, np_dtype) -> Tensor:
     """A 0-d tensor for a Python number operand, shared between ops.
 
