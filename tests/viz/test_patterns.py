@@ -29,8 +29,10 @@ def test_cross_entropy_without_record_is_one_gate_with_softmax_minus_onehot():
     report = cr.explain(loss)
     text = str(report)
     assert gates(report) == ["cross_entropy"] and "(12 ops as one gate)" in text
-    # the class target leaves no wire in the graph, so the formula names the parameter
-    assert "local dloss/ds = (softmax(s) - onehot(target)) / 2 = " in text
+    # the class target leaves no wire in the graph; its one-hot mask names the caller's tensor of those classes
+    assert "loss = cross_entropy(s, y) = " in text and "local dloss/ds = (softmax(s) - onehot(y)) / 2 = " in text
+    other = F.cross_entropy(s, cr.tensor([1, 1]))   # classes no variable of this frame holds
+    assert "= (softmax(s) - onehot(target)) / 2 = " in str(cr.explain(other))
     p = np.exp(s._data) / np.exp(s._data).sum(1, keepdims=True)
     expected = (p - np.eye(3)[[2, 0]]) / 2
     np.testing.assert_allclose(report.gradients["s"]._data, expected, rtol=1e-12)
@@ -65,7 +67,7 @@ def test_softmax_log_softmax_svm_and_a_linear_layer_are_named_gates():
     assert {"linear", "multiclass_svm_loss", "softmax", "log_softmax"} <= set(gates(report))
     assert "scores = linear(x, weight, bias) = " in text
     assert "local dscores/dweight = x (downstream = upstream^T @ x)" in text
-    assert "= multiclass_svm_loss(scores) = " in text and "SVM (multiclass hinge) gate" in text
+    assert "= multiclass_svm_loss(scores, y) = " in text and "SVM (multiclass hinge) gate" in text
     assert "= softmax(scores) = " in text and "= log_softmax(scores)" in text
     # the gate's gradients are the engine's
     loss.backward()

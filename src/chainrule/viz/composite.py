@@ -90,8 +90,9 @@ class Group:
                 if edge is not None and edge_wire(edge) not in produced and edge_wire(edge) not in entering:
                     entering.append(edge_wire(edge))
         self.inputs: list = []
-        if scope.wires is not None:
-            bound = [(arg, wire, None) for arg, wire in scope.wires]
+        if scope.wires is not None:   # NOTE: its constant arguments (a class target read back) are in its args
+            bound = [(arg, wire, None) for arg, wire in scope.wires] + \
+                [(arg, None, value) for arg, value in scope.tensor_args()]
         else:
             bound = [(arg, wire_of(value), value) for arg, value in scope.tensor_args()]
         for arg, wire, value in bound:
@@ -212,7 +213,12 @@ def _recognised(view, taken: dict) -> dict:
         if any(was_recorded(n) or id(n) in taken for n in window):
             continue
         node, index = window[pattern.result[0]], pattern.result[1]
-        args = pattern.args + ((("weight", "per sample"),) if _weighted(pattern, window) else ())
+        args = pattern.args
+        if _weighted(pattern, window):
+            args += (("weight", "per sample"),)
+        else:
+            target = _target(pattern, window, view)
+            args += (("target", target),) if target is not None else ()
         scope = Scope(pattern.name, args, wires=tuple(zip(pattern.arg_names, wires, strict=True)),
                       result=(id(node), index))
         found.update((id(n), scope) for n in window)
@@ -227,6 +233,20 @@ def _weighted(pattern, window: list) -> bool:
     return any(edge is None and not (node.inputs[i]._data == 1).all()
                for node in window if node.op.name == "mul" and node.inputs is not None
                for i, edge in enumerate(node.next))
+
+
+def _target(pattern, window: list, view):
+    """The class target of a recognised loss: the caller's tensor holding the classes of its one-hot mask (the
+    condition of its first ``where``), or None (the formula then names the parameter, ``onehot(target)``)."""
+    if pattern.name not in ("cross_entropy", "nll_loss", "svm_loss", "multiclass_svm_loss"):
+        return None
+    node = next((n for n in window if n.op.name == "where"), None)
+    mask = node.inputs[0]._data if node is not None and node.inputs is not None else None
+    if mask is None or mask.dtype.kind != "b" or mask.ndim > 2 or not (mask.sum(-1) == 1).all():
+        return None
+    classes = mask.argmax(-1)
+    return next((t for t in view.constants.values() if t._data.dtype.kind in "iu" and
+                 t._data.shape == classes.shape and (t._data == classes).all()), None)
 
 
 def groups(view, model=None) -> list:

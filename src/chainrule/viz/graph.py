@@ -101,6 +101,7 @@ class GraphView:
         wires = set(self.wires())
         names: dict = {}
         self.constant_names: dict = {}   # id(tensor) -> name, for named tensors that need no gradient
+        self.constants: dict = {}   # id(tensor) -> tensor, the same ones
         sources = [list(params.items()) if params else []]
         if frame is not None:
             sources.append([(name, t) for name, t in frame.f_locals.items() if _usable(name)])
@@ -116,6 +117,7 @@ class GraphView:
                         names[wire] = name
                 elif name is not None:
                     self.constant_names.setdefault(id(t), name)
+                    self.constants.setdefault(id(t), t)
         # NOTE: made-up names avoid the caller's variables too, so ``x`` never means two things.
         taken = set(names.values()) | set(frame.f_locals if frame is not None else ())
         fresh = (f"{base}{n}" if n else base for n in range(10 ** 6) for base in _LEAF_NAMES)
