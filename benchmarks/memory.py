@@ -1,0 +1,58 @@
+"""Peak memory of one MLP training step (issue 11): 20 layers of 1024x1024 plus a 1024->10 output, ReLU, batch
+512, float32, the step of ``benchmarks.mlp``. Each library runs in its own process; the figure is the step's peak
+resident memory above the memory held just before it (Linux: the peak is reset through /proc/self/clear_refs).
+
+Run: ``python -m benchmarks.memory``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from ._common import optional
+
+SIZES = (1024,) * 21 + (10,)
+BATCH = 512
+
+_CHILD = """
+import gc, importlib, sys
+from benchmarks.mlp import make_step, problem
+from benchmarks.memory import BATCH, SIZES
+lib = importlib.import_module(sys.argv[1])
+step = make_step(lib, *problem(SIZES, BATCH))
+gc.collect()
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(key))
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+before = status("VmRSS:")
+step()
+print((status("VmHWM:") - before) / 1024)
+"""
+
+
+def peak_mib(module: str) -> float:
+    """The step's peak resident memory above what was held before it, in MiB, measured in a fresh process."""
+    # NOTE: glibc keeps freed blocks below its (adaptive) mmap threshold resident, so memory freed while setting up
+    # would be reused unseen; a fixed low threshold gives every array its own mapping, returned when freed.
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    out = subprocess.run([sys.executable, "-c", _CHILD, module], capture_output=True, text=True, check=True, env=env)
+    return float(out.stdout.split()[-1])
+
+
+def main() -> None:
+    if not sys.platform.startswith("linux"):
+        print("\nmemory benchmark: needs Linux (/proc/self/clear_refs)")
+        return
+    libs = ["chainrule"] + (["torch"] if optional("torch") else [])
+    rows = [(name, peak_mib(name)) for name in libs]
+    print(f"\npeak memory of an MLP step, {len(SIZES) - 1} layers (20 of 1024x1024), batch {BATCH}, float32")
+    for name, mib in rows:
+        print(f"  {name:<12} {mib:10.1f} MiB   ratio to chainrule: {mib / rows[0][1]:6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
