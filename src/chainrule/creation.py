@@ -10,6 +10,7 @@ import math
 
 from . import _backend, _dtype, _state
 from ._backend import xp
+from .ops.shape import int_arg, int_tuple
 from .random import batched_random, numpy_generator
 from .tensor import Tensor, _wrap
 
@@ -117,9 +118,20 @@ def _size(size) -> tuple:
     for s in size:
         if isinstance(s, builtins.bool) or not isinstance(s, (builtins.int, xp.integer)):
             raise TypeError(f"expected a size made of non-negative integers, got {tuple(size)}")
+        int_tuple(s, "tensor creation", "size")  # NOTE: refuses a size beyond int64 (10**20) before NumPy overflows
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
     return tuple(builtins.int(s) for s in size)
+
+
+def _number(value, op: str, arg: str) -> builtins.float:
+    """``value`` (a real number or a 0-d tensor) as a float, or a TypeError naming ``op`` and ``arg``."""
+    if not isinstance(value, str):
+        try:
+            return builtins.float(value)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"{op}(): argument '{arg}' must be a number, not {type(value).__name__}")
 
 
 def _default_np(dtype) -> xp.dtype:
@@ -144,21 +156,38 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False, memory_fo
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of shape ``size`` filled with ``fill_value`` (dtype inferred from it, as in torch)."""
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.result_type(fill_value)
-    return _finish(xp.full(_size((size,)), fill_value, d.np), None, device, requires_grad)
+    size = _size((size,))
+    try:
+        values = xp.full(size, fill_value, d.np)
+    except OverflowError:
+        raise RuntimeError(f"full: value {fill_value!r} cannot be converted to type {d} without overflow") from None
+    return _finish(values, None, device, requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` (default 0) up to but excluding ``end``, ``step`` apart."""
     if end is None:
         start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    try:
+        finite = builtins.all(math.isfinite(v) for v in (start, end, step))
+    except TypeError:
+        raise TypeError(f"arange: start, end and step must be numbers, got {start!r}, {end!r}, {step!r}") from None
+    if not finite:
+        raise RuntimeError(f"arange: unsupported range: {start!r} -> {end!r} (step {step!r}): start, end and step "
+                           "must be finite numbers")
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if (end - start) / step < 0:
         raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.result_type(start, end, step)
-    n = builtins.max(0, math.ceil((end - start) / step))
-    values = start + xp.arange(n, dtype=xp.float64 if d.is_floating_point else xp.int64) * step
+    n = int_arg(builtins.max(0, math.ceil((end - start) / step)), "arange", "the number of elements")
+    try:
+        values = start + xp.arange(n, dtype=xp.float64 if d.is_floating_point else xp.int64) * step
+    except OverflowError:
+        raise RuntimeError(f"arange: start, end and step must fit int64 (start={start}, end={end}, step={step})"
+                           ) from None
     return _finish(values.astype(d.np), None, device, requires_grad)
 
 
@@ -166,6 +195,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    start, end = _number(start, "linspace", "start"), _number(end, "linspace", "end")
     return _finish(xp.linspace(start, end, steps).astype(_default_np(dtype)), None, device, requires_grad)
 
 
@@ -185,7 +215,8 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=N
     """
     if steps < 0:
         raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
-    values = xp.power(builtins.float(base), xp.linspace(start, end, steps))
+    start, end = _number(start, "logspace", "start"), _number(end, "logspace", "end")
+    values = xp.power(_number(base, "logspace", "base"), xp.linspace(start, end, steps))
     return _finish(values.astype(_default_np(dtype)), None, device, requires_grad)
 
 
@@ -280,6 +311,7 @@ def _triangle_indices(row: int, col: int, offset: int, dtype, lower: builtins.bo
     d = _dtype.as_dtype(dtype) if dtype is not None else _dtype.int64
     if d.category != _dtype.int64.category:
         raise NotImplementedError(f'"{op}" not implemented for \'{d}\' (use an integer dtype)')
+    row, col, offset = (int_arg(v, op, arg) for v, arg in ((row, "row"), (col, "col"), (offset, "offset")))
     if row < 0 or col < 0:
         raise RuntimeError(f"{op}: row and col must be non-negative, got row={row}, col={col}")
     # NOTE: the upper triangle on and above diagonal k is what the lower one up to k - 1 leaves out.
@@ -339,7 +371,8 @@ def hann_window(window_length: int, periodic: builtins.bool = True, *, dtype=Non
 def hamming_window(window_length: int, periodic: builtins.bool = True, alpha: float = 0.54, beta: float = 0.46, *,
                    dtype=None, layout=None, device=None, requires_grad: builtins.bool = False) -> Tensor:
     """The Hamming window ``alpha - beta cos(2 pi n / (N - 1))`` (periodic as :func:`hann_window`)."""
-    return _window("hamming_window", window_length, periodic, dtype, requires_grad, _cosine_sum(alpha, beta))
+    return _window("hamming_window", window_length, periodic, dtype, requires_grad,
+                   _cosine_sum(_number(alpha, "hamming_window", "alpha"), _number(beta, "hamming_window", "beta")))
 
 
 def blackman_window(window_length: int, periodic: builtins.bool = True, *, dtype=None, layout=None, device=None,
@@ -359,7 +392,8 @@ def kaiser_window(window_length: int, periodic: builtins.bool = True, beta: floa
                   layout=None, device=None, requires_grad: builtins.bool = False) -> Tensor:
     """The Kaiser window ``I0(beta sqrt(1 - (2n / (N - 1) - 1)^2)) / I0(beta)`` (I0: the modified Bessel
     function of order 0)."""
-    return _window("kaiser_window", window_length, periodic, dtype, requires_grad, lambda n: xp.kaiser(n, beta))
+    return _window("kaiser_window", window_length, periodic, dtype, requires_grad,
+                   lambda n: xp.kaiser(n, _number(beta, "kaiser_window", "beta")))
 
 
 @batched_random
@@ -386,6 +420,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=size), and randint_like(input, high)
         low, high = 0, low
+    low, high = int_arg(low, "randint", "low"), int_arg(high, "randint", "high")
     if size is None:
         raise TypeError("randint: missing the size argument, e.g. randint(0, 10, (3,))")
     if high <= low:
@@ -412,6 +447,7 @@ def _floating_dtype(dtype, op: str, kernel: str) -> None:
 
 def _like(fn_name: str, make):
     def like(input: Tensor, *args, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
+        _check_tensor(input, fn_name)
         d = _dtype.as_dtype(dtype) if dtype is not None else input.dtype
         return make(input._data.shape, *args, dtype=d, device=device, requires_grad=requires_grad, **kwargs)
     like.__name__ = fn_name
@@ -433,15 +469,20 @@ def is_tensor(obj) -> builtins.bool:
     return isinstance(obj, Tensor)
 
 
+def _check_tensor(input, op: str) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+
+
 def is_complex(input: Tensor) -> builtins.bool:
     """False: chainrule has no complex dtypes."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"is_complex(): argument 'input' must be Tensor, not {type(input).__name__}")
+    _check_tensor(input, "is_complex")
     return False
 
 
 def numel(input: Tensor) -> builtins.int:
     """The number of elements of ``input``."""
+    _check_tensor(input, "numel")
     return builtins.int(input._data.size)
 
 

@@ -403,6 +403,9 @@ def pow(input, exponent):
 @public(Where)
 def where(condition, input, other):
     """Elements of ``input`` where ``condition`` holds, else of ``other`` (numbers allowed for either)."""
+    if isinstance(condition, (int, float)) and not isinstance(condition, bool):
+        raise TypeError(f"where(): argument 'condition' (position 1) must be a bool Tensor, not "
+                        f"{type(condition).__name__}")
     c = as_tensor(condition)
     if c._data.dtype != xp.bool_:
         raise TypeError(f"where: expected condition to be a bool tensor, got {c.dtype}")

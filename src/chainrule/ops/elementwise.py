@@ -17,6 +17,7 @@ from ..tensor import Tensor
 from ._primitive import Param, Primitive, _camel, apply, batch_elementwise, describe, exports, public
 from .arith import maximum, minimum, where
 from .cast import as_tensor, cast_to
+from .shape import int_arg
 
 _SHAPE = "Shape: ``out`` has ``input``'s shape (any)."
 
@@ -278,7 +279,7 @@ def _round_half_even(x, decimals: int):
 @public(_round.op)
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """Round half to even, as torch (zero gradient); ``decimals`` places after the point."""
-    return _round(input, decimals=int(decimals))
+    return _round(input, decimals=int_arg(decimals, "round", "decimals"))
 
 
 Tensor.__neg__ = neg

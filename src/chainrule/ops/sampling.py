@@ -120,7 +120,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     if input._data.size and input._data.min() < 0:
         raise RuntimeError(f"poisson: invalid Poisson rate, expected rate to be non-negative, got min "
                            f"{input._data.min()}")
-    return _wrap(numpy_generator(generator).poisson(input._data).astype(input._data.dtype))
+    return _wrap(xp.asarray(numpy_generator(generator).poisson(input._data), dtype=input._data.dtype))
 
 
 def _check_std(std, op: str = "normal") -> None:

@@ -17,11 +17,12 @@ from .arith import where
 from .cast import clone
 
 
-def _shape_arg(shape) -> tuple:
-    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` like torch."""
+def _shape_arg(shape, op: str, arg: str = "shape") -> tuple:
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` like torch; anything but int64 integers is a
+    TypeError/ValueError naming ``op`` and ``arg`` (see :func:`int_tuple`)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    return int_tuple(shape, op, arg)
 
 
 _SHAPE = Param("shape", tuple, "the shape of the result")
@@ -74,7 +75,7 @@ def _infer_shape(shape: tuple, size: int, op: str) -> tuple:
 @public(Reshape)
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same elements in a new shape (one dimension may be -1); ``view`` is the same op here."""
-    shape = _infer_shape(_shape_arg(shape), input._data.size, "reshape")
+    shape = _infer_shape(_shape_arg(shape, "reshape"), input._data.size, "reshape")
     if shape == input._data.shape:
         return input
     return apply(Reshape, (input,), shape=shape)
@@ -149,7 +150,7 @@ class SumTo(Primitive):
 @public(BroadcastTo)
 def broadcast_to(input: Tensor, *shape) -> Tensor:
     """A read-only broadcast view of ``input`` with ``shape``."""
-    shape = _shape_arg(shape)
+    shape = _shape_arg(shape, "broadcast_to", "size")
     if shape == input._data.shape:
         return input
     try:
@@ -167,7 +168,7 @@ def broadcast_to(input: Tensor, *shape) -> Tensor:
 @method("expand")
 def expand(self: Tensor, *sizes) -> Tensor:
     """Broadcast to ``sizes``; -1 keeps a dimension as it is."""
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, "expand", "size")
     lead = len(sizes) - self._data.ndim
     shape = tuple(self._data.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(self, shape)
@@ -257,7 +258,7 @@ def inverse_permutation(dims: tuple) -> tuple:
 @public(Permute)
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder the dimensions: ``out.shape[i] == input.shape[dims[i]]``."""
-    dims = _shape_arg(dims)
+    dims = _shape_arg(dims, "permute", "dims")
     n = input._data.ndim
     if len(dims) != n:
         raise RuntimeError(f"permute: number of dims {len(dims)} does not match the tensor's {n} dimensions "
@@ -336,7 +337,7 @@ def t(input: Tensor) -> Tensor:
     return transpose(input, 0, 1) if input._data.ndim == 2 else input
 
 
-method("sum_to_size")(lambda self, *shape: sum_to(self, _shape_arg(shape)))
+method("sum_to_size")(lambda self, *shape: sum_to(self, _shape_arg(shape, "sum_to_size", "size")))
 method("contiguous")(lambda self, memory_format=None: self)
 method("view_as")(lambda self, other: reshape(self, other._data.shape))
 method("reshape_as")(lambda self, other: reshape(self, other._data.shape))
@@ -375,9 +376,13 @@ class Alias(Primitive):
 
 # -- dims and integer arguments ---------------------------------------------------------------------
 
+_INT64 = (-2**63, 2**63 - 1)
+
+
 def int_tuple(values, op: str, arg: str) -> tuple:
     """``values`` (an integer, e.g. an int, a NumPy integer or a 0-d integer tensor, or a sequence of them) as a
-    tuple of ints, or a TypeError naming ``op`` and ``arg``."""
+    tuple of ints, or a TypeError naming ``op`` and ``arg`` (a ValueError for an int beyond int64, as torch's
+    "Overflow when unpacking long long": a size like ``10**20`` is refused here, never attempted)."""
     items = values if isinstance(values, (tuple, list)) else (values,)
     out = []
     for i, v in enumerate(items):
@@ -388,7 +393,17 @@ def int_tuple(values, op: str, arg: str) -> tuple:
         except TypeError:
             raise TypeError(f"{op}: argument '{arg}' must be an int or a tuple of ints, but found element of type "
                             f"{type(v).__name__} at pos {i}") from None
+        if not _INT64[0] <= out[-1] <= _INT64[1]:
+            raise ValueError(f"{op}: argument '{arg}' overflows int64 (Overflow when unpacking long long): "
+                             f"{out[-1]} at pos {i}")
     return tuple(out)
+
+
+def int_arg(value, op: str, arg: str) -> int:
+    """``value`` as one int64 integer, or a TypeError/ValueError naming ``op`` and ``arg`` (see :func:`int_tuple`)."""
+    if isinstance(value, (tuple, list)):
+        raise TypeError(f"{op}: argument '{arg}' must be int, not {type(value).__name__}")
+    return int_tuple(value, op, arg)[0]
 
 
 def unique_dims(dims: tuple, ndim: int, op: str) -> tuple:
@@ -649,7 +664,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     if n < 2 or d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 must be two different dims of a tensor with at least 2 "
                            f"dimensions, got {dim1} and {dim2} for shape {tuple(input._data.shape)}")
-    return apply(Diagonal, (input,), offset=int(offset), dim1=d1, dim2=d2)
+    return apply(Diagonal, (input,), offset=int_arg(offset, "diagonal", "offset"), dim1=d1, dim2=d2)
 
 
 @public(methods=("diag",))
@@ -658,11 +673,12 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
     Shapes: ``(n,)`` -> ``(n + |k|, n + |k|)``; ``(n, m)`` -> ``(length of the k-th diagonal,)``.
     """
+    diagonal = int_arg(diagonal, "diag", "diagonal")
     if input._data.ndim == 1:
-        size = input._data.shape[0] + abs(int(diagonal))
-        return apply(DiagEmbed, (input,), offset=int(diagonal), dim1=0, dim2=1, shape=(size, size))
+        size = input._data.shape[0] + abs(diagonal)
+        return apply(DiagEmbed, (input,), offset=diagonal, dim1=0, dim2=1, shape=(size, size))
     if input._data.ndim == 2:
-        return apply(Diagonal, (input,), offset=int(diagonal), dim1=0, dim2=1)
+        return apply(Diagonal, (input,), offset=diagonal, dim1=0, dim2=1)
     raise RuntimeError(f"diag: supports 1D or 2D tensors, got {input._data.ndim}D (shape "
                        f"{tuple(input._data.shape)}); use diagonal() for batches")
 
@@ -710,13 +726,13 @@ def _triangle(input: Tensor, diagonal: int, op: str, lower: bool) -> Tensor:
 @public(methods=("tril",))
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle (on and below the ``diagonal``-th diagonal) of the last two dims; 0 elsewhere."""
-    return _triangle(input, int(diagonal), "tril", True)
+    return _triangle(input, int_arg(diagonal, "tril", "diagonal"), "tril", True)
 
 
 @public(methods=("triu",))
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle (on and above the ``diagonal``-th diagonal) of the last two dims; 0 elsewhere."""
-    return _triangle(input, int(diagonal), "triu", False)
+    return _triangle(input, int_arg(diagonal, "triu", "diagonal"), "triu", False)
 
 
 @public(methods=("unflatten",))
@@ -764,6 +780,10 @@ def broadcast_tensors(*tensors) -> tuple:
     """Broadcast ``tensors`` against each other: read-only views, all of the common shape."""
     if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
         tensors = tuple(tensors[0])
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"broadcast_tensors(): expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
     shape = broadcast_shapes(*(t._data.shape for t in tensors))
     return tuple(broadcast_to(t, shape) for t in tensors)
 

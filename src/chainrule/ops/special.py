@@ -20,6 +20,7 @@ from .arith import Binary, add, apply_broadcasting, mul, pow, sub, where
 from .cast import cast_to, promote
 from .elementwise import unary
 from .inplace import apply_inplace, inplace_method
+from .shape import int_arg
 
 _SQRT_PI = math.sqrt(math.pi)
 
@@ -109,6 +110,7 @@ def polygamma(n: int, input: Tensor) -> Tensor:
     ``pi^2 / 6``."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"polygamma(): argument 'n' (position 1) must be int, not {type(n).__name__}")
+    n = int_arg(n, "polygamma", "n")
     if n < 0:
         raise RuntimeError(f"polygamma(n, x) does not support negative n, got n={n}")
     return _polygamma(input, n=n)
