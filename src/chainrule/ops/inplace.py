@@ -168,3 +168,16 @@ for _name, _fn in (("__imod__", "remainder_"), ("__ifloordiv__", "floor_divide_"
                    ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_")):
     setattr(Tensor, _name, getattr(Tensor, _fn))
 
+
+def _late_inplace(name: str) -> None:
+    """``Tensor.<name>_`` from the method ``name``, looked up when called (its family may load after this one)."""
+    inplace_method(name + "_", lambda x, *args, **kwargs: getattr(x, name)(*args, **kwargs))
+
+
+# NOTE: torch's in-place forms of shape-preserving methods (a comparison writes 1/0 in the tensor's dtype).
+for _name in ("ceil", "floor", "trunc", "round", "sign", "erf", "exp2", "expm1", "log10", "log1p", "log2", "rsqrt",
+              "square", "tan", "negative", "absolute", "eq", "ne", "lt", "le", "gt", "ge", "greater",
+              "greater_equal", "less", "less_equal", "multiply", "subtract", "divide", "true_divide", "tril", "triu",
+              "cumsum"):
+    _late_inplace(_name)
+
