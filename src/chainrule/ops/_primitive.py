@@ -217,7 +217,8 @@ def checking_tensors(fn):
     def checked(*args, **kwargs):
         for i, param in wanted:
             value = args[i] if i < len(args) else kwargs.get(param, Tensor)
-            if not isinstance(value, Tensor) and value is not Tensor:
+            # NOTE: a NumPy array stands for a tensor of its dtype, as everywhere (issue 17, item 5)
+            if not isinstance(value, (Tensor, ndarray)) and value is not Tensor:
                 raise TypeError(f"{name}(): argument '{param}' (position {i + 1}) must be Tensor, not "
                                 f"{type(value).__name__}")
         return fn(*args, **kwargs)
