@@ -1,9 +1,9 @@
 """``chainrule.special``: torch.special's names.
 
 Most are the library's own functions under torch.special's names (``expit`` is :func:`chainrule.sigmoid`,
-``gammaln`` is :func:`chainrule.lgamma`, ``psi`` is :func:`chainrule.digamma`, ...); the rest (``ndtr``,
-``ndtri``, ``log_ndtr``, ``xlog1py``, ``entr``, ``multigammaln``) are composites of existing ops, so their
-gradients of every order, forward mode and vmap come for free.
+``gammaln`` is :func:`chainrule.lgamma`, ``psi`` is :func:`chainrule.digamma`, ``multigammaln`` is
+:func:`chainrule.mvlgamma`, ...); the rest (``ndtr``, ``ndtri``, ``log_ndtr``, ``xlog1py``, ``entr``) are
+composites of existing ops, so their gradients of every order, forward mode and vmap come for free.
 
 Not provided (no existing op to compose them from): the Bessel functions (``i0``, ``i0e``, ``i1``, ``i1e``,
 ``bessel_*``, ``modified_bessel_*``, ``spherical_bessel_j0``, ``airy_ai``), ``erfcx``, ``zeta``, ``gammainc``/
@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 
 from . import _dtype
-from .creation import arange
 from .ops import (
     digamma,
     erf,
@@ -34,6 +33,7 @@ from .ops import (
     log_softmax,
     logit,
     logsumexp,
+    mvlgamma,
     polygamma,
     round,
     sigmoid,
@@ -58,6 +58,7 @@ _MILLS_SERIES = (1, -1, 3, -15, 105, -945, 10395)
 expit = sigmoid
 gammaln = lgamma
 psi = digamma
+multigammaln = mvlgamma
 
 
 def _floating(input, op: str) -> Tensor:
@@ -160,25 +161,6 @@ def entr(input: Tensor) -> Tensor:
     positive = x > 0
     safe = where(positive, x, 1.0)
     return where(x < 0, -math.inf, where(positive, -(x * safe.log()), x * 0))
-
-
-@public()
-def multigammaln(input: Tensor, p: int) -> Tensor:
-    """The multivariate log-gamma function of dimension ``p``:
-    ``p (p - 1) / 4 * log(pi) + sum_{i<p} lgamma(x - i / 2)``, elementwise (same shape).
-
-    Example::
-
-        >>> chainrule.special.multigammaln(chainrule.tensor([2.5]), 1)
-        tensor([0.2847])
-    """
-    x = _floating(input, "multigammaln")
-    if isinstance(p, bool) or not isinstance(p, int):
-        raise TypeError(f"multigammaln(): argument 'p' must be int, not {type(p).__name__}")
-    if p < 1:
-        raise RuntimeError(f"multigammaln: p has to be greater than or equal to 1, but got p={p}")
-    halves = arange(p, dtype=x.dtype, device=x.device) * 0.5
-    return lgamma(x.unsqueeze(-1) - halves).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
 globals().update(PUBLIC[__name__])

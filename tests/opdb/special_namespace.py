@@ -51,7 +51,8 @@ ENTRIES = [
     OpInfo("special.xlog1py_number", lambda y: special.xlog1py(2.0, y), [Sample((np.array([-0.5, 3.0]),))],
            lambda y: 2 * np.log1p(y)),
     OpInfo("special.entr", special.entr, samples(0.1, 3.0), lambda x: -x * np.log(x)),
-    OpInfo("special.multigammaln", lambda x: special.multigammaln(x, 3), samples(1.2, 5.0), _multigammaln),
+    OpInfo("special.multigammaln", lambda x: special.multigammaln(x, 3), samples(1.2, 5.0), _multigammaln,
+           covers=("mvlgamma",)),
     OpInfo("special.aliases", lambda x: special.expit(x) + special.gammaln(x) + special.psi(x),
            samples(0.3, 4.0), lambda x: 1 / (1 + np.exp(-x)) + _lgamma(x) + (np.vectorize(
                lambda v: (math.lgamma(v + 1e-6) - math.lgamma(v - 1e-6)) / 2e-6, otypes=[float]))(x),

@@ -4,6 +4,7 @@ Importing this package attaches the operators and methods to :class:`chainrule.T
 """
 
 from . import (  # noqa: F401
+    aliases,
     arith,
     cast,
     composites,
@@ -21,10 +22,11 @@ from . import (  # noqa: F401
     shape,
     sort,
     special,
+    statistics,
 )
 from ._primitive import PRIMITIVES, PUBLIC, Primitive, apply  # noqa: F401
 
 _FAMILIES = (cast, arith, elementwise, special, logical, shape, join, reduce, scan, sort, indexing, linalg, decomp,
-             sampling, composites, conv)
+             sampling, composites, conv, aliases, statistics)
 __all__ = [name for family in _FAMILIES for name in family.__all__]
 globals().update({name: fn for family in _FAMILIES for name, fn in PUBLIC.get(family.__name__, {}).items()})

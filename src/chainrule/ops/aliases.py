@@ -1,0 +1,93 @@
+"""torch's further names for existing ops and their thin forms: ``fix`` (trunc), ``not_equal`` (ne), ``positive``,
+the one-sided clamps ``clamp_min``/``clamp_max``, ``dist`` (the p-norm of a difference) and ``mvlgamma`` (the
+multivariate log-gamma, torch.special's ``multigammaln``), with their Tensor methods and in-place forms.
+
+All are composites, so gradients of every order, forward mode and vmap come from the ops they call.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import _dtype
+from ..creation import arange
+from ..tensor import Tensor
+from ._primitive import exports, public
+from .arith import ne, sub
+from .cast import cast_to
+from .elementwise import clamp, trunc
+from .inplace import inplace_method
+from .reduce import norm
+from .special import lgamma, require_tensors
+
+
+@public(methods=("fix",))
+def fix(input: Tensor) -> Tensor:
+    """:func:`trunc` under numpy's name: ``input`` rounded toward zero (same shape)."""
+    return trunc(input)
+
+
+@public(methods=("not_equal",))
+def not_equal(input: Tensor, other) -> Tensor:
+    """:func:`ne`: a bool tensor, True where ``input != other`` (shapes broadcast)."""
+    return ne(input, other)
+
+
+@public(methods=("positive",))
+def positive(input: Tensor) -> Tensor:
+    """``+input``: ``input`` itself; torch's RuntimeError for a bool tensor."""
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+@public(methods=("clamp_min",))
+def clamp_min(input: Tensor, min) -> Tensor:
+    """:func:`clamp` with a lower bound only (a number or a tensor that broadcasts)."""
+    return clamp(input, min=min)
+
+
+@public(methods=("clamp_max",))
+def clamp_max(input: Tensor, max) -> Tensor:
+    """:func:`clamp` with an upper bound only (a number or a tensor that broadcasts)."""
+    return clamp(input, max=max)
+
+
+@public(methods=("dist",))
+def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
+    """The ``p``-norm of ``input - other`` over all elements (shapes broadcast): a 0-d tensor.
+
+    Example::
+
+        >>> chainrule.dist(chainrule.tensor([0.0, 0.0]), chainrule.tensor([3.0, 4.0]))
+        tensor(5.)
+    """
+    require_tensors("dist", ("input", input), ("other", other))
+    return norm(sub(input, other), p)
+
+
+@public(methods=("mvlgamma",))
+def mvlgamma(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension ``p``:
+    ``p (p - 1) / 4 * log(pi) + sum_{i<p} lgamma(x - i / 2)``, elementwise (same shape; integers give the default
+    float dtype).
+
+    Example::
+
+        >>> chainrule.mvlgamma(chainrule.tensor([2.5]), 1)
+        tensor([0.2847])
+    """
+    require_tensors("mvlgamma", ("input", input))
+    if isinstance(p, bool) or not isinstance(p, int):
+        raise TypeError(f"mvlgamma(): argument 'p' must be int, not {type(p).__name__}")
+    if p < 1:
+        raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1 (got p={p})")
+    x = input if input._data.dtype.kind == "f" else cast_to(input, _dtype.get_default_dtype().np)
+    halves = arange(p, dtype=x.dtype, device=x.device) * 0.5
+    return lgamma(x.unsqueeze(-1) - halves).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+
+for _fn in (fix, not_equal, clamp_min, clamp_max, mvlgamma):
+    inplace_method(_fn.__name__ + "_", _fn)
+
+__all__ = exports(__name__)
