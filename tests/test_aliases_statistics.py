@@ -15,7 +15,8 @@ def test_aliases_and_methods():
     np.testing.assert_array_equal(x.not_equal(0.5).numpy(), [True, False, True])
     np.testing.assert_array_equal(x.clamp_min(0.0).numpy(), [0.0, 0.5, 2.75])
     np.testing.assert_array_equal(x.clamp_max(cr.tensor([0.0, 0.0, 3.0])).numpy(), [-1.5, 0.0, 2.75])
-    assert cr.positive(x) is x and x.positive() is x
+    assert cr.positive(x) is x and x.positive() is x and cr.negative(x).tolist() == (-x).tolist()
+    assert cr.tensor([1.7, -1.2]).byte().dtype == cr.uint8 and cr.tensor([1.7, -1.2]).char().tolist() == [1, -1]
     with pytest.raises(RuntimeError, match="The `\\+` operator, on a bool tensor is not supported."):
         cr.positive(cr.tensor([True]))
     assert cr.dist(cr.tensor([0.0, 0.0]), cr.tensor([3.0, 4.0])).item() == 5.0

@@ -1,5 +1,5 @@
-"""Op database entries: ops/aliases.py (fix, not_equal, positive, clamp_min, clamp_max, dist, mvlgamma: its entry
-is special.multigammaln's) and ops/statistics.py (cov, corrcoef); see opdb/__init__.py."""
+"""Op database entries: ops/aliases.py (fix, negative, not_equal, positive, clamp_min, clamp_max, dist; mvlgamma's
+entry is special.multigammaln's) and ops/statistics.py (cov, corrcoef); see opdb/__init__.py."""
 
 import numpy as np
 
@@ -27,6 +27,7 @@ ENTRIES = [
     OpInfo("not_equal", cr.not_equal, [Sample((away_from(_X), away_from(_Y)), grad=(False, False))], np.not_equal,
            differentiable=False),
     OpInfo("positive", cr.positive, samples(), lambda x: x),
+    OpInfo("negative", cr.negative, samples(), np.negative),
     OpInfo("clamp_min", lambda x: cr.clamp_min(x, 0.5), samples(kinks=(0.5,)), lambda x: np.maximum(x, 0.5)),
     OpInfo("clamp_max", lambda x: cr.clamp_max(x, 0.5), samples(kinks=(0.5,)), lambda x: np.minimum(x, 0.5)),
     OpInfo("clamp_min_tensor", cr.clamp_min, [Sample((_X, _Y + 3.0))], np.maximum, covers=("clamp_min",)),

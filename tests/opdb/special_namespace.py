@@ -1,5 +1,5 @@
-"""Op database entries: the composites of ``chainrule.special`` (ndtr, ndtri, log_ndtr, xlog1py, entr,
-multigammaln) and its aliases of existing ops (see opdb/__init__.py). References from ``math.erfc`` and
+"""Op database entries: the composites of ``chainrule.special`` (ndtr, ndtri, log_ndtr, xlog1py, entr;
+multigammaln is mvlgamma) and its aliases of existing ops (see opdb/__init__.py). References from ``math.erfc`` and
 ``math.lgamma`` vectorised; ndtri by bisection on that ndtr."""
 
 import math

@@ -1,6 +1,7 @@
-"""torch's further names for existing ops and their thin forms: ``fix`` (trunc), ``not_equal`` (ne), ``positive``,
-the one-sided clamps ``clamp_min``/``clamp_max``, ``dist`` (the p-norm of a difference) and ``mvlgamma`` (the
-multivariate log-gamma, torch.special's ``multigammaln``), with their Tensor methods and in-place forms.
+"""torch's further names for existing ops and their thin forms: ``fix`` (trunc), ``negative`` (neg), ``not_equal``
+(ne), ``positive``, the one-sided clamps ``clamp_min``/``clamp_max``, ``dist`` (the p-norm of a difference) and
+``mvlgamma`` (the multivariate log-gamma, torch.special's ``multigammaln``), with their Tensor methods and in-place
+forms.
 
 All are composites, so gradients of every order, forward mode and vmap come from the ops they call.
 """
@@ -15,7 +16,7 @@ from ..tensor import Tensor
 from ._primitive import exports, public
 from .arith import ne, sub
 from .cast import cast_to
-from .elementwise import clamp, trunc
+from .elementwise import clamp, neg, trunc
 from .inplace import inplace_method
 from .reduce import norm
 from .special import lgamma, require_tensors
@@ -31,6 +32,12 @@ def fix(input: Tensor) -> Tensor:
 def not_equal(input: Tensor, other) -> Tensor:
     """:func:`ne`: a bool tensor, True where ``input != other`` (shapes broadcast)."""
     return ne(input, other)
+
+
+@public()
+def negative(input: Tensor) -> Tensor:
+    """:func:`neg`: ``-input`` (the method ``Tensor.negative`` is neg's own)."""
+    return neg(input)
 
 
 @public(methods=("positive",))

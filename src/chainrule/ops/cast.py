@@ -235,7 +235,8 @@ def _converter(d: _dtype.dtype, name: str):
 
 
 for _name, _d in (("float", _dtype.float32), ("double", _dtype.float64), ("half", _dtype.float16),
-                  ("long", _dtype.int64), ("int", _dtype.int32), ("bool", _dtype.bool), ("short", _dtype.int16)):
+                  ("long", _dtype.int64), ("int", _dtype.int32), ("bool", _dtype.bool), ("short", _dtype.int16),
+                  ("byte", _dtype.uint8), ("char", _dtype.int8)):
     setattr(Tensor, _name, _converter(_d, _name))
 
 
