@@ -22,6 +22,7 @@ import math
 from .._backend import xp
 from ..tensor import Tensor
 from ._primitive import Param, Primitive, apply
+from .shape import int_tuple
 
 __all__: list = []
 
@@ -132,12 +133,12 @@ def as_tuple(value, n: int, name: str, op: str) -> tuple:
     """An int or ``n`` ints (torch's ``_single``/``_pair``/``_triple``) as a tuple of ``n`` ints, or a
     TypeError naming ``op``."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return (value,) * n
+        return int_tuple(value, op, name) * n
     values = tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(values) != n or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         kind = {1: "an int or a 1-tuple", 2: "an int or a pair of ints"}.get(n, f"an int or {n} ints")
         raise TypeError(f"{op}: {name} must be {kind}, got {value!r}")
-    return values
+    return int_tuple(values, op, name)
 
 
 def _check_geometry(op: str, kernel, dilation, padding, stride) -> None:

@@ -18,7 +18,7 @@ from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import BatchedParam, Param, Primitive, apply, exports, materialize, public, shift
 from .arith import maximum, minimum, where
 from .cast import clone
-from .shape import Flip, broadcast_to, int_tuple, reshape, unique_dims
+from .shape import Flip, broadcast_to, flag, int_tuple, reshape, unique_dims
 
 _DIMS = Param("dims", tuple, "the dimensions reduced (normalised, sorted)")
 _KEEPDIM = Param("keepdim", bool, "keep the reduced dimensions as size 1")
@@ -108,7 +108,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         np_dtype = _dtype.int64.np
     else:
         np_dtype = None
-    return apply(Sum, (input,), dims=dims, keepdim=keepdim, dtype=np_dtype)
+    return apply(Sum, (input,), dims=dims, keepdim=flag(keepdim, "sum", "keepdim"), dtype=np_dtype)
 
 
 @public(methods=("mean",))
@@ -119,7 +119,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"mean: could not infer output dtype; input dtype must be floating point, got "
                            f"{input.dtype}; convert first, e.g. x.float().mean()")
-    dims = normalize_dims(dim, input._data.ndim, "mean")
+    dims, keepdim = normalize_dims(dim, input._data.ndim, "mean"), flag(keepdim, "mean", "keepdim")
     count = 1
     for d in dims:
         count *= input._data.shape[d]
@@ -196,7 +196,8 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
         raise TypeError(f"prod: dim must be an int, got {type(dim).__name__} {dim!r}; like torch's prod it "
                         "reduces one dimension (or all of them without dim), so reduce one dim at a time")
     input = _accumulating(input, dtype, "prod")
-    return apply(Prod, (input,), dims=normalize_dims(dim, input._data.ndim, "prod"), keepdim=keepdim)
+    return apply(Prod, (input,), dims=normalize_dims(dim, input._data.ndim, "prod"),
+                 keepdim=flag(keepdim, "prod", "keepdim"))
 
 
 # -- extremes ----------------------------------------------------------------------------------------
@@ -365,7 +366,7 @@ def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """The maximum over ``dim`` (an int or a tuple; all dims by default); ties share the gradient evenly."""
     dims = normalize_dims(dim, input._data.ndim, "amax")
     _nonempty(input._data.shape, dims, "amax")
-    return apply(AMax, (input,), dims=dims, keepdim=keepdim)
+    return apply(AMax, (input,), dims=dims, keepdim=flag(keepdim, "amax", "keepdim"))
 
 
 @public(methods=("amin",))
@@ -373,7 +374,7 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """The minimum over ``dim`` (an int or a tuple; all dims by default); ties share the gradient evenly."""
     dims = normalize_dims(dim, input._data.ndim, "amin")
     _nonempty(input._data.shape, dims, "amin")
-    return apply(AMin, (input,), dims=dims, keepdim=keepdim)
+    return apply(AMin, (input,), dims=dims, keepdim=flag(keepdim, "amin", "keepdim"))
 
 
 def _arg_extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
@@ -415,7 +416,7 @@ def _moment(op: str, input: Tensor, dim, unbiased, keepdim: bool, correction) ->
                            f"convert first, e.g. x.float().{op}()")
     if correction is None:
         correction = 1 if unbiased is None else int(bool(unbiased))
-    dims = normalize_dims(dim, input._data.ndim, op)
+    dims, keepdim = normalize_dims(dim, input._data.ndim, op), flag(keepdim, op, "keepdim")
     n = math.prod(input._data.shape[d] for d in dims)
     dof = builtins.max(n - correction, 0)
     if dof == 0:
@@ -456,7 +457,7 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """
     if input._data.dtype.kind != "f":
         input = input.to(_dtype.get_default_dtype())
-    dims = normalize_dims(dim, input._data.ndim, "logsumexp")
+    dims, keepdim = normalize_dims(dim, input._data.ndim, "logsumexp"), flag(keepdim, "logsumexp", "keepdim")
     top = shift_for_exp(input, dims)
     total = sum((input - top).exp(), dims, keepdim)
     with xp.errstate(divide="ignore"):  # an all -inf (or empty) slice sums to 0: its log is -inf, as in torch
@@ -530,7 +531,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
             raise RuntimeError(f"norm: p={p!r} is not supported; use 'fro' or a number (the nuclear norm "
                                "'nuc' needs an SVD, which chainrule does not have)")
         p = 2
-    dims = normalize_dims(dim, input._data.ndim, "norm")
+    dims, keepdim = normalize_dims(dim, input._data.ndim, "norm"), flag(keepdim, "norm", "keepdim")
     if p == math.inf:
         return amax(input.abs(), dims, keepdim)
     if p == -math.inf:
@@ -607,7 +608,7 @@ def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
     """
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
         raise TypeError(f"aminmax(): argument 'dim' must be int, not {type(dim).__name__}")
-    dims = normalize_dims(dim, input._data.ndim, "aminmax")
+    dims, keepdim = normalize_dims(dim, input._data.ndim, "aminmax"), flag(keepdim, "aminmax", "keepdim")
     if builtins.any(input._data.shape[d] == 0 for d in dims) or input._data.size == 0:
         raise RuntimeError(f"aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
                            f"identity (input of shape {tuple(input._data.shape)})")
@@ -683,13 +684,15 @@ class AnyOf(AllOf):
 @public(methods=("all",))
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where every element over ``dim`` (all dims by default) is non-zero; a bool tensor, no gradient."""
-    return apply(AllOf, (input,), dims=normalize_dims(dim, input._data.ndim, "all"), keepdim=keepdim)
+    return apply(AllOf, (input,), dims=normalize_dims(dim, input._data.ndim, "all"),
+                 keepdim=flag(keepdim, "all", "keepdim"))
 
 
 @public(methods=("any",))
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where some element over ``dim`` (all dims by default) is non-zero; a bool tensor, no gradient."""
-    return apply(AnyOf, (input,), dims=normalize_dims(dim, input._data.ndim, "any"), keepdim=keepdim)
+    return apply(AnyOf, (input,), dims=normalize_dims(dim, input._data.ndim, "any"),
+                 keepdim=flag(keepdim, "any", "keepdim"))
 
 
 __all__ = exports(__name__)

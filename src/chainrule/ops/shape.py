@@ -406,6 +406,13 @@ def int_arg(value, op: str, arg: str) -> int:
     return int_tuple(value, op, arg)[0]
 
 
+def flag(value, op: str, arg: str) -> bool:
+    """``value`` as a bool, or torch's TypeError naming ``op`` and ``arg`` (``keepdim=1`` is refused, as there)."""
+    if isinstance(value, (bool, xp.bool_)):
+        return bool(value)
+    raise TypeError(f"{op}(): argument '{arg}' must be bool, not {type(value).__name__}")
+
+
 def unique_dims(dims: tuple, ndim: int, op: str) -> tuple:
     """``dims`` as non-negative axes (IndexError when out of range), refusing repeats as torch does."""
     out = tuple(_normalize_dim(d, ndim, op) for d in dims)

@@ -16,6 +16,7 @@ from ...creation import arange, full_like
 from ...ops import composites, elementwise
 from ...ops.arith import maximum, minimum, where
 from ...ops.join import pad
+from ...ops.shape import int_arg
 from ...tensor import Tensor, _wrap
 from .activation import log_softmax, logsigmoid
 from .distance import clamp_min_value, pairwise_distance
@@ -230,7 +231,7 @@ def _target_terms(op: str, input: Tensor, target: Tensor, weight, ignore_index: 
     classes = input._data.shape[cdim]
     # NOTE: built from ops, not from the target's values, so vmap can batch it (per-sample losses).
     t = target.long()
-    valid = t != ignore_index
+    valid = t != int_arg(ignore_index, op, "ignore_index")
     if not _inside_vmap():  # inside vmap the values belong to one sample and cannot be inspected
         bad = (((t < 0) | (t >= classes)) & valid)._data
         if bad.any():
@@ -322,7 +323,8 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
     (a K-dimensional loss); ``ignore_index=None`` ignores nothing. ``options`` (torch's chunked, memory-saving
     path) is accepted and the reference computation is used: the values are the same.
     """
-    _check_tensors("linear_cross_entropy", input=input, linear_weight=linear_weight, target=target)
+    _check_tensors("linear_cross_entropy", input=input, linear_weight=linear_weight, target=target,
+                   linear_bias=linear_bias, weight=weight)
     if not 1 <= input._data.ndim <= 2:
         raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input._data.ndim}")
     if linear_weight._data.ndim < 2:

@@ -22,7 +22,13 @@ def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple:
     return centered * (var + eps).rsqrt(), mean, var
 
 
+def _check_optional(op: str, name: str, t) -> None:
+    if t is not None and not isinstance(t, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor or None, not {type(t).__name__}")
+
+
 def _check_stat(op: str, name: str, t: Tensor | None, channels: int) -> None:
+    _check_optional(op, name, t)
     if t is not None and t._data.size != channels:
         raise RuntimeError(f"{op}: {name} should contain {channels} elements not {t._data.size}")
 
@@ -182,6 +188,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
 
 
 def _check_trailing_param(op: str, name: str, t, shape: tuple) -> None:
+    _check_optional(op, name, t)
     if t is not None and tuple(t._data.shape) != shape:
         raise RuntimeError(f"{op}: expected {name} of shape {shape}, got {tuple(t._data.shape)}")
 

@@ -20,7 +20,7 @@ from ...ops.indexing import gather, index_select, scatter_add
 from ...ops.join import cat
 from ...ops.linalg import matmul
 from ...ops.reduce import argmax
-from ...ops.shape import broadcast_to
+from ...ops.shape import broadcast_to, int_arg
 from ...tensor import Tensor, _wrap
 from .conv import spatial_doc
 
@@ -162,7 +162,7 @@ def _adaptive_sizes(op: str, nd: int, input: Tensor, output_size) -> tuple:
     if len(values) != nd:
         raise TypeError(f"{op}: output_size must be an int or {nd} ints (None keeps that size), got "
                         f"{output_size!r}")
-    out = tuple(n if v is None else v for n, v in zip(size, values))
+    out = tuple(n if v is None else int_arg(v, op, "output_size") for n, v in zip(size, values))
     if min(out) < 0 or (min(out) == 0 and input._data.size):
         raise RuntimeError(f"{op}: output_size must be positive, got {out}")
     return tuple(size), out
