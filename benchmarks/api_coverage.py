@@ -2,8 +2,8 @@
 
 Compares, name by name, ``torch.nn``'s module classes, ``torch.nn.functional``'s functions, ``torch.Tensor``'s
 public methods and attributes, ``torch.special``, ``torch.linalg``, ``torch.optim`` (with ``lr_scheduler``) and the
-torch-level functions named in issue 13's scope with chainrule's, and prints what is missing, section by section.
-Names that are out of scope are left out with the reason (``--excluded`` prints them too).
+torch-level functions (issue 13's first, then the rest) with chainrule's, and prints what is missing, section by
+section. Names that are out of scope are left out with the reason (``--excluded`` prints them too).
 
 Run: ``PYTHONPATH=src /tmp/torchenv/bin/python -m benchmarks.api_coverage [--excluded]`` (needs torch installed;
 a name is "present" when ``hasattr`` finds it, so behaviour is the tests' job, not this script's).
@@ -44,6 +44,15 @@ OUT_OF_SCOPE = [
      r"|native_channel_shuffle|grouped_mm|scaled_grouped_mm|scaled_mm)$",
      "torch internals, typing re-exports or CUDA/float8-only kernels"),
     (r"^(Container)$", "deprecated in torch (warns: use Sequential)"),
+    (r"^(cudnn_|miopen_|mkldnn_|fbgemm_|native_|batch_norm_(backward|elemt|gather|stats|update)|choose_qparams"
+     r"|fused_moving_avg|segment_reduce|norm_except_dim|sym_|.*autocast|.*_copy$|import_ir_module|parse_ir"
+     r"|parse_schema|parse_type_comment|merge_type_from_type_comment|unify_type_list|fork$|wait$|while_loop$"
+     r"|cond$|compiled_with_cxx11_abi|classproperty|thread_safe_generator|prepare_multiprocessing_environment"
+     r"|profiler_|get_file_path|from_file$|init_num_threads|is_vulkan_available|empty_quantized|empty_permuted"
+     r"|affine_grid_generator|grid_sampler|constant_pad_nd|convolution$|saddmm|dsmm|hsmm|hspmm|spmm"
+     r"|get_device_module|set_flush_denormal|feature_dropout|embedding_renorm_|rnn_(relu|tanh)|lstm$|gru$"
+     r"|lstm_cell|gru_cell)", "torch internals (kernels behind nn/functional, JIT, sparse or backend plumbing)"),
+    (r"^(layout|index)$", "a single (strided) layout; torch's internal indexing entry point"),
     (r"^(istft|stft)$", "complex outputs"),
     (r"^_", "private"),
 ]
@@ -108,6 +117,9 @@ def sections(torch) -> list[tuple[str, list[str], object]]:
         ("torch.nn.functional", functional, chainrule.nn.functional),
         ("torch.Tensor (methods and attributes)", tensor, chainrule.Tensor),
         ("torch (issue 13's functions)", ISSUE_13_TORCH, chainrule),
+        ("torch (every other top-level function)",
+         [name for name in _public_functions(torch) if name.islower() and name not in ISSUE_13_TORCH
+          and not isinstance(getattr(torch, name), type)], chainrule),
         ("torch.special", [n for n in torch.special.__all__], getattr(chainrule, "special", None)),
         ("torch.linalg", _public_functions(torch.linalg), chainrule.linalg),
         ("torch.optim", optim, chainrule.optim),
