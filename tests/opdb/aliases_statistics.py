@@ -1,5 +1,5 @@
-"""Op database entries: ops/aliases.py (fix, negative, not_equal, positive, clamp_min, clamp_max, dist; mvlgamma's
-entry is special.multigammaln's) and ops/statistics.py (cov, corrcoef); see opdb/__init__.py."""
+"""Op database entries: ops/aliases.py (absolute, fix, negative, rsub, not_equal, positive, clamp_min, clamp_max,
+dist; mvlgamma's entry is special.multigammaln's) and ops/statistics.py (cov, corrcoef); see opdb/__init__.py."""
 
 import numpy as np
 
@@ -28,6 +28,9 @@ ENTRIES = [
            differentiable=False),
     OpInfo("positive", cr.positive, samples(), lambda x: x),
     OpInfo("negative", cr.negative, samples(), np.negative),
+    OpInfo("absolute", cr.absolute, samples(kinks=(0.0,)), np.abs),
+    OpInfo("rsub", lambda x, y: cr.rsub(x, y, alpha=2), [Sample((_X, _Y))], lambda x, y: y - 2 * x),
+    OpInfo("rsub_number", lambda x: cr.rsub(x, 5.0), samples(), lambda x: 5.0 - x, covers=("rsub",)),
     OpInfo("clamp_min", lambda x: cr.clamp_min(x, 0.5), samples(kinks=(0.5,)), lambda x: np.maximum(x, 0.5)),
     OpInfo("clamp_max", lambda x: cr.clamp_max(x, 0.5), samples(kinks=(0.5,)), lambda x: np.minimum(x, 0.5)),
     OpInfo("clamp_min_tensor", cr.clamp_min, [Sample((_X, _Y + 3.0))], np.maximum, covers=("clamp_min",)),

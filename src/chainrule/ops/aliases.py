@@ -1,7 +1,7 @@
-"""torch's further names for existing ops and their thin forms: ``fix`` (trunc), ``negative`` (neg), ``not_equal``
-(ne), ``positive``, the one-sided clamps ``clamp_min``/``clamp_max``, ``dist`` (the p-norm of a difference) and
-``mvlgamma`` (the multivariate log-gamma, torch.special's ``multigammaln``), with their Tensor methods and in-place
-forms.
+"""torch's further names for existing ops and their thin forms: ``absolute`` (abs), ``fix`` (trunc), ``negative``
+(neg), ``not_equal`` (ne), ``rsub`` (sub reversed), ``positive``, the one-sided clamps ``clamp_min``/``clamp_max``,
+``dist`` (the p-norm of a difference) and ``mvlgamma`` (the multivariate log-gamma, torch.special's
+``multigammaln``), with their Tensor methods and in-place forms.
 
 All are composites, so gradients of every order, forward mode and vmap come from the ops they call.
 """
@@ -13,6 +13,7 @@ import math
 from .. import _dtype
 from ..creation import arange
 from ..tensor import Tensor
+from . import elementwise
 from ._primitive import exports, public
 from .arith import ne, sub
 from .cast import cast_to
@@ -32,6 +33,18 @@ def fix(input: Tensor) -> Tensor:
 def not_equal(input: Tensor, other) -> Tensor:
     """:func:`ne`: a bool tensor, True where ``input != other`` (shapes broadcast)."""
     return ne(input, other)
+
+
+@public()
+def absolute(input: Tensor) -> Tensor:
+    """:func:`abs`: ``|input|`` (the method ``Tensor.absolute`` is abs's own)."""
+    return elementwise.abs(input)
+
+
+@public()
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """``other - alpha * input``: :func:`sub` with the operands swapped (either may be a number)."""
+    return sub(other, input, alpha=alpha)
 
 
 @public()
