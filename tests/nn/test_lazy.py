@@ -110,6 +110,9 @@ def test_copy_and_pickle_keep_placeholders():
         clone(chainrule.randn(2, 4, dtype=chainrule.float64))
         assert type(clone) is nn.Linear and tuple(clone.weight.shape) == (3, 4)
     assert is_lazy(m.weight)
+    for m in (nn.LazyConv2d(2, 3), nn.LazyBatchNorm1d()):
+        clone = pickle.loads(pickle.dumps(m))
+        assert type(clone) is type(m) and clone.has_uninitialized_params()
 
 
 def test_state_dict_round_trips():

@@ -36,6 +36,7 @@ class LazyModuleMixin:
     """
 
     cls_to_become: type | None = None
+    _inferred: str  # the attribute read from the first input (0 until then)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -72,6 +73,16 @@ class LazyModuleMixin:
                                       error_msgs, assign)
         missing_keys[:] = [key for key in missing_keys if key not in skipped]
 
+    def _placeholders(self, bias: bool, device, dtype) -> None:
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        # NOTE: the eager constructor calls this while the inferred size is still 0: nothing to initialise yet.
+        if not self.has_uninitialized_params() and getattr(self, self._inferred) != 0:
+            super().reset_parameters()
+
     def initialize_parameters(self, *args, **kwargs) -> None:
         """Materialise and initialise the placeholders from the first input (each lazy layer defines it)."""
         raise NotImplementedError(f"initialize_parameters is not implemented for {type(self).__name__}")
@@ -97,18 +108,13 @@ class LazyLinear(LazyModuleMixin, Linear):
     ``LazyLinear``); it becomes a ``Linear`` on the first forward, initialised as one."""
 
     cls_to_become = Linear
+    _inferred = "in_features"
 
     def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
         # NOTE: built empty (0, 0, no bias) so nothing is allocated that the first input would overwrite.
         super().__init__(0, 0, False)
-        self.weight = UninitializedParameter(device=device, dtype=dtype)
         self.out_features = out_features
-        if bias:
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
-
-    def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.in_features != 0:
-            super().reset_parameters()
+        self._placeholders(bias, device, dtype)
 
     def initialize_parameters(self, input: Tensor) -> None:
         if self.has_uninitialized_params():
@@ -122,15 +128,7 @@ class LazyLinear(LazyModuleMixin, Linear):
 class _LazyConvMixin(LazyModuleMixin):
     """``in_channels`` from the first input's channel dimension (dim 1 of a batch, dim 0 unbatched)."""
 
-    def _lazy_init(self, out_channels: int, bias: bool, device, dtype) -> None:
-        self.weight = UninitializedParameter(device=device, dtype=dtype)
-        self.out_channels = out_channels
-        if bias:
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
-
-    def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.in_channels != 0:
-            super().reset_parameters()
+    _inferred = "in_channels"
 
     def initialize_parameters(self, input: Tensor, *args, **kwargs) -> None:
         if not self.has_uninitialized_params():
@@ -158,7 +156,8 @@ class _LazyConv(_LazyConvMixin):
                  bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None) -> None:
         super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device=device,
                          dtype=dtype)
-        self._lazy_init(out_channels, bias, device, dtype)
+        self.out_channels = out_channels
+        self._placeholders(bias, device, dtype)
 
 
 class _LazyConvTranspose(_LazyConvMixin):
@@ -166,65 +165,39 @@ class _LazyConvTranspose(_LazyConvMixin):
                  bias: bool = True, dilation=1, padding_mode: str = "zeros", device=None, dtype=None) -> None:
         super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode,
                          device=device, dtype=dtype)
-        self._lazy_init(out_channels, bias, device, dtype)
+        self.out_channels = out_channels
+        self._placeholders(bias, device, dtype)
 
 
-class LazyConv1d(_LazyConv, Conv1d):
-    """A :class:`~chainrule.nn.Conv1d` whose ``in_channels`` is read from the first input."""
-
-    cls_to_become = Conv1d
-
-
-class LazyConv2d(_LazyConv, Conv2d):
-    """A :class:`~chainrule.nn.Conv2d` whose ``in_channels`` is read from the first input."""
-
-    cls_to_become = Conv2d
+def _lazy(mixin: type, eager: type, inferred: str) -> type:
+    """The lazy form of ``eager`` (named ``Lazy<Eager>`` in this module, so it pickles by name)."""
+    name = "Lazy" + eager.__name__
+    return type(name, (mixin, eager), {
+        "__module__": __name__, "__qualname__": name, "cls_to_become": eager,
+        "__doc__": f"A :class:`~chainrule.nn.{eager.__name__}` whose ``{inferred}`` is read from the first input."})
 
 
-class LazyConv3d(_LazyConv, Conv3d):
-    """A :class:`~chainrule.nn.Conv3d` whose ``in_channels`` is read from the first input."""
-
-    cls_to_become = Conv3d
-
-
-class LazyConvTranspose1d(_LazyConvTranspose, ConvTranspose1d):
-    """A :class:`~chainrule.nn.ConvTranspose1d` whose ``in_channels`` is read from the first input."""
-
-    cls_to_become = ConvTranspose1d
-
-
-class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
-    """A :class:`~chainrule.nn.ConvTranspose2d` whose ``in_channels`` is read from the first input."""
-
-    cls_to_become = ConvTranspose2d
-
-
-class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
-    """A :class:`~chainrule.nn.ConvTranspose3d` whose ``in_channels`` is read from the first input."""
-
-    cls_to_become = ConvTranspose3d
+LazyConv1d, LazyConv2d, LazyConv3d = (_lazy(_LazyConv, eager, "in_channels") for eager in (Conv1d, Conv2d, Conv3d))
+LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d = (
+    _lazy(_LazyConvTranspose, eager, "in_channels") for eager in (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d))
 
 
 class _LazyNorm(LazyModuleMixin):
     """``num_features`` from the first input's channel dimension; weight/bias and running statistics are
     placeholders until then (``num_batches_tracked`` is a real 0, as in torch)."""
 
+    _inferred = "num_features"
+
     def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
         super().__init__(0, eps, momentum, False, False, device, dtype, bias=False)
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
-            self.weight = UninitializedParameter(device=device, dtype=dtype)
-            if bias:
-                self.bias = UninitializedParameter(device=device, dtype=dtype)
+            self._placeholders(bias, device, dtype)
         if track_running_stats:
             self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
             self.running_var = UninitializedBuffer(device=device, dtype=dtype)
             self.num_batches_tracked = creation.tensor(0, dtype=_dtype.int64, device=device)
-
-    def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.num_features != 0:
-            super().reset_parameters()
 
     def initialize_parameters(self, input: Tensor) -> None:
         if not self.has_uninitialized_params():
@@ -251,37 +224,7 @@ class _LazyInstanceNorm(_LazyNorm):
         return 0 if input._data.ndim == self._ranks[0] else 1
 
 
-class LazyBatchNorm1d(_LazyNorm, BatchNorm1d):
-    """A :class:`~chainrule.nn.BatchNorm1d` whose ``num_features`` is read from the first input."""
-
-    cls_to_become = BatchNorm1d
-
-
-class LazyBatchNorm2d(_LazyNorm, BatchNorm2d):
-    """A :class:`~chainrule.nn.BatchNorm2d` whose ``num_features`` is read from the first input."""
-
-    cls_to_become = BatchNorm2d
-
-
-class LazyBatchNorm3d(_LazyNorm, BatchNorm3d):
-    """A :class:`~chainrule.nn.BatchNorm3d` whose ``num_features`` is read from the first input."""
-
-    cls_to_become = BatchNorm3d
-
-
-class LazyInstanceNorm1d(_LazyInstanceNorm, InstanceNorm1d):
-    """A :class:`~chainrule.nn.InstanceNorm1d` whose ``num_features`` is read from the first input."""
-
-    cls_to_become = InstanceNorm1d
-
-
-class LazyInstanceNorm2d(_LazyInstanceNorm, InstanceNorm2d):
-    """A :class:`~chainrule.nn.InstanceNorm2d` whose ``num_features`` is read from the first input."""
-
-    cls_to_become = InstanceNorm2d
-
-
-class LazyInstanceNorm3d(_LazyInstanceNorm, InstanceNorm3d):
-    """A :class:`~chainrule.nn.InstanceNorm3d` whose ``num_features`` is read from the first input."""
-
-    cls_to_become = InstanceNorm3d
+LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d = (
+    _lazy(_LazyNorm, eager, "num_features") for eager in (BatchNorm1d, BatchNorm2d, BatchNorm3d))
+LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d = (
+    _lazy(_LazyInstanceNorm, eager, "num_features") for eager in (InstanceNorm1d, InstanceNorm2d, InstanceNorm3d))
