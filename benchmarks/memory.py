@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from ._common import optional
+from ._common import optional, report
 
 SIZES = (1024,) * 21 + (10,)
 BATCH = 512
@@ -49,9 +49,8 @@ def main() -> None:
         return
     libs = ["chainrule"] + (["torch"] if optional("torch") else [])
     rows = [(name, peak_mib(name)) for name in libs]
-    print(f"\npeak memory of an MLP step, {len(SIZES) - 1} layers (20 of 1024x1024), batch {BATCH}, float32")
-    for name, mib in rows:
-        print(f"  {name:<12} {mib:10.1f} MiB   ratio to chainrule: {mib / rows[0][1]:6.2f}x")
+    report(f"peak memory of an MLP step, {len(SIZES) - 1} layers (20 of 1024x1024), batch {BATCH}, float32", rows,
+           "MiB", 1)
 
 
 if __name__ == "__main__":
