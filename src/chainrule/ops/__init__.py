@@ -23,10 +23,11 @@ from . import (  # noqa: F401
     sort,
     special,
     statistics,
+    view_scatter,
 )
 from ._primitive import PRIMITIVES, PUBLIC, Primitive, apply  # noqa: F401
 
 _FAMILIES = (cast, arith, elementwise, special, logical, shape, join, reduce, scan, sort, indexing, linalg, decomp,
-             sampling, composites, conv, aliases, statistics)
+             sampling, composites, conv, aliases, statistics, view_scatter)
 __all__ = [name for family in _FAMILIES for name in family.__all__]
 globals().update({name: fn for family in _FAMILIES for name, fn in PUBLIC.get(family.__name__, {}).items()})

@@ -1,0 +1,104 @@
+"""Views and their scatters: ``Tensor.unfold`` (the sliding windows along one dimension) and torch's out-of-place
+embeddings into a copy of ``input``, the inverses of the views ``diagonal``, ``select`` and slicing:
+``diagonal_scatter``, ``select_scatter``, ``slice_scatter``.
+
+Composites of ``index_select``, ``index_copy`` and ``index_put`` (out of place, so vmap, forward mode and
+gradients of every order come from them).
+"""
+
+from __future__ import annotations
+
+from .. import _dtype
+from ..creation import arange, tensor
+from ..tensor import Tensor, _normalize_dim
+from ._primitive import exports, method, public
+from .indexing import index_copy, index_put, index_select
+from .shape import movedim
+from .special import require_tensors
+
+
+def _check_src(src: Tensor, expected: tuple) -> None:
+    if tuple(src._data.shape) != tuple(expected):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src._data.shape)}, slice size = {list(expected)}")
+
+
+def _without(shape: tuple, *dims: int) -> tuple:
+    return tuple(n for d, n in enumerate(shape) if d not in dims)
+
+
+@method("unfold")
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Every window of ``size`` elements along ``dimension``, ``step`` apart: that dimension becomes the number of
+    windows ``(L - size) // step + 1`` and a last dimension of ``size`` is added (torch's ``Tensor.unfold``; a
+    copy, not a view).
+
+    Example::
+
+        >>> chainrule.arange(6.).unfold(0, 3, 2)
+        tensor([[0., 1., 2.],
+                [2., 3., 4.]])
+    """
+    shape = tuple(self._data.shape)
+    d = _normalize_dim(dimension, max(len(shape), 1), "unfold")
+    length = shape[d] if shape else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {length} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    x = self.reshape(1) if not shape else self
+    count = (length - size) // step + 1
+    starts = arange(count, dtype=_dtype.int64, device=self.device) * step
+    index = (starts.unsqueeze(1) + arange(size, dtype=_dtype.int64, device=self.device)).reshape(-1)
+    windows = index_select(x, d, index).reshape(x._data.shape[:d] + (count, size) + x._data.shape[d + 1:])
+    out = movedim(windows, d + 1, -1)
+    return out.reshape(size) if not shape else out
+
+
+@public(methods=("diagonal_scatter",))
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A copy of ``input`` with ``src`` written on its diagonal ``input.diagonal(offset, dim1, dim2)`` (``src`` has
+    that diagonal's shape: the other dimensions, then the diagonal's length)."""
+    require_tensors("diagonal_scatter", ("input", input), ("src", src))
+    shape = tuple(input._data.shape)
+    d1, d2 = _normalize_dim(dim1, len(shape), "diagonal_scatter"), _normalize_dim(dim2, len(shape), "diagonal_scatter")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    length = max(0, min(shape[d1] - max(0, -offset), shape[d2] - max(0, offset)))
+    _check_src(src, _without(shape, d1, d2) + (length,))
+    steps = arange(length, dtype=_dtype.int64, device=input.device)
+    rows, cols = steps + max(0, -offset), steps + max(0, offset)
+    front = movedim(input, (d1, d2), (0, 1))
+    return movedim(index_put(front, (rows, cols), movedim(src, -1, 0)), (0, 1), (d1, d2))
+
+
+@public(methods=("select_scatter",))
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """A copy of ``input`` with ``src`` written at ``input.select(dim, index)`` (``src`` has that slice's shape)."""
+    require_tensors("select_scatter", ("input", input), ("src", src))
+    shape = tuple(input._data.shape)
+    d = _normalize_dim(dim, len(shape), "select_scatter")
+    if not -shape[d] <= index < shape[d]:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(shape)} at dimension {d}")
+    _check_src(src, _without(shape, d))
+    position = tensor([index % shape[d]], dtype=_dtype.int64, device=input.device)
+    return index_copy(input, d, position, src.unsqueeze(d))
+
+
+@public(methods=("slice_scatter",))
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                  step: int = 1) -> Tensor:
+    """A copy of ``input`` with ``src`` written at ``input[..., start:end:step, ...]`` along ``dim`` (``src`` has
+    that slice's shape; ``step`` positive)."""
+    require_tensors("slice_scatter", ("input", input), ("src", src))
+    shape = tuple(input._data.shape)
+    d = _normalize_dim(dim, len(shape), "slice_scatter")
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    positions = list(range(shape[d])[start:end:step])
+    _check_src(src, shape[:d] + (len(positions),) + shape[d + 1:])
+    index = tensor(positions, dtype=_dtype.int64, device=input.device)
+    return index_copy(input, d, index, src)
+
+
+__all__ = exports(__name__)
