@@ -41,6 +41,9 @@ ENTRIES = [
     OpInfo("special.ndtr", special.ndtr, samples(-4.0, 4.0), _ndtr),
     OpInfo("special.log_ndtr", special.log_ndtr, samples(-6.0, 6.0) + [_TAIL], _log_ndtr),
     OpInfo("special.ndtri", special.ndtri, samples(0.05, 0.95), _ndtri),
+    # NOTE: the lower tail's Newton-refined branch (below 1e-3) and its boundary
+    OpInfo("special.ndtri_tail", special.ndtri, [Sample((np.array([2e-4, 5e-4, 9.99e-4, 1.001e-3, 0.3]),))], _ndtri,
+           covers=("special.ndtri",)),
     OpInfo("special.xlog1py", special.xlog1py,
            pair_samples(positive_second=True) + [Sample((np.array([0.0, 1.5]), np.array([2.0, -0.5])))],
            lambda x, y: np.where(x == 0, 0.0, x * np.log1p(y))),
