@@ -12,11 +12,13 @@ import warnings
 
 from .. import _state
 from .._backend import xp
+from ..ops._special_math import erfinv
 from ..random import numpy_generator
 from ..tensor import Tensor, _wrap
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_", "xavier_uniform_",
-           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "trunc_normal_", "orthogonal_", "dirac_",
+           "sparse_"]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "sigmoid")
@@ -138,3 +140,60 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinea
     """He normal: ``N(0, std**2)`` with ``std = gain / sqrt(fan)``."""
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     return tensor if std is None else normal_(tensor, 0.0, std, generator)
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator=None) -> Tensor:
+    """Fill with samples of ``N(mean, std**2)`` truncated to ``[a, b]`` (inverse-CDF sampling, as torch)."""
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may "
+                      "be incorrect.", stacklevel=2)
+    low, high = (0.5 * (1 + math.erf((bound - mean) / std / math.sqrt(2))) for bound in (a, b))
+    u = numpy_generator(generator).uniform(2 * low - 1, 2 * high - 1, tensor._data.shape)
+    return _fill(tensor, xp.clip(erfinv(u) * std * math.sqrt(2) + mean, a, b))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix: the Q of the QR decomposition of a normal sample, its columns'
+    signs fixed by R's diagonal, times ``gain``; dimensions after the first are flattened (Saxe et al. 2013)."""
+    if tensor._data.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor._data.size == 0:
+        return tensor
+    rows = tensor._data.shape[0]
+    cols = tensor._data.size // rows
+    sample = numpy_generator(generator).normal(0.0, 1.0, (rows, cols))
+    q, r = xp.linalg.qr(sample.T if rows < cols else sample)
+    q = q * xp.sign(xp.diagonal(r))
+    return _fill(tensor, gain * (q.T if rows < cols else q).reshape(tensor._data.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: each output channel (of each of ``groups``)
+    passes its own input channel through unchanged, at the kernel's centre."""
+    shape = tensor._data.shape
+    if len(shape) not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = shape[0] // groups
+    delta = xp.zeros(shape)
+    centre = tuple(n // 2 for n in shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, shape[1])):
+            delta[(g * per_group + d, d) + centre] = 1
+    return _fill(tensor, delta)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """Fill a 2-D tensor with ``N(0, std**2)`` samples, then zero ``ceil(sparsity * rows)`` random rows of each
+    column (Martens 2010), as torch (a dense tensor)."""
+    if tensor._data.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor._data.shape
+    rng = numpy_generator(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    zeros = math.ceil(sparsity * rows)
+    for col in range(cols):
+        values[rng.permutation(rows)[:zeros], col] = 0
+    return _fill(tensor, values)
