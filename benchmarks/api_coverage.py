@@ -53,6 +53,8 @@ OUT_OF_SCOPE = [
      r"|get_device_module|set_flush_denormal|feature_dropout|embedding_renorm_|rnn_(relu|tanh)|lstm$|gru$"
      r"|lstm_cell|gru_cell)", "torch internals (kernels behind nn/functional, JIT, sparse or backend plumbing)"),
     (r"^(layout|index)$", "a single (strided) layout; torch's internal indexing entry point"),
+    (r"^(convert_conv[23]d_weight_memory_format|clip_grad_norm|functionalize|debug_unwrap)$",
+     "memory formats (dense row-major only), torch's deprecated clip_grad_norm, functionalization internals"),
     (r"^(istft|stft)$", "complex outputs"),
     (r"^_", "private"),
 ]
@@ -125,6 +127,12 @@ def sections(torch) -> list[tuple[str, list[str], object]]:
         ("torch.optim", optim, chainrule.optim),
         ("torch.optim.lr_scheduler", schedulers, chainrule.optim.lr_scheduler),
         ("torch.testing", TORCH_TESTING, chainrule.testing),
+        ("torch.nn.init", [n for n in _public_functions(torch.nn.init) if n.endswith("_") or n == "calculate_gain"],
+         chainrule.nn.init),
+        ("torch.nn.utils", _public_functions(torch.nn.utils), chainrule.nn.utils),
+        ("torch.nn.utils.rnn", torch.nn.utils.rnn.__all__, chainrule.nn.utils.rnn),
+        ("torch.autograd", [n for n in torch.autograd.__all__], chainrule.autograd),
+        ("torch.func", _public_functions(torch.func), chainrule.func),
     ]
 
 
