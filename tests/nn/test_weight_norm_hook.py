@@ -1,5 +1,5 @@
-"""The older hook form nn.utils.weight_norm / remove_weight_norm: parameters, recomputation, removal, torch's
-state_dict layout and errors."""
+"""The older hook forms nn.utils.weight_norm / spectral_norm and their remove_*: parameters, recomputation,
+removal, torch's state_dict layout and errors."""
 
 import warnings
 
@@ -60,3 +60,42 @@ def test_torch_state_dict_loads():
     ours.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
     np.testing.assert_allclose(ours(cr.tensor(x)).detach().numpy(), ref(torch.tensor(x)).detach().numpy(), rtol=1e-5)
+
+
+def test_spectral_norm_hook_form():
+    cr.manual_seed(0)
+    layer = nn.utils.spectral_norm(nn.Linear(6, 4))
+    assert sorted(layer.state_dict()) == ["bias", "weight_orig", "weight_u", "weight_v"]
+    for _ in range(30):
+        layer(cr.randn(2, 6))  # power iteration converges in training mode
+    sigma = np.linalg.svd(layer.weight_orig.detach().numpy(), compute_uv=False)[0]
+    np.testing.assert_allclose(layer.weight.detach().numpy(), layer.weight_orig.detach().numpy() / sigma, rtol=1e-4)
+    u = layer.weight_u.numpy().copy()
+    layer.eval()(cr.randn(2, 6))
+    np.testing.assert_array_equal(layer.weight_u.numpy(), u)  # no iteration in eval
+    layer.train()(cr.randn(2, 6)).sum().backward()
+    assert layer.weight_orig.grad.shape == (4, 6)
+    conv = nn.utils.spectral_norm(nn.ConvTranspose2d(3, 5, 2))
+    assert conv.weight_u.shape == (5,) and conv.weight_v.shape == (12,)  # dim 1 for transposed convolutions
+    layer.eval()(cr.randn(2, 6))
+    weight = layer.weight.detach().numpy().copy()
+    nn.utils.remove_spectral_norm(layer)
+    assert sorted(layer.state_dict()) == ["bias", "weight"] and isinstance(layer.weight, nn.Parameter)
+    np.testing.assert_allclose(layer.weight.detach().numpy(), weight, rtol=1e-6)
+    with pytest.raises(ValueError, match="spectral_norm of 'weight' not found"):
+        nn.utils.remove_spectral_norm(layer)
+    with pytest.raises(ValueError, match="Expected n_power_iterations to be positive"):
+        nn.utils.spectral_norm(nn.Linear(2, 2), n_power_iterations=0)
+
+
+def test_spectral_norm_matches_torch():
+    torch = pytest.importorskip("torch")
+    ref = torch.nn.utils.spectral_norm(torch.nn.Conv2d(2, 3, 3))
+    ours = nn.utils.spectral_norm(nn.Conv2d(2, 3, 3))
+    ours.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((1, 2, 5, 5)).astype(np.float32)
+    for mode in ("train", "eval"):
+        getattr(ref, mode)(), getattr(ours, mode)()
+        np.testing.assert_allclose(ours(cr.tensor(x)).detach().numpy(), ref(torch.tensor(x)).detach().numpy(),
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(ours.weight_u.numpy(), ref.weight_u.numpy(), rtol=1e-4, atol=1e-6)
