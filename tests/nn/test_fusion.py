@@ -1,4 +1,5 @@
-"""nn.utils.fuse_conv_bn_eval / fuse_linear_bn_eval: the fused layer computes bn(layer(x)) in evaluation."""
+"""nn.utils.fuse_conv_bn_eval / fuse_linear_bn_eval (the fused layer computes bn(layer(x)) in evaluation) and
+nn.utils.skip_init."""
 
 import numpy as np
 import pytest
@@ -46,3 +47,11 @@ def test_linear_bn_and_errors():
         fuse_linear_bn_eval(linear.train(), bn)
     with pytest.raises(AssertionError, match="linear.out_features == bn.num_features"):
         fuse_linear_bn_eval(nn.Linear(5, 2).eval(), bn)
+
+
+def test_skip_init():
+    layer = nn.utils.skip_init(nn.Linear, 5, 2, dtype=cr.float64)
+    assert layer.weight.shape == (2, 5) and layer.weight.device.type == "cpu" and layer.weight.dtype == cr.float64
+    assert isinstance(layer.weight, nn.Parameter) and layer(cr.ones(3, 5, dtype=cr.float64)).shape == (3, 2)
+    with pytest.raises(RuntimeError, match="Module must support a 'device' arg to skip initialization"):
+        nn.utils.skip_init(nn.ReLU)
