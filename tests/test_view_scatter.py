@@ -66,3 +66,21 @@ def test_against_torch():
         np.testing.assert_array_equal(
             cr.slice_scatter(cr.tensor(x), cr.tensor(src.numpy()), 1, start, end, step).numpy(),
             torch.slice_scatter(torch.tensor(x), src, 1, start, end, step).numpy())
+
+
+def test_fill_diagonal_():
+    assert cr.zeros(7, 3).fill_diagonal_(1, wrap=True).tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0],
+                                                                     [1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    assert cr.zeros(4, 3).fill_diagonal_(1).tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]]
+    assert cr.zeros(2, 4).fill_diagonal_(1).tolist() == [[1, 0, 0, 0], [0, 1, 0, 0]]
+    assert cr.zeros(2, 2, 2).fill_diagonal_(5).tolist() == [[[5, 0], [0, 0]], [[0, 0], [0, 5]]]
+    assert cr.zeros(2, 2, dtype=cr.int64).fill_diagonal_(1.7).tolist() == [[1, 0], [0, 1]]
+    x = cr.ones(3, 3, requires_grad=True)
+    y = x * 2
+    assert y.fill_diagonal_(float("-inf")) is y
+    y.clamp(min=0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * (1 - np.eye(3)))
+    with pytest.raises(RuntimeError, match="all dimensions of input must be of equal length"):
+        cr.zeros(2, 3, 2).fill_diagonal_(1)
+    with pytest.raises(RuntimeError, match="dimensions must larger than 1"):
+        cr.zeros(3).fill_diagonal_(1)

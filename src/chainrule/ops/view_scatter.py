@@ -1,6 +1,6 @@
-"""Views and their scatters: ``Tensor.unfold`` (the sliding windows along one dimension) and torch's out-of-place
-embeddings into a copy of ``input``, the inverses of the views ``diagonal``, ``select`` and slicing:
-``diagonal_scatter``, ``select_scatter``, ``slice_scatter``.
+"""Views and their scatters: ``Tensor.unfold`` (the sliding windows along one dimension), torch's out-of-place
+embeddings into a copy of ``input``, the inverses of the views ``diagonal``, ``select`` and slicing
+(``diagonal_scatter``, ``select_scatter``, ``slice_scatter``), and ``Tensor.fill_diagonal_``.
 
 Composites of ``index_select``, ``index_copy`` and ``index_put`` (out of place, so vmap, forward mode and
 gradients of every order come from them).
@@ -9,10 +9,12 @@ gradients of every order come from them).
 from __future__ import annotations
 
 from .. import _dtype
-from ..creation import arange, tensor
+from ..creation import arange, full, tensor
 from ..tensor import Tensor, _normalize_dim
 from ._primitive import exports, method, public
+from .arith import where
 from .indexing import index_copy, index_put, index_select
+from .inplace import apply_inplace
 from .shape import movedim
 from .special import require_tensors
 
@@ -99,6 +101,29 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
     _check_src(src, shape[:d] + (len(positions),) + shape[d + 1:])
     index = tensor(positions, dtype=_dtype.int64, device=input.device)
     return index_copy(input, d, index, src)
+
+
+@method("fill_diagonal_")
+def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
+    """Write ``fill_value`` on the main diagonal, in place: ``(i, i, ..., i)`` for a tensor whose dimensions are all
+    equal, ``(i, i)`` for ``i < min(rows, cols)`` of a matrix; ``wrap=True``: a tall matrix's diagonal restarts
+    every ``cols + 1`` rows (as torch, which steps through the storage)."""
+    shape = tuple(self._data.shape)
+    if len(shape) < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if len(shape) > 2 and len(set(shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    # NOTE: the diagonal's elements are every step-th element of the row-major order (step: the sum of the
+    # strides), up to the diagonal's length, or to the end when a wrapped matrix's diagonal restarts.
+    strides = [1]
+    for n in reversed(shape[1:]):
+        strides.insert(0, strides[0] * n)
+    step, numel = sum(strides), int(self._data.size)
+    limit = numel if wrap and len(shape) == 2 and shape[0] > shape[1] + 1 else min(shape) * step
+    flat = arange(numel, dtype=_dtype.int64, device=self.device)
+    mask = ((flat % step == 0) & (flat < limit)).reshape(shape)
+    value = full((), fill_value, dtype=self.dtype, device=self.device)
+    return apply_inplace(self, "fill_diagonal_", lambda x: where(mask, value, x))
 
 
 __all__ = exports(__name__)
