@@ -84,3 +84,21 @@ def test_fill_diagonal_():
         cr.zeros(2, 3, 2).fill_diagonal_(1)
     with pytest.raises(RuntimeError, match="dimensions must larger than 1"):
         cr.zeros(3).fill_diagonal_(1)
+
+
+def test_put_and_index_reduce():
+    x = cr.zeros(2, 3)
+    out = cr.put(x, cr.tensor([0, 5, 0]), cr.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    assert out.tolist() == [[4, 0, 0], [0, 0, 2]] and x.tolist() == [[0] * 3] * 2
+    assert x.put_(cr.tensor([[1]]), cr.tensor([[7.0]])) is x and x.tolist() == [[0, 7, 0], [0, 0, 0]]
+    with pytest.raises(IndexError, match="Expected source and index to have the same number of elements"):
+        x.put(cr.tensor([1, 2]), cr.tensor([1.0]))
+    with pytest.raises(IndexError, match="out of bounds"):
+        x.put(cr.tensor([6]), cr.tensor([1.0]))
+    y, src, index = cr.ones(3, 2), cr.tensor([[2.0, 3.0], [4.0, 5.0], [6.0, 7.0]]), cr.tensor([0, 0, 2])
+    assert y.index_reduce(0, index, src, "prod").tolist() == [[8, 15], [1, 1], [6, 7]]
+    assert y.index_reduce(0, index, src, "mean", include_self=False).tolist() == [[3, 4], [1, 1], [6, 7]]
+    y.index_reduce_(1, cr.tensor([1]), cr.full((3, 1), 4.0), "amax")
+    assert y.tolist() == [[1, 4]] * 3
+    with pytest.raises(RuntimeError, match="Expected reduce to be one of prod, mean, amax or amin but got sum"):
+        y.index_reduce(0, index, src, "sum")

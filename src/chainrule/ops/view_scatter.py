@@ -1,9 +1,10 @@
 """Views and their scatters: ``Tensor.unfold`` (the sliding windows along one dimension), torch's out-of-place
 embeddings into a copy of ``input``, the inverses of the views ``diagonal``, ``select`` and slicing
-(``diagonal_scatter``, ``select_scatter``, ``slice_scatter``), and ``Tensor.fill_diagonal_``.
+(``diagonal_scatter``, ``select_scatter``, ``slice_scatter``), ``Tensor.fill_diagonal_``, and the scatters
+by flat index (``put``) and by index along a dimension (``index_reduce``).
 
-Composites of ``index_select``, ``index_copy`` and ``index_put`` (out of place, so vmap, forward mode and
-gradients of every order come from them).
+Composites of ``index_select``, ``index_copy``, ``index_put`` and ``scatter_reduce`` (out of place, so vmap, forward
+mode and gradients of every order come from them).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from ..creation import arange, full, tensor
 from ..tensor import Tensor, _normalize_dim
 from ._primitive import exports, method, public
 from .arith import where
-from .indexing import index_copy, index_put, index_select
-from .inplace import apply_inplace
+from .indexing import index_copy, index_put, index_select, scatter_reduce
+from .inplace import apply_inplace, inplace_method
 from .shape import movedim
 from .special import require_tensors
 
@@ -101,6 +102,39 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
     _check_src(src, shape[:d] + (len(positions),) + shape[d + 1:])
     index = tensor(positions, dtype=_dtype.int64, device=input.device)
     return index_copy(input, d, index, src)
+
+
+@public(methods=("put",))
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``source``'s elements written at the flat (row-major) positions ``index``
+    (``accumulate``: added instead; repeated indices then sum)."""
+    require_tensors("put", ("input", input), ("index", index), ("source", source))
+    if index._data.size != source._data.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                         f"source.numel() = {source._data.size}, index.numel() = {index._data.size}")
+    flat = index_put(input.reshape(-1), (index.reshape(-1),), source.reshape(-1), accumulate)
+    return flat.reshape(input._data.shape)
+
+
+_INDEX_REDUCTIONS = ("prod", "mean", "amax", "amin")
+
+
+@public(methods=("index_reduce",))
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """A copy of ``input`` where each slice ``source.select(dim, i)`` is reduced (``'prod'``, ``'mean'``,
+    ``'amax'``, ``'amin'``) into ``input.select(dim, index[i])``; ``include_self``: ``input``'s own values take
+    part. :func:`scatter_reduce` with ``index`` spread along ``dim``."""
+    require_tensors("index_reduce", ("input", input), ("index", index), ("source", source))
+    if reduce not in _INDEX_REDUCTIONS:
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    d = _normalize_dim(dim, max(source._data.ndim, 1), "index_reduce")
+    spread = index.reshape([-1 if k == d else 1 for k in range(source._data.ndim)]).expand(*source._data.shape)
+    return scatter_reduce(input, d, spread, source, reduce, include_self=include_self)
+
+
+for _fn in (put, index_reduce):
+    inplace_method(_fn.__name__ + "_", _fn)
 
 
 @method("fill_diagonal_")
