@@ -91,3 +91,27 @@ def test_against_torch():
             torch.dist(torch.tensor(x[0]), torch.tensor(x[1]), p).item(), rel=1e-12)
     np.testing.assert_allclose(cr.mvlgamma(cr.tensor(x[0] ** 2 + 3), 4).numpy(),
                                torch.mvlgamma(torch.tensor(x[0] ** 2 + 3), 4).numpy(), rtol=1e-12)
+
+
+def test_renorm():
+    x = cr.tensor([[3.0, 4.0], [0.3, 0.4]])
+    np.testing.assert_allclose(cr.renorm(x, 2, 0, 1.0).numpy(), [[0.6, 0.8], [0.3, 0.4]], rtol=1e-6)
+    y = x.clone()
+    assert y.renorm_(1, 1, 1.0) is y
+    np.testing.assert_allclose(y.numpy(), [[3 / 3.3, 4 / 4.4], [0.3 / 3.3, 0.4 / 4.4]], rtol=1e-6)
+    with pytest.raises(RuntimeError, match="input needs at least 2 dimensions, got 1 dimensions"):
+        cr.renorm(cr.ones(3), 2, 0, 1.0)
+    with pytest.raises(RuntimeError, match="non-positive-norm not supported"):
+        cr.renorm(x, 0, 0, 1.0)
+    with pytest.raises(RuntimeError, match="expected maxnorm to be >= 0"):
+        cr.renorm(x, 2, 0, -1.0)
+
+
+def test_renorm_gradient_against_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal((3, 4, 2))
+    ours, ref = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    weights = np.random.default_rng(2).standard_normal((3, 4, 2))
+    (cr.renorm(ours, 3, 1, 1.2) * cr.tensor(weights)).sum().backward()
+    (torch.renorm(ref, 3, 1, 1.2) * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), ref.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -1,5 +1,6 @@
 """Op database entries: ops/aliases.py (absolute, fix, negative, rsub, not_equal, positive, clamp_min, clamp_max,
-dist; mvlgamma's entry is special.multigammaln's) and ops/statistics.py (cov, corrcoef); see opdb/__init__.py."""
+dist, renorm; mvlgamma's entry is special.multigammaln's) and ops/statistics.py (cov, corrcoef); see
+opdb/__init__.py."""
 
 import numpy as np
 
@@ -20,6 +21,12 @@ def _observations():
     return [Sample((x,)), Sample((y,)), Sample((x[:1],))]
 
 
+def _renorm(x, p, dim, maxnorm):
+    axes = tuple(k for k in range(x.ndim) if k != dim)
+    norms = (np.abs(x) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+    return x * np.where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+
+
 _X, _Y = arrays((3, 4), (4,), seed=32)
 
 ENTRIES = [
@@ -38,6 +45,10 @@ ENTRIES = [
            lambda x, y: np.sqrt(((x - y) ** 2).sum())),
     OpInfo("dist_p3", lambda x, y: cr.dist(x, y, 3), [Sample((_X, _Y))],
            lambda x, y: (np.abs(x - y) ** 3).sum() ** (1 / 3), covers=("dist",)),
+    OpInfo("renorm", lambda x: cr.renorm(x, 2, 0, 1.5), [Sample((_X,)), Sample(arrays((2, 3, 2), seed=34))],
+           lambda x: _renorm(x, 2, 0, 1.5)),
+    OpInfo("renorm_p1_dim1", lambda x: x.renorm(1, 1, 2.0), [Sample((_X,))], lambda x: _renorm(x, 1, 1, 2.0),
+           covers=("renorm",)),
     OpInfo("cov", cr.cov, _observations(), _cov),
     OpInfo("cov_weighted", lambda x: cr.cov(x, correction=0, fweights=cr.tensor([1, 2, 1, 3, 1, 2]),
                                             aweights=cr.tensor([0.5, 1.0, 2.0, 1.5, 0.3, 1.0], dtype=cr.float64)),

@@ -1,7 +1,7 @@
 """torch's further names for existing ops and their thin forms: ``absolute`` (abs), ``fix`` (trunc), ``negative``
 (neg), ``not_equal`` (ne), ``rsub`` (sub reversed), ``positive``, the one-sided clamps ``clamp_min``/``clamp_max``,
-``dist`` (the p-norm of a difference) and ``mvlgamma`` (the multivariate log-gamma, torch.special's
-``multigammaln``), with their Tensor methods and in-place forms.
+``dist`` (the p-norm of a difference), ``renorm`` (slices rescaled to a maximal p-norm) and ``mvlgamma`` (the
+multivariate log-gamma, torch.special's ``multigammaln``), with their Tensor methods and in-place forms.
 
 All are composites, so gradients of every order, forward mode and vmap come from the ops they call.
 """
@@ -12,10 +12,10 @@ import math
 
 from .. import _dtype
 from ..creation import arange
-from ..tensor import Tensor
+from ..tensor import Tensor, _normalize_dim
 from . import elementwise
 from ._primitive import exports, public
-from .arith import ne, sub
+from .arith import ne, sub, where
 from .cast import cast_to
 from .elementwise import clamp, neg, trunc
 from .inplace import inplace_method
@@ -86,6 +86,32 @@ def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
     return norm(sub(input, other), p)
 
 
+@public(methods=("renorm",))
+def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
+    """Each slice ``input.select(dim, i)`` whose ``p``-norm exceeds ``maxnorm`` rescaled to norm ``maxnorm``
+    (as torch, by ``maxnorm / (norm + 1e-7)``); the others unchanged (same shape).
+
+    Example::
+
+        >>> chainrule.renorm(chainrule.tensor([[3.0, 4.0], [0.3, 0.4]]), 2, 0, 1.0)
+        tensor([[0.6000, 0.8000],
+                [0.3000, 0.4000]])
+    """
+    require_tensors("renorm", ("input", input))
+    ndim = input._data.ndim
+    if ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {ndim} dimensions")
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    d = _normalize_dim(dim, ndim, "renorm")
+    norms = norm(input, p, tuple(k for k in range(ndim) if k != d), keepdim=True)
+    # NOTE: the unselected branch sees a norm of at least maxnorm, so it never divides by a tiny number.
+    over = norms > maxnorm
+    return input * where(over, maxnorm / (where(over, norms, maxnorm) + 1e-7), 1.0)
+
+
 @public(methods=("mvlgamma",))
 def mvlgamma(input: Tensor, p: int) -> Tensor:
     """The multivariate log-gamma function of dimension ``p``:
@@ -107,7 +133,7 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
     return lgamma(x.unsqueeze(-1) - halves).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
-for _fn in (fix, not_equal, clamp_min, clamp_max, mvlgamma):
+for _fn in (fix, not_equal, clamp_min, clamp_max, renorm, mvlgamma):
     inplace_method(_fn.__name__ + "_", _fn)
 
 __all__ = exports(__name__)
