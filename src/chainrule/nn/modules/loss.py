@@ -431,6 +431,8 @@ class LinearCrossEntropyLoss(_WeightedLoss):
     def __init__(self, in_features: int, num_classes: int, *, out_features: tuple = (), bias: bool = False,
                  device=None, dtype=None, reduction: str = "mean", weight: Tensor | None = None,
                  ignore_index: int | None = None, label_smoothing: float = 0.0, options=None) -> None:
+        if weight is not None and not isinstance(weight, Tensor):
+            raise TypeError(f"LinearCrossEntropyLoss: weight must be a Tensor or None, not {type(weight).__name__}")
         if weight is not None and tuple(weight.shape) != (num_classes,):
             raise RuntimeError(f"expected weight shape to be {(num_classes,)}, got {tuple(weight.shape)}")
         if label_smoothing < 0 or label_smoothing > 1.0:

@@ -23,7 +23,7 @@ import warnings
 from ... import creation
 from ...ops.join import cat, split, stack, unbind
 from ...ops.linalg import matmul
-from ...ops.shape import narrow
+from ...ops.shape import int_arg, narrow
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -129,6 +129,7 @@ def _run_direction(step, xs: list, batch_sizes: list, state: tuple, w: tuple, re
 def _check_positive_int(value, name: str) -> None:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+    int_arg(value, "RNN", name)  # NOTE: 10**20 layers is refused here, not built one by one
     if value <= 0:
         raise ValueError(f"{name} must be greater than zero")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ... import creation
 from ..._state import no_grad
+from ...ops.shape import int_arg
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -25,6 +26,7 @@ class _LookupTable(Module):
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         if padding_idx is not None:
+            padding_idx = int_arg(padding_idx, type(self).__name__, "padding_idx")
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise AssertionError("Padding_idx must be within num_embeddings")
             padding_idx %= num_embeddings
