@@ -28,7 +28,7 @@ OUT_OF_SCOPE = [
     (r"^(q_|qscheme|int_repr|dequantize|is_quantized|quantize|quantized_|fake_quantize)",
      "quantisation (no quantised dtypes)"),
     (r"(sparse|coalesce|indices$|^values$|^crow_|^ccol_|^col_|^row_indices|^smm$|^sspaddmm$|^to_dense$"
-     r"|^dense_dim$|^is_sparse)", "sparse layouts (dense arrays only)"),
+     r"|^dense_dim$|^is_sparse|^SparseAdam$)", "sparse layouts (dense arrays only)"),
     (r"^(conj|conj_physical|conj_physical_|is_conj|resolve_conj|resolve_neg|is_neg|real|imag|angle|cdouble|cfloat"
      r"|chalf|sgn|sgn_|adjoint|is_complex|view_as_real|view_as_complex|polar|complex)$",
      "complex dtypes (not supported; real-only angle/real/imag would mislead)"),
@@ -120,8 +120,9 @@ def sections(torch) -> list[tuple[str, list[str], object]]:
         ("torch.Tensor (methods and attributes)", tensor, chainrule.Tensor),
         ("torch (issue 13's functions)", ISSUE_13_TORCH, chainrule),
         ("torch (every other top-level function)",
+         # NOTE: torch's top-level in-place forms (torch.exp_(x)) are left out; users call the Tensor methods.
          [name for name in _public_functions(torch) if name.islower() and name not in ISSUE_13_TORCH
-          and not isinstance(getattr(torch, name), type)], chainrule),
+          and not name.endswith("_") and not isinstance(getattr(torch, name), type)], chainrule),
         ("torch.special", [n for n in torch.special.__all__], getattr(chainrule, "special", None)),
         ("torch.linalg", _public_functions(torch.linalg), chainrule.linalg),
         ("torch.optim", optim, chainrule.optim),
