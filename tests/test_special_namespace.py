@@ -119,3 +119,32 @@ def test_against_torch():
                                torch.special.xlog1py(torch.tensor(x), torch.tensor(p)).numpy(), rtol=1e-12)
     np.testing.assert_allclose(special.multigammaln(_t(np.abs(x) + 2), 4).numpy(),
                                torch.special.multigammaln(torch.tensor(np.abs(x) + 2), 4).numpy(), rtol=1e-12)
+
+
+def test_bessel_values_and_derivatives():
+    x = _t([0.0, 1.0, -2.5, 49.9, 50.1, -300.0])
+    # scipy.special.i0/i1 values
+    np.testing.assert_allclose(cr.i0(_t([1.0, 2.5])).numpy(), [1.2660658777520082, 3.2898391440501231], rtol=1e-14)
+    np.testing.assert_allclose(special.i1(_t([1.0, -2.5])).numpy(), [0.5651591039924851, -2.5167162452886984],
+                               rtol=1e-14)
+    np.testing.assert_allclose(special.i0e(x).numpy() * np.exp(np.abs(x.numpy())), cr.i0(x).numpy(), rtol=1e-13)
+    np.testing.assert_allclose(special.i1e(x).numpy() * np.exp(np.abs(x.numpy())), special.i1(x).numpy(), rtol=1e-13)
+    assert cr.i0(_t([800.0])).item() == math.inf and special.i0e(_t([math.inf])).item() == 0
+    assert cr.tensor([1.0]).i0().item() == pytest.approx(1.2660658, rel=1e-6) and not hasattr(cr, "i1")
+    y = _t([0.0, 0.7, -3.0]).requires_grad_()
+    special.i1(y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), (cr.i0(y) - special.i1(y) / _t([1.0, 0.7, -3.0])).detach().numpy()
+                               * np.array([0, 1, 1]) + np.array([0.5, 0, 0]), rtol=1e-13)
+
+
+def test_bessel_against_torch():
+    torch = pytest.importorskip("torch")
+    x = np.concatenate([np.linspace(-60, 60, 241), [1e-8, -1e-3, 49.99, 50.01, 700.0, -700.0]])
+    for name in ("i0", "i0e", "i1", "i1e"):
+        np.testing.assert_allclose(getattr(special, name)(_t(x)).numpy(),
+                                   getattr(torch.special, name)(torch.tensor(x)).numpy(), rtol=5e-15, atol=1e-300,
+                                   err_msg=name)
+        ours, ref = _t(x[:-2]).requires_grad_(), torch.tensor(x[:-2], requires_grad=True)
+        getattr(special, name)(ours).sum().backward()
+        getattr(torch.special, name)(ref).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), ref.grad.numpy(), rtol=1e-12, atol=1e-15, err_msg=name)

@@ -5,9 +5,11 @@ Most are the library's own functions under torch.special's names (``expit`` is :
 :func:`chainrule.mvlgamma`, ...); the rest (``ndtr``, ``ndtri``, ``log_ndtr``, ``xlog1py``, ``entr``) are
 composites of existing ops, so their gradients of every order, forward mode and vmap come for free.
 
-Not provided (no existing op to compose them from): the Bessel functions (``i0``, ``i0e``, ``i1``, ``i1e``,
-``bessel_*``, ``modified_bessel_*``, ``spherical_bessel_j0``, ``airy_ai``), ``erfcx``, ``zeta``, ``gammainc``/
-``gammaincc`` and the orthogonal polynomials (``chebyshev_*``, ``hermite_*``, ``laguerre_*``, ``legendre_*``).
+``i0`` is :func:`chainrule.i0`; ``i0e``, ``i1``, ``i1e`` are declared beside it (ops/bessel.py).
+
+Not provided (no existing op to compose them from): the other Bessel functions (``bessel_*``,
+``modified_bessel_*``, ``spherical_bessel_j0``, ``airy_ai``), ``erfcx``, ``zeta``, ``gammainc``/``gammaincc`` and
+the orthogonal polynomials (``chebyshev_*``, ``hermite_*``, ``laguerre_*``, ``legendre_*``).
 
 Example::
 
@@ -28,6 +30,7 @@ from .ops import (
     erfinv,
     exp2,
     expm1,
+    i0,
     lgamma,
     log1p,
     log_softmax,
@@ -43,6 +46,7 @@ from .ops import (
     xlogy,
 )
 from .ops._primitive import PUBLIC, public
+from .ops.bessel import i0e, i1, i1e
 from .ops.cast import cast_to
 from .ops.special import common_dtype, require_tensors
 from .tensor import Tensor
@@ -179,6 +183,6 @@ def entr(input: Tensor) -> Tensor:
 
 
 globals().update(PUBLIC[__name__])
-__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln", "log1p", "log_ndtr",
-           "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
-           "sinc", "softmax", "xlog1py", "xlogy"]
+__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e",
+           "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
+           "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]

@@ -6,6 +6,7 @@ Importing this package attaches the operators and methods to :class:`chainrule.T
 from . import (  # noqa: F401
     aliases,
     arith,
+    bessel,
     cast,
     composites,
     conv,
@@ -28,6 +29,6 @@ from . import (  # noqa: F401
 from ._primitive import PRIMITIVES, PUBLIC, Primitive, apply  # noqa: F401
 
 _FAMILIES = (cast, arith, elementwise, special, logical, shape, join, reduce, scan, sort, indexing, linalg, decomp,
-             sampling, composites, conv, aliases, statistics, view_scatter)
+             sampling, composites, conv, aliases, statistics, view_scatter, bessel)
 __all__ = [name for family in _FAMILIES for name in family.__all__]
 globals().update({name: fn for family in _FAMILIES for name, fn in PUBLIC.get(family.__name__, {}).items()})
