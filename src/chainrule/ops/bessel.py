@@ -1,6 +1,5 @@
 """The modified Bessel functions of the first kind of orders 0 and 1: ``i0`` (torch.i0, with its methods ``i0``
-and ``i0_``) and, for
-``chainrule.special``, ``i0e``, ``i1``, ``i1e`` (the ``e`` forms scaled by ``exp(-|x|)``).
+and ``i0_``) and, for ``chainrule.special``, ``i0e``, ``i1``, ``i1e`` (the ``e`` forms scaled by ``exp(-|x|)``).
 
 Each is a primitive declared by its local derivative (``i0' = i1``, ``i1' = i0 - i1 / x``, and the scaled forms'
 ``i0e' = i1e - sign(x) i0e``, ``i1e' = i0e - i1e (sign(x) + 1 / x)``), so every derivative is again in these ops.
