@@ -9,7 +9,7 @@ from .. import _dtype, _state
 from .._backend import xp
 from ..tensor import Tensor, _wrap
 from ._primitive import _NO_PARAMS, Param, Primitive, _camel, apply, batch_elementwise, eager, exports, method, public
-from .cast import as_tensor, cast_to, promote
+from .cast import as_tensor, cast_to, number_array, promote
 
 
 def check_broadcast(op: str, *tensors: Tensor) -> None:
@@ -392,6 +392,8 @@ def pow(input, exponent):
     if isinstance(input, Tensor) and not isinstance(exponent, (Tensor, xp.ndarray)):
         if isinstance(exponent, bool) or not isinstance(exponent, (int, float)):
             raise TypeError(f"pow: exponent must be a tensor or a Python number, got {type(exponent).__name__}")
+        if isinstance(exponent, int):
+            number_array(exponent, xp.int64)  # NOTE: refuses an exponent beyond int64 before NumPy overflows
         x = input
         if x._data.dtype.kind != "f" and isinstance(exponent, float):
             x = cast_to(x, _dtype.get_default_dtype().np)

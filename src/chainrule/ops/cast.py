@@ -106,7 +106,7 @@ def _cast(x: Tensor, d: _dtype.dtype) -> Tensor:
     return apply(Cast, (x,), dtype=d.np)
 
 
-def _number_array(value, np_dtype):
+def number_array(value, np_dtype):
     """A Python number as a 0-d array of ``np_dtype``; one beyond that dtype (``10**20``) is a RuntimeError with
     torch's "without overflow" message (torch itself lets an OverflowError out here; chainrule's boundary errors
     are TypeError/ValueError/RuntimeError/IndexError only)."""
@@ -120,7 +120,7 @@ def _number_array(value, np_dtype):
 def cast_to(x, np_dtype) -> Tensor:
     """``x`` (tensor or number) with NumPy dtype ``np_dtype``; differentiable for tensors needing grad."""
     if not isinstance(x, Tensor):
-        return _wrap(_number_array(x, np_dtype))
+        return _wrap(number_array(x, np_dtype))
     if x._data.dtype == np_dtype:
         return x
     return apply(Cast, (x,), dtype=np_dtype)
@@ -140,8 +140,8 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, _backend.ndarray):
         return from_array(value)
     if like is not None:
-        return _wrap(_number_array(value, like._data.dtype))
-    return _wrap(_number_array(value, _dtype.result_type(value).np))
+        return _wrap(number_array(value, like._data.dtype))
+    return _wrap(number_array(value, _dtype.result_type(value).np))
 
 
 def promote(x, y, op: str) -> tuple[Tensor, Tensor]:

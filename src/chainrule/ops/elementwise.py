@@ -16,7 +16,7 @@ from .._backend import xp
 from ..tensor import Tensor
 from ._primitive import Param, Primitive, _camel, apply, batch_elementwise, describe, exports, public
 from .arith import maximum, minimum, where
-from .cast import as_tensor, cast_to
+from .cast import as_tensor, cast_to, number_array
 from .shape import int_arg
 
 _SHAPE = "Shape: ``out`` has ``input``'s shape (any)."
@@ -244,6 +244,11 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = input if min is None else maximum(input, min)
         return out if max is None else minimum(out, max)
+    for name, bound in (("min", min), ("max", max)):
+        if isinstance(bound, int):
+            number_array(bound, xp.int64)  # NOTE: refuses a bound beyond int64 (10**20) before NumPy overflows
+        elif bound is not None and not isinstance(bound, (float, xp.number)):
+            raise TypeError(f"clamp(): argument '{name}' must be Number or Tensor, not {type(bound).__name__}")
     return _clamp(input, min=min, max=max)
 
 

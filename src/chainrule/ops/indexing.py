@@ -22,7 +22,7 @@ from .._backend import ndarray, xp
 from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import BatchedParam, Param, Primitive, apply, batch_size, exports, materialize, method, public
 from .arith import add, where
-from .cast import cast_to, clone
+from .cast import cast_to, clone, number_array
 from .inplace import apply_inplace
 from .shape import broadcast_to, reshape
 
@@ -681,7 +681,7 @@ def _scatter_source(op: str, input: Tensor, index: Tensor, src, value) -> Tensor
         return src
     if isinstance(value, Tensor):
         value = value.item()
-    return _wrap(xp.full(_index_tensor(index, op).shape, value, dtype=input._data.dtype))
+    return _wrap(xp.full(_index_tensor(index, op).shape, number_array(value, input._data.dtype)))
 
 
 @public(methods=("scatter",))

@@ -318,6 +318,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         >>> pad(chainrule.tensor([[1., 2.]]), (1, 2), value=9.)
         tensor([[9., 1., 2., 9., 9.]])
     """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"pad(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     pad = int_tuple(pad, "pad", "pad")
     shape = input._data.shape
     if len(pad) % 2:

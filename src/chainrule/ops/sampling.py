@@ -21,6 +21,7 @@ from ..random import batched_random, numpy_generator
 from ..tensor import Tensor, _wrap
 from ._primitive import exports, method
 from .inplace import apply_inplace
+from .shape import int_tuple
 
 
 def _float_input(input, op: str, kernel: str) -> None:
@@ -178,8 +179,7 @@ def _broadcast(op: str, what: str, *shapes) -> tuple:
 
 
 def _dtype_size(size) -> tuple:
-    items = size if isinstance(size, (tuple, list)) else (size,)
-    return tuple(builtins.int(s) for s in items)
+    return int_tuple(size, "normal", "size")
 
 
 # -- in-place fills ---------------------------------------------------------------------------------------

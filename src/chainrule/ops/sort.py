@@ -15,6 +15,7 @@ from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import Param, Primitive, apply, batch_size, exports, materialize, public
+from .cast import number_array
 from .indexing import take_along_dim
 from .shape import reshape
 
@@ -248,7 +249,7 @@ class SearchSorted(Primitive):
 def _search(op: str, seq: Tensor, values, right: bool, out_int32: bool, sorter=None) -> Tensor:
     _check_tensor(seq, op, "sorted_sequence" if op == "searchsorted" else "boundaries")
     scalar = not isinstance(values, Tensor)
-    x = _wrap(xp.asarray(values, dtype=seq._data.dtype)) if scalar else values
+    x = _wrap(number_array(values, seq._data.dtype)) if scalar else values
     if sorter is not None:
         _check_tensor(sorter, op, "sorter")
         if sorter._data.shape != seq._data.shape or sorter._data.dtype.kind not in "iu":

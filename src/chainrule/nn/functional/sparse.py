@@ -8,6 +8,7 @@ from ..._backend import xp
 from ...ops.arith import where
 from ...ops.indexing import index_select
 from ...ops.join import cat
+from ...ops.shape import int_arg
 from ...tensor import Tensor, _wrap
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -52,6 +53,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         raise IndexError(f"embedding: index out of range in self (indices must be in [0, {num}), got values "
                          f"in [{idx.min()}, {idx.max()}])")
     if padding_idx is not None:
+        padding_idx = int_arg(padding_idx, "embedding", "padding_idx")
         if not -num <= padding_idx < num:
             raise AssertionError("Padding_idx must be within num_embeddings")
         padding_idx %= num
@@ -74,8 +76,10 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
 
 
 def _check_offsets(offsets: Tensor, length: int) -> None:
-    if not isinstance(offsets, Tensor) or offsets._data.ndim != 1:
-        raise ValueError(f"offsets has to be a 1D Tensor but got {offsets if offsets is None else offsets.shape}")
+    if not isinstance(offsets, Tensor):
+        raise ValueError(f"offsets has to be a 1D Tensor but got {type(offsets).__name__}")
+    if offsets._data.ndim != 1:
+        raise ValueError(f"offsets has to be a 1D Tensor but got {offsets.shape}")
     _check_indices("embedding_bag", offsets)
     values = offsets._data
     if values.size and values[0] != 0:
