@@ -221,3 +221,31 @@ def test_every_namespace_is_swept():
     labels = {c.label for c in CALLS}
     assert {"chainrule.reshape", "chainrule.zeros", "F.conv2d", "linalg.solve", "nn.Linear", "optim.SGD"} <= labels
     assert len(CALLS) > 500
+
+
+_t = cr.randn(3, 3)
+MESSAGES = [
+    (lambda: cr.reshape(_t, float("inf")), TypeError, "reshape: argument 'shape'"),
+    (lambda: _t.expand(10**20, 3), ValueError, "expand: argument 'size' overflows int64"),
+    (lambda: cr.permute(_t, (float("nan"), 0)), TypeError, "permute: argument 'dims'"),
+    (lambda: cr.tril(_t, float("inf")), TypeError, "tril: argument 'diagonal'"),
+    (lambda: cr.zeros(10**20), ValueError, "overflows int64"),
+    (lambda: cr.zeros_like(None), TypeError, "zeros_like(): argument 'input' (position 1) must be Tensor"),
+    (lambda: cr.broadcast_tensors(_t, None), TypeError, "expected Tensor as element 1"),
+    (lambda: cr.arange(float("inf")), RuntimeError, "arange: unsupported range"),
+    (lambda: cr.full((2,), 10**20), RuntimeError, "without overflow"),
+    (lambda: cr.sum(_t, 0, keepdim=1), TypeError, "sum(): argument 'keepdim' must be bool, not int"),
+    (lambda: cr.tensor([1, 2]) + 10**20, RuntimeError, "cannot be converted to type int64 without overflow"),
+    (lambda: cr.clamp(_t, min=(1, 2)), TypeError, "clamp(): argument 'min' must be Number or Tensor"),
+    (lambda: F.max_pool1d(cr.randn(1, 1, 4), 2, stride=10**20), ValueError, "max_pool1d"),
+    (lambda: F.layer_norm(_t, (3,), weight="a"), TypeError, "layer_norm(): argument 'weight'"),
+    (lambda: nn.RNN(2, 2, num_layers=10**20), ValueError, "num_layers"),
+    (lambda: nn.Embedding(3, 2, padding_idx=float("nan")), TypeError, "padding_idx"),
+]
+
+
+@pytest.mark.parametrize("make, error, message", MESSAGES, ids=[m[2][:40] for m in MESSAGES])
+def test_boundary_errors_name_the_function_and_argument(make, error, message):
+    with pytest.raises(error) as info:
+        make()
+    assert message in str(info.value)
