@@ -145,3 +145,9 @@ def test_every_public_functional_has_an_entry():
                      if f"F.{name}" not in covered and name not in NOT_DIFFERENTIABLE_FUNCTIONAL
                      and not (_same_function(getattr(F, name), getattr(cr.ops, name, None)) and name in covered))
     assert not missing, f"public nn.functional functions without an op database entry: {missing}"
+
+
+def test_add_and_sub_scale_a_number_by_alpha():
+    x = cr.ones(2)
+    assert x.sub(1, alpha=2).tolist() == [-1.0, -1.0] and x.add(1, alpha=3).tolist() == [4.0, 4.0]
+    assert x.clone().subtract_(1, alpha=2).tolist() == [-1.0, -1.0]

@@ -357,16 +357,23 @@ maximum = public(Maximum)(_binary(Maximum, "maximum"))
 minimum = public(Minimum)(_binary(Minimum, "minimum"))
 
 
+def _times_alpha(other, alpha):
+    """``alpha * other`` for add/sub: two numbers multiply in Python (``x.sub(1, alpha=2)``), else a mul op."""
+    if not isinstance(other, Tensor) and not isinstance(alpha, Tensor):
+        return other * alpha
+    return mul(other, alpha)
+
+
 @public(Add)
 def add(input, other, *, alpha=1):
     """``input + alpha * other`` with broadcasting and torch's type promotion."""
-    return _add(input, other if alpha.__class__ is not Tensor and alpha == 1 else mul(other, alpha))
+    return _add(input, other if alpha.__class__ is not Tensor and alpha == 1 else _times_alpha(other, alpha))
 
 
 @public(Sub)
 def sub(input, other, *, alpha=1):
     """``input - alpha * other``."""
-    return _sub(input, other if alpha.__class__ is not Tensor and alpha == 1 else mul(other, alpha))
+    return _sub(input, other if alpha.__class__ is not Tensor and alpha == 1 else _times_alpha(other, alpha))
 
 
 @public(Div)
