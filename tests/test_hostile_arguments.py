@@ -40,6 +40,7 @@ KNOWN_GAPS = {
     ("nn.Transformer", "num_encoder_layers"): "a huge count deep-copies the layer until memory runs out",
     ("nn.Transformer", "num_decoder_layers"): "a huge count deep-copies the layer until memory runs out",
     ("linalg.vander", "N"): "N=inf or 10**20 is attempted, not refused",
+    ("Tensor.is_same_size", "other"): "Tensor.is_same_size (tensor.py) does not check that other is a Tensor",
 }
 
 # Small sizes for the parameters of heavy modules that are not the hostile one (a default Transformer has 44M
@@ -118,6 +119,8 @@ class _Call:
                     and not p.name.startswith("_")
                     and p.default is not p.empty]
         slots = [("pos", i) for i in range(max(len([p for p in positional if p.default is p.empty]), 1))]
+        if label.startswith("Tensor."):
+            slots = slots[1:]  # NOTE: a method's self stays a tensor
         if self.var_positional:
             slots.append(("pos", len(positional)))
         slots += [("kw", name) for name in keywords]
@@ -164,6 +167,12 @@ def _callables() -> list:
         cls = getattr(nn, name)
         if isinstance(cls, type) and issubclass(cls, nn.Module) and cls is not nn.Module:
             out.append((f"nn.{name}", cls))
+    methods_skip = {"backward", "register_hook", "register_post_accumulate_grad_hook", "apply_", "map_",
+                    "share_memory_", "pin_memory", "record_stream", "cuda", "storage", "untyped_storage"}
+    for name in sorted(dir(cr.Tensor)):
+        fn = getattr(cr.Tensor, name)
+        if not name.startswith("_") and name not in methods_skip and inspect.isfunction(fn):
+            out.append((f"Tensor.{name}", fn))
     for name in sorted(dir(optim)):
         cls = getattr(optim, name)
         if isinstance(cls, type) and issubclass(cls, optim.Optimizer) and cls is not optim.Optimizer:
@@ -171,7 +180,9 @@ def _callables() -> list:
     return [(label, fn) for label, fn in out if callable(fn)]
 
 
-CALLS = [_Call(label, fn) for label, fn in _callables()]
+CALLS = [call for call in (_Call(label, fn) for label, fn in _callables()) if call.slots]
+FUNCTIONS = [call for call in CALLS if not call.label.startswith("Tensor.")]
+METHODS = [call for call in CALLS if call.label.startswith("Tensor.")]
 
 
 class _TookTooLong(Exception):
@@ -206,20 +217,34 @@ def call_hostile(call: _Call, hostile: dict):
     return None
 
 
-@pytest.mark.parametrize("call", CALLS, ids=[c.label for c in CALLS])
-@settings(max_examples=12, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_hostile_arguments_raise_torch_exception_types(call, data):
+def _sweep(call, data):
     slots = data.draw(st.lists(st.sampled_from(call.slots), min_size=1, max_size=2, unique=True), label="slots")
     hostile = {slot: HOSTILE[data.draw(st.sampled_from(sorted(HOSTILE)), label=str(slot))] for slot in slots}
     problem = call_hostile(call, hostile)
     assert problem is None, problem
 
 
+@pytest.mark.parametrize("call", FUNCTIONS, ids=[c.label for c in FUNCTIONS])
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_hostile_arguments_raise_torch_exception_types(call, data):
+    _sweep(call, data)
+
+
+# NOTE: most methods are the public functions again (their arguments checked above), so fewer examples each.
+@pytest.mark.parametrize("call", METHODS, ids=[c.label for c in METHODS])
+@settings(max_examples=4, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_hostile_method_arguments_raise_torch_exception_types(call, data):
+    _sweep(call, data)
+
+
 def test_every_namespace_is_swept():
     labels = {c.label for c in CALLS}
-    assert {"chainrule.reshape", "chainrule.zeros", "F.conv2d", "linalg.solve", "nn.Linear", "optim.SGD"} <= labels
+    assert {"chainrule.reshape", "chainrule.zeros", "F.conv2d", "linalg.solve", "nn.Linear", "optim.SGD",
+            "Tensor.view"} <= labels
     assert len(CALLS) > 500
 
 

@@ -265,4 +265,6 @@ def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=No
 
 @method("type_as")
 def type_as(self: Tensor, other: Tensor) -> Tensor:
+    if not isinstance(other, Tensor):
+        raise TypeError(f"type_as(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
     return _cast(self, other.dtype)

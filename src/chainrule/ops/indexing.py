@@ -815,6 +815,8 @@ def _index_operands(op: str, input: Tensor, dim: int, index: Tensor, source) -> 
     check_range(idx, input._data.shape[d], d, op, negative=False)
     if idx.ndim == 0:
         idx = reshape(index, (1,))._data  # NOTE: an op, not NumPy, so that vmap can batch a batched index
+    if op != "index_fill" and not isinstance(source, Tensor):
+        raise TypeError(f"{op}(): argument 'source' must be Tensor, not {type(source).__name__}")
     if isinstance(source, Tensor):
         if source._data.dtype != input._data.dtype:
             raise RuntimeError(f"{op}(): self ({input.dtype}) and source ({source.dtype}) must have the same "

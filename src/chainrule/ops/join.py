@@ -747,6 +747,8 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
 
     Shapes: ``(a0, a1, ...)`` and ``(b0, b1, ...)`` -> ``(a0 * b0, a1 * b1, ...)``.
     """
+    if not isinstance(other, Tensor):  # NOTE: the Tensor method skips the public function's check
+        raise TypeError(f"kron(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
     n = max(input._data.ndim, other._data.ndim)
     a = (1,) * (n - input._data.ndim) + input._data.shape
     b = (1,) * (n - other._data.ndim) + other._data.shape

@@ -14,6 +14,7 @@ statistically.
 from __future__ import annotations
 
 import builtins
+import math
 
 from .. import _dtype
 from .._backend import xp
@@ -208,6 +209,9 @@ def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=Non
     if kwargs:
         raise TypeError(f"uniform_() got unexpected keyword arguments {sorted(kwargs)}")
     _float_fill(self, "uniform_", "check_uniform_bounds")
+    for name, bound in (("from", from_), ("to", to)):
+        if not math.isfinite(bound):
+            raise RuntimeError(f"uniform_: {name} is out of bounds for float: {bound}")
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}")
     return _fill(self, "uniform_", lambda rng, shape: rng.uniform(from_, to, shape), generator)

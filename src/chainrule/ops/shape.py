@@ -339,9 +339,15 @@ def t(input: Tensor) -> Tensor:
 
 method("sum_to_size")(lambda self, *shape: sum_to(self, _shape_arg(shape, "sum_to_size", "size")))
 method("contiguous")(lambda self, memory_format=None: self)
-method("view_as")(lambda self, other: reshape(self, other._data.shape))
-method("reshape_as")(lambda self, other: reshape(self, other._data.shape))
-method("expand_as")(lambda self, other: broadcast_to(self, other._data.shape))
+def _shape_of(other, op: str) -> tuple:
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+    return other._data.shape
+
+
+method("view_as")(lambda self, other: reshape(self, _shape_of(other, "view_as")))
+method("reshape_as")(lambda self, other: reshape(self, _shape_of(other, "reshape_as")))
+method("expand_as")(lambda self, other: broadcast_to(self, _shape_of(other, "expand_as")))
 Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self._data.ndim)))),
                     doc="All dimensions reversed.")
 Tensor.mT = property(lambda self: transpose(self, -2, -1),
