@@ -125,8 +125,9 @@ class _Call:
             slots.append(("pos", len(positional)))
         slots += [("kw", name) for name in keywords]
         names = [p.name for p in positional]
-        self.slots = [slot for slot in slots if (label, names[slot[1]] if slot[0] == "pos" and slot[1] < len(names)
-                                                 else slot[1]) not in KNOWN_GAPS]
+        self.slots = [slot for slot in dict.fromkeys(slots)
+                      if (label, names[slot[1]] if slot[0] == "pos" and slot[1] < len(names) else slot[1])
+                      not in KNOWN_GAPS]
         self.small = {name: size for name, size in SMALL.items() if name in keywords}
 
     def arguments(self, hostile: dict) -> tuple:

@@ -360,6 +360,10 @@ minimum = public(Minimum)(_binary(Minimum, "minimum"))
 def _times_alpha(other, alpha):
     """``alpha * other`` for add/sub: two numbers multiply in Python (``x.sub(1, alpha=2)``), else a mul op."""
     if not isinstance(other, Tensor) and not isinstance(alpha, Tensor):
+        if not isinstance(other, (int, float, xp.number, xp.ndarray)) or not isinstance(alpha, (int, float, xp.number)):
+            # NOTE: a list or tuple times an int would be Python's repetition, not a product
+            raise TypeError(f"add/sub: other and alpha must be numbers or tensors, got {type(other).__name__} and "
+                            f"{type(alpha).__name__}")
         return other * alpha
     return mul(other, alpha)
 
