@@ -12,6 +12,7 @@ import math
 import warnings
 
 from ...ops.join import cat
+from ...ops.shape import int_arg, int_tuple
 from ...tensor import Tensor
 from .. import functional as F
 from ..functional.loss import legacy_reduction
@@ -438,12 +439,12 @@ class LinearCrossEntropyLoss(_WeightedLoss):
         if label_smoothing < 0 or label_smoothing > 1.0:
             raise RuntimeError(f"expected label_smoothing to be in range [0, 1], got {label_smoothing}")
         super().__init__(weight, None, None, reduction)
-        self.num_classes = num_classes
-        self.out_features = tuple(out_features)
+        self.num_classes = int_arg(num_classes, "LinearCrossEntropyLoss", "num_classes")
+        self.out_features = int_tuple(out_features, "LinearCrossEntropyLoss", "out_features")
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
-        self.linear = Linear(in_features, math.prod(self.out_features, start=num_classes), bias=bias, device=device,
-                             dtype=dtype)
+        self.linear = Linear(in_features, math.prod(self.out_features, start=self.num_classes), bias=bias,
+                             device=device, dtype=dtype)
         self.options = options
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
