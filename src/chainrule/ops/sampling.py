@@ -22,7 +22,7 @@ from ..random import batched_random, numpy_generator
 from ..tensor import Tensor, _wrap
 from ._primitive import exports, method
 from .inplace import apply_inplace
-from .shape import int_tuple
+from .shape import int_arg, int_tuple
 
 
 def _float_input(input, op: str, kernel: str) -> None:
@@ -280,6 +280,8 @@ def random_(self: Tensor, from_=0, to=None, *, generator=None, **kwargs) -> Tens
     from_ = kwargs.pop("from", from_)
     if kwargs:
         raise TypeError(f"random_() got unexpected keyword arguments {sorted(kwargs)}")
+    from_ = int_arg(from_, "random_", "from")
+    to = None if to is None else int_arg(to, "random_", "to")
     if to is None and from_ != 0:
         from_, to = 0, from_
     np_dtype = self._data.dtype

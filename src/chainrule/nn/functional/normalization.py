@@ -163,6 +163,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(shape)} and num_groups={num_groups}")
     for name, t in (("weight", weight), ("bias", bias)):
+        _check_optional("group_norm", name, t)
         if t is not None and t._data.size != channels:
             raise RuntimeError(f"group_norm: expected {name} to be a vector of size equal to the number of "
                                f"channels in input ({channels}), but got {name} of shape {list(t.shape)}")
