@@ -65,6 +65,7 @@ from .ops.linalg import (
 from .ops.reduce import amax, amin
 from .ops.reduce import norm as _p_norm
 from .ops.shape import diagonal as _diagonal
+from .ops.shape import int_arg
 from .tensor import Tensor, _normalize_dim
 
 cross = linalg_cross
@@ -76,6 +77,9 @@ __all__ = ["inv", "det", "slogdet", "solve", "norm", "vector_norm", "matrix_norm
            "SVDResult", "QRResult", "EighResult", "CholeskyExResult", "LstsqResult", "LUResult", "LUFactorResult",
            "LUFactorExResult", "inv_ex", "solve_ex", "vander", "diagonal", "InvExResult", "SolveExResult"]
 
+
+# NOTE: what no allocation can hold (2**40 elements): refused up front instead of attempted
+_MAX_ELEMENTS = 2 ** 40
 
 def _float_input(op: str, x, dtype) -> Tensor:
     _tensor_arg(op, "input", x)
@@ -144,9 +148,12 @@ def vander(x: Tensor, N: int | None = None) -> Tensor:
     _tensor_arg("linalg.vander", "x", x)
     if x.ndim < 1:
         raise RuntimeError(f"linalg.vander: x must have at least one dimension, got shape {tuple(x.shape)}")
-    N = x.shape[-1] if N is None else N
+    N = x.shape[-1] if N is None else int_arg(N, "linalg.vander", "N")
     if N <= 1:
         raise RuntimeError(f"linalg.vander: N must be greater than 1, got {N}")
+    if N * max(x.numel(), 1) > _MAX_ELEMENTS:
+        raise RuntimeError(f"linalg.vander: N={N} for x of shape {tuple(x.shape)} asks for {N * x.numel()} elements, "
+                           "more than can be allocated")
     # NOTE: successive products, not pow(x, k): exact and smooth at x = 0 to every order.
     columns = [ones_like(x), x]
     while len(columns) < N:

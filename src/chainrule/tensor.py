@@ -167,6 +167,8 @@ class Tensor:
         return self._data.dtype.kind in "fi"
 
     def is_same_size(self, other: Tensor) -> bool:
+        if not isinstance(other, Tensor):
+            raise TypeError(f"is_same_size(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
         return self._data.shape == other._data.shape
 
     def get_device(self) -> int:

@@ -33,8 +33,16 @@ def _activation(activation):
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
 
 
-def _clones(module: Module, n: int) -> ModuleList:
+def _clones(module: Module, n: int, what: str = "num_layers") -> ModuleList:
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"{what} must be an int, not {type(n).__name__}")
+    if n > _MAX_LAYERS:
+        raise ValueError(f"{what}={n}: more layers than can be built ({_MAX_LAYERS} at most)")
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
+
+
+# NOTE: a bound on deep copies, so that a huge count is refused instead of running out of memory
+_MAX_LAYERS = 2 ** 16
 
 
 def _causal_hint(is_causal) -> bool:
