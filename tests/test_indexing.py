@@ -293,7 +293,8 @@ GATHER_ERRORS = [
      r"no larger than src \[1, 1\]"),
     (lambda x: cr.scatter_add(x, 0, cr.tensor([[0]]), cr.ones(1, 1, dtype=cr.float64)), RuntimeError,
      "same dtype, got chainrule.float32 and chainrule.float64"),
-    (lambda x: cr.scatter_add(x, 0, cr.tensor([[0]]), 1.0), TypeError, r"argument 'src' \(position 4\) must be Tensor, not float"),
+    (lambda x: cr.scatter_add(x, 0, cr.tensor([[0]]), 1.0), TypeError,
+     r"argument 'src' \(position 4\) must be Tensor, not float"),
     (lambda x: cr.take_along_dim(x, cr.tensor([0]), dim=0), RuntimeError, "same number of dimensions"),
 ]
 
