@@ -18,7 +18,7 @@ import re
 from functools import partial
 
 from .._backend import QUIET, ensure_array, errstate_var, xp
-from ..ops._primitive import _Scratch, apply
+from ..ops._primitive import _Scratch
 from ..tensor import _wrap
 from .state import ArgSource, ArraySource, GradSource, ObjectSource, ScalarSource
 from .tracer import HostOp
@@ -236,21 +236,13 @@ def build(plan: Plan, backend: str, name: str = "compiled"):
 
 
 def _interpreter(plan: Plan):
-    """``backend="eager"``: the same program run op by op on tensors through ``apply``."""
+    """``backend="eager"``: the same program run op by op on tensors (:meth:`Program.run`, through ``apply``)."""
     program = plan.program
 
     def run(leaves):
-        env = {id(v): _wrap(a) for v, a in program.consts.items()}
-        for v, source, _ in plan.reads:
-            env[id(v)] = _wrap(xp.asarray(source.read(leaves)))
-        for eq in program.equations:
-            args = tuple(env[id(v)] for v in eq.inputs)
-            if getattr(eq.op, "is_function", False):
-                out = eq.op.apply(*eq.op.arguments(args, eq.params))
-            else:
-                out = apply(eq.op, args, **eq.params)
-            for v, t in zip(eq.outputs, out if isinstance(out, tuple) else (out,)):
-                env[id(v)] = t
+        # NOTE: the program's inputs are the plan's reads, in order; its outputs include every value used below
+        values = program.run(*[_wrap(xp.asarray(source.read(leaves))) for _, source, _ in plan.reads])
+        env = {id(v): t for v, t in zip(program.outputs, values)}
         for source, v in plan.writes:
             target = {ObjectSource: lambda s: s.tensor, GradSource: lambda s: s.owner._grad,
                       ArgSource: lambda s: leaves[s.index]}[type(source)](source)
