@@ -244,12 +244,10 @@ def _interpreter(plan: Plan):
         values = program.run(*[_wrap(xp.asarray(source.read(leaves))) for _, source, _ in plan.reads])
         env = {id(v): t for v, t in zip(program.outputs, values)}
         for source, v in plan.writes:
-            target = {ObjectSource: lambda s: s.tensor, GradSource: lambda s: s.owner._grad,
-                      ArgSource: lambda s: leaves[s.index]}[type(source)](source)
+            target = source.tensor_in(leaves)
             target._data[...] = env[id(v)]._data
             target._vc[0] += 1
         for source, v in plan.grads:
-            leaf = leaves[source.index] if isinstance(source, ArgSource) else source.tensor
-            leaf._grad = None if v is None else _wrap(env[id(v)]._data)
+            source.tensor_in(leaves)._grad = None if v is None else _wrap(env[id(v)]._data)
         return [env[id(v)]._data for v in plan.results]
     return run

@@ -24,6 +24,9 @@ class ArgSource:
     def read(self, leaves: list):
         return leaves[self.index]._data
 
+    def tensor_in(self, leaves: list) -> Tensor:
+        return leaves[self.index]
+
 
 class ObjectSource:
     """A tensor the function refers to (a parameter, a buffer, optimizer state): its live values."""
@@ -36,6 +39,9 @@ class ObjectSource:
     def read(self, leaves: list):
         return self.tensor._data
 
+    def tensor_in(self, leaves: list) -> Tensor:
+        return self.tensor
+
 
 class GradSource:
     """The ``.grad`` of a leaf, read anew on every call (the engine replaces it, so no tensor stays the same)."""
@@ -47,6 +53,9 @@ class GradSource:
 
     def read(self, leaves: list):
         return self.owner._grad._data
+
+    def tensor_in(self, leaves: list) -> Tensor:
+        return self.owner._grad
 
 
 class ScalarSource:

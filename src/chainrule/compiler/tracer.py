@@ -75,9 +75,7 @@ class Tracer(Recorder):
             self.vars[id(t)] = v
             self.alive.append(t)
             return v
-        source = self.state.sources.get(id(t))
-        if source is None and id(t) in self.grad_owner:
-            source = GradSource(self.grad_owner[id(t)])
+        source = self._source_for(t)
         if source is not None:
             return self.read(t, source)
         if t.requires_grad and t.grad_fn is None:
@@ -96,7 +94,7 @@ class Tracer(Recorder):
 
     def scalar(self, value: float, getter, name: str) -> Tensor:
         """A 0-d float64 tensor of ``value``, read anew on every call through ``getter()`` (a hyper-parameter)."""
-        t = _wrap(_as_scalar_array(value))
+        t = _wrap(xp.asarray(float(value), dtype=xp.float64))
         self.read(t, ScalarSource(getter, name))
         return t
 
@@ -116,18 +114,23 @@ class Tracer(Recorder):
 
     def wrote(self, target: Tensor, value: Tensor) -> None:
         v = self.var_of(value)
-        source = self.state.sources.get(id(target))
-        if source is None and id(target) in self.grad_owner:
-            source = GradSource(self.grad_owner[id(target)])
-        if source is None and self.vars.get(id(target)) in self.program.inputs:
-            source = self._source_of(self.vars[id(target)])
+        # NOTE: a new tensor over a source's array (``p.data``) writes into that source
+        source = self._source_for(target) or self._source_of(self.vars.get(id(target)))
         self.vars[id(target)] = v
         self.by_array[id(target._data)] = v
         self.alive.append(target)
         if source is not None:
             self.writes[id(target)] = (target, source, v)
 
-    def _source_of(self, v: Var):
+    def _source_for(self, t: Tensor):
+        """The source ``t`` is read from: a tensor the function refers to, an argument, or a leaf's ``.grad``."""
+        source = self.state.sources.get(id(t))
+        if source is None and id(t) in self.grad_owner:
+            source = GradSource(self.grad_owner[id(t)])
+        return source
+
+    def _source_of(self, v: Var | None):
+        """The source of program input ``v`` (None when ``v`` is not one)."""
         for read, source, _ in self.reads:
             if read is v:
                 return source
@@ -196,6 +199,3 @@ def user_line() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno} ({code})" if code else \
         f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
-
-def _as_scalar_array(value):
-    return xp.asarray(float(value), dtype=xp.float64)
