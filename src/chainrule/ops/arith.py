@@ -435,51 +435,47 @@ def _where_method(self, condition, y):
 
 # -- remainders: differentiable in both inputs, as torch -------------------------------------------------
 
-class Fmod(Binary):
-    name = "fmod"
+class _Modulo(Binary):
+    """``x - round(x / y) * y`` with the quotient rounded by ``rounding`` ("trunc" or "floor"): d/dx = 1,
+    d/dy = -round(x / y)."""
+
     may_warn = True
+    save_inputs = True
+    rounding = "trunc"
+
+    @classmethod
+    def vjp(cls, ctx, g):
+        x, y = ctx.inputs
+        return g, -g * div(x, y, rounding_mode=cls.rounding)
+
+    @classmethod
+    def jvp(cls, ctx, x_t, y_t):
+        x, y = ctx.inputs
+        return x_t - y_t * div(x, y, rounding_mode=cls.rounding)
+
+
+class Fmod(_Modulo):
+    name = "fmod"
     doc = "The C remainder ``x - trunc(x / y) * y`` (the sign of ``x``), elementwise with broadcasting."
     local = ("1", "-trunc({x}/{y})")
     methods = ("fmod",)
-    save_inputs = True
 
     @staticmethod
     def forward(ctx, x, y):
         return xp.fmod(x, y)
 
-    @staticmethod
-    def vjp(ctx, g):
-        x, y = ctx.inputs
-        return g, -g * div(x, y, rounding_mode="trunc")
 
-    @staticmethod
-    def jvp(ctx, x_t, y_t):
-        x, y = ctx.inputs
-        return x_t - y_t * div(x, y, rounding_mode="trunc")
-
-
-class Remainder(Binary):
+class Remainder(_Modulo):
     name = "remainder"
-    may_warn = True
     doc = "Python's ``x % y``: ``x - floor(x / y) * y`` (the sign of ``y``), elementwise with broadcasting."
     local = ("1", "-floor({x}/{y})")
     expression = "{x} % {y}"
     methods = ("remainder",)
-    save_inputs = True
+    rounding = "floor"
 
     @staticmethod
     def forward(ctx, x, y):
         return xp.remainder(x, y)
-
-    @staticmethod
-    def vjp(ctx, g):
-        x, y = ctx.inputs
-        return g, -g * div(x, y, rounding_mode="floor")
-
-    @staticmethod
-    def jvp(ctx, x_t, y_t):
-        x, y = ctx.inputs
-        return x_t - y_t * div(x, y, rounding_mode="floor")
 
 
 fmod = public(Fmod)(_binary(Fmod, "fmod"))
