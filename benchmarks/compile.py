@@ -17,7 +17,6 @@ import tracemalloc
 import numpy as np
 
 import chainrule as cr
-import chainrule.nn.functional as F
 
 from ._common import best_of, optional
 
@@ -31,11 +30,8 @@ def _compiled(fn, *args):
     return compiled, time.perf_counter() - start
 
 
-def _mlp_small(lib, rng):
-    x = lib.tensor(rng.standard_normal((32, 64)).astype(np.float32))
-    y = lib.tensor(rng.integers(0, 10, 32))
-    lib.manual_seed(0)
-    model = lib.nn.Sequential(lib.nn.Linear(64, 64), lib.nn.ReLU(), lib.nn.Linear(64, 10))
+def _sgd_step(lib, model):
+    """A training step of ``model`` in ``lib`` (chainrule or torch): cross-entropy, backward, SGD with lr 0.01."""
     opt = lib.optim.SGD(model.parameters(), lr=0.01)
 
     def step(x, y):
@@ -44,7 +40,15 @@ def _mlp_small(lib, rng):
         loss.backward()
         opt.step()
         return loss.detach()
-    return step, (x, y)
+    return step
+
+
+def _mlp_small(lib, rng):
+    x = lib.tensor(rng.standard_normal((32, 64)).astype(np.float32))
+    y = lib.tensor(rng.integers(0, 10, 32))
+    lib.manual_seed(0)
+    model = lib.nn.Sequential(lib.nn.Linear(64, 64), lib.nn.ReLU(), lib.nn.Linear(64, 10))
+    return _sgd_step(lib, model), (x, y)
 
 
 def _numpy_mlp_step(rng):
@@ -161,15 +165,7 @@ def _big_mlp(rng):
     y = cr.tensor(rng.integers(0, 10, 256))
     model = cr.nn.Sequential(cr.nn.Linear(784, 1024), cr.nn.ReLU(), cr.nn.Linear(1024, 1024), cr.nn.ReLU(),
                              cr.nn.Linear(1024, 10))
-    opt = cr.optim.SGD(model.parameters(), lr=0.01)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.detach()
-    return step, (x, y)
+    return _sgd_step(cr, model), (x, y)
 
 
 def _convnet(rng):
@@ -178,15 +174,7 @@ def _convnet(rng):
     y = cr.tensor(rng.integers(0, 10, 64))
     model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1),
                           nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1568, 10))
-    opt = cr.optim.SGD(model.parameters(), lr=0.01)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.detach()
-    return step, (x, y)
+    return _sgd_step(cr, model), (x, y)
 
 
 if __name__ == "__main__":
