@@ -57,6 +57,24 @@ def test_grad_is_a_copy_not_an_alias():
     np.testing.assert_array_equal(y.grad.numpy(), [1.0, 1.0])
 
 
+def test_linear_weight_gradient_is_row_major_and_owns_its_buffer():
+    # The product behind weight.t() is computed transposed, so .grad takes it over (no copy), laid out as the
+    # weight; a gradient another tensor still holds is copied instead, so neither aliases the other.
+    layer = cr.nn.Linear(5, 3)
+    x = cr.randn(4, 5)
+    layer(x).sum().backward()
+    grad = layer.weight.grad.numpy()
+    assert grad.flags.c_contiguous and grad.shape == (3, 5)
+    np.testing.assert_allclose(grad, np.tile(x.numpy().sum(0), (3, 1)), rtol=1e-6)
+    kept = []
+    w = cr.randn(3, 5, requires_grad=True)
+    wt = w.t()
+    wt.register_hook(kept.append)  # the hook keeps the transposed product that w's gradient is a view of
+    (x @ wt).sum().backward()
+    assert len(kept) == 1 and not np.shares_memory(w.grad.numpy(), kept[0].numpy())
+    np.testing.assert_array_equal(w.grad.numpy(), kept[0].numpy().T)
+
+
 def test_non_leaf_grad_is_none_unless_retained():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     h = x * 2

@@ -216,6 +216,7 @@ def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: 
                     continue
             done = _backprop_node(node, node_grads, buffers, leaf_grads, leaf_edges, useful)
             if done:
+                node_grads = None  # NOTE: released first, so that a leaf can take over a buffer it referenced
                 for lid in done:
                     _finish_leaf(leaf_grads, lid, create_graph, captured if capture else None)
             if not retain_graph:
@@ -338,15 +339,24 @@ def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
 
 # References to a leaf's gradient tensor while _exclusively_owned runs: the caller's local (popped from the
 # engine's table), _accumulate's and _exclusively_owned's parameters, and getrefcount's argument. Its array: the
-# tensor's slot and getrefcount's argument.
+# tensor's slot and getrefcount's argument (and the local ``array``). The base of a view: the view's slot, the
+# local ``base`` and getrefcount's argument.
 _ENGINE_REFS_TO_GRAD = 4
-_ENGINE_REFS_TO_ARRAY = 2
+_ENGINE_REFS_TO_ARRAY = 3
+_ENGINE_REFS_TO_BASE = 3
 
 
 def _exclusively_owned(g: Tensor) -> bool:
-    if _getrefcount is None or g._data.base is not None or not g._data.flags.writeable:
+    array = g._data
+    if _getrefcount is None or not array.flags.writeable:
         return False
-    return _getrefcount(g) <= _ENGINE_REFS_TO_GRAD and _getrefcount(g._data) <= _ENGINE_REFS_TO_ARRAY
+    base = array.base
+    # NOTE: a row-major view of a whole array nobody else holds (a product computed transposed, then transposed
+    # back: a linear layer's weight gradient) is as good as that array.
+    if base is not None and (base.__class__ is not xp.ndarray or base.size != array.size
+                             or not array.flags.c_contiguous or _getrefcount(base) > _ENGINE_REFS_TO_BASE):
+        return False
+    return _getrefcount(g) <= _ENGINE_REFS_TO_GRAD and _getrefcount(array) <= _ENGINE_REFS_TO_ARRAY
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, grad_variables=None,

@@ -62,10 +62,17 @@ class MatMul(Primitive):
         if y.ndim == 1:
             g2 = g2.unsqueeze(-1)
         gx = gy = None
+        matrices = x._data.ndim == 2 and y._data.ndim == 2
         if need_x:
-            gx = reshape(sum_to(matmul(g2, transpose(y2, -1, -2)), x2._data.shape), x._data.shape)
+            if matrices and _transposed(x):
+                gx = transpose(matmul(y2, transpose(g2, 0, 1)), 0, 1)
+            else:
+                gx = reshape(sum_to(matmul(g2, transpose(y2, -1, -2)), x2._data.shape), x._data.shape)
         if need_y:
-            gy = reshape(sum_to(matmul(transpose(x2, -1, -2), g2), y2._data.shape), y._data.shape)
+            if matrices and _transposed(y):
+                gy = transpose(matmul(transpose(g2, 0, 1), x2), 0, 1)
+            else:
+                gy = reshape(sum_to(matmul(transpose(x2, -1, -2), g2), y2._data.shape), y._data.shape)
         return gx, gy
 
     @staticmethod
@@ -95,6 +102,17 @@ class MatMul(Primitive):
         out = apply(MatMul, align((x, y), batched))
         out = out.squeeze(-2) if x_vector else out
         return out.squeeze(-1) if y_vector else out
+
+
+def _transposed(t: Tensor) -> bool:
+    """Whether ``t`` is a matrix laid out as the transpose of a row-major one (``weight.t()`` in ``linear``).
+
+    NOTE: the gradient of such an operand is computed transposed (``g.T @ x`` rather than ``x.T @ g``), as torch
+    does, so that it arrives at the row-major tensor behind the view laid out like it: the engine can then hand
+    the product itself to ``.grad`` instead of copying a transposed view into place.
+    """
+    a = t._data
+    return a.shape[0] > 1 and a.shape[1] > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
 
 
 @public(MatMul)
