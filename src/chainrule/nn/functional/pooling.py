@@ -14,7 +14,7 @@ from ..._backend import xp
 from ..._dtype import int64
 from ...creation import arange, full, rand, zeros
 from ...ops.arith import where
-from ...ops.conv import as_tuple, im2col, im2col_array, window_counts
+from ...ops.conv import as_tuple, im2col, im2col_array, max_pool, window_counts
 from ...ops.elementwise import relu, sign
 from ...ops.indexing import gather, index_select, scatter_add
 from ...ops.join import cat
@@ -113,13 +113,9 @@ def _max_pool(op: str, nd: int, input: Tensor, kernel_size, stride, padding, dil
               return_indices: bool):
     kernel, stride, dilation, pads, counts = _pool_geometry(op, nd, input, kernel_size, stride, padding,
                                                             dilation, ceil_mode)
-    cols = _windows(op, nd, input, kernel, stride, dilation, pads, -xp.inf)
-    positions = None
-    if return_indices:
-        size = input._data.shape[-nd:]
-        positions = im2col_array(xp.arange(math.prod(size)).reshape((1, 1) + tuple(size)), kernel, dilation, pads,
-                                 stride, -1)[0]
-    return _max_over_windows(cols, positions, input, nd, counts, return_indices)
+    out, indices = max_pool(_batched(input, nd), kernel, dilation, pads, stride)
+    out = _image(out, input, nd, counts)
+    return (out, _image(indices, input, nd, counts)) if return_indices else out
 
 
 def _avg_pool(op: str, nd: int, input: Tensor, kernel_size, stride, padding, ceil_mode: bool,
