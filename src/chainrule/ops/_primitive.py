@@ -307,6 +307,12 @@ def apply(op, inputs: tuple, /, **params):
     return interpreter.process(op, inputs, params or _NO_PARAMS)[0]
 
 
+def records_nothing(g: Tensor) -> bool:
+    """Whether a rule may compute on ``g``'s array directly instead of through ops: no transform is active, no
+    graph is being recorded (a backward pass without ``create_graph``), and the array is a plain NumPy one."""
+    return _state.interpreter is None and not _state.grad_enabled and g._data.__class__ is ndarray
+
+
 def bind(op, inputs: tuple, params: dict) -> tuple:
     """``(result, ctx)`` of ``op`` at the active interpreter: what interpreters call to run an op one level down."""
     interpreter = _state.interpreter

@@ -6,9 +6,21 @@ All of these broadcast; the engine sums each gradient back to its input's shape 
 from __future__ import annotations
 
 from .. import _dtype, _state
-from .._backend import xp
+from .._backend import ensure_array, ndarray, xp
 from ..tensor import Tensor, _wrap
-from ._primitive import _NO_PARAMS, Param, Primitive, _camel, apply, batch_elementwise, eager, exports, method, public
+from ._primitive import (
+    _NO_PARAMS,
+    Param,
+    Primitive,
+    _camel,
+    apply,
+    batch_elementwise,
+    eager,
+    exports,
+    method,
+    public,
+    records_nothing,
+)
 from .cast import as_tensor, cast_to, number_array, promote
 
 
@@ -101,7 +113,7 @@ class Sub(Binary):
 
     @staticmethod
     def vjp(ctx, g):
-        return g, -g
+        return g, -g if ctx.next[1] is not None else None
 
     @staticmethod
     def jvp(ctx, x_t, y_t):
@@ -127,12 +139,20 @@ class Mul(Binary):
     def vjp(ctx, g):
         x, y = ctx.inputs
         gx_needed, gy_needed = ctx.next
-        return g * y if gx_needed is not None else None, g * x if gy_needed is not None else None
+        return _times(g, y) if gx_needed is not None else None, _times(g, x) if gy_needed is not None else None
 
     @staticmethod
     def jvp(ctx, x_t, y_t):
         x, y = ctx.inputs
         return x_t * y + x * y_t
+
+
+def _times(g: Tensor, t: Tensor) -> Tensor:
+    """``g * t`` in a rule; when nothing records (see :func:`records_nothing`) the product is taken on the arrays
+    directly: the same NumPy multiplication, without dispatching an op."""
+    if records_nothing(g) and t._data.__class__ is ndarray:
+        return _wrap(ensure_array(g._data * t._data))
+    return g * t
 
 
 class Div(Binary):
@@ -154,7 +174,7 @@ class Div(Binary):
     def vjp(ctx, g):
         x, y = ctx.inputs
         gx = g / y
-        return gx, -gx * x / y
+        return gx, -gx * x / y if ctx.next[1] is not None else None
 
     @staticmethod
     def jvp(ctx, x_t, y_t):

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 
 from .. import _backend, _dtype
-from .._backend import xp
-from ..tensor import Tensor
-from ._primitive import Param, Primitive, _camel, apply, batch_elementwise, describe, exports, public
+from .._backend import ensure_array, xp
+from ..tensor import Tensor, _wrap
+from ._primitive import Param, Primitive, _camel, apply, batch_elementwise, describe, exports, public, records_nothing
 from .arith import maximum, minimum, where
 from .cast import as_tensor, cast_to, number_array
 from .shape import int_arg
@@ -24,7 +24,7 @@ _SHAPE = "Shape: ``out`` has ``input``'s shape (any)."
 
 def unary(name: str, forward, local, *, doc: str, text: str | None = None, code: str | None = None,
           gate: str | None = None, uses: tuple = ("x",), to_float: bool = True, params: tuple = (),
-          methods: tuple | None = None, may_warn: bool = True, module: str = __name__):
+          methods: tuple | None = None, may_warn: bool = True, arithmetic: bool = False, module: str = __name__):
     """Declare an elementwise primitive by its forward on arrays and its local derivative.
 
     ``forward(x, **params) -> array``; ``local(x, out, **params) -> Tensor`` (d out / d x; None: not
@@ -34,6 +34,8 @@ def unary(name: str, forward, local, *, doc: str, text: str | None = None, code:
     (``{x}``, ``{out}`` and parameters as placeholders); ``code``: the downstream gradient as chainrule code in
     ``{g}``, ``{x}``, ``{out}``; ``methods``: the Tensor methods (default: the name); ``may_warn``: the forward
     can meet inf/nan (see :class:`Primitive`; False only for ops that never compute, such as ``neg``);
+    ``arithmetic``: ``local`` is arithmetic of ``x``, ``out`` and numbers alone (no chainrule ops), so it runs on
+    arrays too, and a backward pass that records nothing computes ``g * local`` on the arrays in one step;
     ``module``: the family module whose ``__all__`` lists the function (the caller's ``__name__``).
     Returns the function ``fn(input, **params)`` (``fn.op`` is the primitive); one without parameters is the
     op's public function, one with parameters is called by a public wrapper that validates them.
@@ -42,6 +44,13 @@ def unary(name: str, forward, local, *, doc: str, text: str | None = None, code:
 
     def local_of(ctx) -> Tensor:
         return local(ctx.inputs[0] if save_x else None, ctx.output if save_out else None, **ctx.params)
+
+    def vjp(ctx, g: Tensor) -> Tensor:
+        if arithmetic and not params and records_nothing(g):
+            # NOTE: the same products in the same order as the ops below, without dispatching each of them.
+            local_array = local(ctx.inputs[0]._data if save_x else None, ctx.out if save_out else None)
+            return _wrap(ensure_array(g._data * local_array))
+        return g * local_of(ctx)
 
     op = type(_camel(name), (Primitive,), {
         "name": name, "save_inputs": save_x, "save_output": save_out, "params": params,
@@ -52,7 +61,7 @@ def unary(name: str, forward, local, *, doc: str, text: str | None = None, code:
         # NOTE: the parameterless form skips a keyword-argument pass on the per-op hot path.
         "forward": staticmethod(lambda ctx, x, **p: forward(x, **p)) if params else
         staticmethod(lambda ctx, x: forward(x)),
-        "vjp": staticmethod(lambda ctx, g: g * local_of(ctx)),
+        "vjp": staticmethod(vjp), "arithmetic_local": local if arithmetic and not params else None,
         "jvp": staticmethod(lambda ctx, x_t: x_t * local_of(ctx)),
         "batch_rule": classmethod(batch_elementwise), "may_warn": may_warn,
     })
@@ -81,11 +90,11 @@ def _sigmoid_array(x):
 
 neg = negative = unary("neg", xp.negative, lambda x, out: -1, uses=(), to_float=False, doc="``-x``.", text="-1",
                       code="-{g}", gate="*-1 gate: flips the sign of the gradient", methods=("neg", "negative"),
-                      may_warn=False)
+                      may_warn=False, arithmetic=True)
 exp = unary("exp", xp.exp, lambda x, out: out, uses=("out",), doc="``e ** x``.", text="exp({x})",
-            code="{out} * {g}", gate="exp gate: the local gradient is the output itself")
+            code="{out} * {g}", gate="exp gate: the local gradient is the output itself", arithmetic=True)
 exp2 = unary("exp2", xp.exp2, lambda x, out: out * math.log(2), uses=("out",), doc="``2 ** x``.",
-             text="2^{x} ln 2")
+             text="2^{x} ln 2", arithmetic=True)
 log = unary("log", xp.log, lambda x, out: x.reciprocal(), doc="The natural logarithm.", text="1/{x}",
             code="{g} / {x}", gate="log gate: local gradient 1/x")
 log2 = unary("log2", xp.log2, lambda x, out: (x * math.log(2)).reciprocal(), doc="The base-2 logarithm.",
@@ -95,28 +104,31 @@ log10 = unary("log10", xp.log10, lambda x, out: (x * math.log(10)).reciprocal(),
 log1p = unary("log1p", xp.log1p, lambda x, out: (x + 1).reciprocal(), doc="``log(1 + x)``, accurate near 0.",
               text="1/(1 + {x})")
 expm1 = unary("expm1", xp.expm1, lambda x, out: out + 1, uses=("out",), doc="``e ** x - 1``, accurate near 0.",
-              text="exp({x})")
+              text="exp({x})", arithmetic=True)
 sqrt = unary("sqrt", xp.sqrt, lambda x, out: 0.5 / out, uses=("out",), doc="The square root.",
-             text="1/(2 sqrt({x}))", code="0.5 / {out} * {g}", gate="sqrt gate: local gradient 1/(2 sqrt(x))")
+             text="1/(2 sqrt({x}))", code="0.5 / {out} * {g}", gate="sqrt gate: local gradient 1/(2 sqrt(x))",
+             arithmetic=True)
 rsqrt = unary("rsqrt", lambda x: 1 / xp.sqrt(x), lambda x, out: -0.5 * out * out * out, uses=("out",),
-              doc="``1 / sqrt(x)``.", text="-1/(2 {x}^(3/2))")
+              doc="``1 / sqrt(x)``.", text="-1/(2 {x}^(3/2))", arithmetic=True)
 reciprocal = unary("reciprocal", lambda x: 1 / x, lambda x, out: -(out * out), uses=("out",), doc="``1 / x``.",
-                   text="-1/{x}^2", code="-{g} / {x} ** 2", gate="1/x gate: local gradient -1/x^2")
+                   text="-1/{x}^2", code="-{g} / {x} ** 2", gate="1/x gate: local gradient -1/x^2", arithmetic=True)
 square = unary("square", xp.square, lambda x, out: 2 * x, to_float=False, doc="``x * x``.", text="2 {x}",
-               code="2 * {x} * {g}")
+               code="2 * {x} * {g}", arithmetic=True)
 abs = unary("abs", xp.abs, lambda x, out: x.sign(), to_float=False, doc="``|x|``.", text="sign({x})",
             code="{cr}sign({x}) * {g}", methods=("abs", "absolute"))
-sign = unary("sign", xp.sign, lambda x, out: x * 0, to_float=False, doc="-1, 0 or 1.", text="0")
+sign = unary("sign", xp.sign, lambda x, out: x * 0, to_float=False, doc="-1, 0 or 1.", text="0", arithmetic=True)
 sin = unary("sin", xp.sin, lambda x, out: x.cos(), doc="``sin x``.", text="cos({x})", code="{cr}cos({x}) * {g}")
 cos = unary("cos", xp.cos, lambda x, out: -x.sin(), doc="``cos x``.", text="-sin({x})",
             code="-{cr}sin({x}) * {g}")
-tan = unary("tan", xp.tan, lambda x, out: 1 + out * out, uses=("out",), doc="``tan x``.", text="1 + tan^2({x})")
+tan = unary("tan", xp.tan, lambda x, out: 1 + out * out, uses=("out",), doc="``tan x``.", text="1 + tan^2({x})",
+            arithmetic=True)
 tanh = unary("tanh", xp.tanh, lambda x, out: 1 - out * out, uses=("out",), doc="``tanh x``.", text="1 - {out}^2",
-             code="(1 - {out} ** 2) * {g}", gate="tanh gate: local gradient 1 - tanh^2, read off the output")
+             code="(1 - {out} ** 2) * {g}", gate="tanh gate: local gradient 1 - tanh^2, read off the output",
+             arithmetic=True)
 sigmoid = unary("sigmoid", _sigmoid_array, lambda x, out: out * (1 - out), uses=("out",),
                 doc="``1 / (1 + e ** -x)``, stable for large ``|x|``.", text="{out} * (1 - {out})",
                 code="{out} * (1 - {out}) * {g}",
-                gate="sigmoid gate: local gradient sigma * (1 - sigma), read off the output")
+                gate="sigmoid gate: local gradient sigma * (1 - sigma), read off the output", arithmetic=True)
 erf = unary("erf", _backend.erf, lambda x, out: (-(x * x)).exp() * (2 / math.sqrt(math.pi)),
             doc="The error function.", text="2/sqrt(pi) exp(-{x}^2)")
 relu = unary("relu", lambda x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda x, out: x > 0, to_float=False,

@@ -176,11 +176,12 @@ def _frac_forward(x):
 
 
 frac = unary("frac", _frac_forward, lambda x, out: 1, uses=(), to_float=False,
-             doc="The fractional part ``x - trunc(x)`` (floating-point tensors only).", text="1", module=__name__)
+             doc="The fractional part ``x - trunc(x)`` (floating-point tensors only).", text="1", module=__name__,
+             arithmetic=True)
 deg2rad = unary("deg2rad", xp.deg2rad, lambda x, out: math.pi / 180, uses=(), doc="Degrees to radians.",
-                text="pi/180", module=__name__)
+                text="pi/180", module=__name__, arithmetic=True)
 rad2deg = unary("rad2deg", xp.rad2deg, lambda x, out: 180 / math.pi, uses=(), doc="Radians to degrees.",
-                text="180/pi", module=__name__)
+                text="180/pi", module=__name__, arithmetic=True)
 
 
 def _nan_to_num_forward(x, nan, posinf, neginf):
