@@ -133,7 +133,7 @@ erf = unary("erf", _backend.erf, lambda x, out: (-(x * x)).exp() * (2 / math.sqr
             doc="The error function.", text="2/sqrt(pi) exp(-{x}^2)")
 relu = unary("relu", lambda x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda x, out: x > 0, to_float=False,
              doc="``max(x, 0)``.", text="[{x} > 0]", code="({x} > 0) * {g}",
-             gate="relu gate: routes the gradient where the input is positive (a max with 0)")
+             gate="relu gate: routes the gradient where the input is positive (a max with 0)", arithmetic=True)
 
 
 def _leaky_relu_forward(x, negative_slope):
