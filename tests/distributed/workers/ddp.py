@@ -39,14 +39,14 @@ def mse(out, y):
     return ((out - y) ** 2).mean()
 
 
-def train_pair(name, optimizer, accumulate=False, bucket_cap_mb=None):
+def train_pair(name, optimizer, accumulate=False, set_to_none=True, **ddp_options):
     # NOTE: every rank starts from different weights; DDP must copy rank 0's (seed 0) to all.
-    model = DDP(mlp(rank), bucket_cap_mb=bucket_cap_mb)
+    model = DDP(mlp(rank), **ddp_options)
     ref = mlp(0)
     opt, ref_opt = optimizer(model.parameters()), optimizer(ref.parameters())
     for step in range(STEPS):
-        opt.zero_grad()
-        ref_opt.zero_grad()
+        opt.zero_grad(set_to_none=set_to_none)
+        ref_opt.zero_grad(set_to_none=set_to_none)
         if accumulate:
             with model.no_sync():
                 mse(model(X[step, 0, mine]), Y[step, 0, mine]).backward()
@@ -77,6 +77,14 @@ if len(model.reducer.buckets) < 3:
     failures.append(f"expected several buckets, got {len(model.reducer.buckets)}")
 train_pair("SGD with no_sync accumulation", sgd, accumulate=True)
 train_pair("Adam with no_sync accumulation", adam, accumulate=True)
+for set_to_none in (True, False):
+    model = train_pair(f"gradient_as_bucket_view, zero_grad(set_to_none={set_to_none}), no_sync", sgd,
+                       accumulate=True, set_to_none=set_to_none, gradient_as_bucket_view=True, bucket_cap_mb=0.0001)
+    checks.append("gradients are views of the buckets")
+    for bucket in model.reducer.buckets:
+        for p in bucket.params:
+            if not np.shares_memory(p.grad.numpy(), bucket.flat):
+                failures.append("a gradient is not a view of its bucket under gradient_as_bucket_view")
 
 
 class Branchy(nn.Module):

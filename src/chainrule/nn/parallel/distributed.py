@@ -31,8 +31,12 @@ class DistributedDataParallel(Module):
         bucket_cap_mb: the bucket size in megabytes (default 25, as torch).
         find_unused_parameters: find, after each forward, the parameters its output does not depend on and
             count them as ready, so a forward that skips some parameters does not stall the reduction.
-        device_ids, output_device, dim, check_reduction, gradient_as_bucket_view, static_graph: accepted for
-            torch compatibility; they change nothing on the CPU.
+        gradient_as_bucket_view: after each reduction, every ``.grad`` is a view of its slice of the
+            communication buffer instead of a copy (saves a copy per step, and with
+            ``zero_grad(set_to_none=False)`` the gradients accumulate straight into the buffer); the view is
+            overwritten by the next synchronised backward, as in torch.
+        device_ids, output_device, dim, check_reduction, static_graph: accepted for torch compatibility; they
+            change nothing on the CPU.
 
     Shapes: the inputs and output are those of ``module`` (a batch of this rank's samples).
 
@@ -64,7 +68,7 @@ class DistributedDataParallel(Module):
         self._broadcast([p for _, p in module.named_parameters()] + list(module.buffers()))
         cap = 25 if bucket_cap_mb is None else bucket_cap_mb
         self.reducer = Reducer([p for _, p in named], {id(p): name for name, p in named}, self.process_group,
-                               int(cap * 1024 * 1024))
+                               int(cap * 1024 * 1024), as_view=gradient_as_bucket_view)
 
     def forward(self, *inputs, **kwargs):
         if self.broadcast_buffers:

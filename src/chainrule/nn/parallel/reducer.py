@@ -28,35 +28,47 @@ POLL_SECONDS = 1e-3
 
 
 class Bucket:
-    """Parameters whose gradients are all-reduced together through one flat buffer."""
+    """Parameters whose gradients are all-reduced together through one flat buffer.
 
-    def __init__(self, params: list, dtype):
+    With ``as_view`` (DDP's ``gradient_as_bucket_view``) the averaged gradients are left in the buffer and each
+    ``.grad`` becomes a view of its slice, so unpacking copies nothing, and a gradient accumulated in place
+    into that view (``zero_grad(set_to_none=False)``) is already packed.
+    """
+
+    def __init__(self, params: list, dtype, as_view: bool = False):
         self.params = params
         self.offsets = xp.cumsum([0] + [p.numel() for p in params]).tolist()
         self.flat = xp.zeros(self.offsets[-1], dtype=dtype)
+        self.views = [self.flat[start:stop].reshape(p._data.shape)
+                      for p, start, stop in zip(params, self.offsets, self.offsets[1:])]
+        self.as_view = as_view
         self.work = None
 
     def pack(self) -> None:
-        for p, start, stop in zip(self.params, self.offsets, self.offsets[1:]):
+        for p, start, stop, view in zip(self.params, self.offsets, self.offsets[1:], self.views):
             if p._grad is None:
                 self.flat[start:stop] = 0
-            else:
+            elif p._grad._data is not view:
                 self.flat[start:stop] = p._grad._data.ravel()
 
     def unpack(self, world_size: int, used: xp.ndarray | None) -> None:
         xp.divide(self.flat, world_size, out=self.flat)
-        for i, (p, start, stop) in enumerate(zip(self.params, self.offsets, self.offsets[1:])):
+        for i, (p, view) in enumerate(zip(self.params, self.views)):
             if used is not None and not used[i]:
                 continue  # NOTE: no rank used it, so it keeps the gradient it had, as in torch
-            values = self.flat[start:stop].reshape(p._data.shape)
-            if p._grad is None:
-                p._grad = _wrap(values.copy())
+            if p._grad is not None and p._grad._data is view:
+                p._grad._vc[0] += 1
+            elif self.as_view:
+                p._grad = _wrap(view)
+            elif p._grad is None:
+                p._grad = _wrap(view.copy())
             else:
-                p._grad._data[...] = values
+                p._grad._data[...] = view
                 p._grad._vc[0] += 1
 
 
-def assign_buckets(params: list, cap_bytes: int, first_cap_bytes: int = FIRST_BUCKET_BYTES) -> list[Bucket]:
+def assign_buckets(params: list, cap_bytes: int, first_cap_bytes: int = FIRST_BUCKET_BYTES,
+                   as_view: bool = False) -> list[Bucket]:
     """Pack ``params`` (in reverse order) into buckets of one dtype and at most ``cap_bytes`` each."""
     buckets, open_ = [], {}  # open_: dtype -> (params, bytes) of the bucket being filled
     for p in reversed(params):
@@ -65,10 +77,10 @@ def assign_buckets(params: list, cap_bytes: int, first_cap_bytes: int = FIRST_BU
         size += p._data.nbytes
         limit = min(first_cap_bytes, cap_bytes) if not buckets else cap_bytes
         if size >= limit:
-            buckets.append(Bucket(members, p._data.dtype))
+            buckets.append(Bucket(members, p._data.dtype, as_view))
             members, size = [], 0
         open_[p._data.dtype] = (members, size)
-    buckets += [Bucket(members, members[0]._data.dtype) for members, _ in open_.values() if members]
+    buckets += [Bucket(members, members[0]._data.dtype, as_view) for members, _ in open_.values() if members]
     return buckets
 
 
@@ -99,14 +111,14 @@ class Reducer:
     last gradient until the averaged gradients are in place (the communication backward waits for).
     """
 
-    def __init__(self, params: list, names: dict, pg, bucket_cap_bytes: int):
+    def __init__(self, params: list, names: dict, pg, bucket_cap_bytes: int, as_view: bool = False):
         from mpi4py import MPI
 
         self.pg = pg
         self.names = names
         self.sum = MPI.SUM
         self.threaded = MPI.Query_thread() == MPI.THREAD_MULTIPLE
-        self.buckets = assign_buckets(params, bucket_cap_bytes)
+        self.buckets = assign_buckets(params, bucket_cap_bytes, as_view=as_view)
         self.where = {id(p): (b, i) for b, bucket in enumerate(self.buckets) for i, p in enumerate(bucket.params)}
         self.handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
         self.armed = False
