@@ -152,3 +152,12 @@ def test_against_torch(nd, kw):
     np.testing.assert_array_equal(out.detach().numpy(), t_out.detach().numpy())
     np.testing.assert_array_equal(idx.numpy(), t_idx.numpy())
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_meta_tensors_get_meta_values_indices_and_gradients():
+    x = cr.empty(2, 3, 9, 8, device="meta", requires_grad=True)
+    out, idx = F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, return_indices=True)
+    assert out.device.type == idx.device.type == "meta" and out.shape == idx.shape == (2, 3, 5, 5)
+    assert idx.dtype == cr.int64
+    out.sum().backward()
+    assert x.grad.device.type == "meta" and x.grad.shape == x.shape

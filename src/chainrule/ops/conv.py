@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from .._backend import xp
+from .._backend import MetaArray, meta_array, xp
 from ..tensor import Tensor, _wrap
 from ._primitive import Param, Primitive, apply, batch_size, materialize
 from .indexing import gather
@@ -166,6 +166,9 @@ class MaxPool(Primitive):
     def forward(ctx, x, kernel, dilation, padding, stride):
         ctx.materialize_grads = False  # NOTE: the indices never receive a gradient; no zeros made for them
         ctx.size = x.shape[2:]
+        if x.__class__ is MetaArray:  # NOTE: the meta device: the outputs' shapes and dtypes, no values
+            shape = x.shape[:2] + window_counts(x.shape[2:], kernel, dilation, padding, stride)
+            return meta_array(shape, x.dtype), meta_array(shape, xp.int64)
         win = _windows(x, kernel, dilation, padding, stride, -xp.inf)
         nd, every = len(kernel), (slice(None), slice(None))
         offsets = list(itertools.product(*(range(k) for k in kernel)))
