@@ -20,6 +20,7 @@ from functools import partial
 from .._backend import QUIET, ensure_array, errstate_var, xp
 from ..ops._primitive import _Scratch
 from ..tensor import _wrap
+from . import emit
 from .state import ArgSource, ArraySource, GradSource, ObjectSource, ScalarSource
 from .tracer import HostOp
 
@@ -121,11 +122,18 @@ class _Writer:
         if getattr(eq.op, "is_function", False):
             run = self.bind(_function_runner(eq.op, eq.params), eq.op.__name__)
             return f"{lhs} = {run}({', '.join(args)})"
-        kwargs = []
-        for key, value in eq.params.items():
-            text = _literal(value)
-            kwargs.append(f"{key}={text if text is not None else self.bind(value, key)}")
+        target = self.plan.__dict__.get("buffers", {}).get(k)
+        direct = (emit.into(eq, args, self.value, self.names[id(target)]) if target is not None else
+                  emit.expression(eq, args, self.value))
+        if direct is not None:
+            return f"{lhs} = {direct}"
+        kwargs = [f"{key}={self.value(key, value)}" for key, value in eq.params.items()]
         return f"{lhs} = {self.forward_name(eq.op)}({', '.join(args + kwargs)})"
+
+    def value(self, key: str, value) -> str:
+        """A parameter's value as source: the literal, or a name bound to it."""
+        text = _literal(value)
+        return text if text is not None else self.bind(value, key)
 
     def array(self, v) -> str:
         """``v`` where an array is required: NumPy gives 0-d results as scalars, which flow between the lines

@@ -1,0 +1,147 @@
+"""Direct NumPy emission: the common primitives written as the NumPy expression their forward computes.
+
+Code generation calls a primitive's forward through a wrapper (``add(x, y)``) unless this table gives the
+expression itself on raw arrays (``x + y``, ``w.T``, ``_xp.exp(t)``, ``g.sum(axis=0)``): the same NumPy call
+on the same arrays, so the same bits, without a Python call and keyword parameters per line. Each entry reads
+as the primitive's ``forward`` in ``chainrule/ops`` (tests/compiler/test_passes_simplify.py checks every entry
+against it, bitwise, dtype and layout included). Only single results with at least one dimension are written
+this way: a forward's 0-d result is an array (``ensure_array``), NumPy's expressions give scalars.
+
+An entry's ``ufunc`` names the NumPy ufunc (and its arguments) the expression is, so that code generation can
+write the result into a dying input's buffer (``_xp.add(t1, b, out=t1)``); ``fresh``: the expression returns a
+new array of its own (not a view of an input), which buffer reuse and the passes may rely on.
+"""
+
+from __future__ import annotations
+
+
+class Form:
+    """How one primitive is written: ``text(args, eq, value) -> str | None`` (None: the wrapper call instead;
+    ``value(key, v)`` renders a parameter), ``ufunc`` (the ufunc's name and ``args -> its arguments``, or None)
+    and ``fresh``."""
+
+    __slots__ = ("text", "ufunc", "fresh")
+
+    def __init__(self, text, ufunc=None, fresh: bool = True):
+        self.text, self.ufunc, self.fresh = text, ufunc, fresh
+
+
+FORMS: dict[str, Form] = {}
+
+
+def _operator(name: str, operator: str, ufunc: str | None) -> None:
+    FORMS[name] = Form(lambda a, eq, value: f"{a[0]} {operator} {a[1]}", (ufunc, list) if ufunc else None)
+
+
+def _function(name: str, ufunc: str) -> None:
+    """``name``'s forward is NumPy's ufunc ``ufunc`` applied to its inputs in order."""
+    FORMS[name] = Form(lambda a, eq, value: f"_xp.{ufunc}({', '.join(a)})", (ufunc, list))
+
+
+for _name, _op, _ufunc in (("add", "+", "add"), ("sub", "-", "subtract"), ("mul", "*", "multiply"),
+                           ("div", "/", "divide"), ("matmul", "@", None), ("eq", "==", "equal"),
+                           ("ne", "!=", "not_equal"), ("lt", "<", "less"), ("le", "<=", "less_equal"),
+                           ("gt", ">", "greater"), ("ge", ">=", "greater_equal")):
+    _operator(_name, _op, _ufunc)
+for _name, _ufunc in (("neg", "negative"), ("exp", "exp"), ("exp2", "exp2"), ("log", "log"), ("log2", "log2"),
+                      ("log10", "log10"), ("log1p", "log1p"), ("expm1", "expm1"), ("sqrt", "sqrt"),
+                      ("square", "square"), ("abs", "absolute"), ("sign", "sign"), ("sin", "sin"), ("cos", "cos"),
+                      ("tan", "tan"), ("tanh", "tanh"), ("floor", "floor"), ("ceil", "ceil"), ("trunc", "trunc"),
+                      ("isnan", "isnan"), ("isinf", "isinf"), ("isfinite", "isfinite"),
+                      ("logical_not", "logical_not"), ("maximum", "maximum"), ("minimum", "minimum"),
+                      ("pow", "power"), ("logical_and", "logical_and"), ("logical_or", "logical_or")):
+    _function(_name, _ufunc)
+FORMS["reciprocal"] = Form(lambda a, eq, value: f"1 / {a[0]}", ("divide", lambda a: ["1", a[0]]))
+# NOTE: relu's forward is maximum(x, 0).astype(x.dtype, copy=False): the cast does nothing for a float input.
+FORMS["relu"] = Form(lambda a, eq, value: f"_xp.maximum({a[0]}, 0)" if eq.inputs[0].dtype.kind == "f" else None,
+                     ("maximum", lambda a: [a[0], "0"]))
+FORMS["where"] = Form(lambda a, eq, value: f"_xp.where({', '.join(a)})")
+FORMS["clone"] = Form(lambda a, eq, value: f"{a[0]}.copy()")
+FORMS["to_copy"] = Form(lambda a, eq, value: f"{a[0]}.astype({value('dtype', eq.params['dtype'])})")
+
+
+def _reduction(method: str):
+    def text(a, eq, value):
+        p = eq.params
+        dtype = f", dtype={value('dtype', p['dtype'])}" if p.get("dtype") is not None else ""
+        keep = ", keepdims=True" if p["keepdim"] else ""
+        return f"{a[0]}.{method}(axis={value('dims', p['dims'])}{keep}{dtype})"
+    return Form(text)
+
+
+FORMS["sum"] = _reduction("sum")
+FORMS["amax"] = _reduction("max")
+FORMS["amin"] = _reduction("min")
+
+
+def _transpose(a, eq, value):
+    ndim = len(eq.inputs[0].shape)
+    dims = {eq.params["dim0"] % ndim, eq.params["dim1"] % ndim}
+    if ndim == 2 and dims == {0, 1}:
+        return f"{a[0]}.T"
+    return f"_xp.swapaxes({a[0]}, {eq.params['dim0']}, {eq.params['dim1']})"
+
+
+def _sum_to(a, eq, value):
+    """sum_to's forward: the sum over the leading axes and the axes ``shape`` keeps as 1, then a reshape; the
+    same single reduction, written without the reshape when the sum already has the shape."""
+    shape, in_shape = eq.params["shape"], eq.inputs[0].shape
+    lead = len(in_shape) - len(shape)
+    kept = tuple(i + lead for i, s in enumerate(shape) if s == 1 and in_shape[i + lead] != 1)
+    if not lead and not kept:
+        return f"{a[0]}.reshape({value('shape', shape)})"
+    axes = tuple(range(lead)) + kept
+    if not kept:
+        return f"{a[0]}.sum(axis={value('axes', axes)})"
+    text = f"{a[0]}.sum(axis={value('axes', axes)}, keepdims=True)"
+    return text if not lead else f"{text}.reshape({value('shape', shape)})"
+
+
+FORMS["transpose"] = Form(_transpose, fresh=False)
+FORMS["permute"] = Form(lambda a, eq, value: f"_xp.transpose({a[0]}, {value('dims', eq.params['dims'])})",
+                        fresh=False)
+FORMS["reshape"] = Form(lambda a, eq, value: f"{a[0]}.reshape({value('shape', eq.params['shape'])})", fresh=False)
+FORMS["expand"] = Form(lambda a, eq, value: f"_xp.broadcast_to({a[0]}, {value('shape', eq.params['shape'])})",
+                       fresh=False)
+FORMS["sum_to"] = Form(_sum_to)
+
+
+def form(eq) -> Form | None:
+    """The entry for equation ``eq`` when it can be written directly (one result with dimensions), else None."""
+    if getattr(eq.op, "is_function", False) or len(eq.outputs) != 1 or not eq.outputs[0].shape:
+        return None
+    return FORMS.get(eq.op.name)
+
+
+def expression(eq, args: list, value) -> str | None:
+    """``eq``'s forward as a NumPy expression over the input names ``args``, or None (call the wrapper)."""
+    entry = form(eq)
+    return None if entry is None else entry.text(args, eq, value)
+
+
+def into(eq, args: list, value, target: str) -> str | None:
+    """``eq``'s forward written into ``target``'s buffer (``_xp.add(t1, b, out=t1)``), or None."""
+    entry = form(eq)
+    if entry is None or entry.ufunc is None or entry.text(args, eq, value) is None:
+        return None
+    name, arguments = entry.ufunc
+    return f"_xp.{name}({', '.join(arguments(args))}, out={target})"
+
+
+def is_fresh(eq) -> bool:
+    """Whether ``eq``'s result is a new array no other value shares (written directly by a fresh form)."""
+    entry = form(eq)
+    if entry is None or not entry.fresh:
+        return False
+    if eq.op.name == "sum_to":
+        shape, in_shape = eq.params["shape"], eq.inputs[0].shape
+        return len(in_shape) != len(shape) or any(s == 1 and i != 1 for s, i in zip(shape, in_shape))
+    return entry.text([""] * len(eq.inputs), eq, lambda key, v: "") is not None
+
+
+def has_ufunc(eq) -> bool:
+    """Whether ``eq`` can write into an input's buffer (:func:`into`)."""
+    entry = form(eq)
+    return entry is not None and entry.ufunc is not None and is_fresh(eq)
+
+
