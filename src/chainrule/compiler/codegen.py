@@ -161,6 +161,7 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
     the ids of the program's variables to their identifiers in the code."""
     w = _Writer(plan)
     program = plan.program
+    _follow_names(plan)
     for v, array in program.consts.items():
         w.names[id(v)] = w.bind(array, _const_hint(array))
     # NOTE: tensors are read on entry; a hyper-parameter right before its first use, after any callback
@@ -199,6 +200,18 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
     body += [f"    return [{results}]", "finally:", "    _errstate.reset(_token)"]
     source = f"def {name}(_leaves):\n" + "\n".join("    " + line for line in body) + "\n"
     return source, w.namespace, w.names
+
+
+def _follow_names(plan: Plan) -> None:
+    """A value that stands for one the passes dropped (``program.aliases``) takes its name, when it has none:
+    ``.grad`` values are named ``grad_<parameter>`` whichever value they are now."""
+    names = plan.local_names
+    for old, v in getattr(plan.program, "aliases", {}).items():
+        if old in names:
+            names.setdefault(id(v), names[old])
+    for source, v in plan.grads:
+        if v is not None and source.name:
+            names.setdefault(id(v), "grad_" + source.name)
 
 
 def _last_uses(plan: Plan) -> dict:

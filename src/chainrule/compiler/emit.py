@@ -145,3 +145,47 @@ def has_ufunc(eq) -> bool:
     return entry is not None and entry.ufunc is not None and is_fresh(eq)
 
 
+
+
+def _at_most_one_axis(v) -> bool:
+    return sum(s != 1 for s in v.shape) <= 1
+
+
+class Layouts:
+    """What is known of the memory layout of a program's values, read off the equations that make them.
+
+    ``contiguous``: ids of values known to be C-contiguous arrays of their own making (a fresh result).
+    ``neutral``: ids of values that do not steer the layout NumPy gives an elementwise result (its ``order='K'``
+    follows the strides of the operands): C-contiguous ones, those with at most one dimension longer than 1,
+    and expands of neutral values (stride 0 on the new dims). An elementwise result of neutral operands is
+    C-contiguous, whether computed into a new array or into a C-contiguous input's buffer: same layout, so the
+    reductions and products reading it add in the same order.
+    """
+
+    def __init__(self, equations):
+        self.contiguous, self.neutral = set(), set()
+        for eq in equations:
+            if len(eq.outputs) == 1:
+                self._add(eq, eq.outputs[0])
+
+    def is_neutral(self, v) -> bool:
+        return id(v) in self.neutral or _at_most_one_axis(v)
+
+    def _add(self, eq, out) -> None:
+        name = eq.op.name if form(eq) is not None else None
+        inputs_neutral = all(self.is_neutral(v) for v in eq.inputs)
+        if name in ("clone", "matmul") and (name == "clone" or all(len(v.shape) <= 2 for v in eq.inputs)):
+            contiguous = True
+        elif name in ("sum", "amax", "amin", "sum_to") and is_fresh(eq):
+            contiguous = _at_most_one_axis(out) or id(eq.inputs[0]) in self.contiguous
+        elif name == "reshape":
+            contiguous = id(eq.inputs[0]) in self.contiguous
+        elif name == "where" or name == "to_copy" or name is not None and FORMS[name].ufunc is not None:
+            contiguous = inputs_neutral and is_fresh(eq)
+        else:
+            contiguous = False
+        if contiguous:
+            self.contiguous.add(id(out))
+            self.neutral.add(id(out))
+        elif name == "expand" and inputs_neutral:
+            self.neutral.add(id(out))

@@ -1,4 +1,5 @@
-"""Rewrites of a traced program before code generation: dead code, common subexpressions, constant folding.
+"""Rewrites of a traced program before code generation: dead code, common subexpressions, constant folding,
+simplification (values that are already another value).
 
 Each pass takes a :class:`~chainrule.program.Program` whose ``outputs`` are every value the call must produce
 (the function's results, the values written into state, the new gradients) and returns it rewritten; the
@@ -10,6 +11,7 @@ from __future__ import annotations
 from .._backend import QUIET, errstate_var, xp
 from ..ops._primitive import _Scratch
 from ..program import Program
+from . import emit
 
 _LITERALS = (int, float, bool, str, type(None))
 
@@ -95,7 +97,165 @@ def fold_constants(program: Program) -> Program:
     return program.check()
 
 
-PASSES = (fold_constants, eliminate_common_subexpressions, eliminate_dead_code)
+def simplify(program: Program) -> Program:
+    """Rewrite away the equations whose result is already another value, bitwise (then dead code, until nothing
+    changes). Their results become aliases (``program.aliases``) of:
+
+    - the input, for a reshape, expand or sum_to to the input's own shape, a transpose of a dim with itself and
+      an identity permute (views: the eager result shares the input's memory too);
+    - the first transpose's input, for a transpose of a transpose of the same two dims;
+    - the input, for a copy (clone, or to_copy to the same dtype) and a product with (or quotient by) a constant
+      of ones, where no one can tell the buffers apart: the result is not among the program's outputs, or the
+      input is read by nothing else and is not one; and no user
+      Function or callback reads either (it could write into it); the input must be a C-contiguous array of
+      its own (:class:`~chainrule.compiler.emit.Layouts`), as the copy is.
+
+    Inputs of broadcasting elementwise ops that are an expand (or a reshape adding leading 1s) of a value that
+    broadcasts to the same result are replaced by that value: broadcasting gives the same elements.
+    """
+    while True:
+        count = len(program.equations)
+        program = eliminate_dead_code(_simplify_once(program))
+        if len(program.equations) == count:
+            return program
+
+
+class _Uses:
+    """Who reads each value of a program: ``readers[id(v)]`` (equations), ``kept`` (ids of its outputs)."""
+
+    def __init__(self, program: Program):
+        self.producer = {id(v): eq for eq in program.equations for v in eq.outputs}
+        self.readers: dict = {}
+        for eq in program.equations:
+            for v in eq.inputs:
+                self.readers.setdefault(id(v), []).append(eq)
+        self.kept = set(map(id, program.outputs))
+        self.layouts = emit.Layouts(program.equations)
+
+    def count(self, v) -> int:
+        return len(self.readers.get(id(v), ())) + (id(v) in self.kept)
+
+    def merge(self, old, new) -> None:
+        """``old``'s readers now read ``new``."""
+        self.readers.setdefault(id(new), []).extend(self.readers.get(id(old), ()))
+        if id(old) in self.kept:
+            self.kept.add(id(new))
+
+
+def _simplify_once(program: Program) -> Program:
+    alias: dict = program.__dict__.setdefault("aliases", {})
+    uses = _Uses(program)
+    kept = []
+    for eq in program.equations:
+        eq.inputs = tuple(alias.get(id(v), v) for v in eq.inputs)
+        if not is_pure(eq) or getattr(eq.op, "is_function", False) or len(eq.outputs) != 1:
+            kept.append(eq)
+            continue
+        _absorb_broadcasts(eq, uses)
+        same = _same_value(eq, program, uses)
+        if same is None:
+            kept.append(eq)
+            continue
+        alias[id(eq.outputs[0])] = same
+        uses.merge(eq.outputs[0], same)
+    program.equations = kept
+    program.outputs = [alias.get(id(v), v) for v in program.outputs]
+    return program.check()
+
+
+def _same_value(eq, program: Program, uses: _Uses):
+    """The value equal to ``eq``'s result, bit for bit, that may stand for it (see :func:`simplify`), or None."""
+    name, out = eq.op.name, eq.outputs[0]
+    x = eq.inputs[0] if eq.inputs else None
+    if x is None:
+        return None
+    if name == "transpose":
+        first = uses.producer.get(id(x))
+        if first is not None and first.op.name == "transpose" and set(_swapped(first)) == set(_swapped(eq)):
+            return first.inputs[0]
+    if (x.shape, x.dtype) != (out.shape, out.dtype) and name not in ("mul", "div"):
+        return None
+    if name in ("reshape", "expand", "sum_to") or name == "transpose" and len(set(_swapped(eq))) == 1:
+        return x
+    if name == "permute":
+        return x if tuple(d % len(x.shape) for d in eq.params["dims"]) == tuple(range(len(x.shape))) else None
+    if name == "clone" or name == "to_copy" and eq.params["dtype"] == x.dtype:
+        return x if _may_share(eq, x, uses) else None
+    if name in ("mul", "div"):
+        others = [v for v in eq.inputs if (v.shape, v.dtype) == (out.shape, out.dtype)]
+        value = others[0] if others else None
+        factors = eq.inputs[1:] if name == "div" else [v for v in eq.inputs if v is not value]
+        if value is not None and len(factors) == 1 and _ones(program, factors[0]) and _may_share(eq, value, uses):
+            return value
+    return None
+
+
+def _swapped(eq) -> tuple:
+    ndim = len(eq.inputs[0].shape) or 1
+    return (eq.params["dim0"] % ndim, eq.params["dim1"] % ndim)
+
+
+def _ones(program: Program, v) -> bool:
+    array = program.consts.get(v)
+    return array is not None and bool((array == 1).all())
+
+
+def _may_share(eq, x, uses: _Uses) -> bool:
+    """Whether ``eq``'s result (a new array equal to ``x``) may be ``x`` itself."""
+    out = eq.outputs[0]
+    readers = uses.readers.get(id(out), []) + uses.readers.get(id(x), [])
+    if any(getattr(r.op, "is_function", False) for r in readers):
+        return False
+    # NOTE: a copy is C-contiguous: the value standing for it must be too, so that what reads it adds in the
+    # same order.
+    if id(x) not in uses.layouts.contiguous:
+        return False
+    return id(out) not in uses.kept or uses.count(x) == 1 and id(x) not in uses.kept
+
+
+def _absorb_broadcasts(eq, uses: _Uses) -> None:
+    """Replace the inputs of a broadcasting elementwise ``eq`` that only broadcast a value (see simplify)."""
+    if not getattr(eq.op, "broadcasts", False) or not emit.has_ufunc(eq) and eq.op.name != "where":
+        return
+    inputs = list(eq.inputs)
+    for i, v in enumerate(inputs):
+        while (source := _broadcast_source(uses.producer.get(id(v)))) is not None:
+            trial = inputs[:i] + [source] + inputs[i + 1:]
+            if xp.broadcast_shapes(*[u.shape for u in trial]) != eq.outputs[0].shape:
+                break
+            v = inputs[i] = source
+    eq.inputs = tuple(inputs)
+
+
+def _broadcast_source(eq):
+    """The input of an expand, or of a reshape that only adds or drops leading 1s; else None."""
+    if eq is None or eq.op.name not in ("expand", "reshape") or not is_pure(eq):
+        return None
+    x = eq.inputs[0]
+    if eq.op.name == "reshape" and _strip_ones(x.shape) != _strip_ones(eq.outputs[0].shape):
+        return None
+    return x
+
+
+def _strip_ones(shape: tuple) -> tuple:
+    k = 0
+    while k < len(shape) and shape[k] == 1:
+        k += 1
+    return tuple(shape[k:])
+
+
+def _resolve_chains(program: Program) -> Program:
+    """Point every alias at the value that stands for it now (a value merged by one pass may be by a later)."""
+    alias = program.__dict__.setdefault("aliases", {})
+    for key, v in alias.items():
+        while id(v) in alias:
+            v = alias[id(v)]
+        alias[key] = v
+    return program
+
+
+PASSES = (fold_constants, eliminate_common_subexpressions, eliminate_dead_code, simplify,
+          eliminate_common_subexpressions, eliminate_dead_code, _resolve_chains)
 
 
 def optimize(program: Program) -> Program:
