@@ -73,6 +73,7 @@ class _Writer:
         self.lines: list = []
         self.forwards: dict = {}
         self.refs: dict = {}
+        self.buffers: dict = _buffers(plan)    # equation index -> the input whose buffer its result reuses
 
     def bind(self, value, hint: str) -> str:
         name = _identifier(hint, self.used)
@@ -122,7 +123,7 @@ class _Writer:
         if getattr(eq.op, "is_function", False):
             run = self.bind(_function_runner(eq.op, eq.params), eq.op.__name__)
             return f"{lhs} = {run}({', '.join(args)})"
-        target = self.plan.__dict__.get("buffers", {}).get(k)
+        target = self.buffers.get(k)
         direct = (emit.into(eq, args, self.value, self.names[id(target)]) if target is not None else
                   emit.expression(eq, args, self.value))
         if direct is not None:
@@ -231,6 +232,40 @@ def _last_uses(plan: Plan) -> dict:
         if key not in kept:
             dying.setdefault(k, []).append(v)
     return dying
+
+
+def _buffers(plan: Plan) -> dict:
+    """``{equation index: input variable}``: the elementwise results written into the buffer of an input that
+    dies there (``_xp.add(t1, b, out=t1)``), saving an allocation and the memory of one array. The input must be
+    a fresh array of the result's shape and dtype, C-contiguous as the result would be
+    (:class:`~chainrule.compiler.emit.Layouts`), that neither it nor any value that may share its memory (a view
+    of it, a wrapper's result) is read later or leaves the code."""
+    program = plan.program
+    layouts = emit.Layouts(program.equations)
+    roots: dict = {}    # id(value) -> ids of the fresh arrays whose memory it may share
+    for eq in program.equations:
+        shared = () if emit.is_fresh(eq) else tuple({r for v in eq.inputs for r in roots.get(id(v), ())})
+        for v in eq.outputs:
+            roots[id(v)] = (id(v),) if emit.is_fresh(eq) else shared
+    end: dict = {}      # id(fresh array) -> the last equation that may read it
+    for k, eq in enumerate(program.equations):
+        for v in eq.inputs:
+            end.update(dict.fromkeys(roots.get(id(v), ()), k))
+    leaving = [*program.outputs, *plan.results, *(v for _, v in plan.writes), *(v for _, v in plan.grads)]
+    for v in leaving:
+        if v is not None:
+            end.update(dict.fromkeys(roots.get(id(v), ()), math.inf))
+    buffers = {}
+    for k, eq in enumerate(program.equations):
+        out = eq.outputs[0] if len(eq.outputs) == 1 else None
+        if out is None or not emit.has_ufunc(eq) or id(out) not in layouts.contiguous:
+            continue
+        for v in eq.inputs:
+            if (roots.get(id(v)) == (id(v),) and end[id(v)] == k and id(v) in layouts.contiguous
+                    and (v.shape, v.dtype) == (out.shape, out.dtype)):
+                buffers[k] = v
+                break
+    return buffers
 
 
 def _write_line(w: _Writer, source, v) -> str:
