@@ -1,9 +1,10 @@
 """Pooling in 1, 2 and 3 spatial dims on one code path.
 
-Max, average and power-average pooling unfold the windows (im2col) and reduce over the window axis; adaptive
-average pooling multiplies each spatial dim by a small averaging matrix; adaptive max pooling gathers its
-(uneven) windows with one index and reduces like max pooling; max unpooling scatters back to the recorded
-positions. Everything is vectorised over batch, channels and pixels.
+Max pooling is one primitive (``max_pool`` in ops/conv.py: each window's maximum and its position, the gradient
+scattered back to it); average and power-average pooling unfold the windows (im2col) and reduce over the window
+axis; adaptive average pooling multiplies each spatial dim by a small averaging matrix; adaptive and fractional
+max pooling gather their (uneven) windows with one index and take a one-hot mask of each window's first maximum;
+max unpooling scatters back to the recorded positions. Everything is vectorised over batch, channels and pixels.
 """
 
 from __future__ import annotations
