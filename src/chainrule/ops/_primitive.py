@@ -31,7 +31,17 @@ import re
 import warnings
 
 from .. import _state
-from .._backend import QUIET, MetaArray, ensure_array, errstate_var, meta_array, ndarray, xp
+from .._backend import (
+    QUIET,
+    WARN_STATE,
+    MetaArray,
+    ensure_array,
+    errstate_var,
+    meta_array,
+    ndarray,
+    own_warnings_dropped,
+    xp,
+)
 from ..autograd.graph import Node
 from ..tensor import Tensor, _wrap
 
@@ -79,7 +89,10 @@ class Primitive:
     ``differentiable`` (False for comparisons, argmax, ...), ``dynamic_shape`` (the output's shape depends on the
     input's values, as nonzero's: a compiler cannot record it), ``random`` (the forward draws random numbers:
     never merged or folded), ``may_warn`` (the forward can meet inf/nan or a
-    zero divisor: NumPy's floating-point warnings are silenced around it, as torch prints none), ``n_outputs``.
+    zero divisor: NumPy's floating-point warnings are silenced around it, as torch prints none),
+    ``warns_from_numpy`` (such a forward calls NumPy functions written in Python - ``ndarray.sum``, ``einsum``,
+    ``linalg`` - whose warnings come from NumPy's frames, out of reach of chainrule's warnings filter: it always
+    runs under NumPy's "ignore" state), ``n_outputs``.
     """
 
     name = "primitive"
@@ -101,6 +114,7 @@ class Primitive:
     dynamic_shape = False
     random = False
     may_warn = False
+    warns_from_numpy = False
     n_outputs = 1
     jvp = None
     batch_rule = None
@@ -332,10 +346,15 @@ def eager(op, inputs: tuple, params: dict) -> tuple:
                 break
     ctx = Node(op) if record else _Scratch()
     ctx.params = params
-    # NOTE: inf/nan are values here, as in torch: NumPy's RuntimeWarnings (log(0), x/0, overflow) are silenced
-    # only around forwards declared able to raise them (once for a whole backward pass), so other ops pay one
-    # attribute read.
-    token = errstate_var.set(QUIET) if op.may_warn and errstate_var.get() is not QUIET else None
+    # NOTE: inf/nan are values here, as in torch: NumPy's RuntimeWarnings (log(0), x/0, overflow) never reach the
+    # user. chainrule's warnings filter drops them (see _backend.own_warnings_dropped); only when a user's error
+    # state or a later filter comes first do forwards declared able to meet inf/nan run under QUIET (a backward
+    # pass sets it once for the whole pass).
+    token = None
+    if op.may_warn:
+        state = errstate_var.get()
+        if state is not QUIET and (state is not WARN_STATE or op.warns_from_numpy or not own_warnings_dropped()):
+            token = errstate_var.set(QUIET)
     try:
         if len(inputs) == 1:
             out = op.forward(ctx, inputs[0]._data, **params)

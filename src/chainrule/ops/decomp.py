@@ -307,6 +307,7 @@ def svd_legacy(input: Tensor, some: bool = True, compute_uv: bool = True) -> Svd
 class Det(Primitive):
     name = "linalg_det"
     may_warn = True
+    warns_from_numpy = True
     doc = "The determinant of each square matrix in ``x``."
     gate = "det: the gradient is g cof(A) = g det(A) A^-T (through an SVD at a singular A)"
     batch_params = staticmethod(_same_batch)

@@ -309,6 +309,7 @@ class Einsum(Primitive):
 
     name = "einsum"
     may_warn = True
+    warns_from_numpy = True
     inputs = ("xs",)
     params = (Param("subs", tuple, "one subscript string per operand"), Param("out_sub", str, "the output's"))
     doc = "The einsum ``subs[0],subs[1],...->out_sub`` of the operands."
@@ -583,6 +584,7 @@ class SlogdetResult(NamedTuple):
 class Slogdet(Primitive):
     name = "linalg_slogdet"
     may_warn = True
+    warns_from_numpy = True
     doc = "The sign and log |det| of each square matrix in ``x``."
     gate = "slogdet: the gradient of log|det A| is A^-T; the sign gets none"
     batch_params = staticmethod(lambda size, p: p)  # NOTE: already batched over leading dims

@@ -58,6 +58,7 @@ def _shift_dims(size: int, p: dict) -> dict:
 class Sum(Primitive):
     name = "sum"
     may_warn = True
+    warns_from_numpy = True
     params = (_DIMS, _KEEPDIM, Param("dtype", (object, None), "the NumPy dtype to sum in (None: the input's)"))
     doc = "The sum of ``x`` over ``dims``."
     gate = "sum: copies the upstream gradient back to every element it summed"
@@ -155,6 +156,7 @@ class LocalReduction(Primitive):
 class Prod(LocalReduction):
     name = "prod"
     may_warn = True
+    warns_from_numpy = True
     params = (_DIMS, _KEEPDIM)
     doc = "The product of ``x`` over ``dims``."
     gate = "prod: each element's local gradient is the product of the others"
@@ -627,6 +629,7 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
 class Cumsum(Primitive):
     name = "cumsum"
     may_warn = True
+    warns_from_numpy = True
     params = (Param("dim", int, "the dimension to run along"),)
     doc = "The running sum of ``x`` along ``dim``."
     gate = "cumsum: each input's gradient is the reversed running sum of the upstream gradient"

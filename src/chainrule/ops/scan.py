@@ -51,6 +51,7 @@ class Scan(Primitive):
     """A running reduction ``running(x, axis=dim)`` along ``dim``; its rules read the input and the output."""
 
     may_warn = True
+    warns_from_numpy = True
     params = (_DIM,)
     save_inputs = True
     save_output = True
