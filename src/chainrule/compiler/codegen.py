@@ -73,7 +73,9 @@ class _Writer:
         self.lines: list = []
         self.forwards: dict = {}
         self.refs: dict = {}
-        self.buffers: dict = _buffers(plan)    # equation index -> the input whose buffer its result reuses
+        self.buffers: dict = {}     # equation index -> the input whose buffer its result reuses
+        self.into: dict = {}        # equation index -> the state array its result is written into (source text)
+        self.updates: set = set()   # the equations of ``into`` whose result nothing reads: ``w += g``
 
     def bind(self, value, hint: str) -> str:
         name = _identifier(hint, self.used)
@@ -123,8 +125,10 @@ class _Writer:
         if getattr(eq.op, "is_function", False):
             run = self.bind(_function_runner(eq.op, eq.params), eq.op.__name__)
             return f"{lhs} = {run}({', '.join(args)})"
-        target = self.buffers.get(k)
-        direct = (emit.into(eq, args, self.value, self.names[id(target)]) if target is not None else
+        if k in self.updates:
+            return emit.update(eq, args, self.value, self.into[k])
+        target = self.into.get(k, self.names[id(self.buffers[k])] if k in self.buffers else None)
+        direct = (emit.into(eq, args, self.value, target) if target is not None else
                   emit.expression(eq, args, self.value))
         if direct is not None:
             return f"{lhs} = {direct}"
@@ -173,7 +177,15 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
             late[id(v)] = (v, source)
         else:
             w.lines.append(w.source_line(v, source))
-    dying = _last_uses(plan)
+    memory = _Memory(plan)
+    early = memory.early_writes()
+    w.into = {k: _state_array(w, program.equations[k], source, into) for k, writes in early.items()
+              for source, _, into in writes if into is not None}
+    w.buffers = memory.buffers(set(w.into))
+    written = {id(v): source for writes in early.values() for source, v, _ in writes}
+    w.updates = {k for k in w.into if id(program.equations[k].outputs[0]) not in memory.readers}
+    unnamed = {id(program.equations[k].outputs[0]) for k in w.updates}
+    dying = {k: [v for v in vs if id(v) not in unnamed] for k, vs in _last_uses(plan, set(written)).items()}
     phases = dict(plan.phases)
     backward = False
     if 0 not in phases:
@@ -186,12 +198,14 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
             if id(v) in late:
                 w.lines.append(w.source_line(*late.pop(id(v))))
         w.lines.append(w.equation_line(k, eq, backward))
+        w.lines += [_write_lines(w, source, v)[0] for source, v, into in early.get(k, ()) if into is None]
         if dying.get(k):
             w.lines.append("del " + ", ".join(w.names[id(v)] for v in dying[k]))
     if plan.writes or plan.grads:
         w.lines.append("# state")
     for source, v in plan.writes:
-        w.lines.append(_write_line(w, source, v))
+        copy, bump = _write_lines(w, source, v)
+        w.lines += [line for line in ((copy if id(v) not in written else None), bump) if line is not None]
     for source, v in plan.grads:
         owner = f"_leaves[{source.index}]" if isinstance(source, ArgSource) else w.ref(source.tensor,
                                                                                           "_" + source.name)
@@ -215,11 +229,12 @@ def _follow_names(plan: Plan) -> None:
             names.setdefault(id(v), "grad_" + source.name)
 
 
-def _last_uses(plan: Plan) -> dict:
+def _last_uses(plan: Plan, written: set) -> dict:
     """``{equation index: variables read there for the last time}``: deleting them there frees their buffers
-    as the eager engine frees a graph's, so the generated code's peak memory is no higher than eager's."""
+    as the eager engine frees a graph's, so the generated code's peak memory is no higher than eager's.
+    ``written``: ids of the state values already written where they were computed (no longer needed after)."""
     program = plan.program
-    kept = {id(v) for v in plan.results} | {id(v) for _, v in plan.writes}
+    kept = {id(v) for v in plan.results} | {id(v) for _, v in plan.writes if id(v) not in written}
     kept |= {id(v) for _, v in plan.grads if v is not None} | {id(v) for v in program.consts}
     last: dict = {}
     for k, eq in enumerate(program.equations):
@@ -234,49 +249,120 @@ def _last_uses(plan: Plan) -> dict:
     return dying
 
 
-def _buffers(plan: Plan) -> dict:
-    """``{equation index: input variable}``: the elementwise results written into the buffer of an input that
-    dies there (``_xp.add(t1, b, out=t1)``), saving an allocation and the memory of one array. The input must be
-    a fresh array of the result's shape and dtype, C-contiguous as the result would be
-    (:class:`~chainrule.compiler.emit.Layouts`), that neither it nor any value that may share its memory (a view
-    of it, a wrapper's result) is read later or leaves the code."""
-    program = plan.program
-    layouts = emit.Layouts(program.equations)
-    roots: dict = {}    # id(value) -> ids of the fresh arrays whose memory it may share
-    for eq in program.equations:
-        shared = () if emit.is_fresh(eq) else tuple({r for v in eq.inputs for r in roots.get(id(v), ())})
-        for v in eq.outputs:
-            roots[id(v)] = (id(v),) if emit.is_fresh(eq) else shared
-    end: dict = {}      # id(fresh array) -> the last equation that may read it
-    for k, eq in enumerate(program.equations):
-        for v in eq.inputs:
-            end.update(dict.fromkeys(roots.get(id(v), ()), k))
-    leaving = [*program.outputs, *plan.results, *(v for _, v in plan.writes), *(v for _, v in plan.grads)]
-    for v in leaving:
-        if v is not None:
-            end.update(dict.fromkeys(roots.get(id(v), ()), math.inf))
-    buffers = {}
-    for k, eq in enumerate(program.equations):
-        out = eq.outputs[0] if len(eq.outputs) == 1 else None
-        if out is None or not emit.has_ufunc(eq) or id(out) not in layouts.contiguous:
-            continue
-        for v in eq.inputs:
-            if (roots.get(id(v)) == (id(v),) and end[id(v)] == k and id(v) in layouts.contiguous
-                    and (v.shape, v.dtype) == (out.shape, out.dtype)):
-                buffers[k] = v
-                break
-    return buffers
+class _Memory:
+    """Which values may share memory, and until when each buffer is read.
+
+    ``roots[id(v)]``: the buffers ``v`` may be a view of: its own for a program input, a constant or a fresh
+    result (:func:`~chainrule.compiler.emit.is_fresh`), its inputs' for any other (a view, a wrapper's result).
+    ``end[buffer]``: the last equation that may read it (``inf``: it leaves the code, as a result, gradient or
+    state written at the end)."""
+
+    def __init__(self, plan: Plan):
+        program = self.program = plan.program
+        self.plan = plan
+        self.layouts = emit.Layouts(program.equations)
+        self.fresh, self.producer = set(), {}
+        roots = self.roots = {id(v): (id(v),) for v in [*program.inputs, *program.consts]}
+        for k, eq in enumerate(program.equations):
+            shared = tuple({r for v in eq.inputs for r in roots.get(id(v), ())})
+            for v in eq.outputs:
+                self.producer[id(v)] = k
+                roots[id(v)] = (id(v),) if emit.is_fresh(eq) else shared
+                if emit.is_fresh(eq):
+                    self.fresh.add(id(v))
+        self.readers: dict = {}
+        end = self.end = {}
+        for k, eq in enumerate(program.equations):
+            for v in eq.inputs:
+                self.readers.setdefault(id(v), []).append(k)
+                end.update(dict.fromkeys(roots.get(id(v), ()), k))
+        leaving = [*program.outputs, *plan.results, *(v for _, v in plan.writes), *(v for _, v in plan.grads)]
+        for v in leaving:
+            if v is not None:
+                end.update(dict.fromkeys(roots.get(id(v), ()), math.inf))
+
+    def early_writes(self) -> dict:
+        """``{equation index: [(source, value, into)]}``: the state written right where its new value is computed
+        rather than at the end, so that it does not stay alive with all the others (eager optimizers update each
+        parameter in turn). That needs the state's old value read by nothing later, and its array sharing no
+        memory with any other state's (checked now on the arrays: parameters are not views of each other).
+        ``into``: the program input holding the old value, when the new one is computed straight into its array
+        (an elementwise result nothing else reads: ``_xp.add(w, g, out=w)``); else None (a copy after the line)."""
+        reads = [(v, source) for v, source, _ in self.plan.reads if isinstance(source, (ObjectSource, GradSource))]
+        arrays = {id(source): _array_of(source) for _, source in reads}
+        early: dict = {}
+        for source, value in self.plan.writes:
+            k = self.producer.get(id(value))
+            array = _array_of(source)
+            if k is None or array is None or not isinstance(source, (ObjectSource, GradSource)):
+                continue
+            old = [v for v, s in reads if _same_source(s, source)]
+            if any(self.end.get(id(v), -1) > k for v in old):
+                continue
+            if any(not _same_source(s, source) and arrays[id(s)] is not None
+                   and xp.may_share_memory(arrays[id(s)], array) for _, s in reads):
+                continue
+            eq = self.program.equations[k]
+            into = old[0] if (old and emit.has_ufunc(eq) and id(value) not in self.readers
+                              and (old[0].shape, old[0].dtype) == (value.shape, value.dtype)
+                              and sum(v is value for _, v in self.plan.writes) == 1) else None
+            early.setdefault(k, []).append((source, value, into))
+        return early
+
+    def buffers(self, taken: set) -> dict:
+        """``{equation index: input variable}``: the elementwise results written into the buffer of an input
+        that dies there (``_xp.add(t1, b, out=t1)``), saving an allocation and the memory of one array. The
+        input must be a fresh array of the result's shape and dtype, C-contiguous as the result would be
+        (:class:`~chainrule.compiler.emit.Layouts`), that neither it nor any value that may share its memory (a
+        view of it, a wrapper's result) is read later or leaves the code. ``taken``: equations written into
+        state already."""
+        contiguous = self.layouts.contiguous
+        buffers = {}
+        for k, eq in enumerate(self.program.equations):
+            out = eq.outputs[0] if len(eq.outputs) == 1 else None
+            if k in taken or out is None or not emit.has_ufunc(eq) or id(out) not in contiguous:
+                continue
+            for v in eq.inputs:
+                if (id(v) in self.fresh and self.end[id(v)] == k and id(v) in contiguous
+                        and (v.shape, v.dtype) == (out.shape, out.dtype)):
+                    buffers[k] = v
+                    break
+        return buffers
 
 
-def _write_line(w: _Writer, source, v) -> str:
+def _state_array(w: _Writer, eq, source, old) -> str:
+    """The state array ``eq`` writes into: the name of its old value where ``eq`` reads it (still bound)."""
+    if any(v is old for v in eq.inputs):
+        return w.names[id(old)]
+    if isinstance(source, ObjectSource):
+        return f"{w.ref(source.tensor, '_' + source.name)}._data"
+    return f"{w.ref(source.owner, '_' + source.name)}._grad._data"
+
+
+def _same_source(a, b) -> bool:
+    if isinstance(a, ObjectSource) and isinstance(b, ObjectSource):
+        return a.tensor is b.tensor
+    return isinstance(a, GradSource) and isinstance(b, GradSource) and a.owner is b.owner
+
+
+def _array_of(source):
+    """The array a state source holds now (None for a ``.grad`` that is None)."""
+    if isinstance(source, ObjectSource):
+        return source.tensor._data
+    grad = source.owner._grad
+    return None if grad is None else grad._data
+
+
+def _write_lines(w: _Writer, source, v) -> tuple:
+    """The statement copying ``v`` into ``source``'s array, and the one bumping its version (or None)."""
     value = w.array(v)
     if isinstance(source, ObjectSource):
         target = w.ref(source.tensor, "_" + source.name)
-        return f"{target}._data[...] = {value}; {target}._vc[0] += 1"
+        return f"{target}._data[...] = {value}", f"{target}._vc[0] += 1"
     if isinstance(source, GradSource):
-        return f"{w.ref(source.owner, '_' + source.name)}._grad._data[...] = {value}"
+        return f"{w.ref(source.owner, '_' + source.name)}._grad._data[...] = {value}", None
     if isinstance(source, ArgSource):
-        return f"_leaves[{source.index}]._data[...] = {value}; _leaves[{source.index}]._vc[0] += 1"
+        return f"_leaves[{source.index}]._data[...] = {value}", f"_leaves[{source.index}]._vc[0] += 1"
     raise TypeError(f"cannot write into {source!r}")
 
 

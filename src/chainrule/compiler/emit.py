@@ -20,17 +20,18 @@ class Form:
     ``value(key, v)`` renders a parameter), ``ufunc`` (the ufunc's name and ``args -> its arguments``, or None)
     and ``fresh``."""
 
-    __slots__ = ("text", "ufunc", "fresh")
+    __slots__ = ("text", "ufunc", "fresh", "operator")
 
-    def __init__(self, text, ufunc=None, fresh: bool = True):
-        self.text, self.ufunc, self.fresh = text, ufunc, fresh
+    def __init__(self, text, ufunc=None, fresh: bool = True, operator: str | None = None):
+        self.text, self.ufunc, self.fresh, self.operator = text, ufunc, fresh, operator
 
 
 FORMS: dict[str, Form] = {}
 
 
 def _operator(name: str, operator: str, ufunc: str | None) -> None:
-    FORMS[name] = Form(lambda a, eq, value: f"{a[0]} {operator} {a[1]}", (ufunc, list) if ufunc else None)
+    FORMS[name] = Form(lambda a, eq, value: f"{a[0]} {operator} {a[1]}", (ufunc, list) if ufunc else None,
+                       operator=operator)
 
 
 def _function(name: str, ufunc: str) -> None:
@@ -126,6 +127,15 @@ def into(eq, args: list, value, target: str) -> str | None:
         return None
     name, arguments = entry.ufunc
     return f"_xp.{name}({', '.join(arguments(args))}, out={target})"
+
+
+def update(eq, args: list, value, target: str) -> str | None:
+    """:func:`into` as a statement whose result is not named: ``w += g`` where ``target`` is the first operand
+    of an arithmetic operator (NumPy's in-place operators are the ufunc with ``out=``)."""
+    entry = form(eq)
+    if entry is not None and entry.ufunc is not None and entry.operator and args[0] == target:
+        return f"{target} {entry.operator}= {args[1]}"
+    return into(eq, args, value, target)
 
 
 def is_fresh(eq) -> bool:
