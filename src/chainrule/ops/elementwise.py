@@ -131,7 +131,8 @@ sigmoid = unary("sigmoid", _sigmoid_array, lambda x, out: out * (1 - out), uses=
                 gate="sigmoid gate: local gradient sigma * (1 - sigma), read off the output", arithmetic=True)
 erf = unary("erf", _backend.erf, lambda x, out: (-(x * x)).exp() * (2 / math.sqrt(math.pi)),
             doc="The error function.", text="2/sqrt(pi) exp(-{x}^2)")
-relu = unary("relu", lambda x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda x, out: x > 0, to_float=False,
+relu = unary("relu", lambda x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda x, out: out > 0, uses=("out",),
+             to_float=False,
              doc="``max(x, 0)``.", text="[{x} > 0]", code="({x} > 0) * {g}",
              gate="relu gate: routes the gradient where the input is positive (a max with 0)", arithmetic=True)
 
