@@ -58,7 +58,7 @@ def _equation(name, arrays, params):
 
 def _evaluate(text, arrays, bound):
     names = {f"a{i}": a for i, a in enumerate(arrays)}
-    return eval(text, {"_xp": np, **names, **bound})  # noqa: S307
+    return eval(text, {"_xp": np, **emit.NAMES, **names, **bound})  # noqa: S307
 
 
 @pytest.mark.parametrize("name,arrays,params", CASES, ids=[c[0] for c in CASES])
@@ -85,11 +85,17 @@ def test_each_direct_form_is_its_primitive_forward_bit_for_bit_with_its_layout(n
         _same(got, expected)
 
 
-def test_zero_d_results_and_relu_of_integers_keep_the_wrapper_call():
-    eq, _ = _equation("sum", (F32,), {"dims": (0, 1), "keepdim": False, "dtype": None})
-    assert emit.expression(eq, ["a0"], repr) is None
+def test_zero_d_reductions_are_arrays_as_their_forwards_give_and_other_zero_d_ops_keep_the_wrapper_call():
+    for name, params in (("sum", {"dims": (0, 1), "keepdim": False, "dtype": None}),
+                         ("amax", {"dims": (0, 1), "keepdim": False}), ("sum_to", {"shape": ()})):
+        eq, expected = _equation(name, (F32,), params)
+        got = _evaluate(emit.expression(eq, ["a0"], lambda key, v: repr(v)), (F32,), {})
+        assert type(got) is np.ndarray and got.shape == ()
+        _same(got, expected)
+    eq, _ = _equation("mul", (F32[0, 0], F32[1, 1]), {})
+    assert emit.expression(eq, ["a0", "a1"], lambda key, v: repr(v)) is None
     eq, _ = _equation("relu", (np.arange(-3, 3),), {})
-    assert emit.expression(eq, ["a0"], repr) is None
+    assert emit.expression(eq, ["a0"], lambda key, v: repr(v)) is None
 
 
 # -- the passes, on recorded programs --------------------------------------------------------------------------
@@ -191,6 +197,8 @@ def test_the_mlp_step_is_direct_numpy_without_copies_or_double_transposes_and_st
     assert not any("clone(" in line or ".copy()" in line or "transpose(" in line for line in lines)
     assert any(line.startswith("grad_model_0_weight = ") and " @ x" in line for line in lines)
     assert any("out=" in line for line in lines)
+    # SGD's update is computed straight into each parameter, whose old value nothing reads any more
+    assert "model_0_weight += " in "\n".join(lines) and "_model_0_weight._data[...] =" not in "\n".join(lines)
     assert len(lines) < 90  # 97 before direct emission and the passes
 
 

@@ -69,7 +69,7 @@ class _Writer:
         self.names: dict = {}       # id(Var) -> identifier
         self.used: set = set()
         self.namespace: dict = {"_ensure": ensure_array, "_wrap": _wrap, "_xp": xp, "_QUIET": QUIET,
-                                "_errstate": errstate_var, "_f64": xp.float64}
+                                "_errstate": errstate_var, "_f64": xp.float64, **emit.NAMES}
         self.lines: list = []
         self.forwards: dict = {}
         self.refs: dict = {}

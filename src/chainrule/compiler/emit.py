@@ -1,11 +1,12 @@
 """Direct NumPy emission: the common primitives written as the NumPy expression their forward computes.
 
 Code generation calls a primitive's forward through a wrapper (``add(x, y)``) unless this table gives the
-expression itself on raw arrays (``x + y``, ``w.T``, ``_xp.exp(t)``, ``g.sum(axis=0)``): the same NumPy call
+expression itself on raw arrays (``x + y``, ``w.T``, ``_xp.exp(t)``, ``_sum(g, (0,))``): the same NumPy call
 on the same arrays, so the same bits, without a Python call and keyword parameters per line. Each entry reads
 as the primitive's ``forward`` in ``chainrule/ops`` (tests/compiler/test_passes_simplify.py checks every entry
-against it, bitwise, dtype and layout included). Only single results with at least one dimension are written
-this way: a forward's 0-d result is an array (``ensure_array``), NumPy's expressions give scalars.
+against it, bitwise, dtype and layout included). Only single results are written this way, and 0-d ones only
+for the reductions, whose forwards return arrays (``_xp.asarray(_sum(t, (0,)))``): NumPy's expressions give
+0-d results as scalars, as the other forwards do (these flow between the lines, see codegen).
 
 An entry's ``ufunc`` names the NumPy ufunc (and its arguments) the expression is, so that code generation can
 write the result into a dying input's buffer (``_xp.add(t1, b, out=t1)``); ``fresh``: the expression returns a
@@ -14,6 +15,11 @@ new array of its own (not a view of an input), which buffer reuse and the passes
 
 from __future__ import annotations
 
+from .._backend import xp
+
+# NOTE: ``x.sum(axis, keepdims=...)`` is NumPy's Python-level ``_methods._sum`` calling ``add.reduce`` with the
+# same arguments: the reduction itself, without that frame.
+NAMES = {"_sum": xp.add.reduce, "_max": xp.maximum.reduce, "_min": xp.minimum.reduce}
 
 class Form:
     """How one primitive is written: ``text(args, eq, value) -> str | None`` (None: the wrapper call instead;
@@ -61,18 +67,18 @@ FORMS["clone"] = Form(lambda a, eq, value: f"{a[0]}.copy()")
 FORMS["to_copy"] = Form(lambda a, eq, value: f"{a[0]}.astype({value('dtype', eq.params['dtype'])})")
 
 
-def _reduction(method: str):
+def _reduction(function: str):
     def text(a, eq, value):
         p = eq.params
         dtype = f", dtype={value('dtype', p['dtype'])}" if p.get("dtype") is not None else ""
         keep = ", keepdims=True" if p["keepdim"] else ""
-        return f"{a[0]}.{method}(axis={value('dims', p['dims'])}{keep}{dtype})"
+        return f"{function}({a[0]}, {value('dims', p['dims'])}{dtype}{keep})"
     return Form(text)
 
 
-FORMS["sum"] = _reduction("sum")
-FORMS["amax"] = _reduction("max")
-FORMS["amin"] = _reduction("min")
+FORMS["sum"] = _reduction("_sum")
+FORMS["amax"] = _reduction("_max")
+FORMS["amin"] = _reduction("_min")
 
 
 def _transpose(a, eq, value):
@@ -93,8 +99,8 @@ def _sum_to(a, eq, value):
         return f"{a[0]}.reshape({value('shape', shape)})"
     axes = tuple(range(lead)) + kept
     if not kept:
-        return f"{a[0]}.sum(axis={value('axes', axes)})"
-    text = f"{a[0]}.sum(axis={value('axes', axes)}, keepdims=True)"
+        return f"_sum({a[0]}, {value('axes', axes)})"
+    text = f"_sum({a[0]}, {value('axes', axes)}, keepdims=True)"
     return text if not lead else f"{text}.reshape({value('shape', shape)})"
 
 
@@ -107,9 +113,14 @@ FORMS["expand"] = Form(lambda a, eq, value: f"_xp.broadcast_to({a[0]}, {value('s
 FORMS["sum_to"] = Form(_sum_to)
 
 
+_ARRAY_RESULTS = ("sum", "amax", "amin", "sum_to")   # forwards that give a 0-d result as an array
+
+
 def form(eq) -> Form | None:
-    """The entry for equation ``eq`` when it can be written directly (one result with dimensions), else None."""
-    if getattr(eq.op, "is_function", False) or len(eq.outputs) != 1 or not eq.outputs[0].shape:
+    """The entry for equation ``eq`` when it can be written directly (one result), else None."""
+    if getattr(eq.op, "is_function", False) or len(eq.outputs) != 1:
+        return None
+    if not eq.outputs[0].shape and eq.op.name not in _ARRAY_RESULTS:
         return None
     return FORMS.get(eq.op.name)
 
@@ -117,7 +128,8 @@ def form(eq) -> Form | None:
 def expression(eq, args: list, value) -> str | None:
     """``eq``'s forward as a NumPy expression over the input names ``args``, or None (call the wrapper)."""
     entry = form(eq)
-    return None if entry is None else entry.text(args, eq, value)
+    text = None if entry is None else entry.text(args, eq, value)
+    return f"_xp.asarray({text})" if text is not None and not eq.outputs[0].shape else text
 
 
 def into(eq, args: list, value, target: str) -> str | None:
