@@ -11,7 +11,7 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule.autograd import forward_ad as fwAD
 from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
-from chainrule.func import grad, vmap
+from chainrule.func import grad, vjp, vmap
 from tests.opdb.nn_pool import np_pool
 
 
@@ -133,6 +133,15 @@ def test_vmap_of_values_indices_and_per_sample_gradients():
     grads = vmap(grad(lambda x: F.max_pool2d(x, 3, stride=1, padding=1).sum()))(xs)
     for i in range(3):
         np.testing.assert_array_equal(grads.numpy()[i], reference(xs.numpy()[i], 3, stride=1, padding=1)[2])
+
+
+def test_vmap_of_a_pullback_batches_the_cotangents_over_shared_positions():
+    x = cr.tensor(np.random.default_rng(8).permutation(32).reshape(1, 2, 4, 4) / 3.0)
+    out, pull = vjp(lambda t: F.max_pool2d(t, 3, stride=1, padding=1), x)
+    gs = cr.tensor(np.random.default_rng(9).standard_normal((5,) + tuple(out.shape)))
+    batched = vmap(pull)(gs)[0]
+    for i in range(5):
+        np.testing.assert_array_equal(batched.numpy()[i], pull(gs[i])[0].numpy())
 
 
 @pytest.mark.parametrize("nd, kw", [(2, dict(kernel_size=2)), (2, dict(kernel_size=3, stride=2, padding=1,
