@@ -134,6 +134,11 @@ def test_reshape_expand_and_sum_to_to_the_own_shape_are_the_value():
     assert _ops(program) == ["mul", "add"]
 
 
+def test_an_alias_is_its_input():
+    plain, program = _optimized(lambda x: apply(PRIMITIVES["alias"], (apply(PRIMITIVES["alias"], (x,)),)) * 2, (3,))
+    assert _ops(plain) == ["alias", "alias", "mul"] and _ops(program) == ["mul"]
+
+
 def test_a_clone_nothing_else_reads_is_its_value_but_a_clone_of_an_input_result_or_shared_value_stays():
     # NOTE: a product of two matrices is known to be C-contiguous, as the copy is (an input's layout is not known)
     plain, program = _optimized(lambda x: ((x @ x.t()).clone() + 1).clone(), (3, 4))

@@ -260,7 +260,7 @@ class _Memory:
     def __init__(self, plan: Plan):
         program = self.program = plan.program
         self.plan = plan
-        self.layouts = emit.Layouts(program.equations)
+        self.layouts = emit.Layouts(program.equations, program.consts)
         self.fresh, self.producer = set(), {}
         roots = self.roots = {id(v): (id(v),) for v in [*program.inputs, *program.consts]}
         for k, eq in enumerate(program.equations):

@@ -184,8 +184,10 @@ class Layouts:
     reductions and products reading it add in the same order.
     """
 
-    def __init__(self, equations):
-        self.contiguous, self.neutral = set(), set()
+    def __init__(self, equations, consts: dict | None = None):
+        # NOTE: a constant is a fixed array: its layout is known (an input's may change between calls)
+        self.contiguous = {id(v) for v, a in (consts or {}).items() if a.flags.c_contiguous}
+        self.neutral = set(self.contiguous)
         for eq in equations:
             if len(eq.outputs) == 1:
                 self._add(eq, eq.outputs[0])

@@ -101,8 +101,8 @@ def simplify(program: Program) -> Program:
     """Rewrite away the equations whose result is already another value, bitwise (then dead code, until nothing
     changes). Their results become aliases (``program.aliases``) of:
 
-    - the input, for a reshape, expand or sum_to to the input's own shape, a transpose of a dim with itself and
-      an identity permute (views: the eager result shares the input's memory too);
+    - the input, for an alias, a reshape, expand or sum_to to the input's own shape, a transpose of a dim with
+      itself and an identity permute (views: the eager result shares the input's memory too);
     - the first transpose's input, for a transpose of a transpose of the same two dims;
     - the input, for a copy (clone, or to_copy to the same dtype) and a product with (or quotient by) a constant
       of ones, where no one can tell the buffers apart: the result is not among the program's outputs, or the
@@ -130,7 +130,7 @@ class _Uses:
             for v in eq.inputs:
                 self.readers.setdefault(id(v), []).append(eq)
         self.kept = set(map(id, program.outputs))
-        self.layouts = emit.Layouts(program.equations)
+        self.layouts = emit.Layouts(program.equations, program.consts)
 
     def count(self, v) -> int:
         return len(self.readers.get(id(v), ())) + (id(v) in self.kept)
@@ -175,7 +175,7 @@ def _same_value(eq, program: Program, uses: _Uses):
             return first.inputs[0]
     if (x.shape, x.dtype) != (out.shape, out.dtype) and name not in ("mul", "div"):
         return None
-    if name in ("reshape", "expand", "sum_to") or name == "transpose" and len(set(_swapped(eq))) == 1:
+    if name in ("reshape", "expand", "sum_to", "alias") or name == "transpose" and len(set(_swapped(eq))) == 1:
         return x
     if name == "permute":
         return x if tuple(d % len(x.shape) for d in eq.params["dims"]) == tuple(range(len(x.shape))) else None
