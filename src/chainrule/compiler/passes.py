@@ -108,7 +108,7 @@ def simplify(program: Program) -> Program:
       of ones, where no one can tell the buffers apart: the result is not among the program's outputs, or the
       input is read by nothing else and is not one; and no user
       Function or callback reads either (it could write into it); the input must be a C-contiguous array of
-      its own (:class:`~chainrule.compiler.emit.Layouts`), as the copy is.
+      its own (:class:`~chainrule.compiler.emit.Layouts`), as the copy is, or 0-d.
 
     Inputs of broadcasting elementwise ops that are an expand (or a reshape adding leading 1s) of a value that
     broadcasts to the same result are replaced by that value: broadcasting gives the same elements.
@@ -181,12 +181,11 @@ def _same_value(eq, program: Program, uses: _Uses):
         return x if tuple(d % len(x.shape) for d in eq.params["dims"]) == tuple(range(len(x.shape))) else None
     if name == "clone" or name == "to_copy" and eq.params["dtype"] == x.dtype:
         return x if _may_share(eq, x, uses) else None
-    if name in ("mul", "div"):
-        others = [v for v in eq.inputs if (v.shape, v.dtype) == (out.shape, out.dtype)]
-        value = others[0] if others else None
-        factors = eq.inputs[1:] if name == "div" else [v for v in eq.inputs if v is not value]
-        if value is not None and len(factors) == 1 and _ones(program, factors[0]) and _may_share(eq, value, uses):
-            return value
+    if name in ("mul", "div") and len(eq.inputs) == 2:
+        a, b = eq.inputs
+        for value, factor in ((a, b), (b, a)) if name == "mul" else ((a, b),):
+            if (value.shape, value.dtype) == (out.shape, out.dtype) and _ones(program, factor):
+                return value if _may_share(eq, value, uses) else None
     return None
 
 
@@ -206,9 +205,9 @@ def _may_share(eq, x, uses: _Uses) -> bool:
     readers = uses.readers.get(id(out), []) + uses.readers.get(id(x), [])
     if any(getattr(r.op, "is_function", False) for r in readers):
         return False
-    # NOTE: a copy is C-contiguous: the value standing for it must be too, so that what reads it adds in the
-    # same order.
-    if id(x) not in uses.layouts.contiguous:
+    # NOTE: a copy is C-contiguous: the value standing for it must be too (a 0-d one has no layout), so that what
+    # reads it adds in the same order.
+    if x.shape and id(x) not in uses.layouts.contiguous:
         return False
     return id(out) not in uses.kept or uses.count(x) == 1 and id(x) not in uses.kept
 
