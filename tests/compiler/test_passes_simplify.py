@@ -150,6 +150,17 @@ def test_a_clone_nothing_else_reads_is_its_value_but_a_clone_of_an_input_result_
     assert _ops(program).count("clone") == 2
 
 
+def test_a_result_that_is_a_clone_of_a_view_of_another_result_keeps_its_own_memory():
+    def f(x):
+        y = x @ x.t()
+        return y, y.reshape(9).clone()
+    compiled = cr.compile(f)
+    for _ in range(4):
+        first, second = compiled(cr.randn(3, 4))
+    assert not np.shares_memory(first.numpy(), second.numpy())
+    _same(second.numpy(), first.numpy().reshape(9))
+
+
 def test_a_clone_of_a_non_contiguous_value_stays_as_what_reads_it_adds_in_its_order():
     _, program = _optimized(lambda x: (x @ x.t()).t().clone().sum(0), (5, 4))
     assert "clone" in _ops(program)

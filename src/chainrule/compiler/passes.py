@@ -106,7 +106,8 @@ def simplify(program: Program) -> Program:
     - the first transpose's input, for a transpose of a transpose of the same two dims;
     - the input, for a copy (clone, or to_copy to the same dtype) and a product with (or quotient by) a constant
       of ones, where no one can tell the buffers apart: the result is not among the program's outputs, or the
-      input is read by nothing else and is not one; and no user
+      input is read by nothing else, is not one, and has memory of its own (a fresh array, or a reshape of one
+      nothing else reads); and no user
       Function or callback reads either (it could write into it); the input must be a C-contiguous array of
       its own (:class:`~chainrule.compiler.emit.Layouts`), as the copy is, or 0-d.
 
@@ -209,7 +210,15 @@ def _may_share(eq, x, uses: _Uses) -> bool:
     # reads it adds in the same order.
     if x.shape and id(x) not in uses.layouts.contiguous:
         return False
-    return id(out) not in uses.kept or uses.count(x) == 1 and id(x) not in uses.kept
+    return id(out) not in uses.kept or uses.count(x) == 1 and id(x) not in uses.kept and _owned(x, uses)
+
+
+def _owned(x, uses: _Uses) -> bool:
+    """Whether ``x``'s memory is its own: a fresh array, or a reshape of one nothing else reads."""
+    eq = uses.producer.get(id(x))
+    while eq is not None and eq.op.name == "reshape" and uses.count(eq.inputs[0]) == 1:
+        eq = uses.producer.get(id(eq.inputs[0]))
+    return eq is not None and emit.is_fresh(eq)
 
 
 def _absorb_broadcasts(eq, uses: _Uses) -> None:
