@@ -232,6 +232,7 @@ def _absorb_broadcasts(eq, uses: _Uses) -> None:
             if xp.broadcast_shapes(*[u.shape for u in trial]) != eq.outputs[0].shape:
                 break
             v = inputs[i] = source
+            uses.readers.setdefault(id(source), []).append(eq)
     eq.inputs = tuple(inputs)
 
 
