@@ -94,13 +94,15 @@ def _run(work: Work, async_op: bool):
     return None
 
 
-def _finisher(tensors, arrays, avg_over: int = 0):
-    """Once MPI is done: divide by ``avg_over`` (for ``AVG``), then store ``arrays`` into ``tensors``."""
+def _finisher(tensors, arrays, avg_over: int = 0, then=None):
+    """Once MPI is done: divide by ``avg_over`` (for ``AVG``), store ``arrays`` into ``tensors``, call ``then()``."""
     def finish():
         if avg_over:
             for a in arrays:
                 xp.divide(a, avg_over, out=a)
         _store(tensors, arrays)
+        if then is not None:
+            then()
     return finish
 
 
@@ -128,11 +130,12 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: ProcessGroup 
     return _run(start_all_reduce(pg, tensor, mpi_op, pg.size() if op is ReduceOp.AVG else 0), async_op)
 
 
-def start_all_reduce(pg: ProcessGroup, tensor: Tensor, mpi_op, avg_over: int = 0) -> Work:
-    """Start an unchecked in-place all-reduce of ``tensor`` (``DistributedDataParallel`` calls this per bucket)."""
+def start_all_reduce(pg: ProcessGroup, tensor: Tensor, mpi_op, avg_over: int = 0, then=None) -> Work:
+    """Start an unchecked in-place all-reduce of ``tensor`` (``DistributedDataParallel`` calls this per bucket);
+    ``then()`` runs once the result is in ``tensor``, in whichever thread sees the collective complete."""
     buf = _contiguous(tensor._data)
     request = pg.comm.Iallreduce(_mpi().IN_PLACE, buf, op=mpi_op)
-    return Work([request], _finisher([tensor], [buf], avg_over), [tensor])
+    return Work([request], _finisher([tensor], [buf], avg_over, then), [tensor])
 
 
 def reduce(tensor: Tensor, dst: int, op: ReduceOp = ReduceOp.SUM, group: ProcessGroup | None = None,

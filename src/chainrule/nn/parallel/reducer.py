@@ -3,10 +3,11 @@
 Parameters are packed, in reverse registration order (roughly the order backward produces their gradients),
 into flat buckets of one dtype and at most ``bucket_cap`` bytes (the first one smaller, so communication
 starts early). A post-accumulate-grad hook on every parameter counts down its bucket; a full bucket is copied
-into its flat buffer and its non-blocking all-reduce started. Buckets start strictly in order, because MPI
-matches collectives by the order they are called in, and backward may finish them in a different order on
-different ranks. When the last bucket has started, the reducer waits for all of them, averages and writes
-the gradients back.
+into its flat buffer, divided by the number of ranks on the way (so the sum is the average), and its
+non-blocking all-reduce started. Buckets start strictly in order, because MPI matches collectives by the order
+they are called in, and backward may finish them in a different order on different ranks. A bucket whose
+all-reduce is seen complete hands its gradients back at once; when the last bucket has started, the reducer
+waits for the rest.
 
 MPI implementations such as MPICH move a non-blocking collective forward only inside MPI calls, so without
 help a bucket's all-reduce would mostly run in that final wait. A progress thread tests the started buckets
@@ -44,15 +45,16 @@ class Bucket:
         self.as_view = as_view
         self.work = None
 
-    def pack(self) -> None:
+    def pack(self, world_size: int) -> None:
+        """Copy the gradients in, already divided by ``world_size`` (one pass: the sum is then the average)."""
         for p, start, stop, view in zip(self.params, self.offsets, self.offsets[1:], self.views):
             if p._grad is None:
                 self.flat[start:stop] = 0
-            elif p._grad._data is not view:
-                self.flat[start:stop] = p._grad._data.ravel()
+            else:
+                xp.divide(p._grad._data, world_size, out=view)
 
-    def unpack(self, world_size: int, used: xp.ndarray | None) -> None:
-        xp.divide(self.flat, world_size, out=self.flat)
+    def unpack(self, used: xp.ndarray | None = None) -> None:
+        """Hand the averaged gradients to the parameters (``used``: which of them some rank used; None: all)."""
         for i, (p, view) in enumerate(zip(self.params, self.views)):
             if used is not None and not used[i]:
                 continue  # NOTE: no rank used it, so it keeps the gradient it had, as in torch
@@ -172,8 +174,11 @@ class Reducer:
     def _start(self, bucket: Bucket) -> None:
         if self.started_at is None:
             self.started_at = time.perf_counter()
-        bucket.pack()
-        bucket.work = start_all_reduce(self.pg, _wrap(bucket.flat), self.sum)
+        bucket.pack(self.pg.size())
+        # NOTE: unpacked as soon as its all-reduce is seen complete (by the progress thread, mostly during
+        # backward), unless which parameters were used is still to be learnt
+        bucket.work = start_all_reduce(self.pg, _wrap(bucket.flat), self.sum,
+                                       then=bucket.unpack if self.used is None else None)
         self.started.append(bucket.work)
         if self.threaded and self.progress is None:
             self.progress = Progress(self.started)
@@ -193,7 +198,8 @@ class Reducer:
         for b, bucket in enumerate(self.buckets):
             bucket.work.wait()
             ends.setdefault(bucket.work, time.perf_counter())
-            bucket.unpack(self.pg.size(), None if used is None else used[b])
+            if used is not None:
+                bucket.unpack(used[b])
         done_at, comm_end = time.perf_counter(), max(ends.values())
         self.stats = {"comm": comm_end - self.started_at, "overlap": min(comm_end, waited_at) - self.started_at,
                       "wait": done_at - waited_at}
