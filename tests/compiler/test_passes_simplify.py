@@ -250,3 +250,32 @@ def test_a_grad_is_never_written_into_nor_shared_with_another_grad():
         assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
         _same(y.grad.numpy(), np.ones(3, np.float32))
         _same(x.grad.numpy(), np.full(3, 2, np.float32))
+
+
+def test_optimizer_state_is_computed_into_its_array_where_its_layout_does_not_matter():
+    def make():
+        cr.manual_seed(0)
+        model = nn.Linear(5, 3)
+        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x):
+            opt.zero_grad()
+            model(x).square().sum().backward()
+            opt.step()
+        return model, opt, step
+    eager_model, eager_opt, eager_step = make()
+    model, opt, step = make()
+    compiled = cr.compile(step)
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        x = cr.tensor(rng.standard_normal((4, 5)).astype(np.float32))
+        compiled(x)
+        eager_step(x)
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        _same(p.detach().numpy(), q.detach().numpy())
+        _same(opt.state[p]["momentum_buffer"].numpy(), eager_opt.state[q]["momentum_buffer"].numpy())
+    code = compiled.code
+    assert "out=_momentum_buffer_model_weight._data)" in code and "_momentum_buffer_model_weight._data[...]" not in code
+    # the backward begins where the traced backward did, though the passes dropped equations before it
+    lines = [line.strip() for line in code.splitlines()]
+    assert lines.index("# backward") < min(k for k, line in enumerate(lines) if line.startswith("grad_model_"))

@@ -186,7 +186,7 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
     w.updates = {k for k in w.into if id(program.equations[k].outputs[0]) not in memory.readers}
     unnamed = {id(program.equations[k].outputs[0]) for k in w.updates}
     dying = {k: [v for v in vs if id(v) not in unnamed] for k, vs in _last_uses(plan, set(written)).items()}
-    phases = dict(plan.phases)
+    phases = _phase_starts(plan)
     backward = False
     if 0 not in phases:
         w.lines.append("# forward")
@@ -215,6 +215,20 @@ def generate(plan: Plan, name: str = "compiled") -> tuple[str, dict, dict]:
     body += [f"    return [{results}]", "finally:", "    _errstate.reset(_token)"]
     source = f"def {name}(_leaves):\n" + "\n".join("    " + line for line in body) + "\n"
     return source, w.namespace, w.names
+
+
+def _phase_starts(plan: Plan) -> dict:
+    """``{equation index: phase}``: each phase begins at the first equation the passes kept from it."""
+    positions = getattr(plan.program, "positions", None)
+    if positions is None:
+        return dict(plan.phases)
+    places = [positions.get(id(eq), -1) for eq in plan.program.equations]
+    starts = {}
+    for position, phase in plan.phases:
+        k = next((k for k, place in enumerate(places) if place >= position), None)
+        if k is not None:
+            starts[k] = phase
+    return starts
 
 
 def _follow_names(plan: Plan) -> None:
@@ -271,6 +285,7 @@ class _Memory:
                 if emit.is_fresh(eq):
                     self.fresh.add(id(v))
         self.readers: dict = {}
+        self._free: dict = {}
         end = self.end = {}
         for k, eq in enumerate(program.equations):
             for v in eq.inputs:
@@ -287,7 +302,8 @@ class _Memory:
         parameter in turn). That needs the state's old value read by nothing later, and its array sharing no
         memory with any other state's (checked now on the arrays: parameters are not views of each other).
         ``into``: the program input holding the old value, when the new one is computed straight into its array
-        (an elementwise result nothing else reads: ``_xp.add(w, g, out=w)``); else None (a copy after the line)."""
+        (an elementwise result whose layout nothing depends on, :meth:`layout_free`: ``w += g``); else None (a
+        copy after the line)."""
         reads = [(v, source) for v, source, _ in self.plan.reads if isinstance(source, (ObjectSource, GradSource))]
         arrays = {id(source): _array_of(source) for _, source in reads}
         early: dict = {}
@@ -303,11 +319,24 @@ class _Memory:
                    and xp.may_share_memory(arrays[id(s)], array) for _, s in reads):
                 continue
             eq = self.program.equations[k]
-            into = old[0] if (old and emit.has_ufunc(eq) and id(value) not in self.readers
+            into = old[0] if (old and emit.has_ufunc(eq) and self.layout_free(value)
                               and (old[0].shape, old[0].dtype) == (value.shape, value.dtype)
                               and sum(v is value for _, v in self.plan.writes) == 1) else None
             early.setdefault(k, []).append((source, value, into))
         return early
+
+    def layout_free(self, v) -> bool:
+        """Whether nothing depends on ``v``'s memory layout: it is read only by elementwise ops whose results are
+        layout-free in turn, and leaves the code only by being copied into state (not as a result or gradient).
+        Such a value may be computed into an array of any layout (a parameter's)."""
+        if id(v) not in self._free:
+            self._free[id(v)] = False   # NOTE: a cycle cannot occur (a program is ordered); this guards recursion
+            leaves = any(r is v for r in self.plan.results) or any(g is v for _, g in self.plan.grads)
+            readers = [self.program.equations[k] for k in self.readers.get(id(v), ())]
+            self._free[id(v)] = not leaves and all(
+                (emit.has_ufunc(eq) or emit.form(eq) is not None and eq.op.name == "where")
+                and self.layout_free(eq.outputs[0]) for eq in readers)
+        return self._free[id(v)]
 
     def buffers(self, taken: set) -> dict:
         """``{equation index: input variable}``: the elementwise results written into the buffer of an input

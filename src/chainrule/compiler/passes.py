@@ -268,7 +268,9 @@ PASSES = (fold_constants, eliminate_common_subexpressions, eliminate_dead_code, 
 
 
 def optimize(program: Program) -> Program:
-    """Every pass in turn."""
+    """Every pass in turn. ``program.positions`` maps the ids of the equations to their places before the passes
+    (where the traced call's phases began: forward, backward, update)."""
+    program.positions = {id(eq): k for k, eq in enumerate(program.equations)}
     for run in PASSES:
         program = run(program)
     return program
