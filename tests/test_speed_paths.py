@@ -146,3 +146,22 @@ def test_mul_backward_on_arrays_keeps_broadcasting_and_masks():
     np.testing.assert_array_equal(x.grad.numpy(), np.broadcast_to(y.detach().numpy(), (3, 4)) * mask.numpy())
     np.testing.assert_allclose(y.grad.numpy(), (x.detach().numpy() * mask.numpy()).sum(0), rtol=1e-6)
     assert x.grad.dtype == y.grad.dtype == cr.float32
+
+
+def test_vmap_of_a_matmul_with_one_batched_operand_is_one_matrix_product():
+    # issue 11: the batch of rows goes through one product, so it is bitwise the unbatched product of those rows,
+    # and vmap(jacrev(f)) agrees with jacrev of the summed function to allclose's default tolerance, as in torch.
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.standard_normal((64, 32)).astype(np.float32))
+    w = cr.tensor(rng.standard_normal((32, 48)).astype(np.float32))
+    rows = vmap(lambda r: r @ w)(x)
+    assert rows.numpy().tobytes() == (x @ w).numpy().tobytes()
+    matrices = vmap(lambda m: m @ w)(x.reshape(8, 8, 32))
+    assert matrices.numpy().tobytes() == (x @ w).reshape(8, 8, 48).numpy().tobytes()
+    cols = vmap(lambda c: w.t() @ c, in_dims=1, out_dims=1)(x.t())
+    assert cols.numpy().tobytes() == (w.t() @ x.t()).numpy().tobytes()
+    f = lambda v: cr.tanh(v @ w)  # noqa: E731
+    per_sample = vmap(cr.func.jacrev(f))(x)
+    summed = cr.func.jacrev(lambda v: f(v).sum(0))(x).permute(1, 0, 2)
+    assert per_sample.shape == summed.shape == (64, 48, 32)
+    assert np.allclose(per_sample.numpy(), summed.numpy())

@@ -91,11 +91,14 @@ class MatMul(Primitive):
         # NOTE: a vector becomes a matrix (a row on the left, a column on the right), so that the batch dim is
         # never read as a matrix dim; the lifted dims are dropped from the product.
         (x, y), (bx, by) = inputs, batched
-        if bx and not by and y._data.ndim == 2 and x._data.ndim >= 3:
-            # NOTE: batched rows against one shared matrix are one matrix product over all the rows (one GEMM,
-            # bitwise equal to the unbatched product row by row) rather than a loop of per-sample products.
+        # NOTE: batched rows (vectors or matrices) against one shared matrix are one matrix product over all the
+        # rows (one GEMM, bitwise the unbatched product of those rows) rather than a loop of per-sample products;
+        # so are batched column vectors after one shared matrix (A @ V.T, read transposed).
+        if bx and not by and y._data.ndim == 2:
             rows = x.reshape(-1, x._data.shape[-1])
             return apply(MatMul, (rows, y)).reshape(x._data.shape[:-1] + y._data.shape[-1:])
+        if by and not bx and x._data.ndim == 2 and y._data.ndim == 2:
+            return transpose(apply(MatMul, (x, transpose(y, 0, 1))), 0, 1)
         x_vector, y_vector = x._data.ndim - bx == 1, y._data.ndim - by == 1
         x = x.unsqueeze(-2) if x_vector else x
         y = y.unsqueeze(-1) if y_vector else y
