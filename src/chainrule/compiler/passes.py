@@ -25,6 +25,10 @@ def is_pure(eq) -> bool:
 
 def eliminate_dead_code(program: Program) -> Program:
     """Drop the equations none of whose outputs is needed (a pure one), and the inputs nothing reads."""
+    return _drop_dead(program).check()
+
+
+def _drop_dead(program: Program) -> Program:
     live = set(map(id, program.outputs))
     kept = []
     for eq in reversed(program.equations):
@@ -33,12 +37,16 @@ def eliminate_dead_code(program: Program) -> Program:
             live.update(id(v) for v in eq.inputs)
     program.equations = kept[::-1]
     program.consts = {v: a for v, a in program.consts.items() if id(v) in live}
-    return program.check()
+    return program
 
 
 def eliminate_common_subexpressions(program: Program) -> Program:
     """Compute each pure op once per distinct (op, inputs, parameters); later copies reuse the first result.
     ``program.aliases`` maps the ids of the variables dropped to the ones that replace them."""
+    return _merge_common(program).check()
+
+
+def _merge_common(program: Program) -> Program:
     seen: dict = {}
     alias: dict = program.__dict__.setdefault("aliases", {})
     kept = []
@@ -56,7 +64,7 @@ def eliminate_common_subexpressions(program: Program) -> Program:
             alias[id(old)] = new
     program.equations = kept
     program.outputs = [alias.get(id(v), v) for v in program.outputs]
-    return program.check()
+    return program
 
 
 def _key(eq):
@@ -98,8 +106,8 @@ def fold_constants(program: Program) -> Program:
 
 
 def simplify(program: Program) -> Program:
-    """Rewrite away the equations whose result is already another value, bitwise (then dead code, until nothing
-    changes). Their results become aliases (``program.aliases``) of:
+    """Rewrite away the equations whose result is already another value, bitwise (then common subexpressions and
+    dead code, until nothing changes). Their results become aliases (``program.aliases``) of:
 
     - the input, for an alias, a reshape, expand or sum_to to the input's own shape, a transpose of a dim with
       itself and an identity permute (views: the eager result shares the input's memory too);
@@ -107,18 +115,17 @@ def simplify(program: Program) -> Program:
     - the input, for a copy (clone, or to_copy to the same dtype) and a product with (or quotient by) a constant
       of ones, where no one can tell the buffers apart: the result is not among the program's outputs, or the
       input is read by nothing else, is not one, and has memory of its own (a fresh array, or a reshape of one
-      nothing else reads); and no user
-      Function or callback reads either (it could write into it); the input must be a C-contiguous array of
-      its own (:class:`~chainrule.compiler.emit.Layouts`), as the copy is, or 0-d.
+      nothing else reads); no user Function or callback reads either (it could write into it); and the input
+      is C-contiguous (:class:`~chainrule.compiler.emit.Layouts`) as the copy is, or 0-d.
 
     Inputs of broadcasting elementwise ops that are an expand (or a reshape adding leading 1s) of a value that
     broadcasts to the same result are replaced by that value: broadcasting gives the same elements.
     """
     while True:
         count = len(program.equations)
-        program = eliminate_dead_code(_simplify_once(program))
+        program = _drop_dead(_merge_common(_simplify_once(program)))
         if len(program.equations) == count:
-            return program
+            return program.check()
 
 
 class _Uses:
@@ -161,7 +168,7 @@ def _simplify_once(program: Program) -> Program:
         uses.merge(eq.outputs[0], same)
     program.equations = kept
     program.outputs = [alias.get(id(v), v) for v in program.outputs]
-    return program.check()
+    return program
 
 
 def _same_value(eq, program: Program, uses: _Uses):
@@ -263,8 +270,7 @@ def _resolve_chains(program: Program) -> Program:
     return program
 
 
-PASSES = (fold_constants, eliminate_common_subexpressions, eliminate_dead_code, simplify,
-          eliminate_common_subexpressions, eliminate_dead_code, _resolve_chains)
+PASSES = (fold_constants, eliminate_common_subexpressions, eliminate_dead_code, simplify, _resolve_chains)
 
 
 def optimize(program: Program) -> Program:
