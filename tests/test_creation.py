@@ -3,6 +3,7 @@ empty_strided, tril/triu_indices, the window functions, inference_mode, threads 
 
 import array
 import math
+import os
 
 import numpy as np
 import pytest
@@ -164,6 +165,23 @@ def test_threads():
     cr.set_num_interop_threads(2)
     with pytest.raises(RuntimeError, match="set_num_interop_threads expects a positive integer"):
         cr.set_num_interop_threads(-1)
+
+
+def test_set_num_threads_limits_numpys_own_blas():
+    # NumPy's OpenBLAS is controlled directly (no threadpoolctl needed); another package's copy is left alone.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from chainrule._threads import _openblas
+
+    if _openblas() is None:
+        pytest.skip("NumPy's BLAS here is not an OpenBLAS this process can reach")
+    numpy_dir = os.path.dirname(np.__file__)
+    before = cr.get_num_threads()
+    try:
+        cr.set_num_threads(1)
+        pools = {p["filepath"]: p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"}
+        assert [n for path, n in pools.items() if path.startswith(numpy_dir)] == [1]
+    finally:
+        cr.set_num_threads(before)
 
 
 def test_predicates_and_version():

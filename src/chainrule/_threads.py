@@ -1,20 +1,63 @@
 """Intra-op threads, as ``torch.get_num_threads`` / ``torch.set_num_threads``.
 
-chainrule computes through NumPy, whose only threads are those of its BLAS library (matrix products). With
-``threadpoolctl`` installed these functions read and limit that pool; without it they report 1 and accept any
-setting (NumPy's element-wise loops are single-threaded either way).
+chainrule computes through NumPy, whose only threads are those of its BLAS library (matrix products; NumPy's
+element-wise loops are single-threaded). These functions read and limit that pool: through the OpenBLAS that
+NumPy's wheels ship, called directly (found among the libraries this process has loaded, Linux), else through
+``threadpoolctl`` when it is installed (MKL, BLIS, Accelerate, other systems); with neither they only remember
+the setting and report it.
+
+The default is NumPy's: one BLAS thread per core, as torch's default of one thread per physical core. On a
+machine shared with other jobs, limit it (``chainrule.set_num_threads(1)``, or ``OPENBLAS_NUM_THREADS=1`` before
+NumPy is imported): BLAS threads that wait for a busy core make large products erratic (see docs/benchmarks.md);
+``chainrule train`` does this for itself.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import os
+
+from ._backend import xp
+
 __all__ = ["get_num_threads", "set_num_threads", "get_num_interop_threads", "set_num_interop_threads"]
 
-# The limit set by ``set_num_threads`` when threadpoolctl is missing (then it is only remembered).
+# The limit set by ``set_num_threads`` when no BLAS control is reachable (then it is only remembered).
 _requested = [None]
+
+# (prefix, suffix) of OpenBLAS's thread functions: NumPy's wheels (scipy-openblas, 64-bit ints), plain builds.
+_OPENBLAS_NAMES = (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", ""), ("openblas", "64_"))
+
+
+@functools.lru_cache(maxsize=1)
+def _openblas() -> tuple | None:
+    """``(set_num_threads, get_num_threads)`` of the OpenBLAS NumPy uses, or None."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+    except OSError:  # NOTE: not Linux
+        return None
+    # NOTE: other packages (SciPy) load OpenBLAS copies of their own: NumPy's sits beside it (numpy.libs) or in it
+    numpy_dir = os.path.dirname(xp.__file__)
+    for path in sorted(paths, key=lambda path: not path.startswith(numpy_dir)):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in _OPENBLAS_NAMES:
+            setter = getattr(library, f"{prefix}_set_num_threads{suffix}", None)
+            getter = getattr(library, f"{prefix}_get_num_threads{suffix}", None)
+            if setter is not None and getter is not None:
+                setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
+                return setter, getter
+    return None
 
 
 def get_num_threads() -> int:
-    """The number of threads NumPy's BLAS uses (1 without ``threadpoolctl``, or what was last set)."""
+    """The number of threads NumPy's BLAS uses (what was last set, or 1, when no BLAS control is reachable)."""
+    openblas = _openblas()
+    if openblas is not None:
+        return openblas[1]()
     try:
         import threadpoolctl
     except ImportError:
@@ -27,6 +70,10 @@ def set_num_threads(num: int) -> None:
     """Limit NumPy's BLAS to ``num`` threads (a positive int), for the rest of the process."""
     _check_count(num, "set_num_threads")
     _requested[0] = num
+    openblas = _openblas()
+    if openblas is not None:
+        openblas[0](num)
+        return
     try:
         import threadpoolctl
     except ImportError:
