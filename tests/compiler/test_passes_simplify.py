@@ -279,3 +279,23 @@ def test_optimizer_state_is_computed_into_its_array_where_its_layout_does_not_ma
     # the backward begins where the traced backward did, though the passes dropped equations before it
     lines = [line.strip() for line in code.splitlines()]
     assert lines.index("# backward") < min(k for k, line in enumerate(lines) if line.startswith("grad_model_"))
+
+
+def test_a_reshape_of_a_fresh_array_lends_its_buffer_only_when_nothing_reads_that_memory_later():
+    def lends(x, w):
+        r = (x @ w.t()).reshape(9)
+        return r + 1
+
+    def keeps(x, w):
+        a = x @ w.t()
+        r = a.reshape(9)
+        return (r + 1) * 2, a.sum(1)
+    rng = np.random.default_rng(4)
+    for fn, reused in ((lends, True), (keeps, False)):
+        compiled = cr.compile(fn)
+        for _ in range(4):
+            x, w = (cr.tensor(rng.standard_normal((3, 4)).astype(np.float32)) for _ in range(2))
+            got, want = compiled(x, w), fn(x, w)
+            for a, b in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+                _same(a.numpy(), b.numpy())
+        assert ("out=r)" in compiled.code) == reused

@@ -341,10 +341,10 @@ class _Memory:
     def buffers(self, taken: set) -> dict:
         """``{equation index: input variable}``: the elementwise results written into the buffer of an input
         that dies there (``_xp.add(t1, b, out=t1)``), saving an allocation and the memory of one array. The
-        input must be a fresh array of the result's shape and dtype, C-contiguous as the result would be
-        (:class:`~chainrule.compiler.emit.Layouts`), that neither it nor any value that may share its memory (a
-        view of it, a wrapper's result) is read later or leaves the code. ``taken``: equations written into
-        state already."""
+        input must be a fresh array or a view of one (a reshape), of the result's shape and dtype, C-contiguous
+        as the result would be (:class:`~chainrule.compiler.emit.Layouts`), whose memory no value (it, a view,
+        a wrapper's result) reads later or takes out of the code. ``taken``: equations written into state
+        already."""
         contiguous = self.layouts.contiguous
         buffers = {}
         for k, eq in enumerate(self.program.equations):
@@ -352,7 +352,8 @@ class _Memory:
             if k in taken or out is None or not emit.has_ufunc(eq) or id(out) not in contiguous:
                 continue
             for v in eq.inputs:
-                if (id(v) in self.fresh and self.end[id(v)] == k and id(v) in contiguous
+                root = self.roots.get(id(v), ())
+                if (len(root) == 1 and root[0] in self.fresh and self.end[root[0]] == k and id(v) in contiguous
                         and (v.shape, v.dtype) == (out.shape, out.dtype)):
                     buffers[k] = v
                     break

@@ -198,7 +198,9 @@ class Layouts:
     def _add(self, eq, out) -> None:
         name = eq.op.name if form(eq) is not None else None
         inputs_neutral = all(self.is_neutral(v) for v in eq.inputs)
-        if name in ("clone", "matmul") and (name == "clone" or all(len(v.shape) <= 2 for v in eq.inputs)):
+        # NOTE: NumPy allocates a product's result C-contiguous when it has at most one batch dim (more follow the
+        # inputs' strides), and a reduction's when its input is.
+        if name == "clone" or name == "matmul" and len(out.shape) <= 3:
             contiguous = True
         elif name in ("sum", "amax", "amin", "sum_to") and is_fresh(eq):
             contiguous = _at_most_one_axis(out) or id(eq.inputs[0]) in self.contiguous
