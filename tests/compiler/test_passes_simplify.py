@@ -299,3 +299,15 @@ def test_a_reshape_of_a_fresh_array_lends_its_buffer_only_when_nothing_reads_tha
             for a, b in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
                 _same(a.numpy(), b.numpy())
         assert ("out=r)" in compiled.code) == reused
+
+
+def test_user_variables_named_like_the_code_s_own_names_do_not_shadow_them():
+    def f(x):
+        _sum = x @ x.t()
+        _xp = _sum.sum(0)
+        return _xp * 2
+    compiled = cr.compile(f)
+    for _ in range(4):
+        x = cr.randn(3, 4)
+        _same(compiled(x).numpy(), f(x).numpy())
+    assert "_sum_2 = " in compiled.code and "_xp_2 = _sum(_sum_2, (0,))" in compiled.code

@@ -67,9 +67,10 @@ class _Writer:
     def __init__(self, plan: Plan):
         self.plan = plan
         self.names: dict = {}       # id(Var) -> identifier
-        self.used: set = set()
         self.namespace: dict = {"_ensure": ensure_array, "_wrap": _wrap, "_xp": xp, "_QUIET": QUIET,
                                 "_errstate": errstate_var, "_f64": xp.float64, **emit.NAMES}
+        # NOTE: the code's own names are taken: a user's variable called ``_sum`` becomes ``_sum_2``
+        self.used: set = set(self.namespace) | {"_leaves", "_token"}
         self.lines: list = []
         self.forwards: dict = {}
         self.refs: dict = {}
