@@ -311,3 +311,26 @@ def test_user_variables_named_like_the_code_s_own_names_do_not_shadow_them():
         x = cr.randn(3, 4)
         _same(compiled(x).numpy(), f(x).numpy())
     assert "_sum_2 = " in compiled.code and "_xp_2 = _sum(_sum_2, (0,))" in compiled.code
+
+
+FUNCTIONS = {
+    "views": lambda x, w: ((x @ w).t().t() * 2).reshape(3, 5).sum(0) + (x @ w).sum(),
+    "broadcasts": lambda x, w: (x.sum(1, keepdim=True).expand(3, 4) * x).exp() @ (w * 1.0),
+    "softmax": lambda x, w: F.log_softmax(x @ w, dim=1).t().clone() * cr.ones(5, 1),
+    "grads": lambda x, w: cr.autograd.grad((F.relu(x @ w) ** 2).sum(), (x, w), create_graph=False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+@pytest.mark.parametrize("backend", ["numpy", "eager"])
+def test_compiled_functions_equal_eager_bitwise_on_new_inputs(name, backend):
+    fn = FUNCTIONS[name]
+    compiled = cr.compile(fn, backend=backend)
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        x = cr.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+        w = cr.tensor(rng.standard_normal((4, 5)).astype(np.float32), requires_grad=True)
+        got, want = compiled(x, w), fn(x, w)
+        for a, b in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+            _same(a.detach().numpy(), b.detach().numpy())
+    assert compiled.stats.compiles == 1
