@@ -334,3 +334,24 @@ def test_compiled_functions_equal_eager_bitwise_on_new_inputs(name, backend):
         for a, b in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
             _same(a.detach().numpy(), b.detach().numpy())
     assert compiled.stats.compiles == 1
+
+
+def test_a_compiled_convnet_module_with_batch_norm_trains_in_an_eager_loop_bitwise():
+    def make():
+        cr.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                             nn.Linear(4 * 6 * 6, 3))
+    eager, model = make(), make()
+    compiled = cr.compile(model)
+    eager_opt = cr.optim.SGD(eager.parameters(), lr=0.05, momentum=0.9)
+    opt = cr.optim.SGD(compiled.parameters(), lr=0.05, momentum=0.9)
+    rng = np.random.default_rng(6)
+    for _ in range(6):
+        x = cr.tensor(rng.standard_normal((5, 1, 6, 6)).astype(np.float32))
+        y = cr.tensor(rng.integers(0, 3, 5))
+        for m, o in ((eager, eager_opt), (compiled, opt)):
+            o.zero_grad()
+            F.cross_entropy(m(x), y).backward()
+            o.step()
+    for p, q in zip(model.state_dict().values(), eager.state_dict().values()):
+        _same(p.detach().numpy(), q.detach().numpy())
