@@ -286,7 +286,7 @@ class _Memory:
                 if emit.is_fresh(eq):
                     self.fresh.add(id(v))
         self.readers: dict = {}
-        self._free: dict = {}
+        self._free: dict | None = None
         end = self.end = {}
         for k, eq in enumerate(program.equations):
             for v in eq.inputs:
@@ -307,6 +307,10 @@ class _Memory:
         copy after the line)."""
         reads = [(v, source) for v, source, _ in self.plan.reads if isinstance(source, (ObjectSource, GradSource))]
         arrays = {id(source): _array_of(source) for _, source in reads}
+        by_owner: dict = {}     # id(array owning the memory) -> the sources viewing it; None: a foreign buffer
+        for _, s in reads:
+            if arrays[id(s)] is not None:
+                by_owner.setdefault(_memory_owner(arrays[id(s)]), []).append(s)
         early: dict = {}
         for source, value in self.plan.writes:
             k = self.producer.get(id(value))
@@ -316,8 +320,10 @@ class _Memory:
             old = [v for v, s in reads if _same_source(s, source)]
             if any(self.end.get(id(v), -1) > k for v in old):
                 continue
+            owner = _memory_owner(array)
+            suspects = [s for _, s in reads] if owner is None else by_owner.get(owner, []) + by_owner.get(None, [])
             if any(not _same_source(s, source) and arrays[id(s)] is not None
-                   and xp.may_share_memory(arrays[id(s)], array) for _, s in reads):
+                   and xp.may_share_memory(arrays[id(s)], array) for s in suspects):
                 continue
             eq = self.program.equations[k]
             into = old[0] if (old and emit.has_ufunc(eq) and self.layout_free(value)
@@ -330,14 +336,17 @@ class _Memory:
         """Whether nothing depends on ``v``'s memory layout: it is read only by elementwise ops whose results are
         layout-free in turn, and leaves the code only by being copied into state (not as a result or gradient).
         Such a value may be computed into an array of any layout (a parameter's)."""
-        if id(v) not in self._free:
-            self._free[id(v)] = False   # NOTE: a cycle cannot occur (a program is ordered); this guards recursion
-            leaves = any(r is v for r in self.plan.results) or any(g is v for _, g in self.plan.grads)
-            readers = [self.program.equations[k] for k in self.readers.get(id(v), ())]
-            self._free[id(v)] = not leaves and all(
-                (emit.has_ufunc(eq) or emit.form(eq) is not None and eq.op.name == "where")
-                and self.layout_free(eq.outputs[0]) for eq in readers)
-        return self._free[id(v)]
+        if self._free is None:
+            # NOTE: readers come after the values they read: one pass from the end settles every value
+            taken_out = {id(r) for r in self.plan.results} | {id(g) for _, g in self.plan.grads}
+            self._free = {}
+            for eq in reversed(self.program.equations):
+                for out in eq.outputs:
+                    readers = [self.program.equations[k] for k in self.readers.get(id(out), ())]
+                    self._free[id(out)] = id(out) not in taken_out and all(
+                        (emit.has_ufunc(r) or emit.form(r) is not None and r.op.name == "where")
+                        and self._free.get(id(r.outputs[0]), False) for r in readers)
+        return self._free.get(id(v), False)
 
     def buffers(self, taken: set) -> dict:
         """``{equation index: input variable}``: the elementwise results written into the buffer of an input
@@ -374,6 +383,13 @@ def _same_source(a, b) -> bool:
     if isinstance(a, ObjectSource) and isinstance(b, ObjectSource):
         return a.tensor is b.tensor
     return isinstance(a, GradSource) and isinstance(b, GradSource) and a.owner is b.owner
+
+
+def _memory_owner(array):
+    """The id of the array whose memory ``array`` is (itself or its base), or None for a buffer NumPy does not
+    own (two of those may overlap whatever their ids)."""
+    base = array if array.base is None else array.base
+    return id(base) if isinstance(base, xp.ndarray) and base.base is None and base.flags.owndata else None
 
 
 def _array_of(source):
