@@ -37,6 +37,7 @@ CASES = [
     ("trunc", (F32,), {}), ("isnan", (F32,), {}), ("isinf", (F32,), {}), ("isfinite", (F32,), {}),
     ("maximum", (F32, POS), {}), ("minimum", (F32, POS), {}), ("pow", (POS, F32), {}), ("reciprocal", (F32,), {}),
     ("relu", (F32,), {}), ("exp2", (F32,), {}), ("log2", (POS,), {}), ("log10", (POS,), {}),
+    ("logical_not", (F32 > 0,), {}), ("logical_and", (F32 > 0, POS > 1), {}), ("logical_or", (F32 > 0, POS > 1), {}),
     ("where", (F32 > 0, F32, POS), {}), ("clone", (F32.T,), {}), ("to_copy", (F32.T,), {"dtype": np.dtype("float64")}),
     ("sum", (F32,), {"dims": (0,), "keepdim": False, "dtype": None}),
     ("sum", (F32,), {"dims": (1,), "keepdim": True, "dtype": np.dtype("float64")}),
@@ -83,6 +84,10 @@ def test_each_direct_form_is_its_primitive_forward_bit_for_bit_with_its_layout(n
         got = _evaluate(text, arrays, {**bound, "_buffer": buffer})
         assert got is buffer
         _same(got, expected)
+
+
+def test_every_direct_form_is_checked_above():
+    assert set(emit.FORMS) == {name for name, _, _ in CASES}
 
 
 def test_zero_d_reductions_are_arrays_as_their_forwards_give_and_other_zero_d_ops_keep_the_wrapper_call():
