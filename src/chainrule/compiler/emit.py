@@ -56,12 +56,19 @@ for _name, _ufunc in (("neg", "negative"), ("exp", "exp"), ("exp2", "exp2"), ("l
                       ("tan", "tan"), ("tanh", "tanh"), ("floor", "floor"), ("ceil", "ceil"), ("trunc", "trunc"),
                       ("isnan", "isnan"), ("isinf", "isinf"), ("isfinite", "isfinite"),
                       ("logical_not", "logical_not"), ("maximum", "maximum"), ("minimum", "minimum"),
-                      ("pow", "power"), ("logical_and", "logical_and"), ("logical_or", "logical_or")):
+                      ("pow", "power"), ("logical_and", "logical_and"), ("logical_or", "logical_or"),
+                      ("asin", "arcsin"), ("acos", "arccos"), ("atan", "arctan"), ("sinh", "sinh"),
+                      ("cosh", "cosh"), ("asinh", "arcsinh"), ("fmod", "fmod"), ("remainder", "remainder")):
     _function(_name, _ufunc)
 FORMS["reciprocal"] = Form(lambda a, eq, value: f"1 / {a[0]}", ("divide", lambda a: ["1", a[0]]))
 # NOTE: relu's forward is maximum(x, 0).astype(x.dtype, copy=False): the cast does nothing for a float input.
 FORMS["relu"] = Form(lambda a, eq, value: f"_xp.maximum({a[0]}, 0)" if eq.inputs[0].dtype.kind == "f" else None,
                      ("maximum", lambda a: [a[0], "0"]))
+FORMS["rsqrt"] = Form(lambda a, eq, value: f"1 / _xp.sqrt({a[0]})")
+# NOTE: pow_scalar's forward squares by a product, other powers through power (not ``**``: NumPy's operator
+# takes sqrt, square or reciprocal for some exponents).
+FORMS["pow_scalar"] = Form(lambda a, eq, value: f"{a[0]} * {a[0]}" if eq.params["p"] == 2 else
+                           f"_xp.power({a[0]}, {value('p', eq.params['p'])})")
 FORMS["where"] = Form(lambda a, eq, value: f"_xp.where({', '.join(a)})")
 FORMS["clone"] = Form(lambda a, eq, value: f"{a[0]}.copy()")
 FORMS["to_copy"] = Form(lambda a, eq, value: f"{a[0]}.astype({value('dtype', eq.params['dtype'])})")
