@@ -21,10 +21,11 @@ from .._backend import xp
 # same arguments: the reduction itself, without that frame.
 NAMES = {"_sum": xp.add.reduce, "_max": xp.maximum.reduce, "_min": xp.minimum.reduce}
 
+
 class Form:
     """How one primitive is written: ``text(args, eq, value) -> str | None`` (None: the wrapper call instead;
-    ``value(key, v)`` renders a parameter), ``ufunc`` (the ufunc's name and ``args -> its arguments``, or None)
-    and ``fresh``."""
+    ``value(key, v)`` renders a parameter), ``ufunc`` (the ufunc's name and ``args -> its arguments``, or None),
+    ``fresh`` and ``operator`` (the Python operator that spells it, for ``w += g``)."""
 
     __slots__ = ("text", "ufunc", "fresh", "operator")
 
@@ -121,6 +122,7 @@ FORMS["sum_to"] = Form(_sum_to)
 
 
 _ARRAY_RESULTS = ("sum", "amax", "amin", "sum_to")   # forwards that give a 0-d result as an array
+_ELEMENTWISE = ("where", "to_copy", "rsqrt", "pow_scalar")  # elementwise forms that are not one ufunc
 
 
 def form(eq) -> Form | None:
@@ -174,8 +176,6 @@ def has_ufunc(eq) -> bool:
     return entry is not None and entry.ufunc is not None and is_fresh(eq)
 
 
-
-
 def _at_most_one_axis(v) -> bool:
     return sum(s != 1 for s in v.shape) <= 1
 
@@ -213,7 +213,7 @@ class Layouts:
             contiguous = _at_most_one_axis(out) or id(eq.inputs[0]) in self.contiguous
         elif name == "reshape":
             contiguous = id(eq.inputs[0]) in self.contiguous
-        elif name == "where" or name == "to_copy" or name is not None and FORMS[name].ufunc is not None:
+        elif name in _ELEMENTWISE or name is not None and FORMS[name].ufunc is not None:
             contiguous = inputs_neutral and is_fresh(eq)
         else:
             contiguous = False
