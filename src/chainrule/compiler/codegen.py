@@ -344,8 +344,7 @@ class _Memory:
                 for out in eq.outputs:
                     readers = [self.program.equations[k] for k in self.readers.get(id(out), ())]
                     self._free[id(out)] = id(out) not in taken_out and all(
-                        (emit.has_ufunc(r) or emit.form(r) is not None and r.op.name == "where")
-                        and self._free.get(id(r.outputs[0]), False) for r in readers)
+                        emit.is_elementwise(r) and self._free.get(id(r.outputs[0]), False) for r in readers)
         return self._free.get(id(v), False)
 
     def buffers(self, taken: set) -> dict:

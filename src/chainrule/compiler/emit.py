@@ -176,6 +176,12 @@ def has_ufunc(eq) -> bool:
     return entry is not None and entry.ufunc is not None and is_fresh(eq)
 
 
+def is_elementwise(eq) -> bool:
+    """Whether ``eq`` is written as elementwise NumPy on a new array (a ufunc, where, a cast, ...): each result
+    element from the same input elements, whatever the layouts."""
+    return has_ufunc(eq) or form(eq) is not None and eq.op.name in _ELEMENTWISE and is_fresh(eq)
+
+
 def _at_most_one_axis(v) -> bool:
     return sum(s != 1 for s in v.shape) <= 1
 
@@ -213,8 +219,8 @@ class Layouts:
             contiguous = _at_most_one_axis(out) or id(eq.inputs[0]) in self.contiguous
         elif name == "reshape":
             contiguous = id(eq.inputs[0]) in self.contiguous
-        elif name in _ELEMENTWISE or name is not None and FORMS[name].ufunc is not None:
-            contiguous = inputs_neutral and is_fresh(eq)
+        elif is_elementwise(eq):
+            contiguous = inputs_neutral
         else:
             contiguous = False
         if contiguous:

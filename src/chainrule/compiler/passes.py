@@ -230,7 +230,7 @@ def _owned(x, uses: _Uses) -> bool:
 
 def _absorb_broadcasts(eq, uses: _Uses) -> None:
     """Replace the inputs of a broadcasting elementwise ``eq`` that only broadcast a value (see simplify)."""
-    if not getattr(eq.op, "broadcasts", False) or not emit.has_ufunc(eq) and eq.op.name != "where":
+    if not getattr(eq.op, "broadcasts", False) or not emit.is_elementwise(eq):
         return
     inputs = list(eq.inputs)
     for i, v in enumerate(inputs):
