@@ -364,3 +364,28 @@ def test_a_compiled_convnet_module_with_batch_norm_trains_in_an_eager_loop_bitwi
             o.step()
     for p, q in zip(model.state_dict().values(), eager.state_dict().values()):
         _same(p.detach().numpy(), q.detach().numpy())
+
+
+def test_gradients_accumulated_into_zeroed_grads_stay_bitwise_and_reuse_the_product_s_buffer():
+    def make():
+        cr.manual_seed(0)
+        model = nn.Linear(5, 3)
+        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x):
+            opt.zero_grad(set_to_none=False)
+            (model(x) ** 2).sum().backward()
+            opt.step()
+            return model.weight.grad.sum().detach()
+        return model, step
+    (eager_model, eager_step), (model, step) = make(), make()
+    compiled = cr.compile(step)
+    rng = np.random.default_rng(7)
+    for _ in range(8):
+        x = cr.tensor(rng.standard_normal((4, 5)).astype(np.float32))
+        _same(compiled(x).numpy(), eager_step(x).numpy())
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        _same(p.detach().numpy(), q.detach().numpy())
+        _same(p.grad.numpy(), q.grad.numpy())
+    # the zeros the grads were reset to are a folded broadcast constant: it steers no layout
+    assert any(line.strip().startswith("grad_model_weight = _xp.add(") for line in compiled.code.splitlines())

@@ -198,9 +198,12 @@ class Layouts:
     """
 
     def __init__(self, equations, consts: dict | None = None):
-        # NOTE: a constant is a fixed array: its layout is known (an input's may change between calls)
-        self.contiguous = {id(v) for v, a in (consts or {}).items() if a.flags.c_contiguous}
-        self.neutral = set(self.contiguous)
+        # NOTE: a constant is a fixed array: its layout is known (an input's may change between calls); a folded
+        # broadcast (stride 0 but along one dim) steers no layout either.
+        consts = consts or {}
+        self.contiguous = {id(v) for v, a in consts.items() if a.flags.c_contiguous}
+        self.neutral = self.contiguous | {id(v) for v, a in consts.items()
+                                          if sum(n != 1 and s != 0 for n, s in zip(a.shape, a.strides)) <= 1}
         for eq in equations:
             if len(eq.outputs) == 1:
                 self._add(eq, eq.outputs[0])
