@@ -261,19 +261,22 @@ def test_a_grad_is_never_written_into_nor_shared_with_another_grad():
         _same(x.grad.numpy(), np.full(3, 2, np.float32))
 
 
-def test_optimizer_state_is_computed_into_its_array_where_its_layout_does_not_matter():
-    def make():
-        cr.manual_seed(0)
-        model = nn.Linear(5, 3)
-        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+def _linear_momentum_step(set_to_none: bool = True):
+    cr.manual_seed(0)
+    model = nn.Linear(5, 3)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
-        def step(x):
-            opt.zero_grad()
-            model(x).square().sum().backward()
-            opt.step()
-        return model, opt, step
-    eager_model, eager_opt, eager_step = make()
-    model, opt, step = make()
+    def step(x):
+        opt.zero_grad(set_to_none=set_to_none)
+        model(x).square().sum().backward()
+        opt.step()
+        return model.weight.grad.sum().detach()
+    return model, opt, step
+
+
+def test_optimizer_state_is_computed_into_its_array_where_its_layout_does_not_matter():
+    eager_model, eager_opt, eager_step = _linear_momentum_step()
+    model, opt, step = _linear_momentum_step()
     compiled = cr.compile(step)
     rng = np.random.default_rng(3)
     for _ in range(6):
@@ -367,18 +370,8 @@ def test_a_compiled_convnet_module_with_batch_norm_trains_in_an_eager_loop_bitwi
 
 
 def test_gradients_accumulated_into_zeroed_grads_stay_bitwise_and_reuse_the_product_s_buffer():
-    def make():
-        cr.manual_seed(0)
-        model = nn.Linear(5, 3)
-        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-        def step(x):
-            opt.zero_grad(set_to_none=False)
-            (model(x) ** 2).sum().backward()
-            opt.step()
-            return model.weight.grad.sum().detach()
-        return model, step
-    (eager_model, eager_step), (model, step) = make(), make()
+    eager_model, _, eager_step = _linear_momentum_step(set_to_none=False)
+    model, _, step = _linear_momentum_step(set_to_none=False)
     compiled = cr.compile(step)
     rng = np.random.default_rng(7)
     for _ in range(8):
