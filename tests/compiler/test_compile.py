@@ -152,6 +152,23 @@ def test_every_guard_retraces_and_stays_correct():
             assert fn2(x.clone().requires_grad_(requires)).item() == pytest.approx((x * 2).sum().item())
 
 
+def test_a_replaced_parameter_or_layer_retraces_and_is_read():
+    # the guard holds each module's tensors and submodules by identity, so the program never reads a stale one
+    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.ReLU(), cr.nn.Linear(4, 2))
+    fn = cr.compile(lambda x: model(x).sum())
+    x = cr.randn(5, 3)
+    for _ in range(4):
+        fn(x)
+    assert fn.stats.compiles == 1
+    model[0].weight = cr.nn.Parameter(cr.zeros(4, 3))
+    model[2] = cr.nn.Linear(4, 2)
+    for _ in range(4):
+        assert fn(x).item() == pytest.approx(model(x).sum().item())
+    assert fn.stats.compiles == 2
+    model[0].bias.data = cr.ones(4)  # .data of the same parameter: read live, no retrace
+    assert fn(x).item() == pytest.approx(model(x).sum().item()) and fn.stats.compiles == 2
+
+
 def _warned(run):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -164,6 +164,7 @@ class State:
             elif _is_optimizer(obj):
                 self._add_optimizer(obj)
         self.leaves = [s.tensor for s in self.sources.values() if s.tensor.grad_fn is None]
+        self.submodules = list({id(sub): sub for m in self.modules for sub in m.modules()}.values())
 
     def _add(self, t: Tensor, name: str) -> None:
         if id(t) not in self.sources:
@@ -182,14 +183,17 @@ class State:
 
     def key(self, leaves: list, spec) -> tuple:
         """The guard: what a trace depended on besides tensor values; a changed key means a new trace."""
-        parts = [str(spec), _state.grad_enabled]
+        parts = [spec._key(), _state.grad_enabled]
         for leaf in leaves:
             if isinstance(leaf, Tensor):
                 parts.append((leaf._data.shape, leaf._data.dtype.str, leaf.requires_grad, leaf._grad is None))
             else:
                 parts.append(leaf if _hashable(leaf) else ("id", id(leaf)))
-        for m in self.modules:
-            parts.append(tuple(sub.training for sub in m.modules()))
+        # NOTE: which tensors and submodules each module holds, by identity: a parameter or layer replaced after
+        # tracing (model.fc.weight = Parameter(...)) is a new key, so the program never reads the old one
+        for sub in self.submodules:
+            parts.append((sub.training, tuple(map(id, sub._parameters.values())), tuple(map(id, sub._buffers.values())),
+                          tuple(map(id, sub._modules.values()))))
         for s in self.sources.values():
             t = s.tensor
             parts.append((t._data.shape, t._data.dtype.str, t.requires_grad, t._grad is None))
