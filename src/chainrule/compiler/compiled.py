@@ -68,6 +68,7 @@ class CompiledFunction:
         self.stats = Stats()
         self._state = None
         self._cache: dict = {}
+        self._structures: dict = {}  # number of tensor-only arguments -> their structure's key
         self._latest: _Entry | None = None
         self._warned: set = set()
 
@@ -88,14 +89,22 @@ class CompiledFunction:
         if active_tracer() is not None or _state.vmap_level is not None or _state.forward_levels:
             # NOTE: inside another trace or a transform the function is just part of what is being recorded.
             return self.fn(*args, **kwargs)
-        leaves, spec = tree_flatten((args, kwargs))
+        if not kwargs and all(isinstance(a, Tensor) for a in args):
+            # NOTE: the common call, tensors only: its structure depends on their count alone, so it is built once
+            leaves = list(args)
+            structure = self._structures.get(len(args))
+            if structure is None:
+                structure = self._structures[len(args)] = tree_flatten((args, kwargs))[1]._key()
+        else:
+            leaves, spec = tree_flatten((args, kwargs))
+            structure = spec._key()
         if self._state is None:
             self._state = State(self.fn)
-        key = self._state.key(leaves, spec)
+        key = self._state.key(leaves, structure)
         entry = self._cache.get(key)
         if entry is None:
             self._state = State(self.fn)
-            key = self._state.key(leaves, spec)
+            key = self._state.key(leaves, structure)
             entry = self._cache.get(key)
         if entry is None:
             entry = self._new_entry(key)
@@ -106,7 +115,7 @@ class CompiledFunction:
         if entry.eager_reason is not None or entry.calls == 1:
             self.stats.eager += 1
             return self.fn(*args, **kwargs)
-        return self._trace(entry, args, kwargs, leaves, spec)
+        return self._trace(entry, args, kwargs, leaves)
 
     def _new_entry(self, key) -> _Entry:
         if len(self._cache) >= self.cache_limit:
@@ -120,7 +129,7 @@ class CompiledFunction:
         self._cache[key] = entry
         return entry
 
-    def _trace(self, entry: _Entry, args, kwargs, leaves, spec):
+    def _trace(self, entry: _Entry, args, kwargs, leaves):
         self.stats.traces += 1
         sources = dict(self._state.sources)
         arg_leaves = []

@@ -181,9 +181,10 @@ class State:
                 if isinstance(value, Tensor):
                     self._add(value, f"{key}_{owner.name if owner else 'state'}")
 
-    def key(self, leaves: list, spec) -> tuple:
-        """The guard: what a trace depended on besides tensor values; a changed key means a new trace."""
-        parts = [spec._key(), _state.grad_enabled]
+    def key(self, leaves: list, structure: tuple) -> tuple:
+        """The guard: what a trace depended on besides tensor values; a changed key means a new trace.
+        ``leaves`` are the call's flattened arguments, ``structure`` their pytree's key (``TreeSpec._key()``)."""
+        parts = [structure, _state.grad_enabled]
         for leaf in leaves:
             if isinstance(leaf, Tensor):
                 parts.append((leaf._data.shape, leaf._data.dtype.str, leaf.requires_grad, leaf._grad is None))
