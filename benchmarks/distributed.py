@@ -24,7 +24,7 @@ import numpy as np
 SIZES = (784, 1024, 1024, 1024, 10)
 BATCH = 256
 WARMUP, STEPS = 3, 15
-ROUNDS = 3
+ROUNDS = 5
 
 
 def worker(use_ddp: bool, bucket_cap_mb: float | None = None) -> None:
