@@ -86,6 +86,25 @@ for set_to_none in (True, False):
             if not np.shares_memory(p.grad.numpy(), bucket.flat):
                 failures.append("a gradient is not a view of its bucket under gradient_as_bucket_view")
 
+# a parameter of 1 MB or more has a bucket of its own and is averaged in its gradient's own array
+cr.manual_seed(rank)
+big = DDP(nn.Sequential(nn.Linear(6, 400), nn.Tanh(), nn.Linear(400, 400), nn.Tanh(), nn.Linear(400, 2)))
+cr.manual_seed(5)
+ref = nn.Sequential(nn.Linear(6, 400), nn.Tanh(), nn.Linear(400, 400), nn.Tanh(), nn.Linear(400, 2))
+ref.load_state_dict(big.module.state_dict())
+opt, ref_opt = sgd(big.parameters()), sgd(ref.parameters())
+for step in range(STEPS):
+    opt.zero_grad()
+    ref_opt.zero_grad()
+    mse(big(X[step, 0, mine]), Y[step, 0, mine]).backward()
+    mse(ref(X[step, 0]), Y[step, 0]).backward()
+    opt.step()
+    ref_opt.step()
+compare("large parameters reduced in place", big, ref)
+alone = [b for b in big.reducer.buckets if b.params[0] is big.module[2].weight]
+if len(alone) != 1 or len(alone[0].params) != 1 or alone[0].buffer is alone[0].flat:
+    failures.append("the 1.28 MB weight was not all-reduced in its own gradient array")
+
 
 class Branchy(nn.Module):
     """``extra`` is used on rank 0 only and ``never`` by no rank."""

@@ -33,7 +33,8 @@ class Bucket:
 
     With ``as_view`` (DDP's ``gradient_as_bucket_view``) the averaged gradients are left in the buffer and each
     ``.grad`` becomes a view of its slice, so unpacking copies nothing, and a gradient accumulated in place
-    into that view (``zero_grad(set_to_none=False)``) is already packed.
+    into that view (``zero_grad(set_to_none=False)``) is already packed. A bucket of one parameter (a large
+    one: see :func:`assign_buckets`) all-reduces a contiguous gradient where it is, copying nothing either way.
     """
 
     def __init__(self, params: list, dtype, as_view: bool = False):
@@ -43,10 +44,21 @@ class Bucket:
         self.views = [self.flat[start:stop].reshape(p._data.shape)
                       for p, start, stop in zip(params, self.offsets, self.offsets[1:])]
         self.as_view = as_view
+        self.buffer = self.flat  # what the all-reduce runs on: the flat buffer, or a lone gradient's own array
         self.work = None
 
-    def pack(self, world_size: int) -> None:
-        """Copy the gradients in, already divided by ``world_size`` (one pass: the sum is then the average)."""
+    def pack(self, world_size: int, in_place: bool = True) -> None:
+        """Copy the gradients in, already divided by ``world_size`` (one pass: the sum is then the average);
+        a lone gradient is divided where it is when ``in_place`` allows (no rank can have left it unused)."""
+        self.buffer = self.flat
+        if in_place and len(self.params) == 1 and not self.as_view:
+            grad = self.params[0]._grad
+            array = None if grad is None else grad._data
+            if (array is not None and array.__class__ is xp.ndarray and array.dtype == self.flat.dtype
+                    and array.flags.c_contiguous and array.flags.writeable):
+                xp.divide(array, world_size, out=array)
+                self.buffer = array.reshape(-1)
+                return
         for p, start, stop, view in zip(self.params, self.offsets, self.offsets[1:], self.views):
             if p._grad is None:
                 self.flat[start:stop] = 0
@@ -55,6 +67,9 @@ class Bucket:
 
     def unpack(self, used: xp.ndarray | None = None) -> None:
         """Hand the averaged gradients to the parameters (``used``: which of them some rank used; None: all)."""
+        if self.buffer is not self.flat:
+            self.params[0]._grad._vc[0] += 1  # NOTE: averaged where it was
+            return
         for i, (p, view) in enumerate(zip(self.params, self.views)):
             if used is not None and not used[i]:
                 continue  # NOTE: no rank used it, so it keeps the gradient it had, as in torch
@@ -71,9 +86,16 @@ class Bucket:
 
 def assign_buckets(params: list, cap_bytes: int, first_cap_bytes: int = FIRST_BUCKET_BYTES,
                    as_view: bool = False) -> list[Bucket]:
-    """Pack ``params`` (in reverse order) into buckets of one dtype and at most ``cap_bytes`` each."""
+    """Pack ``params`` (in reverse order) into buckets of one dtype and at most ``cap_bytes`` each; a parameter
+    of ``first_cap_bytes`` or more has a bucket of its own, reduced in its gradient's array (no copies)."""
     buckets, open_ = [], {}  # open_: dtype -> (params, bytes) of the bucket being filled
     for p in reversed(params):
+        if p._data.nbytes >= first_cap_bytes:
+            # NOTE: the bucket being filled goes first, so buckets keep the order backward fills them in
+            members, _ = open_.pop(p._data.dtype, ([], 0))
+            buckets += [Bucket(members, p._data.dtype, as_view)] if members else []
+            buckets.append(Bucket([p], p._data.dtype, as_view))
+            continue
         members, size = open_.get(p._data.dtype, ([], 0))
         members.append(p)
         size += p._data.nbytes
@@ -174,10 +196,10 @@ class Reducer:
     def _start(self, bucket: Bucket) -> None:
         if self.started_at is None:
             self.started_at = time.perf_counter()
-        bucket.pack(self.pg.size())
+        bucket.pack(self.pg.size(), in_place=self.used is None)
         # NOTE: unpacked as soon as its all-reduce is seen complete (by the progress thread, mostly during
         # backward), unless which parameters were used is still to be learnt
-        bucket.work = start_all_reduce(self.pg, _wrap(bucket.flat), self.sum,
+        bucket.work = start_all_reduce(self.pg, _wrap(bucket.buffer), self.sum,
                                        then=bucket.unpack if self.used is None else None)
         self.started.append(bucket.work)
         if self.threaded and self.progress is None:
