@@ -1,6 +1,7 @@
 """DistributedDataParallel on 2 ranks against one process on the concatenated batch; rank 0 reports."""
 
 import sys
+import warnings
 
 import numpy as np
 
@@ -104,6 +105,39 @@ compare("large parameters reduced in place", big, ref)
 alone = [b for b in big.reducer.buckets if b.params[0] is big.module[2].weight]
 if len(alone) != 1 or len(alone[0].params) != 1 or alone[0].buffer is alone[0].flat:
     failures.append("the 1.28 MB weight was not all-reduced in its own gradient array")
+
+
+def compiled_pair(whole_step):
+    # chainrule.compile with DDP: a compiled module inside DDP runs its forward and backward as generated code
+    # (the gradients still reach the hooks); a compiled step containing DDP's backward cannot hold the MPI calls,
+    # so it breaks the graph and runs eagerly, with a warning, never without the all-reduce.
+    inner = mlp(rank)
+    if not whole_step:
+        inner.compile()
+    model, ref = DDP(inner), mlp(0)
+    opt, ref_opt = sgd(model.parameters()), sgd(ref.parameters())
+
+    def step(x, y):
+        opt.zero_grad()
+        mse(model(x), y).backward()
+        opt.step()
+
+    run = cr.compile(step) if whole_step else step
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(STEPS):
+            run(X[i, 0, mine], Y[i, 0, mine])
+            ref_opt.zero_grad()
+            mse(ref(X[i, 0]), Y[i, 0]).backward()
+            ref_opt.step()
+    compare(f"chainrule.compile ({'the whole step' if whole_step else 'the module'})", model, ref)
+    broke = [w for w in caught if "graph break" in str(w.message) and "all-reduce" in str(w.message)]
+    if whole_step and (len(broke) != 1 or run.stats.compiles != 0):
+        failures.append(f"a compiled step with DDP did not fall back once with a warning: {broke}, {run.stats}")
+
+
+compiled_pair(whole_step=False)
+compiled_pair(whole_step=True)
 
 
 class Branchy(nn.Module):

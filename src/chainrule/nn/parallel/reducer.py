@@ -175,6 +175,9 @@ class Reducer:
     def _grad_ready(self, param: Tensor) -> None:
         if not self.armed:
             return  # NOTE: under no_sync (or a forward without grad) gradients only accumulate locally
+        # NOTE: the all-reduce reads gradients in Python and calls MPI, which no recorded program can replay: a
+        # chainrule.compile trace of the whole step stops here and runs it eagerly (a graph break, warned once)
+        param._grad._check_read("DistributedDataParallel's gradient all-reduce")
         if self.ready.get(id(param)):
             raise RuntimeError(f"DistributedDataParallel: parameter {self.names[id(param)]} got its gradient twice in "
                                "one iteration (a second backward without a new forward?)")
