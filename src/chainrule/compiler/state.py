@@ -195,9 +195,11 @@ class State:
         for sub in self.submodules:
             parts.append((sub.training, tuple(map(id, sub._parameters.values())), tuple(map(id, sub._buffers.values())),
                           tuple(map(id, sub._modules.values()))))
+        # NOTE: and each tensor's array by identity: ``p.data = other`` (which might overlap another parameter the
+        # program writes in place) is a new key, and the program is checked against the arrays it will write
         for s in self.sources.values():
             t = s.tensor
-            parts.append((t._data.shape, t._data.dtype.str, t.requires_grad, t._grad is None))
+            parts.append((id(t._data), t._data.shape, t._data.dtype.str, t.requires_grad, t._grad is None))
         for opt in self.optimizers:
             parts.append(sum(len(entries) for entries in opt.state.values()))
             for group in opt.param_groups:
