@@ -160,8 +160,23 @@ def test_vmap_of_a_matmul_with_one_batched_operand_is_one_matrix_product():
     assert matrices.numpy().tobytes() == (x @ w).reshape(8, 8, 48).numpy().tobytes()
     cols = vmap(lambda c: w.t() @ c, in_dims=1, out_dims=1)(x.t())
     assert cols.numpy().tobytes() == (w.t() @ x.t()).numpy().tobytes()
+    per_sample_matrices = vmap(lambda m: w.t() @ m)(x.reshape(4, 16, 32).permute(0, 2, 1))  # (4, 48, 16)
+    np.testing.assert_allclose(per_sample_matrices.numpy(), np.einsum("km,bkn->bmn", w.numpy(),
+                                                                      x.numpy().reshape(4, 16, 32).transpose(0, 2, 1)),
+                               rtol=1e-5, atol=1e-5)
     f = lambda v: cr.tanh(v @ w)  # noqa: E731
     per_sample = vmap(cr.func.jacrev(f))(x)
     summed = cr.func.jacrev(lambda v: f(v).sum(0))(x).permute(1, 0, 2)
     assert per_sample.shape == summed.shape == (64, 48, 32)
     assert np.allclose(per_sample.numpy(), summed.numpy())
+
+
+def test_hessian_through_batched_columns_matches_its_closed_form():
+    # jacfwd(jacrev) batches A @ (columns): one GEMM per level; the Hessian of sum(tanh(A x)) is A^T diag(d) A
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((30, 20)) / 5
+    x = rng.standard_normal(20)
+    t = np.tanh(a @ x)
+    expected = a.T @ ((-2 * t * (1 - t * t))[:, None] * a)
+    hessian = cr.func.hessian(lambda v: cr.tanh(cr.tensor(a) @ v).sum())(cr.tensor(x))
+    np.testing.assert_allclose(hessian.numpy(), expected, rtol=1e-12, atol=1e-14)

@@ -20,7 +20,7 @@ from ..tensor import Tensor, _normalize_dim, _wrap
 from ._primitive import Param, Primitive, align, apply, batch_elementwise, exports, public
 from .cast import cast_to, promote
 from .inplace import inplace_method
-from .shape import broadcast_to, reshape, squeeze, sum_to, transpose, tril, triu, unsqueeze
+from .shape import broadcast_to, movedim, reshape, squeeze, sum_to, transpose, tril, triu, unsqueeze
 
 
 def _tensor_arg(op: str, name: str, value) -> Tensor:
@@ -93,12 +93,16 @@ class MatMul(Primitive):
         (x, y), (bx, by) = inputs, batched
         # NOTE: batched rows (vectors or matrices) against one shared matrix are one matrix product over all the
         # rows (one GEMM, bitwise the unbatched product of those rows) rather than a loop of per-sample products;
-        # so are batched column vectors after one shared matrix (A @ V.T, read transposed).
+        # so are batched columns (vectors or matrices) after one shared matrix: A @ [Y_1 ... Y_B], read back.
         if bx and not by and y._data.ndim == 2:
             rows = x.reshape(-1, x._data.shape[-1])
             return apply(MatMul, (rows, y)).reshape(x._data.shape[:-1] + y._data.shape[-1:])
-        if by and not bx and x._data.ndim == 2 and y._data.ndim == 2:
-            return transpose(apply(MatMul, (x, transpose(y, 0, 1))), 0, 1)
+        if by and not bx and x._data.ndim == 2:
+            if y._data.ndim == 2:
+                return transpose(apply(MatMul, (x, transpose(y, 0, 1))), 0, 1)
+            columns = movedim(y, -2, 0)  # (k, B, ..., n)
+            out = apply(MatMul, (x, columns.reshape(columns._data.shape[0], -1)))
+            return movedim(out.reshape((x._data.shape[0],) + columns._data.shape[1:]), 0, -2)
         x_vector, y_vector = x._data.ndim - bx == 1, y._data.ndim - by == 1
         x = x.unsqueeze(-2) if x_vector else x
         y = y.unsqueeze(-1) if y_vector else y
