@@ -17,6 +17,17 @@ def best_of(fn, repeat: int = 5, number: int = 1) -> float:
     return best
 
 
+def best_interleaved(runs: list, rounds: int = 5, repeat: int = 5, number: int = 1) -> list:
+    """``[(name, seconds per call)]`` for ``runs`` (``[(name, fn)]``): ``rounds`` rounds in which each fn in turn
+    gets ``best_of(fn, repeat, number)``, keeping each one's fastest. Taking turns spreads a slow minute of a
+    shared machine over every library instead of one, so the ratios hold better than back-to-back runs."""
+    best = {name: float("inf") for name, _ in runs}
+    for _ in range(rounds):
+        for name, fn in runs:
+            best[name] = min(best[name], best_of(fn, repeat, number))
+    return [(name, best[name]) for name, _ in runs]
+
+
 def optional(module: str):
     """The module if installed, else None (benchmarks compare against whatever is available)."""
     try:

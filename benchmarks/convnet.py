@@ -10,7 +10,7 @@ import numpy as np
 
 import chainrule
 
-from ._common import best_of, optional, report
+from ._common import best_interleaved, optional, report
 
 BATCH = 64
 
@@ -43,12 +43,10 @@ def main() -> None:
     x_np, target_np = inputs()
     torch = optional("torch")
     libs = [("chainrule", chainrule)] + ([("torch", torch)] if torch else [])
-    rows = []
-    for name, lib in libs:
-        step = make_step(lib, x_np, target_np)
+    steps = [(name, make_step(lib, x_np, target_np)) for name, lib in libs]
+    for _, step in steps:
         step()
-        rows.append((name, best_of(step, repeat=10)))
-    report(f"convnet training step, batch {BATCH}, 1x28x28, float32", rows)
+    report(f"convnet training step, batch {BATCH}, 1x28x28, float32", best_interleaved(steps, repeat=3))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import numpy as np
 
 import chainrule
 
-from ._common import best_of, optional, report
+from ._common import best_interleaved, optional, report
 
 SIZES = (784, 1024, 1024, 10)
 BATCH = 256
@@ -59,11 +59,10 @@ def main() -> None:
     libs = [("chainrule", chainrule)] + ([("torch", torch)] if torch else [])
     for sizes, batch in CONFIGS:
         data = problem(sizes, batch)
-        rows = []
-        for name, lib in libs:
-            step = make_step(lib, *data)
+        steps = [(name, make_step(lib, *data)) for name, lib in libs]
+        for _, step in steps:
             step()
-            rows.append((name, best_of(step, repeat=5 if batch > 64 else 50)))
+        rows = best_interleaved(steps, repeat=1 if batch > 64 else 10)
         report(f"MLP training step {'-'.join(map(str, sizes))}, batch {batch}, float32", rows)
 
 

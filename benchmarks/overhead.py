@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import chainrule
 
-from ._common import best_of, optional, report
+from ._common import best_interleaved, optional, report
 
 
 def chain(lib, n_ops: int = 200):
@@ -39,9 +39,9 @@ def deep(lib, steps: int = 100_000):
 def main() -> None:
     torch = optional("torch")
     libs = [("chainrule", chainrule)] + ([("torch", torch)] if torch else [])
-    rows = [(name, best_of(chain(lib), repeat=20) / 201) for name, lib in libs]
+    rows = [(name, seconds / 201) for name, seconds in best_interleaved([(n, chain(lib)) for n, lib in libs])]
     report("per-op overhead: 200-op elementwise chain on float32[16], forward + backward, per op", rows, "us", 1e6)
-    rows = [(name, best_of(deep(lib), repeat=2)) for name, lib in libs]
+    rows = best_interleaved([(name, deep(lib)) for name, lib in libs], rounds=2, repeat=1)
     report("deep chain: 100,000 steps of y = y * 1.0001 + 0.0001, forward + backward", rows, "s", 1)
 
 

@@ -180,3 +180,22 @@ def test_hessian_through_batched_columns_matches_its_closed_form():
     expected = a.T @ ((-2 * t * (1 - t * t))[:, None] * a)
     hessian = cr.func.hessian(lambda v: cr.tanh(cr.tensor(a) @ v).sum())(cr.tensor(x))
     np.testing.assert_allclose(hessian.numpy(), expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("layout", ["plain", "x transposed", "y transposed"])
+def test_matrix_product_backward_on_arrays_equals_the_ops_bitwise(layout):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((7, 5)).astype(np.float32)
+    b = rng.standard_normal((5, 6)).astype(np.float32)
+    x = cr.tensor(a.T.copy() if layout == "x transposed" else a, requires_grad=True)
+    y = cr.tensor(b.T.copy() if layout == "y transposed" else b, requires_grad=True)
+    xs = x.t() if layout == "x transposed" else x
+    ys = y.t() if layout == "y transposed" else y
+    g = cr.tensor(rng.standard_normal((7, 6)).astype(np.float32))
+    out = xs @ ys
+    plain = cr.autograd.grad(out, (x, y), g, retain_graph=True)
+    recorded = cr.autograd.grad(out, (x, y), g, create_graph=True)
+    for p, r in zip(plain, recorded):
+        assert p.numpy().tobytes() == r.detach().numpy().tobytes()
+    np.testing.assert_allclose(plain[0].numpy(), (g.numpy() @ b.T).T if layout == "x transposed" else g.numpy() @ b.T,
+                               rtol=1e-5)
