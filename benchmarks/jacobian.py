@@ -11,7 +11,7 @@ import numpy as np
 import chainrule
 from chainrule.func import jacrev
 
-from ._common import best_of, optional, report
+from ._common import best_interleaved, optional, report
 
 OUTPUTS, INPUTS = 2048, 32
 
@@ -28,11 +28,10 @@ def main() -> None:
               rng.standard_normal(OUTPUTS).astype(np.float32), rng.standard_normal(INPUTS).astype(np.float32))
     torch = optional("torch")
     libs = [("chainrule", chainrule, jacrev)] + ([("torch", torch, torch.func.jacrev)] if torch else [])
-    rows = []
-    for name, lib, jacobian in libs:
-        run = make_run(lib, jacobian, arrays)
+    runs = [(name, make_run(lib, jacobian, arrays)) for name, lib, jacobian in libs]
+    for _, run in runs:
         run()
-        rows.append((name, best_of(run, repeat=20)))
+    rows = best_interleaved(runs, repeat=4)
     report(f"jacrev of tanh(linear(x)), {OUTPUTS} outputs x {INPUTS} inputs (argnums=2), float32", rows)
 
 
