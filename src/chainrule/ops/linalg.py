@@ -51,8 +51,14 @@ class MatMul(Primitive):
     def vjp(ctx, g):
         x, y = ctx.inputs
         need_x, need_y = ctx.next[0] is not None, ctx.next[1] is not None
-        if x._data.ndim == 2 and y._data.ndim == 2 and records_nothing(g):
-            return _matrix_product_gradients(g._data, x, y, need_x, need_y)
+        if x._data.ndim == 2 and y._data.ndim == 2:
+            need, transposed = (need_x, need_y), (_transposed(x), _transposed(y))
+            if records_nothing(g):
+                # NOTE: nothing records, so the same products are taken on the arrays, without dispatching ops
+                gx, gy = _matrix_gradients(g._data, x._data, y._data, need, transposed, _array_product,
+                                           _array_transpose)
+                return None if gx is None else _wrap(gx), None if gy is None else _wrap(gy)
+            return _matrix_gradients(g, x, y, need, transposed, matmul, _transpose_matrix)
         if x.ndim == 1 and y.ndim == 1:
             return g * y if need_x else None, g * x if need_y else None
         # NOTE: lift 1-D operands to matrices so one rule covers every case, then drop the lifted axes.
@@ -64,17 +70,10 @@ class MatMul(Primitive):
         if y.ndim == 1:
             g2 = g2.unsqueeze(-1)
         gx = gy = None
-        matrices = x._data.ndim == 2 and y._data.ndim == 2
         if need_x:
-            if matrices and _transposed(x):
-                gx = transpose(matmul(y2, transpose(g2, 0, 1)), 0, 1)
-            else:
-                gx = reshape(sum_to(matmul(g2, transpose(y2, -1, -2)), x2._data.shape), x._data.shape)
+            gx = reshape(sum_to(matmul(g2, transpose(y2, -1, -2)), x2._data.shape), x._data.shape)
         if need_y:
-            if matrices and _transposed(y):
-                gy = transpose(matmul(transpose(g2, 0, 1), x2), 0, 1)
-            else:
-                gy = reshape(sum_to(matmul(transpose(x2, -1, -2), g2), y2._data.shape), y._data.shape)
+            gy = reshape(sum_to(matmul(transpose(x2, -1, -2), g2), y2._data.shape), y._data.shape)
         return gx, gy
 
     @staticmethod
@@ -113,16 +112,32 @@ class MatMul(Primitive):
         return out.squeeze(-1) if y_vector else out
 
 
-def _matrix_product_gradients(g, x: Tensor, y: Tensor, need_x: bool, need_y: bool) -> tuple:
-    """MatMul's VJP for two matrices when nothing records (see :func:`records_nothing`): the products the rule
-    below takes, on the arrays, without dispatching each op (the same NumPy calls, so the same bits)."""
-    a, b = x._data, y._data
+def _matrix_gradients(g, a, b, need: tuple, transposed: tuple, product, swap) -> tuple:
+    """MatMul's VJP for two matrices ``a @ b``: ``(g @ b.T, a.T @ g)``, each ``None`` where ``need`` says so.
+
+    ``product(p, q) = p @ q`` and ``swap(p) = p.T`` are either ops on tensors (the rule differentiates again) or
+    array calls on arrays (when nothing records: the same NumPy calls, so the same bits). An operand laid out as
+    a transposed matrix (``weight.t()``, ``transposed``; see :func:`_transposed`) gets its gradient computed
+    transposed.
+    """
     gx = gy = None
-    if need_x:
-        gx = _wrap((b @ g.T).T if _transposed(x) else g @ b.T)
-    if need_y:
-        gy = _wrap((g.T @ a).T if _transposed(y) else a.T @ g)
+    if need[0]:
+        gx = swap(product(b, swap(g))) if transposed[0] else product(g, swap(b))
+    if need[1]:
+        gy = swap(product(swap(g), a)) if transposed[1] else product(swap(a), g)
     return gx, gy
+
+
+def _array_product(p, q):
+    return p @ q
+
+
+def _array_transpose(p):
+    return p.T
+
+
+def _transpose_matrix(t: Tensor) -> Tensor:
+    return transpose(t, 0, 1)
 
 
 def _transposed(t: Tensor) -> bool:
