@@ -35,6 +35,13 @@ def _grad(p, g, weight_decay, maximize):
     return g + weight_decay * p
 
 
+def _decayed(p, g, lr, weight_decay, decoupled_weight_decay, maximize):
+    """``(p, g)`` after weight decay: decoupled (AdamW-style) shrinks ``p``, else it is added to ``g``."""
+    if decoupled_weight_decay:
+        return p * (1 - lr * weight_decay), -g if maximize else g
+    return p, _grad(p, g, weight_decay, maximize)
+
+
 def ref_adadelta(p, grads, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
     p, v, u = p.copy(), np.zeros_like(p), np.zeros_like(p)
     for g in grads:
@@ -60,11 +67,7 @@ def ref_nadam(p, grads, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
               decoupled_weight_decay=False, maximize=False):
     (b1, b2), p, m, v, mu_product = betas, p.copy(), np.zeros_like(p), np.zeros_like(p), F32(1.0)
     for t, g in enumerate(grads, 1):
-        g = -g if maximize else g
-        if decoupled_weight_decay:
-            p = p * (1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * p
+        p, g = _decayed(p, g, lr, weight_decay, decoupled_weight_decay, maximize)
         mu = b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         mu_product = F32(mu_product * F32(mu))
@@ -81,11 +84,7 @@ def ref_radam(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
     (b1, b2), p, m, v = betas, p.copy(), np.zeros_like(p), np.zeros_like(p)
     rho_inf = 2 / (1 - b2) - 1
     for t, g in enumerate(grads, 1):
-        g = -g if maximize else g
-        if decoupled_weight_decay:
-            p = p * (1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * p
+        p, g = _decayed(p, g, lr, weight_decay, decoupled_weight_decay, maximize)
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         m_hat = m / (1 - b1 ** t)
