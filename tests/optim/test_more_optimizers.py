@@ -15,9 +15,9 @@ GRADS = [RNG.normal(size=(3, 4)) for _ in range(10)]
 F32 = np.float32  # torch keeps some scalar state (NAdam's mu_product, ASGD's eta and mu) in the default dtype
 
 
-def run(cls, grads=GRADS, theta0=THETA0, **kwargs):
-    """Parameters after one step per gradient in ``grads`` (set as .grad, as backward would)."""
-    return run_steps(cls, grads, theta0, **kwargs)
+def run(cls, grads=GRADS, theta0=THETA0, lib=cr, **kwargs):
+    """Parameters after one step per gradient in ``grads`` (set as .grad, as backward would); ``lib=torch``: torch's."""
+    return run_steps(cls, grads, theta0, lib, **kwargs)
 
 
 def _square_closure(opt, w):
@@ -265,12 +265,7 @@ TORCH_CONFIGS = [(cls, kwargs) for cls, _, kwargs in CONFIGS] + [(optim.ASGD, kw
                                                             enumerate(TORCH_CONFIGS)])
 def test_ten_steps_match_torch(cls, kwargs):
     torch = pytest.importorskip("torch")
-    p = torch.tensor(THETA0, requires_grad=True)
-    opt = getattr(torch.optim, cls.__name__)([p], **kwargs)
-    for g in GRADS:
-        p.grad = torch.tensor(g)
-        opt.step()
-    np.testing.assert_allclose(run(cls, **kwargs), p.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(run(cls, **kwargs), run(cls, lib=torch, **kwargs), rtol=1e-12, atol=1e-14)
 
 
 # -- torch's layout: hyper-parameters, state keys -----------------------------------------------------

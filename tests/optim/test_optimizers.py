@@ -15,12 +15,13 @@ THETA0 = RNG.normal(size=(3, 4))
 GRADS = [RNG.normal(size=(3, 4)) for _ in range(4)]
 
 
-def run(cls, grads=GRADS, theta0=THETA0, **kwargs):
-    """Parameters after one step per gradient in ``grads`` (set as .grad, as backward would)."""
-    p = cr.tensor(theta0, requires_grad=True)
-    opt = cls([p], **kwargs)
+def run(cls, grads=GRADS, theta0=THETA0, lib=cr, **kwargs):
+    """Parameters after one step per gradient in ``grads`` (set as .grad, as backward would); with ``lib=torch``
+    the steps of torch's optimizer of the same name."""
+    p = lib.tensor(theta0, requires_grad=True)
+    opt = (cls if lib is cr else getattr(lib.optim, cls.__name__))([p], **kwargs)
     for g in grads:
-        p.grad = cr.tensor(g)
+        p.grad = lib.tensor(g)
         opt.step()
     return p.detach().numpy()
 
@@ -125,12 +126,7 @@ def test_update_matches_documented_algorithm(cls, ref, kwargs):
 @pytest.mark.parametrize("cls, ref, kwargs", CONFIGS, ids=CONFIG_IDS)
 def test_update_matches_torch(cls, ref, kwargs):
     torch = pytest.importorskip("torch")
-    p = torch.tensor(THETA0, requires_grad=True)
-    opt = getattr(torch.optim, cls.__name__)([p], **kwargs)
-    for g in GRADS:
-        p.grad = torch.tensor(g)
-        opt.step()
-    np.testing.assert_allclose(run(cls, **kwargs), p.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(run(cls, **kwargs), run(cls, lib=torch, **kwargs), rtol=1e-12, atol=1e-14)
 
 
 # -- a few steps worked out by hand ------------------------------------------------------------------
