@@ -17,6 +17,7 @@ MPI initialised with ``MPI_THREAD_MULTIPLE`` (mpi4py's default), else the hooks 
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 
@@ -39,26 +40,37 @@ class Bucket:
 
     def __init__(self, params: list, dtype, as_view: bool = False):
         self.params = params
+        self.dtype = dtype
         self.offsets = xp.cumsum([0] + [p.numel() for p in params]).tolist()
-        self.flat = xp.zeros(self.offsets[-1], dtype=dtype)
-        self.views = [self.flat[start:stop].reshape(p._data.shape)
-                      for p, start, stop in zip(params, self.offsets, self.offsets[1:])]
         self.as_view = as_view
-        self.buffer = self.flat  # what the all-reduce runs on: the flat buffer, or a lone gradient's own array
+        self.in_place = False  # whether the last pack left a lone gradient to be all-reduced where it is
+        self.buffer = None  # what the all-reduce runs on: the flat buffer, or that gradient's own array
         self.work = None
+
+    @functools.cached_property
+    def flat(self):
+        """The flat buffer, made when first needed (a lone large gradient reduced in place never needs it)."""
+        return xp.zeros(self.offsets[-1], dtype=self.dtype)
+
+    @functools.cached_property
+    def views(self) -> list:
+        """Each parameter's slice of :attr:`flat`, in its shape."""
+        return [self.flat[start:stop].reshape(p._data.shape)
+                for p, start, stop in zip(self.params, self.offsets, self.offsets[1:])]
 
     def pack(self, world_size: int, in_place: bool = True) -> None:
         """Copy the gradients in, already divided by ``world_size`` (one pass: the sum is then the average);
         a lone gradient is divided where it is when ``in_place`` allows (no rank can have left it unused)."""
-        self.buffer = self.flat
+        self.in_place = False
         if in_place and len(self.params) == 1 and not self.as_view:
             grad = self.params[0]._grad
             array = None if grad is None else grad._data
-            if (array is not None and array.__class__ is xp.ndarray and array.dtype == self.flat.dtype
+            if (array is not None and array.__class__ is xp.ndarray and array.dtype == self.dtype
                     and array.flags.c_contiguous and array.flags.writeable):
                 xp.divide(array, world_size, out=array)
-                self.buffer = array.reshape(-1)
+                self.buffer, self.in_place = array.reshape(-1), True
                 return
+        self.buffer = self.flat
         for p, start, stop, view in zip(self.params, self.offsets, self.offsets[1:], self.views):
             if p._grad is None:
                 self.flat[start:stop] = 0
@@ -67,7 +79,7 @@ class Bucket:
 
     def unpack(self, used: xp.ndarray | None = None) -> None:
         """Hand the averaged gradients to the parameters (``used``: which of them some rank used; None: all)."""
-        if self.buffer is not self.flat:
+        if self.in_place:
             self.params[0]._grad._vc[0] += 1  # NOTE: averaged where it was
             return
         for i, (p, view) in enumerate(zip(self.params, self.views)):
