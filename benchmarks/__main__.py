@@ -7,6 +7,8 @@ import sys
 
 import numpy  # noqa: F401  (loaded first so threadpoolctl can see its BLAS)
 
+import chainrule
+
 from ._common import optional
 
 MODULES = ("overhead", "mlp", "convnet", "memory", "jacobian", "hessian", "per_sample_grads", "distributed", "lstm",
@@ -24,6 +26,7 @@ def main() -> None:
         print(f"{variable} =", os.environ.get(variable))
     if hasattr(os, "getloadavg"):
         print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"chainrule {chainrule.__version__}, {chainrule.get_num_threads()} BLAS threads")
     torch = optional("torch")
     if torch is not None:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import time
 
+import chainrule
+
 
 def best_of(fn, repeat: int = 5, number: int = 1) -> float:
     """The fastest of ``repeat`` runs of ``number`` calls of ``fn``, in seconds per call."""
@@ -29,11 +31,18 @@ def best_interleaved(runs: list, rounds: int = 5, repeat: int = 5, number: int =
 
 
 def optional(module: str):
-    """The module if installed, else None (benchmarks compare against whatever is available)."""
+    """The module if installed, else None (benchmarks compare against whatever is available).
+
+    PyTorch gets chainrule's number of BLAS threads (one, unless the environment set a count), so the two
+    compare on the same cores.
+    """
     try:
-        return importlib.import_module(module)
+        found = importlib.import_module(module)
     except ImportError:
         return None
+    if module == "torch":
+        found.set_num_threads(chainrule.get_num_threads())
+    return found
 
 
 def report(title: str, rows: list[tuple[str, float]], unit: str = "ms", scale: float = 1e3) -> None:

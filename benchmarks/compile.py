@@ -118,7 +118,6 @@ def main() -> None:
             ("NumPy by hand", best_of(_numpy_mlp_step(np.random.default_rng(0)), repeat=7, number=50)),
             ("chainrule eager", best_of(lambda: step(*args), repeat=7, number=50))]
     if torch is not None:
-        torch.set_num_threads(2)
         t_step, t_args = _mlp_small(torch, np.random.default_rng(0))
         rows.append(("torch eager", best_of(lambda: t_step(*t_args), repeat=7, number=50)))
     _row("MLP 64-64-10 batch 32, SGD step", rows, compile_s)

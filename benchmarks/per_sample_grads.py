@@ -95,7 +95,6 @@ def per_sample_gradients() -> None:
     candidates = [("vmap(grad)", chainrule_vmap), ("Python loop", chainrule_loop)]
     torch = optional("torch")
     if torch is not None:
-        torch.set_num_threads(1)  # NOTE: the fair baseline on a shared machine (chainrule is single-threaded)
         candidates.append(("torch.func", lambda *a: torch_vmap(torch, *a)))
     rows, expected = [], None
     for name, make in candidates:

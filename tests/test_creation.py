@@ -4,6 +4,8 @@ empty_strided, tril/triu_indices, the window functions, inference_mode, threads 
 import array
 import math
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -192,3 +194,16 @@ def test_predicates_and_version():
     assert cr.numel(t) == t.numel() == 6
     assert isinstance(cr.__version__, str) and cr.__version__.count(".") >= 1
     assert math.isfinite(cr.randn(1).item())
+
+
+@pytest.mark.parametrize("environment, expected", [({}, 1), ({"OPENBLAS_NUM_THREADS": "2"}, 2)])
+def test_default_is_one_blas_thread_unless_the_environment_chose(environment, expected):
+    # chainrule's default keeps a loaded machine steady (docs/benchmarks.md); a count in the environment wins.
+    from chainrule._threads import THREAD_VARIABLES, _openblas
+
+    if _openblas() is None:
+        pytest.skip("NumPy's BLAS here is not an OpenBLAS this process can reach")
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES} | environment
+    code = "import chainrule; print(chainrule.get_num_threads())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert int(out.stdout) == min(expected, os.cpu_count())  # NOTE: OpenBLAS caps a count at the cores it has

@@ -52,6 +52,7 @@ from ._state import (
                      no_grad,
                      set_grad_enabled,
 )
+from ._threads import apply_default as _apply_default_threads
 from ._threads import get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads
 from .compiler import compile
 from .creation import *
@@ -66,3 +67,5 @@ from .tensor import Size, Tensor, set_printoptions
 from .viz import explain
 
 __version__ = "0.1.0"
+
+_apply_default_threads()  # NOTE: one BLAS thread unless the environment chose a count (see _threads)

@@ -6,12 +6,15 @@ NumPy's wheels ship, called directly (found among the libraries this process has
 ``threadpoolctl`` when it is installed (MKL, BLIS, Accelerate, other systems); with neither they only remember
 the setting and report it.
 
-The default is NumPy's: one BLAS thread per core, as torch's default of one thread per physical core. On a
-machine shared with other jobs, limit it (``chainrule.set_num_threads(1)``, or ``OPENBLAS_NUM_THREADS=1`` before
-NumPy is imported): BLAS threads that wait for a busy core make large products erratic (see docs/benchmarks.md);
-``chainrule train`` does this for itself.
+**The default is one thread**, set when chainrule is imported, unless the environment already chose a count
+(``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` or ``MKL_NUM_THREADS``): then NumPy's pool is left as it is.
+NOTE: this differs from torch (one thread per physical core) on purpose. BLAS threads hand work to each other
+and spin while they wait, so on a machine whose cores are busy with other jobs a step stalls whenever one of its
+threads is descheduled: a convnet step that takes 95-295 ms with one thread took 0.33-7.4 s with two on two
+loaded cores (docs/benchmarks.md). One thread is steady on any machine; on an idle multi-core machine, large
+products gain from more (``chainrule.set_num_threads(os.cpu_count())``). Since the pool is NumPy's, the setting
+applies to NumPy calls made outside chainrule too.
 """
-
 from __future__ import annotations
 
 import ctypes
@@ -21,6 +24,9 @@ import os
 from ._backend import xp
 
 __all__ = ["get_num_threads", "set_num_threads", "get_num_interop_threads", "set_num_interop_threads"]
+
+# Environment variables through which a user chooses the BLAS/OpenMP thread count before a library starts.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 # The limit set by ``set_num_threads`` when no BLAS control is reachable (then it is only remembered).
 _requested = [None]
@@ -79,6 +85,12 @@ def set_num_threads(num: int) -> None:
     except ImportError:
         return
     threadpoolctl.threadpool_limits(limits=num, user_api="blas")
+
+
+def apply_default() -> None:
+    """chainrule's default (see the module docstring): one BLAS thread, unless the environment chose a count."""
+    if not any(os.environ.get(name) for name in THREAD_VARIABLES):
+        set_num_threads(1)
 
 
 def get_num_interop_threads() -> int:

@@ -14,7 +14,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
 import sys
@@ -113,25 +112,11 @@ def run(args) -> int:
         if status is not None:
             return status
         parallel = DataParallelRun(args.nproc)
-        with _one_blas_thread(), parallel.only_main_speaks():
+        with parallel.only_main_speaks():
             return _train(args, parallel)
     except (TrainError, OSError) as error:
         print(f"chainrule train: error: {error}", file=sys.stderr)
         return 1
-
-
-def _one_blas_thread():
-    """Limit BLAS to one thread while training, when threadpoolctl (a scikit-learn dependency) is installed.
-
-    NOTE: these networks multiply small matrices (batch 32 x 256), where BLAS threads cost more in hand-offs
-    than they save, and on a busy machine their spinning starves the Python thread: the default run took
-    5-7 s with one thread and 35-48 s with two on two loaded cores.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _require(module: str, purpose: str, extra: str):

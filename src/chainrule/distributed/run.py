@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+from .._threads import THREAD_VARIABLES
 
 
 def find_mpiexec() -> str:
@@ -34,7 +34,7 @@ def launch(nproc: int, argv: list[str], timeout: float | None = None) -> int:
     """
     env = dict(os.environ)
     if nproc > 1:
-        for name in _THREAD_VARIABLES:
+        for name in THREAD_VARIABLES:
             env.setdefault(name, "1")
     command = [find_mpiexec(), "-n", str(nproc), sys.executable, *argv]
     try:
