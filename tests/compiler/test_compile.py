@@ -180,6 +180,40 @@ def _warned(run):
     return [str(w.message) for w in caught]
 
 
+
+def test_optimizer_settings_requires_grad_and_replaced_groups_retrace_and_stay_correct():
+    # the guard's cheap per-call form (C-level maps over gathered lists) still sees every change a trace bakes in
+    runs = []
+    for _ in range(2):
+        model = _model("mlp")
+        opt = cr.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+            return model[0].weight.detach().clone()
+        runs.append((model, opt, step))
+    (_, eager_opt, eager_step), (_, opt, step) = runs
+    compiled = cr.compile(step)
+    xs, ys = _steps(5, (6, 12), 4)
+
+    def phase(change):
+        change(opt)
+        change(eager_opt)
+        for x, y in zip(xs, ys):
+            np.testing.assert_array_equal(compiled(x, y).numpy(), eager_step(x, y).numpy())
+
+    phase(lambda o: None)
+    assert compiled.stats.compiles == 1
+    phase(lambda o: o.param_groups[0].update(momentum=0.5))              # a baked-in setting
+    phase(lambda o: o.param_groups[0].update(extra=[1]))                 # a new, unhashable setting
+    phase(lambda o: o.param_groups[0].update(extra=(2,)))                # now hashable: in the key
+    phase(lambda o: o.load_state_dict(o.state_dict()))                   # new group dicts and state tensors
+    phase(lambda o: o.param_groups[0]["params"][1].requires_grad_(False))
+    assert compiled.stats.compiles == 6
+
+
 @pytest.mark.parametrize("read", ["item", "bool", "numpy", "print", "nonzero"])
 def test_graph_breaks_run_eagerly_with_a_warning_naming_the_line(read, capsys):
     def f(x):

@@ -98,20 +98,23 @@ class CompiledFunction:
         else:
             leaves, spec = tree_flatten((args, kwargs))
             structure = spec._key()
-        if self._state is None:
-            self._state = State(self.fn)
-        key = self._state.key(leaves, structure)
-        entry = self._cache.get(key)
+        entry = None
+        if self._state is not None:
+            try:
+                entry = self._cache.get(self._state.key(leaves, structure))
+            except (TypeError, KeyError):  # NOTE: an optimizer setting turned unhashable or went: gathered anew
+                entry = None
         if entry is None:
+            # NOTE: a miss gathers the state again: a replaced layer's tensors are found, then the key retried
             self._state = State(self.fn)
             key = self._state.key(leaves, structure)
             entry = self._cache.get(key)
-        if entry is None:
-            entry = self._new_entry(key)
-        entry.calls += 1
+            if entry is None:
+                entry = self._new_entry(key)
         if entry.run is not None:
             self.stats.hits += 1
-            return _results(entry.plan, entry.run(leaves))
+            return entry.run(leaves)
+        entry.calls += 1
         if entry.eager_reason is not None or entry.calls == 1:
             self.stats.eager += 1
             return self.fn(*args, **kwargs)
@@ -168,13 +171,13 @@ class CompiledFunction:
         if region is None:
             _optimize(plan)
             run, entry.code, _ = build(plan, self.backend, name)
-            entry.run = lambda leaves: [_wrap(a) for a in run(leaves)]
+            entry.run = _finish(plan, run, _wrap)
         else:
             forward_ids = {id(eq) for eq in plan.program.equations[:region.split]}
             _optimize(plan)
             region.grads = [None if g is None else plan.program.aliases.get(id(g), g) for g in region.grads]
             compiled = Region(plan, forward_ids, region.inputs, region.grads, region.positions, self.backend, name)
-            entry.run, entry.code = compiled, compiled.code
+            entry.run, entry.code = _finish(plan, compiled, None), compiled.code
         entry.plan, entry.trace = plan, None
         self._latest = entry
         self.stats.compiles += 1
@@ -285,11 +288,21 @@ def _plan(tracer: Tracer, state: _TraceState, grads_before: dict, out, region) -
     return plan
 
 
-def _results(plan: Plan, outs: list):
-    tensors = iter(outs)
-    extra = iter(plan.extra)
-    leaves = [next(tensors) if is_tensor else next(extra) for is_tensor in plan.layout]
-    return tree_unflatten(leaves, plan.spec)
+def _finish(plan: Plan, run, wrap):
+    """``leaves -> the function's result``: ``run(leaves)`` (the result arrays, or tensors when ``wrap`` is None)
+    put back into the structure the traced call returned."""
+    if plan.layout == [True] and plan.spec.is_leaf():
+        # NOTE: the common result, one tensor (a loss): no structure to rebuild on every call
+        if wrap is None:
+            return lambda leaves: run(leaves)[0]
+        return lambda leaves: wrap(run(leaves)[0])
+
+    def finish(leaves):
+        tensors = iter(run(leaves) if wrap is None else [wrap(a) for a in run(leaves)])
+        extra = iter(plan.extra)
+        return tree_unflatten([next(tensors) if is_tensor else next(extra) for is_tensor in plan.layout],
+                              plan.spec)
+    return finish
 
 
 def _same_trace(a: Plan, b: Plan) -> bool:

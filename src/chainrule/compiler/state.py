@@ -9,6 +9,10 @@ values. :meth:`State.key` is the guard: everything a trace depended on besides t
 
 from __future__ import annotations
 
+from functools import partial
+from itertools import chain
+from operator import attrgetter, is_, itemgetter
+
 from .. import _state
 from ..tensor import Tensor
 
@@ -165,6 +169,10 @@ class State:
                 self._add_optimizer(obj)
         self.leaves = [s.tensor for s in self.sources.values() if s.tensor.grad_fn is None]
         self.submodules = list({id(sub): sub for m in self.modules for sub in m.modules()}.values())
+        self.tensors = [s.tensor for s in self.sources.values()]
+        # NOTE: per optimizer, per param group: a getter of the settings other than ``params`` and ``lr`` (``lr``
+        # is an input of the program) that are hashable now, and the names of those that are not
+        self.settings = [(opt, [_settings(group) for group in opt.param_groups]) for opt in self.optimizers]
 
     def _add(self, t: Tensor, name: str) -> None:
         if id(t) not in self.sources:
@@ -183,28 +191,57 @@ class State:
 
     def key(self, leaves: list, structure: tuple) -> tuple:
         """The guard: what a trace depended on besides tensor values; a changed key means a new trace.
-        ``leaves`` are the call's flattened arguments, ``structure`` their pytree's key (``TreeSpec._key()``)."""
+        ``leaves`` are the call's flattened arguments, ``structure`` their pytree's key (``TreeSpec._key()``).
+        An optimizer setting removed since the state was gathered raises KeyError, one that is no longer
+        hashable makes the key unhashable (TypeError when looked up): the caller gathers the state again."""
         parts = [structure, _state.grad_enabled]
         for leaf in leaves:
             if isinstance(leaf, Tensor):
-                parts.append((leaf._data.shape, leaf._data.dtype.str, leaf.requires_grad, leaf._grad is None))
+                data = leaf._data
+                parts.append((data.shape, data.dtype, leaf.requires_grad, leaf._grad is None))
             else:
                 parts.append(leaf if _hashable(leaf) else ("id", id(leaf)))
-        # NOTE: which tensors and submodules each module holds, by identity: a parameter or layer replaced after
-        # tracing (model.fc.weight = Parameter(...)) is a new key, so the program never reads the old one
-        for sub in self.submodules:
-            parts.append((sub.training, tuple(map(id, sub._parameters.values())), tuple(map(id, sub._buffers.values())),
-                          tuple(map(id, sub._modules.values()))))
+        # NOTE: the rest runs on every call (it is most of a small step's cost outside its generated code), so it
+        # is built by C-level maps over lists gathered once: the same facts as one tuple per module and tensor.
+        # Which tensors and submodules each module holds, by identity: a parameter or layer replaced after
+        # tracing (model.fc.weight = Parameter(...)) is a new key, so the program never reads the old one (the
+        # count per store keeps the flattened identities as exact as one tuple per module).
+        subs, tensors = self.submodules, self.tensors
+        stores = list(_chain(map(_stores, subs)))
         # NOTE: and each tensor's array by identity: ``p.data = other`` (which might overlap another parameter the
         # program writes in place) is a new key, and the program is checked against the arrays it will write
-        for s in self.sources.values():
-            t = s.tensor
-            parts.append((id(t._data), t._data.shape, t._data.dtype.str, t.requires_grad, t._grad is None))
-        for opt in self.optimizers:
-            parts.append(sum(len(entries) for entries in opt.state.values()))
-            for group in opt.param_groups:
-                parts.append(tuple((k, v) for k, v in group.items() if k not in ("params", "lr") and _hashable(v)))
+        arrays = list(map(_data, tensors))
+        parts += (tuple(map(_training, subs)), tuple(map(len, stores)), tuple(map(id, _chain(map(_values, stores)))),
+                  tuple(map(id, arrays)), tuple(map(_shape_dtype, arrays)), tuple(map(_requires_grad, tensors)),
+                  tuple(map(_is_none, map(_grad, tensors))))
+        for opt, getters in self.settings:
+            parts.append(sum(map(len, opt.state.values())))
+            # NOTE: the groups by identity (replaced ones are gathered again), then each one's settings
+            parts.append(tuple(map(id, opt.param_groups)))
+            for group, (hashed, others) in zip(opt.param_groups, getters):
+                parts.append(tuple(group))
+                parts.append(hashed(group))
+                if others:
+                    # NOTE: a setting left out of the key as unhashable changes the key when it turns hashable
+                    parts.append(tuple(type(group[k]) for k in others if k in group))
         return tuple(parts)
+
+
+def _settings(group: dict) -> tuple:
+    """``(getter of the group's hashable settings, names of its unhashable ones)``, ``params`` and ``lr`` aside."""
+    names = [k for k in group if k not in ("params", "lr")]
+    hashed = tuple(k for k in names if _hashable(group[k]))
+    return (itemgetter(*hashed) if hashed else _nothing), tuple(k for k in names if k not in hashed)
+
+
+def _nothing(group: dict) -> tuple:
+    return ()
+
+
+_training, _data, _shape_dtype = attrgetter("training"), attrgetter("_data"), attrgetter("shape", "dtype")
+_stores, _requires_grad, _grad = attrgetter("_parameters", "_buffers", "_modules"), attrgetter("requires_grad"), \
+    attrgetter("_grad")
+_values, _chain, _is_none = dict.values, chain.from_iterable, partial(is_, None)
 
 
 def _hashable(value) -> bool:
