@@ -16,10 +16,12 @@ new array of its own (not a view of an input), which buffer reuse and the passes
 from __future__ import annotations
 
 from .._backend import xp
+from ..ops.indexing import nll_forward, nll_scatter_forward
 
 # NOTE: ``x.sum(axis, keepdims=...)`` is NumPy's Python-level ``_methods._sum`` calling ``add.reduce`` with the
-# same arguments: the reduction itself, without that frame.
-NAMES = {"_sum": xp.add.reduce, "_max": xp.maximum.reduce, "_min": xp.minimum.reduce}
+# same arguments: the reduction itself, without that frame. nll's forwards are called without the primitive's.
+NAMES = {"_sum": xp.add.reduce, "_max": xp.maximum.reduce, "_min": xp.minimum.reduce, "_nll": nll_forward,
+         "_nll_scatter": nll_scatter_forward}
 
 
 class Form:
@@ -121,7 +123,22 @@ FORMS["expand"] = Form(lambda a, eq, value: f"_xp.broadcast_to({a[0]}, {value('s
 FORMS["sum_to"] = Form(_sum_to)
 
 
-_ARRAY_RESULTS = ("sum", "amax", "amin", "sum_to")   # forwards that give a 0-d result as an array
+def _nll(a, eq, value):
+    p = eq.params
+    return f"_nll({a[0]}, {a[1]}, {p['dim']}, {p['ignore_index']}, {p['reduction']!r})"
+
+
+def _nll_scatter(a, eq, value):
+    p = eq.params
+    return (f"_nll_scatter({a[0]}, {a[1]}, {p['dim']}, {p['ignore_index']}, {p['reduction']!r}, "
+            f"{value('shape', p['shape'])})")
+
+
+FORMS["nll"] = Form(_nll)
+FORMS["nll_scatter"] = Form(_nll_scatter)
+
+
+_ARRAY_RESULTS = ("sum", "amax", "amin", "sum_to", "nll")   # forwards that give a 0-d result as an array
 _ELEMENTWISE = ("where", "to_copy", "rsqrt", "pow_scalar")  # elementwise forms that are not one ufunc
 
 

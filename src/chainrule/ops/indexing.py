@@ -372,6 +372,174 @@ class IndexPut(Primitive):
         return apply(IndexPut, (x, _to_numpy_order(v, rank, pre)), stages=key, accumulate=params["accumulate"])
 
 
+# -- one class per target: nll_loss -------------------------------------------------------------------
+# NOTE: primitives for speed: the one-hot composite (arange == target, where, sum) is about fifteen small ops
+# forward and backward; these read and write the picked entries directly, reduced as torch's nll_loss. The target
+# is a tensor *input* (not a parameter like Index's key), so a recorded program reads each call's targets
+# instead of baking in the traced ones, and vmap batches it as an input.
+
+_CLASS_DIM = Param("dim", int, "the class dim of x; the target has x's shape without it")
+_IGNORE = Param("ignore_index", int, "targets equal to it pick nothing (0) and are not counted by 'mean'")
+_REDUCTION = Param("reduction", str, "'none' (one term per target), 'sum' or 'mean' (over the targets counted)")
+
+
+def _class_key(x_shape: tuple, dim: int, target, ignore_index: int) -> tuple:
+    """``(key, valid)``: the index tuple of each target's class along ``dim`` (an ignored target reads class 0)
+    and the mask of the targets that count (None: all do). Out-of-range targets raise IndexError naming one."""
+    classes = x_shape[dim]
+    target = target.astype(xp.int64, copy=False)
+    valid = None
+    # NOTE: one reduction checks both ends (a negative target is a huge unsigned one; NumPy would wrap it); when
+    # every target is a class and ignore_index is none, no mask is needed (the common case, at half the calls)
+    if not target.size or xp.maximum.reduce(target.view(xp.uint64), axis=None) >= classes or \
+            0 <= ignore_index < classes:
+        valid = target != ignore_index
+        target = xp.where(valid, target, 0)
+        if target.size and xp.maximum.reduce(target.view(xp.uint64), axis=None) >= classes:
+            bad = target[(target < 0) | (target >= classes)].reshape(-1)[0]
+            raise IndexError(f"Target {bad} is out of bounds (classes 0..{classes - 1}).")
+    if len(x_shape) == 2 and dim == 1:  # NOTE: (N, C), the common case, without the general loop
+        return (_positions(x_shape[0], target), target), valid
+    rank = target.ndim
+    key = []
+    for i, n in enumerate(x_shape):
+        j = i if i < dim else i - 1
+        key.append(target if i == dim else _positions(n, target).reshape((1,) * j + (n,) + (1,) * (rank - j - 1)))
+    return tuple(key), valid
+
+
+_POSITIONS: dict = {}
+
+
+def _positions(n: int, like):
+    """``arange(n)`` (int64) like ``like``; NumPy's made once per length and read-only, as every call shares it."""
+    if like.__class__ is not ndarray:
+        return xp.arange(n, like=like)
+    positions = _POSITIONS.get(n)
+    if positions is None:
+        if len(_POSITIONS) >= 64:  # NOTE: a bound on memory, for programs that meet many lengths
+            _POSITIONS.clear()
+        positions = _POSITIONS[n] = xp.arange(n, dtype=xp.int64)
+        positions.flags.writeable = False
+    return positions
+
+
+def _counted(valid, size: int) -> int:
+    return size if valid is None else int(xp.count_nonzero(valid))
+
+
+def nll_forward(x, target, dim: int, ignore_index: int, reduction: str):
+    """:class:`Nll`'s forward on arrays (generated code calls it directly)."""
+    key, valid = _class_key(x.shape, dim, target, ignore_index)
+    picked = x[key]
+    if valid is not None:
+        picked = xp.where(valid, picked, 0)
+    if reduction == "none":
+        return xp.asarray(xp.negative(picked))
+    total = -xp.add.reduce(picked, axis=None)
+    # NOTE: no target counted gives 0 / 0 = nan, as in torch
+    return xp.asarray(total if reduction == "sum" else total / _counted(valid, picked.size), dtype=x.dtype)
+
+
+def nll_scatter_forward(g, target, dim: int, ignore_index: int, reduction: str, shape: tuple):
+    """:class:`NllScatter`'s forward on arrays (generated code calls it directly)."""
+    key, valid = _class_key(shape, dim, target, ignore_index)
+    # NOTE: like the target: a reduced ``g`` may reach here as a NumPy scalar
+    out = xp.zeros(shape, dtype=g.dtype, like=target)
+    if reduction == "mean":
+        g = g / _counted(valid, target.size)
+    g = xp.negative(g)
+    # NOTE: each target position picks one entry, so a plain assignment writes each once
+    out[key] = g if valid is None else xp.where(valid, g, 0)
+    return out
+
+
+def _class_batches(inputs: tuple, batched: tuple, params: dict) -> tuple:
+    """vmap of a class pick: ``(size, x, target, params)``, both inputs with the batch leading, the class dim one
+    further right and no reduction (the rules reduce per sample with ops)."""
+    size = batch_size(inputs, batched)
+    x, target = (materialize(t, b, size) for t, b in zip(inputs, batched))
+    return size, x, target, {"dim": params["dim"] + 1, "ignore_index": params["ignore_index"], "reduction": "none"}
+
+
+def _per_sample_count(target: Tensor, ignore_index: int, dtype) -> Tensor:
+    dims = tuple(range(1, target._data.ndim))
+    return (target != ignore_index).to(dtype).sum(dims) if dims else (target != ignore_index).to(dtype)
+
+
+class Nll(Primitive):
+    """``-x`` at each target's class along ``dim`` (0 where the target is ``ignore_index``), reduced."""
+
+    name = "nll"
+    inputs = ("x", "target")
+    params = (_CLASS_DIM, _IGNORE, _REDUCTION)
+    doc = ("``-x[n, target[n], ...]`` along the class dim ``dim`` (0 where ``target == ignore_index``), summed or "
+           "averaged over the counted targets by ``reduction``; the target (int64) has x's shape without ``dim``.")
+    gate = "nll: the gradient goes back, negated, to the class each target picked; zeros elsewhere"
+    save_inputs = True
+    may_warn = True  # NOTE: 'mean' with every target ignored is 0 / 0
+
+    @staticmethod
+    def forward(ctx, x, target, dim, ignore_index, reduction):
+        ctx.in_shape = x.shape
+        return nll_forward(x, target, dim, ignore_index, reduction)
+
+    @staticmethod
+    def vjp(ctx, g):
+        return apply(NllScatter, (g, ctx.inputs[1]), **ctx.params, shape=ctx.in_shape), None
+
+    @staticmethod
+    def jvp(ctx, x_t, target_t):
+        return apply(Nll, (x_t, ctx.inputs[1]), **ctx.params)
+
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        _, x, target, none = _class_batches(inputs, batched, params)
+        out = apply(Nll, (x, target), **none)
+        dims = tuple(range(1, out._data.ndim))
+        if params["reduction"] == "none":
+            return out
+        total = out.sum(dims) if dims else out
+        if params["reduction"] == "sum":
+            return total
+        return total / _per_sample_count(target, params["ignore_index"], out.dtype)
+
+
+class NllScatter(Primitive):
+    """Zeros of ``shape`` with ``-g`` (per target, or shared by all as reduced) at each target's class: the
+    transpose of :class:`Nll`."""
+
+    name = "nll_scatter"
+    inputs = ("g", "target")
+    params = (_CLASS_DIM, _IGNORE, _REDUCTION, Param("shape", tuple, "the shape of the result (x's)"))
+    doc = ("Zeros of ``shape`` with ``-g`` (divided by the count of targets for 'mean') at each target's class "
+           "along ``dim`` (the transpose of ``nll``).")
+    save_inputs = True
+    may_warn = True
+
+    @staticmethod
+    def forward(ctx, g, target, dim, ignore_index, reduction, shape):
+        return nll_scatter_forward(g, target, dim, ignore_index, reduction, shape)
+
+    @staticmethod
+    def vjp(ctx, g):
+        params = {k: ctx.params[k] for k in ("dim", "ignore_index", "reduction")}
+        return apply(Nll, (g, ctx.inputs[1]), **params), None
+
+    @staticmethod
+    def jvp(ctx, g_t, target_t):
+        return apply(NllScatter, (g_t, ctx.inputs[1]), **ctx.params)
+
+    @staticmethod
+    def batch_rule(inputs, batched, params):
+        size, g, target, none = _class_batches(inputs, batched, params)
+        if params["reduction"] != "none":
+            if params["reduction"] == "mean":
+                g = g / _per_sample_count(target, params["ignore_index"], g.dtype)
+            g = g.reshape((size,) + (1,) * (target._data.ndim - 1)).expand(target._data.shape)
+        return apply(NllScatter, (g, target), **none, shape=(size,) + params["shape"])
+
+
 # -- x[key] and x[key] = value -----------------------------------------------------------------------
 
 def _index(input: Tensor, stages: tuple, basic: bool, accumulate: bool, op: str) -> Tensor:

@@ -14,7 +14,9 @@ from ... import _dtype, _state
 from ..._backend import xp
 from ...creation import arange, full_like
 from ...ops import composites, elementwise
+from ...ops._primitive import apply
 from ...ops.arith import maximum, minimum, where
+from ...ops.indexing import Nll
 from ...ops.join import pad
 from ...ops.shape import int_arg
 from ...tensor import Tensor, _wrap
@@ -225,25 +227,29 @@ def _inside_vmap() -> bool:
     return _state.vmap_level is not None
 
 
-def _target_terms(op: str, input: Tensor, target: Tensor, weight, ignore_index: int, cdim: int):
-    """For class-index targets (N, *): ``input`` at each target class, that class's weight (0 where the
-    target is ``ignore_index``) and the mask of targets that count; each of shape (N, *)."""
+def _picks(op: str, input: Tensor, t: Tensor, ignore: int, cdim: int, reduction: str) -> Tensor:
+    """``-input[n, t[n], ...]`` along ``cdim`` (0 where ``t`` is ``ignore``), reduced as nll_loss."""
+    try:
+        # NOTE: one primitive reading each target's class (a tensor input: vmap batches it, a compiled step reads
+        # each call's targets); it checks the targets' range, so compiled and vmapped losses check it too.
+        return apply(Nll, (input, t), dim=cdim, ignore_index=ignore, reduction=reduction)
+    except IndexError as e:
+        raise IndexError(f"{op}: {e}") from None
+
+
+def _weighted_terms(op: str, input: Tensor, t: Tensor, weight, ignore: int, cdim: int) -> tuple:
+    """For class-index targets ``t`` (N, *): ``-weight[t] * input[n, t]`` and ``weight[t]`` (1 without
+    ``weight``), both 0 where the target is ``ignore``; each of shape (N, *)."""
+    picked = _picks(op, input, t, ignore, cdim, "none")
+    if weight is None:
+        return picked, (t != ignore).to(input.dtype)
     classes = input._data.shape[cdim]
-    # NOTE: built from ops, not from the target's values, so vmap can batch it (per-sample losses).
-    t = target.long()
-    valid = t != int_arg(ignore_index, op, "ignore_index")
-    if not _inside_vmap():  # inside vmap the values belong to one sample and cannot be inspected
-        bad = (((t < 0) | (t >= classes)) & valid)._data
-        if bad.any():
-            raise IndexError(f"{op}: Target {t._data[bad].reshape(-1)[0]} is out of bounds (classes "
-                             f"0..{classes - 1}).")
-    # NOTE: a one-hot mask instead of gather keeps every step elementwise, which vmap batches without a loop.
     class_shape = [1] * input._data.ndim
     class_shape[cdim] = classes
-    onehot = arange(classes).reshape(class_shape) == where(valid, t, 0).unsqueeze(cdim)
     weights = _class_weights(op, weight, classes, input._data.dtype).reshape(class_shape)
-    picked = where(onehot, input, 0.0).sum(cdim)
-    return picked, where(onehot, weights, 0.0).sum(cdim) * valid, valid
+    target_weight = -apply(Nll, (weights.expand(input._data.shape), t), dim=cdim, ignore_index=ignore,
+                           reduction="none")
+    return picked * target_weight, target_weight
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -257,10 +263,12 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     _check_tensors("nll_loss", input=input, target=target, weight=weight)
     cdim = _class_dim(input, "nll_loss")
     _check_index_target("nll_loss", input, target)
-    picked, w, _ = _target_terms("nll_loss", input, target, weight, ignore_index, cdim)
-    loss = -picked * w
+    t, ignore = target.long(), int_arg(ignore_index, "nll_loss", "ignore_index")
+    if weight is None:
+        return _picks("nll_loss", input, t, ignore, cdim, reduction)
+    loss, target_weight = _weighted_terms("nll_loss", input, t, weight, ignore, cdim)
     if reduction == "mean":
-        return _safe_mean(loss.sum(), w.sum())
+        return _safe_mean(loss.sum(), target_weight.sum())
     return _reduce(loss, reduction)
 
 
@@ -302,12 +310,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
             return _safe_mean(loss.sum(), input._data.size // max(classes, 1))
         return _reduce(loss, reduction)
     _check_index_target("cross_entropy", input, target)
-    picked, target_weight, valid = _target_terms("cross_entropy", logp, target, weight, ignore_index, cdim)
+    t, ignore = target.long(), int_arg(ignore_index, "cross_entropy", "ignore_index")
+    if weight is None and label_smoothing == 0:
+        return _picks("cross_entropy", logp, t, ignore, cdim, reduction)
+    loss, target_weight = _weighted_terms("cross_entropy", logp, t, weight, ignore, cdim)
     # NOTE: torch's formula: (1 - eps) * nll + eps / C * smooth, where smooth = -sum_c w_c log p_c per
     # sample, zero at ignored targets; 'mean' divides both by the total weight of the counted targets.
-    loss = -picked * target_weight
     if label_smoothing > 0:
-        smooth = -(logp * w_view).sum(cdim) * valid
+        smooth = -(logp * w_view).sum(cdim) * (t != ignore)
         loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / classes)
     if reduction == "mean":
         return _safe_mean(loss.sum(), target_weight.sum())
