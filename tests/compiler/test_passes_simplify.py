@@ -102,15 +102,25 @@ def test_every_direct_form_is_checked_above():
     assert set(emit.FORMS) == {name for name, _, _ in CASES}
 
 
-def test_zero_d_reductions_are_arrays_as_their_forwards_give_and_other_zero_d_ops_keep_the_wrapper_call():
+def test_zero_d_reductions_are_arrays_as_their_forwards_give_and_other_zero_d_ops_scalars_as_theirs():
     for name, params in (("sum", {"dims": (0, 1), "keepdim": False, "dtype": None}),
                          ("amax", {"dims": (0, 1), "keepdim": False}), ("sum_to", {"shape": ()})):
         eq, expected = _equation(name, (F32,), params)
         got = _evaluate(emit.expression(eq, ["a0"], lambda key, v: repr(v)), (F32,), {})
         assert type(got) is np.ndarray and got.shape == ()
         _same(got, expected)
-    eq, _ = _equation("mul", (F32[0, 0], F32[1, 1]), {})
-    assert emit.expression(eq, ["a0", "a1"], lambda key, v: repr(v)) is None
+    # NOTE: an optimizer's -lr cast to the parameters' dtype: two expressions on 0-d values, never buffers
+    lr = np.asarray(0.1, np.float64)
+    for name, arrays, params in (("neg", (lr,), {}), ("to_copy", (-lr,), {"dtype": np.dtype("float32")}),
+                                 ("mul", (F32[0, 0], F32[1, 1]), {}), ("div", (np.asarray(F32[0, 0]), lr), {})):
+        eq, _ = _equation(name, arrays, params)
+        expected = PRIMITIVES[name].forward(_Scratch(), *arrays, **params)
+        got = _evaluate(emit.expression(eq, [f"a{i}" for i in range(len(arrays))], lambda key, v: repr(v)
+                                        if not isinstance(v, np.dtype) else f"np.dtype({v.str!r})"),
+                        arrays, {"np": np})
+        assert type(got) is type(expected)
+        _same(got, expected)
+        assert not emit.is_fresh(eq) and not emit.has_ufunc(eq)
     eq, _ = _equation("relu", (np.arange(-3, 3),), {})
     assert emit.expression(eq, ["a0"], lambda key, v: repr(v)) is None
 

@@ -4,9 +4,9 @@ Code generation calls a primitive's forward through a wrapper (``add(x, y)``) un
 expression itself on raw arrays (``x + y``, ``w.T``, ``_xp.exp(t)``, ``_sum(g, (0,))``): the same NumPy call
 on the same arrays, so the same bits, without a Python call and keyword parameters per line. Each entry reads
 as the primitive's ``forward`` in ``chainrule/ops`` (tests/compiler/test_passes_simplify.py checks every entry
-against it, bitwise, dtype and layout included). Only single results are written this way, and 0-d ones only
-for the reductions, whose forwards return arrays (``_xp.asarray(_sum(t, (0,)))``): NumPy's expressions give
-0-d results as scalars, as the other forwards do (these flow between the lines, see codegen).
+against it, bitwise, dtype and layout included). Only single results are written this way; 0-d ones are NumPy
+scalars, as the forwards give them (these flow between the lines, see codegen), except the reductions', which are
+arrays as their forwards return (``_xp.asarray(_sum(t, (0,)))``).
 
 An entry's ``ufunc`` names the NumPy ufunc (and its arguments) the expression is, so that code generation can
 write the result into a dying input's buffer (``_xp.add(t1, b, out=t1)``); ``fresh``: the expression returns a
@@ -138,7 +138,8 @@ FORMS["nll"] = Form(_nll)
 FORMS["nll_scatter"] = Form(_nll_scatter)
 
 
-_ARRAY_RESULTS = ("sum", "amax", "amin", "sum_to", "nll")   # forwards that give a 0-d result as an array
+# NOTE: forwards that give a 0-d result as an array (nll's expression is its forward: an array already)
+_ARRAY_RESULTS = ("sum", "amax", "amin", "sum_to", "nll")
 _ELEMENTWISE = ("where", "to_copy", "rsqrt", "pow_scalar")  # elementwise forms that are not one ufunc
 
 
@@ -146,16 +147,23 @@ def form(eq) -> Form | None:
     """The entry for equation ``eq`` when it can be written directly (one result), else None."""
     if getattr(eq.op, "is_function", False) or len(eq.outputs) != 1:
         return None
-    if not eq.outputs[0].shape and eq.op.name not in _ARRAY_RESULTS:
-        return None
     return FORMS.get(eq.op.name)
 
 
+def _scalar(eq) -> bool:
+    """Whether ``eq``'s result may be a NumPy scalar (0-d, from an expression whose forward gives scalars)."""
+    return not eq.outputs[0].shape and eq.op.name not in _ARRAY_RESULTS
+
+
 def expression(eq, args: list, value) -> str | None:
-    """``eq``'s forward as a NumPy expression over the input names ``args``, or None (call the wrapper)."""
+    """``eq``'s forward as a NumPy expression over the input names ``args``, or None (call the wrapper).
+
+    A 0-d result is a NumPy scalar as the forward's is (``-lr``, ``lr.astype(dtype)``), except the reductions',
+    whose forwards return arrays (``_xp.asarray(_sum(t, (0,)))``); scalars are never buffers (:func:`is_fresh`)."""
     entry = form(eq)
     text = None if entry is None else entry.text(args, eq, value)
-    return f"_xp.asarray({text})" if text is not None and not eq.outputs[0].shape else text
+    wrap = text is not None and not eq.outputs[0].shape and eq.op.name in _ARRAY_RESULTS and eq.op.name != "nll"
+    return f"_xp.asarray({text})" if wrap else text
 
 
 def into(eq, args: list, value, target: str) -> str | None:
@@ -179,7 +187,7 @@ def update(eq, args: list, value, target: str) -> str | None:
 def is_fresh(eq) -> bool:
     """Whether ``eq``'s result is a new array no other value shares (written directly by a fresh form)."""
     entry = form(eq)
-    if entry is None or not entry.fresh:
+    if entry is None or not entry.fresh or _scalar(eq):
         return False
     if eq.op.name == "sum_to":
         shape, in_shape = eq.params["shape"], eq.inputs[0].shape
