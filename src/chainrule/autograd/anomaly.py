@@ -23,7 +23,7 @@ from .. import _state
 from .._backend import xp
 from ..ops._primitive import Interpreter
 from ..tensor import Tensor, _wrap
-from .graph import Node
+from .graph import Node, edge_source
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]
 
@@ -268,8 +268,9 @@ def record_creation(ctx) -> None:
     """Remember on a new node the user line that created it, and tell its parents which op consumed them."""
     ctx.creation = Creation(user_frame(sys._getframe(1)))
     for edge in ctx.next:
-        if edge.__class__ is tuple:
-            parent = getattr(edge[0], "creation", None)
+        source = edge_source(edge)
+        if source is not None:
+            parent = getattr(source[0], "creation", None)
             if parent is not None:
                 parent.consumers.append(ctx.op.name)
 

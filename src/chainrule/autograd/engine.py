@@ -70,13 +70,13 @@ def _reachable(roots: list, leaf_edges: dict) -> list:
         for edge in node.next:
             if edge is None:
                 continue
-            if edge.__class__ is tuple:
-                parent = edge[0]
-                if id(parent) not in seen:
-                    seen[id(parent)] = parent
-                    stack.append(parent)
-            else:
+            if isinstance(edge, Tensor):
                 leaf_edges[id(edge)] = leaf_edges.get(id(edge), 0) + 1
+                continue
+            parent = edge[0] if edge.__class__ is tuple else edge
+            if id(parent) not in seen:
+                seen[id(parent)] = parent
+                stack.append(parent)
     order = list(seen.values())
     order.sort(key=_seq, reverse=True)
     return order
@@ -97,11 +97,11 @@ def _prune(order: list, targets: set, leaf_targets: set) -> set:
         for edge in node.next:
             if edge is None:
                 continue
-            if edge.__class__ is tuple:
-                if id(edge[0]) in useful:
+            if isinstance(edge, Tensor):
+                if id(edge) in leaf_targets:
                     useful.add(nid)
                     break
-            elif id(edge) in leaf_targets:
+            elif id(edge[0] if edge.__class__ is tuple else edge) in useful:
                 useful.add(nid)
                 break
     return useful
@@ -249,7 +249,7 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
     op = node.op
     if node.freed:
         raise RuntimeError(FREED_MESSAGE.format(name=op.name))
-    if node.versions:
+    if node.versions or node.input_versions is not None:
         node.check_versions()
     fn_hooks = node.fn_hooks
     if fn_hooks is not None:
@@ -276,7 +276,8 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
         gi = result[i]
         if edge is None:
             continue
-        if edge.__class__ is not tuple:
+        leaf = isinstance(edge, Tensor)
+        if leaf:
             lid = id(edge)
             leaf_edges[lid] -= 1
             if leaf_edges[lid] == 0 and (gi is not None or lid in leaf_grads):
@@ -287,11 +288,11 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
             gi = _wrap(xp.asarray(gi))
         if in_shapes is not None and gi._data.shape != in_shapes[i]:
             gi = sum_to(gi, in_shapes[i])
-        if edge.__class__ is tuple:
-            parent = edge[0]
+        if not leaf:
+            parent, index = edge if edge.__class__ is tuple else (edge, 0)
             if useful is not None and id(parent) not in useful:
                 continue
-            _add_node(buffers, parent, edge[1], gi)
+            _add_node(buffers, parent, index, gi)
         else:
             if gi._data.shape != edge._data.shape:
                 raise RuntimeError(f"{op.name}: its backward returned a gradient of shape {tuple(gi._data.shape)} "

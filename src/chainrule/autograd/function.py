@@ -24,7 +24,7 @@ from .. import _state
 from .._backend import xp
 from ..ops._primitive import bind
 from ..tensor import Tensor, _wrap
-from .graph import Node
+from .graph import Node, edge_to
 
 
 class FunctionCtx(Node):
@@ -130,8 +130,7 @@ class Function(metaclass=_FunctionMeta):
         ctx = FunctionCtx(cls)
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx.arg_positions = params["positions"]
-        edges = tuple(None if not t.requires_grad else t if t.grad_fn is None else (t.grad_fn, t._out_nr)
-                      for t in inputs)
+        edges = tuple([edge_to(t) for t in inputs])
         with _state.no_grad():
             if cls.uses_setup_context():
                 raw = cls.forward(*args)

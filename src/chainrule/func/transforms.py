@@ -20,6 +20,7 @@ from .. import _state
 from .._backend import xp
 from ..autograd import forward_ad
 from ..autograd.engine import grad as autograd_grad
+from ..autograd.graph import edge_source
 from ..ops._primitive import apply
 from ..ops.shape import Alias
 from ..tensor import Tensor, _wrap
@@ -87,11 +88,10 @@ def _reaches_outside(tensors, inside: set) -> bool:
             continue
         seen.add(id(node))
         for edge in node.next:
-            if edge is None:
-                continue
-            if edge.__class__ is tuple:
-                stack.append(edge[0])
-            elif id(edge) not in inside:
+            source = edge_source(edge)
+            if source is not None:
+                stack.append(source[0])
+            elif edge is not None and id(edge) not in inside:
                 return True
     return False
 

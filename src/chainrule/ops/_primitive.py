@@ -376,22 +376,23 @@ def eager(op, inputs: tuple, params: dict) -> tuple:
         if single and inputs and (out.base is not None or out is inputs[0]._data):
             _share_version_counter(result, inputs)
         return result, ctx
+    # NOTE: graph.edge_to written inline (the hot path): a first output's edge is its node, not (node, 0)
     edges = []
     for t in inputs:
         if not t.requires_grad:
             edges.append(None)
         elif t.grad_fn is None:
             edges.append(t)
+        elif t._out_nr == 0:
+            edges.append(t.grad_fn)
         else:
             edges.append((t.grad_fn, t._out_nr))
     ctx.next = tuple(edges)
     if op.save_inputs:
         ctx.inputs = inputs
-        # NOTE: one flat tuple (counter, version, counter, version, ...): fewer objects for the GC to track.
-        versions = []
-        for t in inputs:
-            versions += (t._vc, t._vc[0])
-        ctx.versions = tuple(versions) + ctx.versions if ctx.versions else tuple(versions)
+        # NOTE: the versions alone, as ints: the counters are read back from ``inputs`` when checked, so this
+        # tuple holds nothing Python's garbage collector tracks (it stops walking it after its first pass).
+        ctx.input_versions = tuple([t._vc[0] for t in inputs])
     if op.broadcasts:
         shapes = tuple([t._data.shape for t in inputs])
         if shapes.count(shapes[0]) != len(shapes):  # NOTE: equal shapes never need unbroadcasting

@@ -15,7 +15,7 @@ from .._backend import xp
 from ..autograd.anomaly import format_value, shape_text, user_frame
 from ..tensor import Tensor
 from .composite import Group, module_spans
-from .graph import GraphView, edge_wire, n_outputs, wire_of
+from .graph import GraphView, edge_source, edge_wire, n_outputs, wire_of
 
 VALUE_COLOR = "#2e7d32"
 GRAD_COLOR = "#c62828"
@@ -198,11 +198,12 @@ class _Builder:
         source = self.source[wire]
         grad = view.edge_grads.get((id(node), i))
         if grad is None and len(view.consumers.get(wire, ())) == 1:
-            grad = view.leaf_gradient(edge) if edge.__class__ is not tuple else view.wire_gradient(wire)
+            grad = view.leaf_gradient(edge) if edge_source(edge) is None else view.wire_gradient(wire)
         label = self._edge_label(wire, view.value(wire), grad)
-        if edge.__class__ is tuple and n_outputs(edge[0]) > 1:
+        producer = edge_source(edge)
+        if producer is not None and n_outputs(producer[0]) > 1:
             label = label or "<>"
-            label = f"<[{edge[1]}] " + label[1:]
+            label = f"<[{producer[1]}] " + label[1:]
         self.dot.edge(source, target, label=label)
 
     def _edge_label(self, wire, value, grad) -> str | None:

@@ -16,6 +16,7 @@ from .. import _state
 from .._backend import xp
 from ..autograd.anomaly import set_detect_anomaly
 from ..autograd.engine import grad as autograd_grad
+from ..autograd.graph import edge_source
 from ..ops._primitive import Primitive, _Scratch
 from ..ops.shape import sum_to
 from ..tensor import Tensor, _wrap
@@ -31,8 +32,9 @@ def wire_of(t: Tensor):
 
 
 def edge_wire(edge):
-    """The key of the wire an edge of ``node.next`` comes from (a leaf or ``(parent, index)``)."""
-    return (id(edge[0]), edge[1]) if edge.__class__ is tuple else id(edge)
+    """The key of the wire an edge of ``node.next`` comes from (a leaf's id or ``(id(parent), index)``)."""
+    source = edge_source(edge)
+    return id(edge) if source is None else (id(source[0]), source[1])
 
 
 def reachable(roots: list) -> list:
@@ -41,9 +43,10 @@ def reachable(roots: list) -> list:
     stack = list(roots)
     while stack:
         for edge in stack.pop().next:
-            if edge.__class__ is tuple and id(edge[0]) not in seen:
-                seen[id(edge[0])] = edge[0]
-                stack.append(edge[0])
+            source = edge_source(edge)
+            if source is not None and id(source[0]) not in seen:
+                seen[id(source[0])] = source[0]
+                stack.append(source[0])
     return sorted(seen.values(), key=lambda n: -n.seq)
 
 
@@ -70,7 +73,7 @@ class GraphView:
             for i, edge in enumerate(node.next):
                 if edge is None:
                     continue
-                if edge.__class__ is not tuple and id(edge) not in seen:
+                if edge_source(edge) is None and id(edge) not in seen:
                     seen.add(id(edge))
                     self.leaves.append(edge)
                 self.consumers.setdefault(edge_wire(edge), []).append((node, i))

@@ -24,7 +24,7 @@ from .. import _state, nn
 from ..nn import functional as F
 from ..ops import composites
 from ..tensor import Tensor
-from .graph import edge_wire, n_outputs, reachable
+from .graph import edge_source, edge_wire, n_outputs, reachable
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -47,10 +47,11 @@ class Pattern:
         for node in nodes:
             edges = []
             for edge in node.next:
+                source = edge_source(edge)
                 if edge is None:
                     edges.append(None)
-                elif edge.__class__ is tuple and id(edge[0]) in index:
-                    edges.append(("in", index[id(edge[0])], edge[1]))
+                elif source is not None and id(source[0]) in index:
+                    edges.append(("in", index[id(source[0])], source[1]))
                 else:
                     wire = edge_wire(edge)
                     if wire not in wires:
@@ -69,14 +70,15 @@ class Pattern:
             if node.op is not op or len(node.next) != len(edges):
                 return None
             for edge, want in zip(node.next, edges, strict=True):
+                source = edge_source(edge)
                 if want is None or edge is None:
                     if want is not edge:
                         return None
                 elif want[0] == "in":
-                    if edge.__class__ is not tuple or ids.get(id(edge[0])) != want[1] or edge[1] != want[2]:
+                    if source is None or ids.get(id(source[0])) != want[1] or source[1] != want[2]:
                         return None
                 else:
-                    if edge.__class__ is tuple and id(edge[0]) in ids:
+                    if source is not None and id(source[0]) in ids:
                         return None
                     wire = edge_wire(edge)
                     if wires[want[1]] is None:

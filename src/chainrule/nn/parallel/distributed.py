@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from ... import _state
+from ...autograd.graph import edge_source
 from ...distributed.debug import describe
 from ...distributed.process_group import get_group
 from ...func.pytree import tree_leaves
@@ -135,10 +136,9 @@ class DistributedDataParallel(Module):
                 continue
             seen.add(id(node))
             for edge in node.next:
-                if edge is None:
-                    continue
-                if edge.__class__ is tuple:
-                    stack.append(edge[0])
-                else:
+                source = edge_source(edge)
+                if source is not None:
+                    stack.append(source[0])
+                elif edge is not None:
                     reached.add(id(edge))
         return {key for key in self.reducer.where if key not in reached}
