@@ -214,6 +214,36 @@ def test_optimizer_settings_requires_grad_and_replaced_groups_retrace_and_stay_c
     assert compiled.stats.compiles == 6
 
 
+
+def test_the_previous_programs_generated_guard_agrees_with_the_key():
+    # a hit tries the previous call's program first, through a generated check of every fact of its key
+    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.ReLU(), cr.nn.Linear(4, 2))
+    fn = cr.compile(lambda x, scale: model(x).sum() * scale)
+    x = cr.randn(5, 3)
+    for _ in range(4):
+        fn(x, 2.0)
+    check, state = fn._last.check, fn._state
+    assert "def check(leaves, structure)" in check.source
+    leaves, structure = [x, 2.0], fn._structures.get(2) or cr.func.tree_flatten(((x, 2.0), {}))[1]._key()
+    key = state.key(leaves, structure)
+    layers = model._modules
+
+    def to_end(name):  # the same layers in another order: another forward, so another key
+        layers[name] = layers.pop(name)
+
+    changes = [lambda: model.eval(), lambda: model.train(), lambda: to_end("0"), lambda: to_end("1"),
+               lambda: to_end("2"), lambda: model[0].weight.requires_grad_(False),
+               lambda: model[0].weight.requires_grad_(True)]
+    for change in changes:
+        change()
+        assert check(leaves, structure) == (state.key(leaves, structure) == key)
+    assert check(leaves, structure)
+    assert not check([x, 3.0], structure) and not check([x.double(), 2.0], structure)
+    assert not check([x[:4], 2.0], structure) and not check([x, [2.0]], structure)
+    to_end("0")
+    assert not check(leaves, structure)
+
+
 @pytest.mark.parametrize("read", ["item", "bool", "numpy", "print", "nonzero"])
 def test_graph_breaks_run_eagerly_with_a_warning_naming_the_line(read, capsys):
     def f(x):

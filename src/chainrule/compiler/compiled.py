@@ -47,10 +47,11 @@ class Stats:
 
 
 class _Entry:
-    __slots__ = ("calls", "trace", "run", "code", "eager_reason", "plan")
+    __slots__ = ("calls", "trace", "run", "code", "eager_reason", "plan", "check")
 
     def __init__(self):
         self.calls, self.trace, self.run, self.code, self.eager_reason, self.plan = 0, None, None, None, None, None
+        self.check = None   # State.guard's check of the key, built at the first hit
 
 
 class CompiledFunction:
@@ -70,6 +71,7 @@ class CompiledFunction:
         self._cache: dict = {}
         self._structures: dict = {}  # number of tensor-only arguments -> their structure's key
         self._latest: _Entry | None = None
+        self._last: _Entry | None = None   # the program of the latest hit, tried first (its guard, not the key)
         self._warned: set = set()
 
     @property
@@ -83,7 +85,7 @@ class CompiledFunction:
 
     def reset(self) -> None:
         """Forget every trace and program (the next calls warm up and trace again)."""
-        self._state, self._cache, self._latest = None, {}, None
+        self._state, self._cache, self._latest, self._last = None, {}, None, None
 
     def __call__(self, *args, **kwargs):
         if active_tracer() is not None or _state.vmap_level is not None or _state.forward_levels:
@@ -98,6 +100,11 @@ class CompiledFunction:
         else:
             leaves, spec = tree_flatten((args, kwargs))
             structure = spec._key()
+        last = self._last
+        if last is not None and last.check(leaves, structure):
+            # NOTE: the previous call's program, checked by its generated guard (State.guard): no key built
+            self.stats.hits += 1
+            return last.run(leaves)
         entry = None
         if self._state is not None:
             try:
@@ -113,6 +120,10 @@ class CompiledFunction:
                 entry = self._new_entry(key)
         if entry.run is not None:
             self.stats.hits += 1
+            if entry.check is None:
+                # NOTE: built from the values that gave this key, so it passes exactly where the key would match
+                entry.check = self._state.guard(leaves, structure)
+            self._last = entry
             return entry.run(leaves)
         entry.calls += 1
         if entry.eager_reason is not None or entry.calls == 1:

@@ -227,6 +227,59 @@ class State:
         return tuple(parts)
 
 
+    def guard(self, leaves: list, structure: tuple):
+        """``check(leaves, structure) -> bool``: True only where :meth:`key` gives the key it gives now (checked by
+        identity where the key holds ids), as straight-line generated code: no tuple built or hashed, so a
+        call that hits the same program as the previous one costs a few attribute reads and comparisons."""
+        w = _GuardWriter()
+        w.line(f"if len(leaves) != {len(leaves)} or not (structure is {w.bind(structure)} or structure == "
+               f"{w.bind(structure)}) or _state.grad_enabled != {_state.grad_enabled!r}: return False")
+        for i, leaf in enumerate(leaves):
+            if isinstance(leaf, Tensor):
+                data = leaf._data
+                w.line(f"l = leaves[{i}]")
+                w.line("if not isinstance(l, Tensor): return False")
+                w.line("d = l._data")
+                w.line(f"if not (d.shape == {data.shape!r} and {w.same_dtype('d', data.dtype)} and l.requires_grad == "
+                       f"{leaf.requires_grad!r} and l._grad is {'' if leaf._grad is None else 'not '}None): "
+                       "return False")
+            elif _hashable(leaf):
+                w.line(f"if isinstance(leaves[{i}], Tensor) or not _hashable(leaves[{i}]) or leaves[{i}] != "
+                       f"{w.bind(leaf)}: return False")
+            else:
+                w.line(f"if _hashable(leaves[{i}]) or id(leaves[{i}]) != {id(leaf)}: return False")
+        for sub in self.submodules:
+            w.line(f"m = {w.bind(sub)}")
+            checks = [f"m.training == {sub.training!r}"]
+            for store in ("_parameters", "_buffers", "_modules"):
+                members = list(getattr(sub, store).values())
+                checks.append(f"len(m.{store}) == {len(members)}")
+                if members:
+                    checks.append(f"_same(m.{store}.values(), {w.bind(members)})")
+            w.line(f"if not ({' and '.join(checks)}): return False")
+        for t in self.tensors:
+            data = t._data
+            w.line(f"t = {w.bind(t)}")
+            w.line("a = t._data")
+            w.line(f"if not (a is {w.bind(data)} and a.shape == {data.shape!r} and {w.same_dtype('a', data.dtype)} "
+                   f"and t.requires_grad == {t.requires_grad!r} and t._grad is {'' if t._grad is None else 'not '}"
+                   "None): return False")
+        for opt, getters in self.settings:
+            w.line(f"o = {w.bind(opt)}")
+            groups = opt.param_groups
+            w.line(f"if sum(map(len, o.state.values())) != {sum(map(len, opt.state.values()))} or len(o.param_groups) "
+                   f"!= {len(groups)}: return False")
+            for j, (group, (_, others)) in enumerate(zip(groups, getters)):
+                checks = [f"o.param_groups[{j}] is {w.bind(group)}", f"tuple(g) == {tuple(group)!r}"]
+                checks += [f"g[{k!r}] {'==' if _plain(group[k]) else 'is'} {w.bind(group[k])}" for k in group
+                           if k not in ("params", "lr") and k not in others]
+                if others:
+                    types = tuple(type(group[k]) for k in others if k in group)
+                    checks.append(f"tuple(type(g[k]) for k in {others!r} if k in g) == {w.bind(types)}")
+                w.line(f"g = o.param_groups[{j}]")
+                w.line(f"if not ({' and '.join(checks)}): return False")
+        return w.build()
+
 def _settings(group: dict) -> tuple:
     """``(getter of the group's hashable settings, names of its unhashable ones)``, ``params`` and ``lr`` aside."""
     names = [k for k in group if k not in ("params", "lr")]
@@ -243,6 +296,50 @@ _stores, _requires_grad, _grad = attrgetter("_parameters", "_buffers", "_modules
     attrgetter("_grad")
 _values, _chain, _is_none = dict.values, chain.from_iterable, partial(is_, None)
 
+
+class _GuardWriter:
+    """The source of :meth:`State.guard`'s function: its lines and the objects they name."""
+
+    def __init__(self):
+        self.lines: list = []
+        self.namespace: dict = {"_state": _state, "Tensor": Tensor, "_hashable": _hashable, "_same": _same}
+        self.names: dict = {}
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+
+    def bind(self, obj) -> str:
+        if id(obj) not in self.names:
+            name = self.names[id(obj)] = f"_v{len(self.names)}"
+            self.namespace[name] = obj
+        return self.names[id(obj)]
+
+    def same_dtype(self, array: str, dtype) -> str:
+        name = self.bind(dtype)
+        return f"({array}.dtype is {name} or {array}.dtype == {name})"
+
+    def build(self):
+        body = "\n".join("        " + line for line in self.lines)
+        # NOTE: a setting removed or no longer comparable fails the check: the caller falls back to the full key
+        source = (f"def check(leaves, structure):\n    try:\n{body}\n"
+                  "    except (KeyError, TypeError, AttributeError):\n        return False\n    return True\n")
+        exec(compile(source, "<chainrule.compile guard>", "exec"), self.namespace)  # noqa: S102
+        check = self.namespace["check"]
+        check.source = source
+        return check
+
+
+def _plain(value) -> bool:
+    """Whether ``value`` compares by value with ``==`` and nothing more (numbers, strings, None, tuples of them);
+    others (a tensor setting) are checked by identity, which implies the key's equality."""
+    if isinstance(value, tuple):
+        return all(map(_plain, value))
+    return value is None or isinstance(value, (bool, int, float, complex, str))
+
+
+def _same(values, members: list) -> bool:
+    """Whether ``values`` are ``members``, one by one, by identity (their count is checked apart)."""
+    return all(map(is_, values, members))
 
 def _hashable(value) -> bool:
     try:
