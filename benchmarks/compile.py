@@ -18,7 +18,7 @@ import numpy as np
 
 import chainrule as cr
 
-from ._common import best_of, optional
+from ._common import best_interleaved, best_of, optional
 
 
 def _compiled(fn, *args):
@@ -114,13 +114,15 @@ def main() -> None:
 
     step, args = _mlp_small(cr, rng)
     compiled, compile_s = _compiled(step, *args)
-    rows = [("chainrule compiled", best_of(lambda: compiled(*args), repeat=7, number=50)),
-            ("NumPy by hand", best_of(_numpy_mlp_step(np.random.default_rng(0)), repeat=7, number=50)),
-            ("chainrule eager", best_of(lambda: step(*args), repeat=7, number=50))]
+    runs = [("chainrule compiled", lambda: compiled(*args)),
+            ("NumPy by hand", _numpy_mlp_step(np.random.default_rng(0))),
+            ("chainrule eager", lambda: step(*args))]
     if torch is not None:
         t_step, t_args = _mlp_small(torch, np.random.default_rng(0))
-        rows.append(("torch eager", best_of(lambda: t_step(*t_args), repeat=7, number=50)))
-    _row("MLP 64-64-10 batch 32, SGD step", rows, compile_s)
+        runs.append(("torch eager", lambda: t_step(*t_args)))
+    # NOTE: interleaved (each in turn, best of several rounds): on a shared machine the ratios the speed aim is
+    # stated in (compiled <= 1.2x the hand step and <= 0.4x torch) hold better than back-to-back runs
+    _row("MLP 64-64-10 batch 32, SGD step", best_interleaved(runs, rounds=10, repeat=3, number=50), compile_s)
 
     run, x = _chain(cr)
     compiled, compile_s = _compiled(run, x)

@@ -254,8 +254,8 @@ class State:
             for store in ("_parameters", "_buffers", "_modules"):
                 members = list(getattr(sub, store).values())
                 checks.append(f"len(m.{store}) == {len(members)}")
-                if members:
-                    checks.append(f"_same(m.{store}.values(), {w.bind(members)})")
+                if members:  # NOTE: the same members in the same order, by identity
+                    checks.append(f"all(map(_is, m.{store}.values(), {w.bind(members)}))")
             w.line(f"if not ({' and '.join(checks)}): return False")
         for t in self.tensors:
             data = t._data
@@ -302,7 +302,7 @@ class _GuardWriter:
 
     def __init__(self):
         self.lines: list = []
-        self.namespace: dict = {"_state": _state, "Tensor": Tensor, "_hashable": _hashable, "_same": _same}
+        self.namespace: dict = {"_state": _state, "Tensor": Tensor, "_hashable": _hashable, "_is": is_}
         self.names: dict = {}
 
     def line(self, text: str) -> None:
@@ -336,10 +336,6 @@ def _plain(value) -> bool:
         return all(map(_plain, value))
     return value is None or isinstance(value, (bool, int, float, complex, str))
 
-
-def _same(values, members: list) -> bool:
-    """Whether ``values`` are ``members``, one by one, by identity (their count is checked apart)."""
-    return all(map(is_, values, members))
 
 def _hashable(value) -> bool:
     try:
