@@ -2,16 +2,28 @@
 is 1.1x PyTorch) and 64-64-10 at batch 32 (per-op overhead dominates; aim 1.5x). ReLU, float32, cross-entropy
 written from elementary ops, SGD by hand.
 
+The header names the OpenBLAS kernels that ran. When this machine's ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE``
+are set (they force older kernels and slow the products), the large step is measured again in a fresh process
+with both unset, so both figures appear in one run.
+
 Run: ``python -m benchmarks.mlp``.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 import chainrule
+from chainrule._threads import blas_kernel
 
 from ._common import best_interleaved, optional, report
+
+# Variables that make OpenBLAS pick other kernels than its own choice for this CPU.
+KERNEL_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 SIZES = (784, 1024, 1024, 10)
 BATCH = 256
@@ -54,16 +66,22 @@ def problem(sizes: tuple, batch: int, seed: int = 0) -> tuple:
     return x_np, onehot_np, weights_np
 
 
-def main() -> None:
+def main(configs=CONFIGS) -> None:
     torch = optional("torch")
     libs = [("chainrule", chainrule)] + ([("torch", torch)] if torch else [])
-    for sizes, batch in CONFIGS:
+    setting = ", ".join(f"{name}={os.environ[name]}" for name in KERNEL_VARIABLES if os.environ.get(name))
+    kernels = f"OpenBLAS {blas_kernel() or '(unknown)'} kernels, {setting or 'both unset'}"
+    for sizes, batch in configs:
         data = problem(sizes, batch)
         steps = [(name, make_step(lib, *data)) for name, lib in libs]
         for _, step in steps:
             step()
         rows = best_interleaved(steps, repeat=1 if batch > 64 else 10)
-        report(f"MLP training step {'-'.join(map(str, sizes))}, batch {batch}, float32", rows)
+        report(f"MLP training step {'-'.join(map(str, sizes))}, batch {batch}, float32; {kernels}", rows)
+    if setting and configs == CONFIGS:
+        env = {k: v for k, v in os.environ.items() if k not in KERNEL_VARIABLES}
+        subprocess.run([sys.executable, "-c", "from benchmarks import mlp; mlp.main(mlp.CONFIGS[:1])"], env=env,
+                       check=True)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ _OPENBLAS_NAMES = (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas
 
 @functools.lru_cache(maxsize=1)
 def _openblas() -> tuple | None:
-    """``(set_num_threads, get_num_threads)`` of the OpenBLAS NumPy uses, or None."""
+    """``(set_num_threads, get_num_threads, get_corename)`` of the OpenBLAS NumPy uses, or None."""
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
@@ -53,9 +53,11 @@ def _openblas() -> tuple | None:
         for prefix, suffix in _OPENBLAS_NAMES:
             setter = getattr(library, f"{prefix}_set_num_threads{suffix}", None)
             getter = getattr(library, f"{prefix}_get_num_threads{suffix}", None)
-            if setter is not None and getter is not None:
+            corename = getattr(library, f"{prefix}_get_corename{suffix}", None)
+            if setter is not None and getter is not None and corename is not None:
                 setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
-                return setter, getter
+                corename.restype = ctypes.c_char_p
+                return setter, getter, corename
     return None
 
 
@@ -85,6 +87,13 @@ def set_num_threads(num: int) -> None:
     except ImportError:
         return
     threadpoolctl.threadpool_limits(limits=num, user_api="blas")
+
+
+def blas_kernel() -> str | None:
+    """The CPU kernels NumPy's OpenBLAS runs (e.g. ``"Haswell"``, ``"SkylakeX"``; ``OPENBLAS_CORETYPE`` can force
+    older ones), or None when that library is not reachable. Benchmarks print it beside their figures."""
+    openblas = _openblas()
+    return openblas[2]().decode() if openblas is not None else None
 
 
 def apply_default() -> None:
