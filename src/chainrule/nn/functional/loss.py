@@ -12,6 +12,7 @@ import warnings
 
 from ... import _dtype, _state
 from ..._backend import xp
+from ...compiler import is_compiling
 from ...creation import arange, full_like
 from ...ops import composites, elementwise
 from ...ops._primitive import apply
@@ -237,19 +238,44 @@ def _picks(op: str, input: Tensor, t: Tensor, ignore: int, cdim: int, reduction:
         raise IndexError(f"{op}: {e}") from None
 
 
+def _reads_classes() -> bool:
+    """Whether class-index losses read each target's class with the ``nll`` primitive: while compiling (the
+    program then reads each call's targets, in two lines instead of a one-hot chain) and inside vmap (it
+    batches them). NOTE: eager graphs keep the one-hot composite, whose structure chainrule.viz recognises as
+    the cross_entropy and nll_loss gates (explain, draw); both give the same values (tests/nn/test_loss_gather.py
+    compares them bit for bit)."""
+    return _inside_vmap() or is_compiling()
+
+
 def _weighted_terms(op: str, input: Tensor, t: Tensor, weight, ignore: int, cdim: int) -> tuple:
     """For class-index targets ``t`` (N, *): ``-weight[t] * input[n, t]`` and ``weight[t]`` (1 without
     ``weight``), both 0 where the target is ``ignore``; each of shape (N, *)."""
-    picked = _picks(op, input, t, ignore, cdim, "none")
-    if weight is None:
-        return picked, (t != ignore).to(input.dtype)
     classes = input._data.shape[cdim]
     class_shape = [1] * input._data.ndim
     class_shape[cdim] = classes
+    if not _reads_classes():
+        return _target_terms(op, input, t, weight, ignore, cdim, class_shape)
+    picked = _picks(op, input, t, ignore, cdim, "none")
+    if weight is None:
+        return picked, (t != ignore).to(input.dtype)
     weights = _class_weights(op, weight, classes, input._data.dtype).reshape(class_shape)
     target_weight = -apply(Nll, (weights.expand(input._data.shape), t), dim=cdim, ignore_index=ignore,
                            reduction="none")
     return picked * target_weight, target_weight
+
+
+def _target_terms(op: str, input: Tensor, t: Tensor, weight, ignore: int, cdim: int, class_shape: list) -> tuple:
+    """:func:`_weighted_terms` as elementwise ops on a one-hot mask of the targets (eager graphs)."""
+    classes = class_shape[cdim]
+    valid = t != ignore
+    bad = (((t < 0) | (t >= classes)) & valid)._data
+    if bad.any():
+        raise IndexError(f"{op}: Target {t._data[bad].reshape(-1)[0]} is out of bounds (classes "
+                         f"0..{classes - 1}).")
+    onehot = arange(classes).reshape(class_shape) == where(valid, t, 0).unsqueeze(cdim)
+    weights = _class_weights(op, weight, classes, input._data.dtype).reshape(class_shape)
+    target_weight = where(onehot, weights, 0.0).sum(cdim) * valid
+    return -where(onehot, input, 0.0).sum(cdim) * target_weight, target_weight
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -264,7 +290,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     cdim = _class_dim(input, "nll_loss")
     _check_index_target("nll_loss", input, target)
     t, ignore = target.long(), int_arg(ignore_index, "nll_loss", "ignore_index")
-    if weight is None:
+    if weight is None and _reads_classes():
         return _picks("nll_loss", input, t, ignore, cdim, reduction)
     loss, target_weight = _weighted_terms("nll_loss", input, t, weight, ignore, cdim)
     if reduction == "mean":
@@ -311,7 +337,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         return _reduce(loss, reduction)
     _check_index_target("cross_entropy", input, target)
     t, ignore = target.long(), int_arg(ignore_index, "cross_entropy", "ignore_index")
-    if weight is None and label_smoothing == 0:
+    if weight is None and label_smoothing == 0 and _reads_classes():
         return _picks("cross_entropy", logp, t, ignore, cdim, reduction)
     loss, target_weight = _weighted_terms("cross_entropy", logp, t, weight, ignore, cdim)
     # NOTE: torch's formula: (1 - eps) * nll + eps / C * smooth, where smooth = -sum_c w_c log p_c per
