@@ -1,7 +1,9 @@
 """chainrule.compile: compiled calls give the eager results (bitwise where the op order is the same), every guard
 retraces, every graph break falls back to eager with its warning, and the generated code reads as flat backprop."""
 
+import gc
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -171,6 +173,13 @@ def test_a_replaced_parameter_or_layer_retraces_and_is_read():
     assert fn.stats.compiles == 3
     model[0].bias.data.add_(1.0)  # new values in the same memory: read live, no new trace
     assert fn(x).item() == pytest.approx(model(x).sum().item()) and fn.stats.compiles == 3
+    # only the latest hit's guard holds what it checks: a replaced layer is not kept alive by an older one
+    old = weakref.ref(model[2])
+    model[2] = cr.nn.Linear(4, 2)
+    for _ in range(4):
+        assert fn(x).item() == pytest.approx(model(x).sum().item())
+    gc.collect()
+    assert old() is None and fn.stats.compiles == 4
 
 
 def _warned(run):

@@ -51,7 +51,7 @@ class _Entry:
 
     def __init__(self):
         self.calls, self.trace, self.run, self.code, self.eager_reason, self.plan = 0, None, None, None, None, None
-        self.check = None   # State.guard's check of the key, built at the first hit
+        self.check = None   # State.guard's check of the key, while this is the latest hit
 
 
 class CompiledFunction:
@@ -120,10 +120,13 @@ class CompiledFunction:
                 entry = self._new_entry(key)
         if entry.run is not None:
             self.stats.hits += 1
-            if entry.check is None:
-                # NOTE: built from the values that gave this key, so it passes exactly where the key would match
+            if self._last is not entry:
+                # NOTE: built from the values that gave this key, so it passes exactly where the key would match;
+                # only the latest hit keeps one (a guard holds what it checks: replaced layers must not stay alive)
+                if self._last is not None:
+                    self._last.check = None
                 entry.check = self._state.guard(leaves, structure)
-            self._last = entry
+                self._last = entry
             return entry.run(leaves)
         entry.calls += 1
         if entry.eager_reason is not None or entry.calls == 1:
