@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import partial
 from itertools import chain
-from operator import attrgetter, is_, itemgetter
+from operator import attrgetter, is_, itemgetter, methodcaller
 
 from .. import _state
 from ..tensor import Tensor
@@ -294,7 +294,7 @@ def _nothing(group: dict) -> tuple:
 _training, _data, _shape_dtype = attrgetter("training"), attrgetter("_data"), attrgetter("shape", "dtype")
 _stores, _requires_grad, _grad = attrgetter("_parameters", "_buffers", "_modules"), attrgetter("requires_grad"), \
     attrgetter("_grad")
-_values, _chain, _is_none = dict.values, chain.from_iterable, partial(is_, None)
+_values, _chain, _is_none = methodcaller("values"), chain.from_iterable, partial(is_, None)
 
 
 class _GuardWriter:
