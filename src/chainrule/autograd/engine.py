@@ -12,6 +12,7 @@ tracked tensor).
 
 from __future__ import annotations
 
+import operator
 import sys
 
 from .. import _state
@@ -63,27 +64,24 @@ def _reachable(roots: list, leaf_edges: dict) -> list:
 
     Counts into ``leaf_edges`` how many edges of those nodes lead to each leaf: ``{id(leaf): count}``.
     """
-    seen = {id(n): n for n in roots}
+    # NOTE: nodes are set members and dict keys themselves (hashed by identity in C, no id() calls)
+    seen = set(roots)
     stack = list(roots)
     while stack:
-        node = stack.pop()
-        for edge in node.next:
+        for edge in stack.pop().next:
             if edge is None:
                 continue
             if isinstance(edge, Tensor):
                 leaf_edges[id(edge)] = leaf_edges.get(id(edge), 0) + 1
                 continue
             parent = edge[0] if edge.__class__ is tuple else edge
-            if id(parent) not in seen:
-                seen[id(parent)] = parent
+            if parent not in seen:
+                seen.add(parent)
                 stack.append(parent)
-    order = list(seen.values())
-    order.sort(key=_seq, reverse=True)
-    return order
+    return sorted(seen, key=_SEQ, reverse=True)
 
 
-def _seq(node: Node) -> int:
-    return node.seq
+_SEQ = operator.attrgetter("seq")
 
 
 def _prune(order: list, targets: set, leaf_targets: set) -> set:
@@ -166,7 +164,7 @@ def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: 
     capture = inputs is not None
     if _state.interpreter is not None:
         _state.interpreter.mark("backward")
-    buffers: dict = {}   # id(node) -> list of gradients, one per output
+    buffers: dict = {}   # node -> list of gradients, one per output
     leaf_grads: dict = {}  # id(leaf) -> [leaf, gradient]
     leaf_edges: dict = {}  # id(leaf) -> edges into it not yet backpropagated
     roots = []
@@ -195,8 +193,7 @@ def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: 
     quiet = errstate_var.set(QUIET)
     try:
         for node in order:
-            nid = id(node)
-            node_grads = buffers.pop(nid, None)
+            node_grads = buffers.pop(node, None)
             if node_grads is None:
                 continue
             if node.hooks:
@@ -209,6 +206,7 @@ def run_backward(outputs: tuple, grads: list, retain_graph: bool, create_graph: 
                     if tensor is not None and node_grads[index] is not None:
                         tensor._grad = node_grads[index] if create_graph else node_grads[index].detach()
             if capture:
+                nid = id(node)
                 for index, tensor in wanted_outputs.get(nid, ()):
                     if node_grads[index] is not None:
                         captured[id(tensor)] = node_grads[index]
@@ -302,9 +300,9 @@ def _backprop_node(node: Node, node_grads: list, buffers: dict, leaf_grads: dict
 
 
 def _add_node(buffers: dict, node: Node, index: int, g: Tensor) -> None:
-    slots = buffers.get(id(node))
+    slots = buffers.get(node)
     if slots is None:
-        slots = buffers[id(node)] = [None] * (len(node.out_meta) if node.out_meta is not None else 1)
+        slots = buffers[node] = [None] * (len(node.out_meta) if node.out_meta is not None else 1)
     slots[index] = g if slots[index] is None else slots[index] + g
 
 

@@ -126,17 +126,18 @@ class Node:
         """Raise if a tensor this node kept for its gradient was changed in place after it was kept."""
         if self.input_versions is not None and self.inputs is not None:
             for t, expected in zip(self.inputs, self.input_versions):
-                self._check_version(t._vc, expected)
+                if t._vc[0] != expected:
+                    self._stale(t._vc, expected)
         versions = self.versions or ()
         for counter, expected in zip(versions[::2], versions[1::2]):
-            self._check_version(counter, expected)
+            if counter[0] != expected:
+                self._stale(counter, expected)
 
-    def _check_version(self, counter: list, expected: int) -> None:
-        if counter[0] != expected:
-            raise RuntimeError(
-                f"{self.op.name}: one of the tensors needed for its gradient was modified by the in-place "
-                f"op {counter[1]} after it was saved (it is at version {counter[0]}; expected {expected}). "
-                "Use the out-of-place form (e.g. x = x + 1 instead of x.add_(1)) or clone it first.")
+    def _stale(self, counter: list, expected: int) -> None:
+        raise RuntimeError(
+            f"{self.op.name}: one of the tensors needed for its gradient was modified by the in-place "
+            f"op {counter[1]} after it was saved (it is at version {counter[0]}; expected {expected}). "
+            "Use the out-of-place form (e.g. x = x + 1 instead of x.add_(1)) or clone it first.")
 
     def release(self) -> None:
         """Drop saved values after backward (unless the graph is retained)."""
