@@ -52,6 +52,7 @@ CASES = [
     ("expand", (F32[:1],), {"shape": (2, 4, 3)}), ("sum_to", (F32,), {"shape": (3,)}),
     ("sum_to", (F32,), {"shape": (1, 3)}), ("sum_to", (F32.reshape(2, 2, 3),), {"shape": (2, 1)}),
     ("sum_to", (F32,), {"shape": (4, 1)}), ("sum_to", (F32,), {"shape": (4, 3)}),
+    ("log_softmax", (F32,), {"dim": 1}), ("log_softmax", (F32.reshape(2, 2, 3),), {"dim": 0}),
     ("nll", (F32, np.array([0, 2, 1, 2])), {"dim": 1, "ignore_index": -100, "reduction": "mean"}),
     ("nll", (F32, np.array([0, 2, 1, 2])), {"dim": 1, "ignore_index": 2, "reduction": "none"}),
     ("nll", (F32.reshape(2, 2, 3), np.array([[1, 0, 1], [0, 0, 1]])), {"dim": 1, "ignore_index": 1,

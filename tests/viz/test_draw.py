@@ -184,7 +184,7 @@ def test_composites_and_layers_are_one_gate_and_large_graphs_get_a_note():
     source = draw(loss, collapse=model).source
     nodes, _ = nodes_and_edges(source)
     assert "<b>0: Linear</b>" in source and "<b>2: Linear</b>" in source and "<b>cross_entropy</b>" in source
-    assert "12 ops" in source and "where" not in source
+    assert "7 ops" in source and "where" not in source
     assert re.search(r'label="X = \(5, 4\) mean', source)   # the input is named, as explain names it
     assert 'size="30,30"' in source and "scaled down" not in source
     expanded = draw(loss, collapse=model, expand=True, rankdir="TB").source

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from .._backend import xp
 from ..ops.indexing import nll_forward, nll_scatter_forward
+from ..ops.reduce import log_softmax_forward
 
 # NOTE: ``x.sum(axis, keepdims=...)`` is NumPy's Python-level ``_methods._sum`` calling ``add.reduce`` with the
-# same arguments: the reduction itself, without that frame. nll's forwards are called without the primitive's.
+# same arguments: the reduction itself, without that frame. nll's and log_softmax's forwards are called without
+# the primitive's.
 NAMES = {"_sum": xp.add.reduce, "_max": xp.maximum.reduce, "_min": xp.minimum.reduce, "_nll": nll_forward,
-         "_nll_scatter": nll_scatter_forward}
+         "_nll_scatter": nll_scatter_forward, "_log_softmax": log_softmax_forward}
 
 
 class Form:
@@ -134,6 +136,7 @@ def _nll_scatter(a, eq, value):
             f"{value('shape', p['shape'])})")
 
 
+FORMS["log_softmax"] = Form(lambda a, eq, value: f"_log_softmax({a[0]}, {eq.params['dim']})")
 FORMS["nll"] = Form(_nll)
 FORMS["nll_scatter"] = Form(_nll_scatter)
 

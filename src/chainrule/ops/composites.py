@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import exports, public
+from ._primitive import apply, exports, public
 from .arith import eq, where
 from .elementwise import relu
-from .reduce import logsumexp, shift_for_exp
+from .reduce import LogSoftmax, logsumexp, shift_for_exp
 
 
 def _floating(op: str, input, dim: int, dtype) -> tuple:
@@ -46,7 +46,9 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     Finite for logits of 1e4 (``log_softmax([1e4, 0]) == [0, -1e4]``), with finite gradients.
     """
     x, d = _floating("log_softmax", input, dim, dtype)
-    return x - logsumexp(x, d, keepdim=True)
+    if x._data.ndim == 0 or x._data.shape[d] == 0:  # NOTE: no slice to reduce over (the primitive needs one)
+        return x - logsumexp(x, d, keepdim=True)
+    return apply(LogSoftmax, (x,), dim=d)
 
 
 _REDUCTIONS = ("none", "mean", "sum")
