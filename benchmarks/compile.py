@@ -154,8 +154,10 @@ def main() -> None:
 
 def _against_eager(title: str, step, args: tuple) -> None:
     compiled, compile_s = _compiled(step, *args)
-    rows = [("chainrule compiled", best_of(lambda: compiled(*args), repeat=5)),
-            ("chainrule eager", best_of(lambda: step(*args), repeat=5))]
+    # NOTE: interleaved: run back to back, one of the two sometimes met a slow minute (eager 24 ms in one
+    # run, 31-34 ms in the next)
+    rows = best_interleaved([("chainrule compiled", lambda: compiled(*args)), ("chainrule eager", lambda: step(*args))],
+                            rounds=5, repeat=2)
     _row(title, rows, compile_s)
     print(f"  peak NumPy memory: compiled {_peak_bytes(compiled, *args) / 2**20:.1f} MiB, "
           f"eager {_peak_bytes(step, *args) / 2**20:.1f} MiB")
