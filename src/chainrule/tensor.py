@@ -22,7 +22,7 @@ def _wrap(array, grad_fn=None, out_nr: int = 0, cls=None) -> Tensor:
     t.grad_fn = grad_fn
     t.requires_grad = grad_fn is not None
     t._out_nr = out_nr
-    t._vc = [0, None]
+    t._vc = None
     t._hooks = None
     t._post_hooks = None
     t._fw = None
@@ -49,7 +49,8 @@ class Tensor:
         tensor([2., 4.])
     """
 
-    # _vc: the version counter [version, name of the last in-place op], shared with saved copies.
+    # _vc: the version counter [version, name of the last in-place op], shared with views and detached copies;
+    # None until first needed (see _counter).
     # _fw: forward-AD tangents by level, or None. _post_hooks: a leaf's post-accumulate-grad hooks, or None.
     # _readonly: a view that must not be written in place (an expand, a slice of a recorded tensor, a shared
     # constant); kept here rather than in the array's flags, which not every array module has.
@@ -70,7 +71,7 @@ class Tensor:
         self.grad_fn = None
         self.requires_grad = False
         self._out_nr = 0
-        self._vc = [0, None]
+        self._vc = None
         self._hooks = None
         self._post_hooks = None
         self._fw = None
@@ -202,7 +203,19 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return self._vc[0]
+        return 0 if self._vc is None else self._vc[0]
+
+    def _counter(self) -> list:
+        """This tensor's version counter, made on first need.
+
+        NOTE: most tensors are never written in place, viewed or saved for backward with their counter, so
+        they never get one: one allocation less per op, and one object less per saved tensor for the garbage
+        collector to walk in a deep graph.
+        """
+        counter = self._vc
+        if counter is None:
+            counter = self._vc = [0, None]
+        return counter
 
     # -- gradients -------------------------------------------------------------------------------------
     @property
@@ -291,7 +304,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data with no history (shares memory, as in torch)."""
         t = _wrap(self._data)
-        t._vc = self._vc
+        t._vc = self._counter()
         t._readonly = self._readonly
         if _state.vmap_level is not None:
             _state.vmap_level.detached(self, t)

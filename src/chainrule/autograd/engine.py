@@ -330,7 +330,7 @@ def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
         leaf._grad = (leaf._grad + g).detach()
     else:
         xp.add(leaf._grad._data, g._data, out=leaf._grad._data)
-        leaf._grad._vc[0] += 1
+        leaf._grad._counter()[0] += 1
     if leaf._post_hooks:
         for hook in leaf._post_hooks:
             hook(leaf)

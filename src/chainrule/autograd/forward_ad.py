@@ -135,7 +135,7 @@ def _primal_view(t: Tensor, level: int) -> Tensor:
     else:
         view = _wrap(t._data, t.grad_fn, t._out_nr)
         view.requires_grad = t.requires_grad
-    view._vc = t._vc
+    view._vc = t._counter()
     view._fw = fw or None
     return view
 

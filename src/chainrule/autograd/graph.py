@@ -117,8 +117,9 @@ class Node:
         self.saved = values
         versions = []
         for v in values:
-            if getattr(v, "_vc", None) is not None:
-                versions += (v._vc, v._vc[0])
+            if isinstance(v, Tensor):
+                counter = v._counter()
+                versions += (counter, counter[0])
         if versions:
             self.versions = (self.versions or ()) + tuple(versions)
 
@@ -126,8 +127,9 @@ class Node:
         """Raise if a tensor this node kept for its gradient was changed in place after it was kept."""
         if self.input_versions is not None and self.inputs is not None:
             for t, expected in zip(self.inputs, self.input_versions):
-                if t._vc[0] != expected:
-                    self._stale(t._vc, expected)
+                counter = t._vc  # NOTE: None until the tensor first needs one: still at version 0
+                if counter is not None and counter[0] != expected:
+                    self._stale(counter, expected)
         versions = self.versions or ()
         for counter, expected in zip(versions[::2], versions[1::2]):
             if counter[0] != expected:

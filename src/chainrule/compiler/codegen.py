@@ -404,11 +404,11 @@ def _write_lines(w: _Writer, source, v) -> tuple:
     value = w.array(v)
     if isinstance(source, ObjectSource):
         target = w.ref(source.tensor, "_" + source.name)
-        return f"{target}._data[...] = {value}", f"{target}._vc[0] += 1"
+        return f"{target}._data[...] = {value}", f"{target}._counter()[0] += 1"
     if isinstance(source, GradSource):
         return f"{w.ref(source.owner, '_' + source.name)}._grad._data[...] = {value}", None
     if isinstance(source, ArgSource):
-        return f"_leaves[{source.index}]._data[...] = {value}", f"_leaves[{source.index}]._vc[0] += 1"
+        return f"_leaves[{source.index}]._data[...] = {value}", f"_leaves[{source.index}]._counter()[0] += 1"
     raise TypeError(f"cannot write into {source!r}")
 
 
@@ -434,7 +434,7 @@ def _interpreter(plan: Plan):
         for source, v in plan.writes:
             target = source.tensor_in(leaves)
             target._data[...] = env[id(v)]._data
-            target._vc[0] += 1
+            target._counter()[0] += 1
         for source, v in plan.grads:
             source.tensor_in(leaves)._grad = None if v is None else _wrap(env[id(v)]._data)
         return [env[id(v)]._data for v in plan.results]

@@ -84,7 +84,7 @@ def _store(tensors, arrays) -> None:
     for t, a in zip(tensors, arrays):
         if a is not t._data:
             t._data[...] = a.reshape(t._data.shape)
-        t._vc[0] += 1
+        t._counter()[0] += 1
 
 
 def _run(work: Work, async_op: bool):

@@ -33,7 +33,7 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter: data must be a Tensor or None, got {type(data).__name__}")
         self = _wrap(array, cls=cls)
         if isinstance(data, Tensor):
-            self._vc = data._vc
+            self._vc = data._counter()
         if requires_grad:
             self.requires_grad_(True)
         return self

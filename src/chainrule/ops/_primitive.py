@@ -264,7 +264,7 @@ def _write_out(name: str, fn, args: tuple, kwargs: dict, out):
                               f"{list(r._data.shape)}", UserWarning, stacklevel=3)
             o._data = xp.empty(r._data.shape, dtype=o._data.dtype)
         o._data[...] = r._data
-        o._vc[0] += 1
+        o._counter()[0] += 1
     return out
 
 
@@ -392,7 +392,7 @@ def eager(op, inputs: tuple, params: dict) -> tuple:
         ctx.inputs = inputs
         # NOTE: the versions alone, as ints: the counters are read back from ``inputs`` when checked, so this
         # tuple holds nothing Python's garbage collector tracks (it stops walking it after its first pass).
-        ctx.input_versions = tuple([t._vc[0] for t in inputs])
+        ctx.input_versions = tuple([0 if t._vc is None else t._vc[0] for t in inputs])
     if op.broadcasts:
         shapes = tuple([t._data.shape for t in inputs])
         if shapes.count(shapes[0]) != len(shapes):  # NOTE: equal shapes never need unbroadcasting
@@ -403,7 +403,8 @@ def eager(op, inputs: tuple, params: dict) -> tuple:
             _share_version_counter(result, inputs)
         if op.save_output:
             ctx.out = out
-            ctx.versions = (ctx.versions or ()) + (result._vc, result._vc[0])
+            counter = result._counter()
+            ctx.versions = (ctx.versions or ()) + (counter, counter[0])
     else:
         result = tuple([_wrap(a, ctx, i) if a.dtype.kind == "f" else _wrap(a) for i, a in enumerate(out)])
         ctx.out_meta = tuple([(a.shape, a.dtype) for a in out])
@@ -425,7 +426,7 @@ def _share_version_counter(result: Tensor, inputs: tuple) -> None:
     # invalidates what backward saved of the other.
     for t in inputs:
         if xp.may_share_memory(result._data, t._data):
-            result._vc = t._vc
+            result._vc = t._counter()
             return
 
 

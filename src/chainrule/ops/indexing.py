@@ -551,7 +551,7 @@ def _index(input: Tensor, stages: tuple, basic: bool, accumulate: bool, op: str)
         # NOTE: a view shares its base's version counter (as in torch), so changing either invalidates saved
         # copies of both. A recorded view is read-only: writing into it would change its base behind the back
         # of the base's graph (torch rebases the base; we refuse loudly rather than give wrong gradients).
-        out._vc = input._vc
+        out._vc = input._counter()
         if out.requires_grad and out._data.base is not None:
             out._readonly = True
     return out
@@ -641,8 +641,8 @@ def _setitem(self: Tensor, key, value) -> None:
         _region(self._data, stages)[stages[-1]] = array
     except ValueError:
         raise _value_shape_error("__setitem__", xp.shape(array), _read(self._data, stages).shape) from None
-    self._vc[0] += 1
-    self._vc[1] = "setitem"
+    self._counter()[0] += 1
+    self._vc[1] = "setitem"  # NOTE: the counter exists now (made by the line above)
 
 
 Tensor.__getitem__ = _getitem

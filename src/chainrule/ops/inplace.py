@@ -53,10 +53,10 @@ def apply_inplace(self: Tensor, name: str, compute, *others, any_dtype: bool = F
                            f"{tuple(result._data.shape)}")
     if not meta:  # NOTE: a meta tensor has no values to write; its shape and dtype are checked above
         self._data[...] = result._data
-    self._vc[0] += 1
+    self._counter()[0] += 1
     if _state.interpreter is not None:
         _state.interpreter.wrote(self, result)
-    self._vc[1] = name
+    self._vc[1] = name  # NOTE: the counter exists now (made above)
     if tracking:
         self.grad_fn, self._out_nr, self.requires_grad = result.grad_fn, result._out_nr, result.requires_grad
     # NOTE: forward-mode tangents follow the new value (none when the result has none: the old ones are stale)

@@ -28,7 +28,7 @@ def _renorm_rows(weight: Tensor, rows, max_norm: float, norm_type: float) -> Non
     norms = xp.linalg.norm(data[rows], ord=norm_type, axis=1)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
     data[rows] *= scale[:, None].astype(data.dtype)
-    weight._vc[0] += 1
+    weight._counter()[0] += 1
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,

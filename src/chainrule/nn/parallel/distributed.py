@@ -106,7 +106,7 @@ class DistributedDataParallel(Module):
         root = 0
         for t in tensors:
             comm.Bcast(t._data, root=root)
-            t._vc[0] += 1
+            t._counter()[0] += 1
 
     def _verify_same_across_ranks(self, module: Module) -> None:
         pg = self.process_group

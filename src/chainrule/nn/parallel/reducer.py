@@ -80,20 +80,20 @@ class Bucket:
     def unpack(self, used: xp.ndarray | None = None) -> None:
         """Hand the averaged gradients to the parameters (``used``: which of them some rank used; None: all)."""
         if self.in_place:
-            self.params[0]._grad._vc[0] += 1  # NOTE: averaged where it was
+            self.params[0]._grad._counter()[0] += 1  # NOTE: averaged where it was
             return
         for i, (p, view) in enumerate(zip(self.params, self.views)):
             if used is not None and not used[i]:
                 continue  # NOTE: no rank used it, so it keeps the gradient it had, as in torch
             if p._grad is not None and p._grad._data is view:
-                p._grad._vc[0] += 1
+                p._grad._counter()[0] += 1
             elif self.as_view:
                 p._grad = _wrap(view)
             elif p._grad is None:
                 p._grad = _wrap(view.copy())
             else:
                 p._grad._data[...] = view
-                p._grad._vc[0] += 1
+                p._grad._counter()[0] += 1
 
 
 def assign_buckets(params: list, cap_bytes: int, first_cap_bytes: int = FIRST_BUCKET_BYTES,

@@ -64,7 +64,7 @@ def _set(dest: Tensor, src: Tensor) -> None:
     else:
         # NOTE: an unsafe parametrization may change the shape; then the storage itself is swapped, as set_ does.
         dest._data = src.detach()._data
-        dest._vc[0] += 1
+        dest._counter()[0] += 1
 
 
 def _check_result(kind: str, value, original: Tensor, what: str) -> None:
