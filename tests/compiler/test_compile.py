@@ -182,6 +182,38 @@ def test_a_replaced_parameter_or_layer_retraces_and_is_read():
     assert old() is None and fn.stats.compiles == 4
 
 
+def test_a_replaced_optimizer_state_tensor_retraces_and_is_updated():
+    # momentum buffers are held by identity too: the program never updates a buffer the optimizer dropped
+    def make():
+        cr.manual_seed(0)
+        model = cr.nn.Linear(3, 2)
+        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x):
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+        return model, opt, step
+
+    x = cr.ones(4, 3)
+    (eager_model, eager_opt, eager_step), (model, opt, step) = make(), make()
+    compiled = cr.compile(step)
+    for _ in range(4):
+        eager_step(x)
+        compiled(x)
+    for o in (eager_opt, opt):
+        for p in o.param_groups[0]["params"]:
+            o.state[p]["momentum_buffer"] = cr.zeros_like(p)
+    for _ in range(3):
+        eager_step(x)
+        compiled(x)
+    for a, b in zip(eager_model.parameters(), model.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    for p, q in zip(eager_opt.param_groups[0]["params"], opt.param_groups[0]["params"]):
+        np.testing.assert_array_equal(eager_opt.state[p]["momentum_buffer"].numpy(),
+                                      opt.state[q]["momentum_buffer"].numpy())
+
+
 def _warned(run):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

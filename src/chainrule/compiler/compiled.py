@@ -27,7 +27,7 @@ from ..tensor import Tensor, _wrap
 from .codegen import Plan, build
 from .passes import optimize
 from .region import Region
-from .state import ArgSource, CotangentSource, State
+from .state import ArgSource, CotangentSource, State, kept
 from .tracer import HostOp, Tracer, Unsupported, active_tracer
 
 CACHE_LIMIT = 8
@@ -47,11 +47,12 @@ class Stats:
 
 
 class _Entry:
-    __slots__ = ("calls", "trace", "run", "code", "eager_reason", "plan", "check")
+    __slots__ = ("calls", "trace", "run", "code", "eager_reason", "plan", "check", "slots")
 
     def __init__(self):
         self.calls, self.trace, self.run, self.code, self.eager_reason, self.plan = 0, None, None, None, None, None
         self.check = None   # State.guard's check of the key, while this is the latest hit
+        self.slots = ()     # where the optimizer state its program updates is kept (state.kept checks them)
 
 
 class CompiledFunction:
@@ -101,7 +102,7 @@ class CompiledFunction:
             leaves, spec = tree_flatten((args, kwargs))
             structure = spec._key()
         last = self._last
-        if last is not None and last.check(leaves, structure):
+        if last is not None and last.check(leaves, structure) and kept(last.slots):
             # NOTE: the previous call's program, checked by its generated guard (State.guard): no key built
             self.stats.hits += 1
             return last.run(leaves)
@@ -111,6 +112,10 @@ class CompiledFunction:
                 entry = self._cache.get(self._state.key(leaves, structure))
             except (TypeError, KeyError):  # NOTE: an optimizer setting turned unhashable or went: gathered anew
                 entry = None
+        if entry is not None and not kept(entry.slots):
+            # NOTE: optimizer state its program updates was replaced (opt.state[p][k] = new): traced anew
+            self._forget(entry)
+            entry = None
         if entry is None:
             # NOTE: a miss gathers the state again: a replaced layer's tensors are found, then the key retried
             self._state = State(self.fn)
@@ -133,6 +138,13 @@ class CompiledFunction:
             self.stats.eager += 1
             return self.fn(*args, **kwargs)
         return self._trace(entry, args, kwargs, leaves)
+
+    def _forget(self, entry: _Entry) -> None:
+        """Drop ``entry`` from the cache (its program refers to tensors that are no longer the ones to use)."""
+        self._cache = {key: e for key, e in self._cache.items() if e is not entry}
+        if self._last is entry:
+            entry.check, self._last = None, None
+        self._state = None
 
     def _new_entry(self, key) -> _Entry:
         if len(self._cache) >= self.cache_limit:
@@ -193,6 +205,7 @@ class CompiledFunction:
             compiled = Region(plan, forward_ids, region.inputs, region.grads, region.positions, self.backend, name)
             entry.run, entry.code = _finish(plan, compiled, None), compiled.code
         entry.plan, entry.trace = plan, None
+        entry.slots = self._state.slots_of([source for _, source, _ in plan.reads] + [s for s, _ in plan.writes])
         self._latest = entry
         self.stats.compiles += 1
         return out

@@ -146,6 +146,7 @@ class State:
         self.modules, self.optimizers, self.schedulers = [], [], []
         self.sources: dict = {}    # id(tensor) -> ObjectSource
         self.names: dict = {}      # id(tensor) -> a readable name
+        self.slots: dict = {}      # id(optimizer state tensor) -> (the optimizer's state, its param, its key)
         seen: set = set()
         for name, obj in _roots(fn):
             if id(obj) in seen:
@@ -188,6 +189,17 @@ class State:
             for key, value in entries.items():
                 if isinstance(value, Tensor):
                     self._add(value, f"{key}_{owner.name if owner else 'state'}")
+                    self.slots[id(value)] = (opt.state, p, key)
+
+    def slots_of(self, sources) -> tuple:
+        """``(state, param, key, tensor)`` for each optimizer state tensor among ``sources``: where its optimizer
+        keeps it now (``state[param][key] is tensor``), for :func:`kept` to check on later calls."""
+        found = {}
+        for source in sources:
+            tensor = getattr(source, "tensor", None)
+            if tensor is not None and id(tensor) in self.slots:
+                found[id(tensor)] = (*self.slots[id(tensor)], tensor)
+        return tuple(found.values())
 
     def key(self, leaves: list, structure: tuple) -> tuple:
         """The guard: what a trace depended on besides tensor values; a changed key means a new trace.
@@ -279,6 +291,16 @@ class State:
                 w.line(f"g = o.param_groups[{j}]")
                 w.line(f"if not ({' and '.join(checks)}): return False")
         return w.build()
+
+def kept(slots: tuple) -> bool:
+    """Whether each optimizer state tensor a program updates is still where it was traced: an optimizer (or its
+    user) that puts a new tensor there (``opt.state[p]["momentum_buffer"] = ...``) needs a new program."""
+    for state, param, key, tensor in slots:
+        entries = state.get(param)
+        if entries is None or entries.get(key) is not tensor:
+            return False
+    return True
+
 
 def _settings(group: dict) -> tuple:
     """``(getter of the group's hashable settings, names of its unhashable ones)``, ``params`` and ``lr`` aside."""
