@@ -2,9 +2,9 @@
 
 A node points *backwards* to where its inputs came from (``next``, one edge per input: the producing node for
 its first output, ``(node, index)`` for a later output, a leaf tensor, or None for inputs that need no
-gradient; :func:`edge_source` reads one). Nothing points forwards, and a node never holds a
-strong reference to its own outputs, so the graph has no reference cycles: it is freed the moment the
-last tensor that refers to it is dropped. Saved outputs are kept as raw arrays and re-wrapped on demand.
+gradient; :func:`edge_source` reads one). Nothing points forwards, and a node never holds a strong reference
+to its own outputs, so the graph has no reference cycles: it is freed the moment the last tensor that refers
+to it is dropped. Saved outputs are kept as raw arrays and re-wrapped on demand.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ class Node:
     tensors when the op keeps them (and ``input_versions`` their versions then), ``out`` the output array(s)
     when the op keeps them, ``saved`` what ``save_for_backward`` stored, ``versions`` ``(counter, version)``
     pairs of the other tensors kept (outputs, saved values), ``params`` the op's parameters (its declared
-    mapping). Residuals a forward
-    derives for its own rules (``ctx.in_shape = x.shape``) go into the instance dict.
+    mapping). Residuals a forward derives for its own rules (``ctx.in_shape = x.shape``) go into the instance
+    dict.
     """
 
     __slots__ = ("op", "params", "next", "inputs", "input_versions", "out", "saved", "versions", "seq", "freed",
