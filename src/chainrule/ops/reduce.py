@@ -478,17 +478,19 @@ def shift_for_exp(x: Tensor, dims: tuple) -> Tensor:
 
 
 def log_softmax_forward(x, dim: int):
-    """log_softmax of array ``x`` along ``dim`` (which has at least one entry); compiled code calls it directly."""
-    top = xp.maximum.reduce(x, axis=dim, keepdims=True)
-    top = xp.where(xp.isfinite(top), top, 0)  # NOTE: an infinite max gives no shift (inf - inf is nan)
-    total = xp.add.reduce(xp.exp(x - top), axis=dim, keepdims=True)
-    return x - (xp.log(total) + top)
+    """log_softmax of array ``x`` along ``dim`` (which has at least one entry); compiled code calls it directly.
+
+    NOTE: torch's CPU kernel's order, ``(x - max) - log(sum(exp(x - max)))``, so infinite and nan slices give
+    torch's values (a slice holding +inf, or only -inf, is all nan) in four NumPy calls and one subtraction.
+    """
+    shifted = x - xp.maximum.reduce(x, axis=dim, keepdims=True)
+    return shifted - xp.log(xp.add.reduce(xp.exp(shifted), axis=dim, keepdims=True))
 
 
 class LogSoftmax(Primitive):
     # NOTE: a primitive for speed: ``x - logsumexp(x)`` composed records 9 ops forward and 6 backward, more than
-    # a small classifier's products cost. Its forward makes the composite's NumPy calls (ufunc reductions, so
-    # NumPy's reports come from this frame), so it gives the composite's values.
+    # a small classifier's products cost. Its forward uses ufunc reductions, so NumPy's reports come from this
+    # frame (the warnings filter drops them).
     name = "log_softmax"
     may_warn = True
     save_output = True
