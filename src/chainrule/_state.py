@@ -23,6 +23,9 @@ anomaly_check_nan = True
 vmap_level = None
 # Inside ``inference_mode()``: grad mode is off as well (chainrule's tensors carry no inference flag).
 inference_enabled = False
+# How many times any nn.Module's parameters, buffers, submodules or ``training`` changed (nn.modules.module counts
+# them): chainrule.compile's guard walks the modules a program read only when this moved since its last check.
+module_changes = [0]
 
 
 class _ModeContext:

@@ -182,6 +182,27 @@ def test_a_replaced_parameter_or_layer_retraces_and_is_read():
     assert old() is None and fn.stats.compiles == 4
 
 
+def test_direct_writes_to_a_modules_stores_are_seen():
+    # the guard walks the modules only after some module changed; writes straight into the stores count too
+    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.ReLU(), cr.nn.Linear(4, 2))
+    fn = cr.compile(lambda x: model(x).sum())
+    x = cr.randn(5, 3)
+    for _ in range(4):
+        fn(x)
+    changes = cr._state.module_changes[0]
+    for _ in range(3):
+        fn(x)  # calls change no module
+    assert cr._state.module_changes[0] == changes
+    for change in (lambda: model._modules.__setitem__("2", cr.nn.Linear(4, 2)),
+                   lambda: model[0]._parameters.__setitem__("weight", cr.nn.Parameter(cr.ones(4, 3))),
+                   lambda: model[0]._parameters.update(bias=cr.nn.Parameter(cr.zeros(4))),
+                   lambda: setattr(model[2], "_parameters", dict(model[2]._parameters)),
+                   lambda: model.eval()):
+        change()
+        for _ in range(4):
+            assert fn(x).item() == pytest.approx(model(x).sum().item())
+
+
 def test_a_replaced_optimizer_state_tensor_retraces_and_is_updated():
     # momentum buffers are held by identity too: the program never updates a buffer the optimizer dropped
     def make():

@@ -260,15 +260,21 @@ class State:
                        f"{w.bind(leaf)}: return False")
             else:
                 w.line(f"if _hashable(leaves[{i}]) or id(leaves[{i}]) != {id(leaf)}: return False")
-        for sub in self.submodules:
-            w.line(f"m = {w.bind(sub)}")
-            checks = [f"m.training == {sub.training!r}"]
-            for store in ("_parameters", "_buffers", "_modules"):
-                members = list(getattr(sub, store).values())
-                checks.append(f"len(m.{store}) == {len(members)}")
-                if members:  # NOTE: the same members in the same order, by identity
-                    checks.append(f"all(map(_is, m.{store}.values(), {w.bind(members)}))")
-            w.line(f"if not ({' and '.join(checks)}): return False")
+        if self.submodules:
+            # NOTE: the modules are walked only when some module changed since the last walk that passed (every
+            # change to a module's members or ``training`` advances _state.module_changes; see nn.modules.module)
+            walked = w.bind([_state.module_changes[0]])
+            w.line(f"if _state.module_changes[0] != {walked}[0]:")
+            for sub in self.submodules:
+                w.line(f"    m = {w.bind(sub)}")
+                checks = [f"m.training == {sub.training!r}"]
+                for store in ("_parameters", "_buffers", "_modules"):
+                    members = list(getattr(sub, store).values())
+                    checks.append(f"len(m.{store}) == {len(members)}")
+                    if members:  # NOTE: the same members in the same order, by identity
+                        checks.append(f"all(map(_is, m.{store}.values(), {w.bind(members)}))")
+                w.line(f"    if not ({' and '.join(checks)}): return False")
+            w.line(f"    {walked}[0] = _state.module_changes[0]")
         for t in self.tensors:
             data = t._data
             w.line(f"t = {w.bind(t)}")

@@ -33,6 +33,52 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
     __str__ = __repr__
 
 
+# NOTE: every change to which parameters, buffers and submodules a module holds, or to its ``training``, advances
+# ``_state.module_changes``, so chainrule.compile's guard can skip walking the modules while nothing changed (a few
+# us of a small training step).
+_CHANGES = _state.module_changes
+_STRUCTURE_ATTRIBUTES = frozenset(("training", "_parameters", "_buffers", "_modules"))
+
+
+class _Store(dict):
+    """A module's parameters, buffers or submodules: a dict that counts every change in ``_state.module_changes``
+    (assignment, deletion, pop, update, ... alike, so direct writes such as ``model._modules["0"] = m`` count)."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key, value) -> None:
+        _CHANGES[0] += 1
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key) -> None:
+        _CHANGES[0] += 1
+        dict.__delitem__(self, key)
+
+    def __ior__(self, other):
+        _CHANGES[0] += 1
+        return dict.__ior__(self, other)
+
+    def pop(self, *args):
+        _CHANGES[0] += 1
+        return dict.pop(self, *args)
+
+    def popitem(self):
+        _CHANGES[0] += 1
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        _CHANGES[0] += 1
+        dict.clear(self)
+
+    def update(self, *args, **kwargs) -> None:
+        _CHANGES[0] += 1
+        dict.update(self, *args, **kwargs)
+
+    def setdefault(self, key, default=None):
+        _CHANGES[0] += 1
+        return dict.setdefault(self, key, default)
+
+
 def _addindent(text: str, spaces: int) -> str:
     lines = text.split("\n")
     if len(lines) == 1:
@@ -193,10 +239,10 @@ class Module:
             raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments {args} {kwargs}")
         set_ = object.__setattr__
         set_(self, "training", True)
-        set_(self, "_parameters", {})
-        set_(self, "_buffers", {})
+        set_(self, "_parameters", _Store())
+        set_(self, "_buffers", _Store())
         set_(self, "_non_persistent_buffers_set", set())
-        set_(self, "_modules", {})
+        set_(self, "_modules", _Store())
         for name in _HOOK_LISTS:
             set_(self, name, [])
 
@@ -425,6 +471,9 @@ class Module:
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' (chainrule.Tensor or "
                                 "None expected)")
             buffers[name] = value
+        elif name in _STRUCTURE_ATTRIBUTES:
+            _CHANGES[0] += 1
+            object.__setattr__(self, name, _Store(value) if name != "training" and isinstance(value, dict) else value)
         else:
             object.__setattr__(self, name, value)
 
@@ -441,6 +490,8 @@ class Module:
                 del store[name]
                 self._non_persistent_buffers_set.discard(name)
                 return
+        if name in _STRUCTURE_ATTRIBUTES:
+            _CHANGES[0] += 1
         object.__delattr__(self, name)
 
     def __dir__(self):
