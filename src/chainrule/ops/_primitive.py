@@ -574,3 +574,8 @@ def materialize(t: Tensor, b: bool, size: int) -> Tensor:
 def shift(dims: tuple) -> tuple:
     """Dims of a sample as dims of the batch (one further right, past the leading batch dim)."""
     return tuple(d + 1 for d in dims)
+
+
+def shift_dim(size: int, params: dict) -> dict:
+    """``batch_params`` of a primitive with one ``dim`` parameter: the same parameters, ``dim`` one further right."""
+    return {**params, "dim": params["dim"] + 1}

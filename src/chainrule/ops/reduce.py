@@ -15,7 +15,7 @@ from collections import namedtuple
 from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import BatchedParam, Param, Primitive, apply, exports, materialize, public, shift
+from ._primitive import BatchedParam, Param, Primitive, apply, exports, materialize, public, shift, shift_dim
 from .arith import maximum, minimum, where
 from .cast import clone
 from .shape import Flip, broadcast_to, flag, int_tuple, reshape, unique_dims
@@ -497,7 +497,7 @@ class LogSoftmax(Primitive):
     params = (Param("dim", int, "the dimension whose slices become log-probabilities"),)
     doc = "``x - log(sum(exp(x)))`` along ``dim``: the log of softmax, shifted by the slice's max for stability."
     gate = "log_softmax gate: x - logsumexp(x); local gradient I - softmax(x)"
-    batch_params = staticmethod(lambda size, p: {"dim": p["dim"] + 1})
+    batch_params = staticmethod(shift_dim)
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -669,7 +669,7 @@ class Cumsum(Primitive):
     params = (Param("dim", int, "the dimension to run along"),)
     doc = "The running sum of ``x`` along ``dim``."
     gate = "cumsum: each input's gradient is the reversed running sum of the upstream gradient"
-    batch_params = staticmethod(lambda size, p: {"dim": p["dim"] + 1})
+    batch_params = staticmethod(shift_dim)
 
     @staticmethod
     def forward(ctx, x, dim):

@@ -17,7 +17,7 @@ from collections import namedtuple
 from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import Param, Primitive, apply, exports, method, public
+from ._primitive import Param, Primitive, apply, exports, method, public, shift_dim
 from .arith import where
 from .cast import clone
 from .indexing import gather, scatter_add, take_along_dim
@@ -28,10 +28,6 @@ from .shape import Flip, int_tuple, reshape
 from .sort import sort, sort_indices
 
 _DIM = Param("dim", int, "the dimension to run along")
-
-
-def _shift_dim(size: int, p: dict) -> dict:
-    return {**p, "dim": p["dim"] + 1}
 
 
 def _scan_dim(input: Tensor, dim, op: str) -> int:
@@ -55,7 +51,7 @@ class Scan(Primitive):
     params = (_DIM,)
     save_inputs = True
     save_output = True
-    batch_params = staticmethod(_shift_dim)
+    batch_params = staticmethod(shift_dim)
     running = None
 
     @classmethod
@@ -137,7 +133,7 @@ class PositionsAlong(Primitive):
 
     params = (_DIM,)
     differentiable = False
-    batch_params = staticmethod(_shift_dim)
+    batch_params = staticmethod(shift_dim)
 
 
 class CummaxIndices(PositionsAlong):

@@ -14,7 +14,7 @@ from collections import namedtuple
 from .. import _dtype
 from .._backend import xp
 from ..tensor import Tensor, _normalize_dim, _wrap
-from ._primitive import Param, Primitive, apply, batch_size, exports, materialize, public
+from ._primitive import Param, Primitive, apply, batch_size, exports, materialize, public, shift_dim
 from .cast import number_array
 from .indexing import take_along_dim
 from .shape import reshape
@@ -48,7 +48,7 @@ class SortIndices(Primitive):
     params = (_DIM, Param("descending", bool, "largest first"))
     doc = "The int64 positions that sort ``x`` along ``dim`` (stable; NaN largest)."
     differentiable = False
-    batch_params = staticmethod(lambda size, p: {**p, "dim": p["dim"] + 1})
+    batch_params = staticmethod(shift_dim)
 
     @staticmethod
     def forward(ctx, x, dim, descending):
