@@ -154,13 +154,19 @@ def test_every_guard_retraces_and_stays_correct():
             assert fn2(x.clone().requires_grad_(requires)).item() == pytest.approx((x * 2).sum().item())
 
 
-def test_a_replaced_parameter_or_layer_retraces_and_is_read():
-    # the guard holds each module's tensors and submodules by identity, so the program never reads a stale one
+def _compiled_small_model():
+    """``(model, fn, x)``: a 3-4-2 MLP, ``fn = compile(model(x).sum())``, warmed up and traced on ``x``."""
     model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.ReLU(), cr.nn.Linear(4, 2))
     fn = cr.compile(lambda x: model(x).sum())
     x = cr.randn(5, 3)
     for _ in range(4):
         fn(x)
+    return model, fn, x
+
+
+def test_a_replaced_parameter_or_layer_retraces_and_is_read():
+    # the guard holds each module's tensors and submodules by identity, so the program never reads a stale one
+    model, fn, x = _compiled_small_model()
     assert fn.stats.compiles == 1
     model[0].weight = cr.nn.Parameter(cr.zeros(4, 3))
     model[2] = cr.nn.Linear(4, 2)
@@ -184,11 +190,7 @@ def test_a_replaced_parameter_or_layer_retraces_and_is_read():
 
 def test_direct_writes_to_a_modules_stores_are_seen():
     # the guard walks the modules only after some module changed; writes straight into the stores count too
-    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.ReLU(), cr.nn.Linear(4, 2))
-    fn = cr.compile(lambda x: model(x).sum())
-    x = cr.randn(5, 3)
-    for _ in range(4):
-        fn(x)
+    model, fn, x = _compiled_small_model()
     changes = cr._state.module_changes[0]
     for _ in range(3):
         fn(x)  # calls change no module
