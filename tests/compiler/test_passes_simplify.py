@@ -116,9 +116,12 @@ def test_zero_d_reductions_are_arrays_as_their_forwards_give_and_other_zero_d_op
                                  ("mul", (F32[0, 0], F32[1, 1]), {}), ("div", (np.asarray(F32[0, 0]), lr), {})):
         eq, _ = _equation(name, arrays, params)
         expected = PRIMITIVES[name].forward(_Scratch(), *arrays, **params)
-        got = _evaluate(emit.expression(eq, [f"a{i}" for i in range(len(arrays))], lambda key, v: repr(v)
-                                        if not isinstance(v, np.dtype) else f"np.dtype({v.str!r})"),
-                        arrays, {"np": np})
+        bound = {}
+
+        def value(key, v):
+            bound[f"_{key}"] = v
+            return f"_{key}"
+        got = _evaluate(emit.expression(eq, [f"a{i}" for i in range(len(arrays))], value), arrays, bound)
         assert type(got) is type(expected)
         _same(got, expected)
         assert not emit.is_fresh(eq) and not emit.has_ufunc(eq)

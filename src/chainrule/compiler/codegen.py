@@ -112,7 +112,8 @@ class _Writer:
         if isinstance(source, ArraySource):
             return f"{target} = _leaves[{source.index}]"
         if isinstance(source, ScalarSource):
-            return f"{target} = _xp.asarray({self.bind(source.getter, source.name)}(), _f64)"
+            # NOTE: a NumPy float64 scalar (the value the traced 0-d float64 tensor held), as 0-d values flow
+            return f"{target} = _f64({self.bind(source.getter, source.name)}())"
         raise TypeError(f"unknown source {source!r}")
 
     def equation_line(self, k: int, eq, backward: bool) -> str:
@@ -404,7 +405,9 @@ def _write_lines(w: _Writer, source, v) -> tuple:
     value = w.array(v)
     if isinstance(source, ObjectSource):
         target = w.ref(source.tensor, "_" + source.name)
-        return f"{target}._data[...] = {value}", f"{target}._counter()[0] += 1"
+        # NOTE: a tensor keeps the version counter it has once made (views share theirs): bound by name
+        version = w.ref(source.tensor._counter(), "_version_" + source.name)
+        return f"{target}._data[...] = {value}", f"{version}[0] += 1"
     if isinstance(source, GradSource):
         return f"{w.ref(source.owner, '_' + source.name)}._grad._data[...] = {value}", None
     if isinstance(source, ArgSource):

@@ -55,7 +55,7 @@ for _name, _op, _ufunc in (("add", "+", "add"), ("sub", "-", "subtract"), ("mul"
                            ("ne", "!=", "not_equal"), ("lt", "<", "less"), ("le", "<=", "less_equal"),
                            ("gt", ">", "greater"), ("ge", ">=", "greater_equal")):
     _operator(_name, _op, _ufunc)
-for _name, _ufunc in (("neg", "negative"), ("exp", "exp"), ("exp2", "exp2"), ("log", "log"), ("log2", "log2"),
+for _name, _ufunc in (("exp", "exp"), ("exp2", "exp2"), ("log", "log"), ("log2", "log2"),
                       ("log10", "log10"), ("log1p", "log1p"), ("expm1", "expm1"), ("sqrt", "sqrt"),
                       ("square", "square"), ("abs", "absolute"), ("sign", "sign"), ("sin", "sin"), ("cos", "cos"),
                       ("tan", "tan"), ("tanh", "tanh"), ("floor", "floor"), ("ceil", "ceil"), ("trunc", "trunc"),
@@ -65,6 +65,9 @@ for _name, _ufunc in (("neg", "negative"), ("exp", "exp"), ("exp2", "exp2"), ("l
                       ("asin", "arcsin"), ("acos", "arccos"), ("atan", "arctan"), ("sinh", "sinh"),
                       ("cosh", "cosh"), ("asinh", "arcsinh"), ("fmod", "fmod"), ("remainder", "remainder")):
     _function(_name, _ufunc)
+# NOTE: NumPy's ``-x`` is its negative ufunc, on arrays and scalars alike; as an operator it costs a 0-d value
+# (an optimizer's ``-lr``) no ufunc call.
+FORMS["neg"] = Form(lambda a, eq, value: f"-{a[0]}", ("negative", list))
 FORMS["reciprocal"] = Form(lambda a, eq, value: f"1 / {a[0]}", ("divide", lambda a: ["1", a[0]]))
 # NOTE: relu's forward is maximum(x, 0).astype(x.dtype, copy=False): the cast does nothing for a float input.
 FORMS["relu"] = Form(lambda a, eq, value: f"_xp.maximum({a[0]}, 0)" if eq.inputs[0].dtype.kind == "f" else None,
@@ -76,7 +79,18 @@ FORMS["pow_scalar"] = Form(lambda a, eq, value: f"{a[0]} * {a[0]}" if eq.params[
                            f"_xp.power({a[0]}, {value('p', eq.params['p'])})")
 FORMS["where"] = Form(lambda a, eq, value: f"_xp.where({', '.join(a)})")
 FORMS["clone"] = Form(lambda a, eq, value: f"{a[0]}.copy()")
-FORMS["to_copy"] = Form(lambda a, eq, value: f"{a[0]}.astype({value('dtype', eq.params['dtype'])})")
+
+
+def _to_copy(a, eq, value):
+    """``x.astype(dtype)``; a 0-d float cast to another float as the scalar type's constructor (``float32(g)``,
+    the same rounding, a NumPy scalar as astype gives one of a scalar) at a tenth of astype's cost."""
+    dtype = xp.dtype(eq.params["dtype"])
+    if not eq.outputs[0].shape and dtype.kind == "f" and eq.inputs[0].dtype.kind == "f":
+        return f"{value(dtype.name, dtype.type)}({a[0]})"
+    return f"{a[0]}.astype({value('dtype', eq.params['dtype'])})"
+
+
+FORMS["to_copy"] = Form(_to_copy)
 
 
 def _reduction(function: str):
