@@ -61,6 +61,10 @@ CASES = [
      {"dim": 1, "ignore_index": -100, "reduction": "mean", "shape": (4, 3)}),
     ("nll_scatter", (F32[:, 0], np.array([0, 2, 1, 2])),
      {"dim": 1, "ignore_index": 1, "reduction": "none", "shape": (4, 3)}),
+    ("log_softmax_nll_backward", (np.float32(2), np.array([0, 2, 1, 2]), F32 - 3),
+     {"dim": 1, "ignore_index": -100, "reduction": "mean"}),
+    ("log_softmax_nll_backward", (F32[:, 0], np.array([0, 2, 1, 2]), F32 - 3),
+     {"dim": 1, "ignore_index": 1, "reduction": "none"}),
 ]
 
 
@@ -118,7 +122,7 @@ def test_zero_d_reductions_are_arrays_as_their_forwards_give_and_other_zero_d_op
         expected = PRIMITIVES[name].forward(_Scratch(), *arrays, **params)
         bound = {}
 
-        def value(key, v):
+        def value(key, v, bound=bound):
             bound[f"_{key}"] = v
             return f"_{key}"
         got = _evaluate(emit.expression(eq, [f"a{i}" for i in range(len(arrays))], value), arrays, bound)
@@ -214,10 +218,11 @@ def test_a_broadcasting_op_broadcasts_its_expanded_inputs_itself():
 
 # -- the generated code ------------------------------------------------------------------------------------
 
-def _mlp_step():
+def _mlp_step(**settings):
+    """A 12-16-4 MLP and its SGD training step (``settings``: the optimizer's, besides lr 0.05)."""
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 4))
-    opt = cr.optim.SGD(model.parameters(), lr=0.05)
+    opt = cr.optim.SGD(model.parameters(), lr=0.05, **settings)
 
     def step(x, y):
         opt.zero_grad()

@@ -16,14 +16,15 @@ new array of its own (not a view of an input), which buffer reuse and the passes
 from __future__ import annotations
 
 from .._backend import xp
-from ..ops.indexing import nll_forward, nll_scatter_forward
+from ..ops.indexing import log_softmax_nll_backward_forward, nll_forward, nll_scatter_forward
 from ..ops.reduce import log_softmax_forward
 
 # NOTE: ``x.sum(axis, keepdims=...)`` is NumPy's Python-level ``_methods._sum`` calling ``add.reduce`` with the
-# same arguments: the reduction itself, without that frame. nll's and log_softmax's forwards are called without
-# the primitive's.
+# same arguments: the reduction itself, without that frame. nll's, log_softmax's and cross-entropy's backward
+# forwards are called without the primitive's.
 NAMES = {"_sum": xp.add.reduce, "_max": xp.maximum.reduce, "_min": xp.minimum.reduce, "_nll": nll_forward,
-         "_nll_scatter": nll_scatter_forward, "_log_softmax": log_softmax_forward}
+         "_nll_scatter": nll_scatter_forward, "_log_softmax": log_softmax_forward,
+         "_log_softmax_nll_backward": log_softmax_nll_backward_forward}
 
 
 class Form:
@@ -150,9 +151,15 @@ def _nll_scatter(a, eq, value):
             f"{value('shape', p['shape'])})")
 
 
+def _log_softmax_nll_backward(a, eq, value):
+    p = eq.params
+    return f"_log_softmax_nll_backward({', '.join(a)}, {p['dim']}, {p['ignore_index']}, {p['reduction']!r})"
+
+
 FORMS["log_softmax"] = Form(lambda a, eq, value: f"_log_softmax({a[0]}, {eq.params['dim']})")
 FORMS["nll"] = Form(_nll)
 FORMS["nll_scatter"] = Form(_nll_scatter)
+FORMS["log_softmax_nll_backward"] = Form(_log_softmax_nll_backward)
 
 
 # NOTE: forwards that give a 0-d result as an array (nll's expression is its forward: an array already)
@@ -264,6 +271,9 @@ class Layouts:
             contiguous = _at_most_one_axis(out) or id(eq.inputs[0]) in self.contiguous
         elif name == "reshape":
             contiguous = id(eq.inputs[0]) in self.contiguous
+        elif name == "log_softmax_nll_backward":
+            # NOTE: exp(out)'s layout, either way it is computed: C-contiguous when log_softmax's result is
+            contiguous = id(eq.inputs[2]) in self.contiguous
         elif is_elementwise(eq):
             contiguous = inputs_neutral
         else:

@@ -1,5 +1,5 @@
 """Rewrites of a traced program before code generation: dead code, common subexpressions, constant folding,
-simplification (values that are already another value).
+simplification (values that are already another value), and cross-entropy's backward steps as one.
 
 Each pass takes a :class:`~chainrule.program.Program` whose ``outputs`` are every value the call must produce
 (the function's results, the values written into state, the new gradients) and returns it rewritten and checked
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from .._backend import QUIET, errstate_var, xp
 from ..ops._primitive import _Scratch
-from ..program import Program
+from ..ops.indexing import LogSoftmaxNllBackward
+from ..program import Equation, Program
 from . import emit
 
 _LITERALS = (int, float, bool, str, type(None))
@@ -269,6 +270,57 @@ def _strip_ones(shape: tuple) -> tuple:
     return tuple(shape[k:])
 
 
+def fuse_cross_entropy_backward(program: Program) -> Program:
+    """Write each backward of ``nll(log_softmax(x))`` as one :class:`~chainrule.ops.indexing.LogSoftmaxNllBackward`
+    (the same bits, at a third of the NumPy calls): the steps the engine runs for it,
+
+        G = nll_scatter(g, target)    E = exp(out)    S = sum(G, dim, keepdim)    M = E * S    R = G - M
+
+    where G, E, S and M are read by nothing else, become ``R = log_softmax_nll_backward(g, target, out)``."""
+    return _fuse_cross_entropy(program).check()
+
+
+def _fuse_cross_entropy(program: Program) -> Program:
+    uses = _Uses(program)
+    for k, eq in enumerate(program.equations):
+        found = _cross_entropy_backward(eq, uses)
+        if found is not None:
+            scatter, out = found
+            params = {key: scatter.params[key] for key in ("dim", "ignore_index", "reduction")}
+            fused = program.equations[k] = Equation(LogSoftmaxNllBackward, (*scatter.inputs, out), params,
+                                                    eq.outputs)
+            # NOTE: in the place of the first step (the backward phase may begin there; see optimize)
+            positions = getattr(program, "positions", None)
+            if positions is not None and id(scatter) in positions:
+                positions[id(fused)] = positions[id(scatter)]
+    return _drop_dead(program)
+
+
+def _cross_entropy_backward(eq, uses: _Uses):
+    """``(the nll_scatter equation, log_softmax's result)`` when ``eq`` is ``R = G - M`` of the steps
+    :func:`fuse_cross_entropy_backward` names; else None."""
+    if eq.op.name != "sub" or not is_pure(eq):
+        return None
+    picked, product = eq.inputs
+    scatter, mul = uses.producer.get(id(picked)), uses.producer.get(id(product))
+    if scatter is None or mul is None or scatter.op.name != "nll_scatter" or mul.op.name != "mul":
+        return None
+    factors = [uses.producer.get(id(v)) for v in mul.inputs]
+    if None in factors or sorted(f.op.name for f in factors) != ["exp", "sum"]:
+        return None
+    exp, total = factors if factors[0].op.name == "exp" else factors[::-1]
+    out, dim = exp.inputs[0], scatter.params["dim"]
+    dims = total.params["dims"]
+    if (total.inputs[0] is not picked or not total.params["keepdim"] or total.params.get("dtype") is not None
+            or tuple(d % len(out.shape) for d in (dims if isinstance(dims, tuple) else (dims,))) != (dim,)):
+        return None
+    if len({v.dtype for v in (picked, out, eq.outputs[0])}) != 1 or out.shape != picked.shape:
+        return None
+    single = all(uses.count(v) == 1 for v in (exp.outputs[0], total.outputs[0], product))
+    return (scatter, out) if single and uses.count(picked) == 2 and all(map(is_pure, (scatter, mul, exp, total))) \
+        else None
+
+
 def _resolve_chains(program: Program) -> Program:
     """Point every alias at the value that stands for it now (a value merged by one pass may be by a later)."""
     alias = program.__dict__.setdefault("aliases", {})
@@ -279,8 +331,8 @@ def _resolve_chains(program: Program) -> Program:
     return program
 
 
-# NOTE: the passes unchecked, in order: constant folding, common subexpressions, dead code, simplification
-PASSES = (_fold, _merge_common, _drop_dead, _simplify_all, _resolve_chains)
+# NOTE: the passes unchecked, in order: constant folding, common subexpressions, dead code, simplification, fusion
+PASSES = (_fold, _merge_common, _drop_dead, _simplify_all, _fuse_cross_entropy, _resolve_chains)
 
 
 def optimize(program: Program) -> Program:
