@@ -259,7 +259,7 @@ def test_optimizer_settings_requires_grad_and_replaced_groups_retrace_and_stay_c
             return model[0].weight.detach().clone()
         runs.append((model, opt, step))
     (_, eager_opt, eager_step), (_, opt, step) = runs
-    compiled = cr.compile(step)
+    compiled = cr.compile(step, options={"cache_limit": 16})  # NOTE: a key per phase, some two
     xs, ys = _steps(5, (6, 12), 4)
 
     def phase(change):
@@ -274,8 +274,9 @@ def test_optimizer_settings_requires_grad_and_replaced_groups_retrace_and_stay_c
     phase(lambda o: o.param_groups[0].update(extra=[1]))                 # a new, unhashable setting
     phase(lambda o: o.param_groups[0].update(extra=(2,)))                # now hashable: in the key
     phase(lambda o: o.load_state_dict(o.state_dict()))                   # new group dicts and state tensors
+    phase(lambda o: o.param_groups[0]["params"].pop())                   # a parameter no longer updated
     phase(lambda o: o.param_groups[0]["params"][1].requires_grad_(False))
-    assert compiled.stats.compiles == 6
+    assert compiled.stats.compiles == 7
 
 
 

@@ -89,11 +89,20 @@ class CompiledFunction:
         self._state, self._cache, self._latest, self._last = None, {}, None, None
 
     def __call__(self, *args, **kwargs):
+        last = self._last
+        if (last is not None and not kwargs and _state.interpreter is None and _state.vmap_level is None
+                and not _state.forward_levels and last.check(args, None) and (not last.slots or kept(last.slots))):
+            # NOTE: the common call: positional arguments, no transform or trace running (no interpreter), and the
+            # previous call's program, checked by its generated guard (State.guard) on the arguments as they are
+            # (structure None: positional; the guard checks each is a tensor where the key had one)
+            self.stats.hits += 1
+            return last.run(args)
         if active_tracer() is not None or _state.vmap_level is not None or _state.forward_levels:
             # NOTE: inside another trace or a transform the function is just part of what is being recorded.
             return self.fn(*args, **kwargs)
-        if not kwargs and all(isinstance(a, Tensor) for a in args):
-            # NOTE: the common call, tensors only: its structure depends on their count alone, so it is built once
+        positional = not kwargs and all(isinstance(a, Tensor) for a in args)
+        if positional:
+            # NOTE: tensors only: their structure depends on their count alone, so it is built once
             leaves = list(args)
             structure = self._structures.get(len(args))
             if structure is None:
@@ -101,9 +110,7 @@ class CompiledFunction:
         else:
             leaves, spec = tree_flatten((args, kwargs))
             structure = spec._key()
-        last = self._last
         if last is not None and last.check(leaves, structure) and kept(last.slots):
-            # NOTE: the previous call's program, checked by its generated guard (State.guard): no key built
             self.stats.hits += 1
             return last.run(leaves)
         entry = None
@@ -130,7 +137,7 @@ class CompiledFunction:
                 # only the latest hit keeps one (a guard holds what it checks: replaced layers must not stay alive)
                 if self._last is not None:
                     self._last.check = None
-                entry.check = self._state.guard(leaves, structure)
+                entry.check = self._state.guard(leaves, structure, positional)
                 self._last = entry
             return entry.run(leaves)
         entry.calls += 1

@@ -232,6 +232,8 @@ class State:
             parts.append(tuple(map(id, opt.param_groups)))
             for group, (hashed, others) in zip(opt.param_groups, getters):
                 parts.append(tuple(group))
+                # NOTE: the parameters the group updates, by identity (``group["params"] = [...]`` changes them)
+                parts.append(tuple(map(id, group["params"])))
                 parts.append(hashed(group))
                 if others:
                     # NOTE: a setting left out of the key as unhashable changes the key when it turns hashable
@@ -239,13 +241,19 @@ class State:
         return tuple(parts)
 
 
-    def guard(self, leaves: list, structure: tuple):
+    def guard(self, leaves: list, structure: tuple, positional: bool = False):
         """``check(leaves, structure) -> bool``: True only where :meth:`key` gives the key it gives now (checked by
         identity where the key holds ids), as straight-line generated code: no tuple built or hashed, so a
-        call that hits the same program as the previous one costs a few attribute reads and comparisons."""
+        call that hits the same program as the previous one costs a few attribute reads and comparisons.
+
+        ``positional``: ``leaves`` are the call's positional arguments, all tensors (their structure is their
+        count): then ``check(args, None)`` also passes for such a call, whose arguments need no flattening."""
         w = _GuardWriter()
-        w.line(f"if len(leaves) != {len(leaves)} or not (structure is {w.bind(structure)} or structure == "
-               f"{w.bind(structure)}) or _state.grad_enabled != {_state.grad_enabled!r}: return False")
+        same = f"structure is {w.bind(structure)} or structure == {w.bind(structure)}"
+        # NOTE: structure None stands for positional arguments, all tensors (each leaf's check below sees they are)
+        same = f"structure is None or {same}" if positional else f"structure is not None and ({same})"
+        w.line(f"if len(leaves) != {len(leaves)} or not ({same}) or _state.grad_enabled != "
+               f"{_state.grad_enabled!r}: return False")
         for i, leaf in enumerate(leaves):
             if isinstance(leaf, Tensor):
                 data = leaf._data
@@ -285,10 +293,15 @@ class State:
         for opt, getters in self.settings:
             w.line(f"o = {w.bind(opt)}")
             groups = opt.param_groups
-            w.line(f"if sum(map(len, o.state.values())) != {sum(map(len, opt.state.values()))} or len(o.param_groups) "
-                   f"!= {len(groups)}: return False")
+            entries = sum(map(len, opt.state.values()))
+            # NOTE: an optimizer without state (SGD without momentum) has none to count
+            counted = f"sum(map(len, o.state.values())) != {entries}" if entries else \
+                "(o.state and sum(map(len, o.state.values())))"
+            w.line(f"if {counted} or len(o.param_groups) != {len(groups)}: return False")
             for j, (group, (_, others)) in enumerate(zip(groups, getters)):
-                checks = [f"o.param_groups[{j}] is {w.bind(group)}", f"tuple(g) == {tuple(group)!r}"]
+                params = group["params"]
+                checks = [f"o.param_groups[{j}] is {w.bind(group)}", f"tuple(g) == {tuple(group)!r}",
+                          f"len(g['params']) == {len(params)}", f"all(map(_is, g['params'], {w.bind(list(params))}))"]
                 checks += [f"g[{k!r}] {'==' if _plain(group[k]) else 'is'} {w.bind(group[k])}" for k in group
                            if k not in ("params", "lr") and k not in others]
                 if others:
