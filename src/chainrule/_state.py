@@ -26,6 +26,9 @@ inference_enabled = False
 # How many times any nn.Module's parameters, buffers, submodules or ``training`` changed (nn.modules.module counts
 # them): chainrule.compile's guard walks the modules a program read only when this moved since its last check.
 module_changes = [0]
+# How many times any optimizer's groups, their settings or parameter lists, or its state changed (optim.optimizer
+# counts them): chainrule.compile's guard re-checks the optimizers a program read only when this moved.
+optimizer_changes = [0]
 
 
 class _ModeContext:

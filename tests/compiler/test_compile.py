@@ -1,6 +1,7 @@
 """chainrule.compile: compiled calls give the eager results (bitwise where the op order is the same), every guard
 retraces, every graph break falls back to eager with its warning, and the generated code reads as flat backprop."""
 
+import collections
 import gc
 import warnings
 import weakref
@@ -235,6 +236,63 @@ def test_a_replaced_optimizer_state_tensor_retraces_and_is_updated():
     for p, q in zip(eager_opt.param_groups[0]["params"], opt.param_groups[0]["params"]):
         np.testing.assert_array_equal(eager_opt.state[p]["momentum_buffer"].numpy(),
                                       opt.state[q]["momentum_buffer"].numpy())
+
+
+def test_direct_writes_to_an_optimizers_groups_and_state_are_seen():
+    # the guard re-checks an optimizer only after some optimizer changed: its groups, their parameter lists and
+    # its state count every change; plain dicts put in their place are checked on every call from then on
+    def make():
+        cr.manual_seed(0)
+        model = cr.nn.Linear(3, 2)
+        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x):
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+        return model, opt, step
+
+    x = cr.ones(4, 3)
+    (eager_model, eager_opt, eager_step), (model, opt, step) = make(), make()
+    compiled = cr.compile(step, options={"cache_limit": 16})
+    for _ in range(4):
+        eager_step(x)
+        compiled(x)
+    changes = cr._state.optimizer_changes[0]
+    for _ in range(3):
+        compiled(x)  # compiled calls change no optimizer (eager SGD steps store their momentum buffers anew)
+    assert cr._state.optimizer_changes[0] == changes
+    for _ in range(3):
+        eager_step(x)
+
+    def param(o, i):
+        return o.param_groups[0]["params"][i]
+
+    def buffer(o, i):
+        return o.state[param(o, i)]
+
+    for change in (lambda o: o.param_groups[0].__setitem__("momentum", 0.5),
+                   lambda o: o.param_groups[0]["params"].reverse(),
+                   lambda o: o.param_groups[0].update(dampening=0.1),
+                   lambda o: buffer(o, 0).__setitem__("momentum_buffer", cr.ones_like(param(o, 0))),
+                   lambda o: o.state.__setitem__(param(o, 1), {"momentum_buffer": cr.ones_like(param(o, 1))}),
+                   lambda o: buffer(o, 1).__setitem__("momentum_buffer", cr.zeros_like(param(o, 1))),  # plain now
+                   lambda o: o.param_groups.__setitem__(0, dict(o.param_groups[0])),
+                   lambda o: o.param_groups[0].__setitem__("momentum", 0.8),            # a plain dict now
+                   lambda o: setattr(o, "state", collections.defaultdict(dict, o.state))):
+        # NOTE: a step of each; then the change and compiled calls with no other change between them (the eager
+        # twin's steps change its optimizer's state: the guard would re-check anyway). A new key warms up and
+        # traces in three calls, the program runs in the others.
+        eager_step(x)
+        compiled(x)
+        change(opt)
+        for _ in range(5):
+            compiled(x)
+        change(eager_opt)
+        for _ in range(5):
+            eager_step(x)
+        for a, b in zip(eager_model.parameters(), model.parameters()):
+            np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 def _warned(run):

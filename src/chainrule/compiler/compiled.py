@@ -91,10 +91,11 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         last = self._last
         if (last is not None and not kwargs and _state.interpreter is None and _state.vmap_level is None
-                and not _state.forward_levels and last.check(args, None) and (not last.slots or kept(last.slots))):
+                and not _state.forward_levels and last.check(args, None)):
             # NOTE: the common call: positional arguments, no transform or trace running (no interpreter), and the
-            # previous call's program, checked by its generated guard (State.guard) on the arguments as they are
-            # (structure None: positional; the guard checks each is a tensor where the key had one)
+            # previous call's program, checked by its generated guard (State.guard, optimizer state included) on the
+            # arguments as they are (structure None: positional; the guard checks each is a tensor where the key
+            # had one)
             self.stats.hits += 1
             return last.run(args)
         if active_tracer() is not None or _state.vmap_level is not None or _state.forward_levels:
@@ -110,7 +111,7 @@ class CompiledFunction:
         else:
             leaves, spec = tree_flatten((args, kwargs))
             structure = spec._key()
-        if last is not None and last.check(leaves, structure) and kept(last.slots):
+        if last is not None and last.check(leaves, structure):
             self.stats.hits += 1
             return last.run(leaves)
         entry = None
@@ -137,7 +138,7 @@ class CompiledFunction:
                 # only the latest hit keeps one (a guard holds what it checks: replaced layers must not stay alive)
                 if self._last is not None:
                     self._last.check = None
-                entry.check = self._state.guard(leaves, structure, positional)
+                entry.check = self._state.guard(leaves, structure, positional, entry.slots)
                 self._last = entry
             return entry.run(leaves)
         entry.calls += 1

@@ -14,6 +14,7 @@ from itertools import chain
 from operator import attrgetter, is_, itemgetter, methodcaller
 
 from .. import _state
+from .._counting import CountingDefaultDict, CountingDict, CountingList
 from ..tensor import Tensor
 
 
@@ -241,13 +242,15 @@ class State:
         return tuple(parts)
 
 
-    def guard(self, leaves: list, structure: tuple, positional: bool = False):
+    def guard(self, leaves: list, structure: tuple, positional: bool = False, slots: tuple = ()):
         """``check(leaves, structure) -> bool``: True only where :meth:`key` gives the key it gives now (checked by
         identity where the key holds ids), as straight-line generated code: no tuple built or hashed, so a
         call that hits the same program as the previous one costs a few attribute reads and comparisons.
 
         ``positional``: ``leaves`` are the call's positional arguments, all tensors (their structure is their
-        count): then ``check(args, None)`` also passes for such a call, whose arguments need no flattening."""
+        count): then ``check(args, None)`` also passes for such a call, whose arguments need no flattening.
+        ``slots``: the optimizer state tensors the program reads or writes (:meth:`slots_of`); the check fails
+        where :func:`kept` would."""
         w = _GuardWriter()
         same = f"structure is {w.bind(structure)} or structure == {w.bind(structure)}"
         # NOTE: structure None stands for positional arguments, all tensors (each leaf's check below sees they are)
@@ -290,14 +293,33 @@ class State:
             w.line(f"if not (a is {w.bind(data)} and a.shape == {data.shape!r} and {w.same_dtype('a', data.dtype)} "
                    f"and t.requires_grad == {t.requires_grad!r} and t._grad is {'' if t._grad is None else 'not '}"
                    "None): return False")
+        self._guard_optimizers(w, slots)
+        return w.build()
+
+    def _guard_optimizers(self, w: _GuardWriter, slots: tuple) -> None:
+        """The guard's lines for the optimizers and the state tensors a program reads (``slots``, see
+        :func:`kept`). Optimizers whose groups and state count their changes (optim.optimizer) are re-checked
+        only when ``_state.optimizer_changes`` moved since the last check that passed; the containers
+        themselves are checked by identity on every call (replacing one is not a change they count)."""
+        counting = all(map(_counts_changes, self.optimizers))
+        for opt in self.optimizers if counting else ():
+            w.line(f"if {w.bind(opt)}.param_groups is not {w.bind(opt.param_groups)} or {w.bind(opt)}.state is not "
+                   f"{w.bind(opt.state)}: return False")
+        indent = ""
+        if counting and (self.settings or slots):
+            walked = w.bind([_state.optimizer_changes[0]])
+            w.line(f"if _state.optimizer_changes[0] != {walked}[0]:")
+            indent = "    "
         for opt, getters in self.settings:
-            w.line(f"o = {w.bind(opt)}")
+            w.line(f"{indent}o = {w.bind(opt)}")
             groups = opt.param_groups
             entries = sum(map(len, opt.state.values()))
             # NOTE: an optimizer without state (SGD without momentum) has none to count
             counted = f"sum(map(len, o.state.values())) != {entries}" if entries else \
                 "(o.state and sum(map(len, o.state.values())))"
-            w.line(f"if {counted} or len(o.param_groups) != {len(groups)}: return False")
+            w.line(f"{indent}if {counted} or len(o.param_groups) != {len(groups)}: return False")
+            if counting:  # NOTE: a plain dict or list put in (counted) would make later changes uncounted
+                w.line(f"{indent}if not _counts_changes(o): return False")
             for j, (group, (_, others)) in enumerate(zip(groups, getters)):
                 params = group["params"]
                 checks = [f"o.param_groups[{j}] is {w.bind(group)}", f"tuple(g) == {tuple(group)!r}",
@@ -307,9 +329,21 @@ class State:
                 if others:
                     types = tuple(type(group[k]) for k in others if k in group)
                     checks.append(f"tuple(type(g[k]) for k in {others!r} if k in g) == {w.bind(types)}")
-                w.line(f"g = o.param_groups[{j}]")
-                w.line(f"if not ({' and '.join(checks)}): return False")
-        return w.build()
+                w.line(f"{indent}g = o.param_groups[{j}]")
+                w.line(f"{indent}if not ({' and '.join(checks)}): return False")
+        if slots:
+            w.line(f"{indent}if not _kept({w.bind(slots)}): return False")
+        if indent:
+            w.line(f"    {walked}[0] = _state.optimizer_changes[0]")
+
+
+def _counts_changes(opt) -> bool:
+    """Whether every container of ``opt`` the guard reads counts its changes (see chainrule._counting)."""
+    return (isinstance(opt.param_groups, CountingList) and isinstance(opt.state, CountingDefaultDict)
+            and all(isinstance(g, CountingDict) and isinstance(g.get("params"), CountingList)
+                    for g in opt.param_groups)
+            and all(isinstance(e, CountingDict) for e in opt.state.values()))
+
 
 def kept(slots: tuple) -> bool:
     """Whether each optimizer state tensor a program updates is still where it was traced: an optimizer (or its
@@ -343,7 +377,8 @@ class _GuardWriter:
 
     def __init__(self):
         self.lines: list = []
-        self.namespace: dict = {"_state": _state, "Tensor": Tensor, "_hashable": _hashable, "_is": is_}
+        self.namespace: dict = {"_state": _state, "Tensor": Tensor, "_hashable": _hashable, "_is": is_,
+                                "_kept": kept, "_counts_changes": _counts_changes}
         self.names: dict = {}
 
     def line(self, text: str) -> None:

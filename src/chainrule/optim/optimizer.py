@@ -13,6 +13,8 @@ import warnings
 from collections import OrderedDict, defaultdict
 from itertools import chain
 
+from .. import _state
+from .._counting import CountingDefaultDict, CountingDict, CountingList
 from .._hooks import RemovableHandle
 from .._state import enable_grad, no_grad
 from ..compiler import hyperparameter, is_compiling
@@ -134,8 +136,8 @@ class Optimizer:
         self.defaults = defaults
         self._step_pre_hooks: OrderedDict = OrderedDict()
         self._step_post_hooks: OrderedDict = OrderedDict()
-        self.state: defaultdict = defaultdict(dict)
-        self.param_groups: list[dict] = []
+        self.state: defaultdict = _State(_Entry)
+        self.param_groups: list[dict] = _Groups()
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or "
                             f"dicts, but got a Tensor of shape {tuple(params.shape)}; wrap it in a list: "
@@ -175,7 +177,7 @@ class Optimizer:
                                 f"{type(p).__name__}")
             if not (p.is_leaf or p.retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
-        group = dict(param_group, params=params)
+        group = _Group(param_group, params=_Params(params))
         if names:
             group["param_names"] = names
         for name, default in self.defaults.items():
@@ -295,13 +297,13 @@ class Optimizer:
                                  f"saved, {len(group['params'])} in the optimizer")
         by_index = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                             chain.from_iterable(g["params"] for g in groups), strict=True))
-        state: defaultdict = defaultdict(dict)
+        state: defaultdict = _State(_Entry)
         for key, value in state_dict["state"].items():
             param = by_index.get(key)
             if param is None:
                 state[key] = value
             else:
-                state[param] = {name: _state_value(param, name, v) for name, v in value.items()}
+                state[param] = _Entry({name: _state_value(param, name, v) for name, v in value.items()})
         for group, saved in zip(groups, saved_groups, strict=True):
             saved["params"] = group["params"]
             if "param_names" in group:
@@ -310,7 +312,7 @@ class Optimizer:
             for name, default in self.defaults.items():
                 saved.setdefault(name, default)
         self.state = state
-        self.param_groups = saved_groups
+        self.param_groups = _Groups(map(_Group, saved_groups))
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -319,6 +321,35 @@ class Optimizer:
             lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
         lines.append(")")
         return "\n".join(lines)
+
+
+# NOTE: an optimizer's groups, their settings and parameter lists, and its state count every change in
+# ``_state.optimizer_changes`` (they are dicts and lists in every other respect, as torch's): chainrule.compile's
+# guard re-checks an optimizer only when it moved (a few us of a small training step).
+class _Groups(CountingList):
+    __slots__ = ()
+    counter = _state.optimizer_changes
+
+
+class _Group(CountingDict):
+    __slots__ = ()
+    counter = _state.optimizer_changes
+
+
+class _Params(CountingList):
+    __slots__ = ()
+    counter = _state.optimizer_changes
+
+
+class _Entry(CountingDict):
+    """One parameter's state."""
+
+    __slots__ = ()
+    counter = _state.optimizer_changes
+
+
+class _State(CountingDefaultDict):
+    counter = _state.optimizer_changes
 
 
 def _state_value(param: Tensor, name: str, value):

@@ -12,6 +12,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 from ... import _backend, _dtype, _state
+from ..._counting import CountingDict
 from ..._hooks import RemovableHandle
 from ...autograd.function import Function
 from ...tensor import Tensor
@@ -40,43 +41,12 @@ _CHANGES = _state.module_changes
 _STRUCTURE_ATTRIBUTES = frozenset(("training", "_parameters", "_buffers", "_modules"))
 
 
-class _Store(dict):
+class _Store(CountingDict):
     """A module's parameters, buffers or submodules: a dict that counts every change in ``_state.module_changes``
     (assignment, deletion, pop, update, ... alike, so direct writes such as ``model._modules["0"] = m`` count)."""
 
     __slots__ = ()
-
-    def __setitem__(self, key, value) -> None:
-        _CHANGES[0] += 1
-        dict.__setitem__(self, key, value)
-
-    def __delitem__(self, key) -> None:
-        _CHANGES[0] += 1
-        dict.__delitem__(self, key)
-
-    def __ior__(self, other):
-        _CHANGES[0] += 1
-        return dict.__ior__(self, other)
-
-    def pop(self, *args):
-        _CHANGES[0] += 1
-        return dict.pop(self, *args)
-
-    def popitem(self):
-        _CHANGES[0] += 1
-        return dict.popitem(self)
-
-    def clear(self) -> None:
-        _CHANGES[0] += 1
-        dict.clear(self)
-
-    def update(self, *args, **kwargs) -> None:
-        _CHANGES[0] += 1
-        dict.update(self, *args, **kwargs)
-
-    def setdefault(self, key, default=None):
-        _CHANGES[0] += 1
-        return dict.setdefault(self, key, default)
+    counter = _CHANGES
 
 
 def _addindent(text: str, spaces: int) -> str:
