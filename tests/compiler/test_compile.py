@@ -206,21 +206,23 @@ def test_direct_writes_to_a_modules_stores_are_seen():
             assert fn(x).item() == pytest.approx(model(x).sum().item())
 
 
+def _momentum_sgd():
+    """``(model, optimizer, step)``: a seeded Linear(3, 2) and its SGD step with momentum 0.9."""
+    cr.manual_seed(0)
+    model = cr.nn.Linear(3, 2)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def step(x):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+    return model, opt, step
+
+
 def test_a_replaced_optimizer_state_tensor_retraces_and_is_updated():
     # momentum buffers are held by identity too: the program never updates a buffer the optimizer dropped
-    def make():
-        cr.manual_seed(0)
-        model = cr.nn.Linear(3, 2)
-        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-        def step(x):
-            opt.zero_grad()
-            model(x).sum().backward()
-            opt.step()
-        return model, opt, step
-
     x = cr.ones(4, 3)
-    (eager_model, eager_opt, eager_step), (model, opt, step) = make(), make()
+    (eager_model, eager_opt, eager_step), (model, opt, step) = _momentum_sgd(), _momentum_sgd()
     compiled = cr.compile(step)
     for _ in range(4):
         eager_step(x)
@@ -241,19 +243,8 @@ def test_a_replaced_optimizer_state_tensor_retraces_and_is_updated():
 def test_direct_writes_to_an_optimizers_groups_and_state_are_seen():
     # the guard re-checks an optimizer only after some optimizer changed: its groups, their parameter lists and
     # its state count every change; plain dicts put in their place are checked on every call from then on
-    def make():
-        cr.manual_seed(0)
-        model = cr.nn.Linear(3, 2)
-        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-        def step(x):
-            opt.zero_grad()
-            model(x).sum().backward()
-            opt.step()
-        return model, opt, step
-
     x = cr.ones(4, 3)
-    (eager_model, eager_opt, eager_step), (model, opt, step) = make(), make()
+    (eager_model, eager_opt, eager_step), (model, opt, step) = _momentum_sgd(), _momentum_sgd()
     compiled = cr.compile(step, options={"cache_limit": 16})
     for _ in range(4):
         eager_step(x)
