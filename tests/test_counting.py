@@ -58,6 +58,7 @@ def test_they_are_the_builtin_types_otherwise():
     s["x"]["y"] = 1  # NOTE: the missing key's default is stored (counted), and counts its own changes
     assert isinstance(s["x"], Dict) and isinstance(s, defaultdict)
     assert d == {"a": 1} and v == [1, 2] and repr(d) == "{'a': 1}" and repr(v) == "[1, 2]"
+    assert repr(s) == "defaultdict(<class 'dict'>, {'x': {'y': 1}})"
     for value in (d, v, s):
         for again in (pickle.loads(pickle.dumps(value)), copy.deepcopy(value)):
             assert type(again) is type(value) and again == value

@@ -52,6 +52,12 @@ class CountingDefaultDict(defaultdict):
 
     counter: list
 
+    def __repr__(self) -> str:
+        # NOTE: printed as the defaultdict it stands for (an optimizer's state prints as torch's)
+        factory = self.default_factory
+        shown = dict if isinstance(factory, type) and issubclass(factory, dict) else factory
+        return f"defaultdict({shown!r}, {dict.__repr__(self)})"
+
 
 _count_changes(CountingDict, dict, _DICT_CHANGES)
 _count_changes(CountingList, list, _LIST_CHANGES)
