@@ -467,6 +467,17 @@ def _per_sample_count(target: Tensor, ignore_index: int, dtype) -> Tensor:
     return (target != ignore_index).to(dtype).sum(dims) if dims else (target != ignore_index).to(dtype)
 
 
+def _per_target(g: Tensor, target: Tensor, size: int, params: dict) -> Tensor:
+    """vmap of a gradient of a reduced class pick: each sample's ``g`` (shape (size,) for 'sum' or 'mean')
+    spread over its targets (the target's shape, batch leading), divided by the sample's count for 'mean': the
+    per-target gradient the unreduced ('none') rule takes."""
+    if params["reduction"] == "none":
+        return g
+    if params["reduction"] == "mean":
+        g = g / _per_sample_count(target, params["ignore_index"], g.dtype)
+    return g.reshape((size,) + (1,) * (target._data.ndim - 1)).expand(target._data.shape)
+
+
 class Nll(Primitive):
     """``-x`` at each target's class along ``dim`` (0 where the target is ``ignore_index``), reduced."""
 
@@ -533,10 +544,7 @@ class NllScatter(Primitive):
     @staticmethod
     def batch_rule(inputs, batched, params):
         size, g, target, none = _class_batches(inputs, batched, params)
-        if params["reduction"] != "none":
-            if params["reduction"] == "mean":
-                g = g / _per_sample_count(target, params["ignore_index"], g.dtype)
-            g = g.reshape((size,) + (1,) * (target._data.ndim - 1)).expand(target._data.shape)
+        g = _per_target(g, target, size, params)
         return apply(NllScatter, (g, target), **none, shape=(size,) + params["shape"])
 
 
@@ -608,10 +616,7 @@ class LogSoftmaxNllBackward(Primitive):
         # NOTE: as NllScatter's: per-sample gradients spread over the targets, then no reduction
         size = batch_size(inputs, batched)
         g, target, out = (materialize(t, b, size) for t, b in zip(inputs, batched))
-        if params["reduction"] != "none":
-            if params["reduction"] == "mean":
-                g = g / _per_sample_count(target, params["ignore_index"], g.dtype)
-            g = g.reshape((size,) + (1,) * (target._data.ndim - 1)).expand(target._data.shape)
+        g = _per_target(g, target, size, params)
         return apply(LogSoftmaxNllBackward, (g, target, out), dim=params["dim"] + 1,
                      ignore_index=params["ignore_index"], reduction="none")
 

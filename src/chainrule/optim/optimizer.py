@@ -136,8 +136,8 @@ class Optimizer:
         self.defaults = defaults
         self._step_pre_hooks: OrderedDict = OrderedDict()
         self._step_post_hooks: OrderedDict = OrderedDict()
-        self.state: defaultdict = _State(_Entry)
-        self.param_groups: list[dict] = _Groups()
+        self.state: defaultdict = _State(_Dict)
+        self.param_groups: list[dict] = _List()
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or "
                             f"dicts, but got a Tensor of shape {tuple(params.shape)}; wrap it in a list: "
@@ -177,7 +177,7 @@ class Optimizer:
                                 f"{type(p).__name__}")
             if not (p.is_leaf or p.retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
-        group = _Group(param_group, params=_Params(params))
+        group = _Dict(param_group, params=_List(params))
         if names:
             group["param_names"] = names
         for name, default in self.defaults.items():
@@ -297,13 +297,13 @@ class Optimizer:
                                  f"saved, {len(group['params'])} in the optimizer")
         by_index = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                             chain.from_iterable(g["params"] for g in groups), strict=True))
-        state: defaultdict = _State(_Entry)
+        state: defaultdict = _State(_Dict)
         for key, value in state_dict["state"].items():
             param = by_index.get(key)
             if param is None:
                 state[key] = value
             else:
-                state[param] = _Entry({name: _state_value(param, name, v) for name, v in value.items()})
+                state[param] = _Dict({name: _state_value(param, name, v) for name, v in value.items()})
         for group, saved in zip(groups, saved_groups, strict=True):
             saved["params"] = group["params"]
             if "param_names" in group:
@@ -312,7 +312,7 @@ class Optimizer:
             for name, default in self.defaults.items():
                 saved.setdefault(name, default)
         self.state = state
-        self.param_groups = _Groups(map(_Group, saved_groups))
+        self.param_groups = _List(map(_Dict, saved_groups))
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -326,23 +326,15 @@ class Optimizer:
 # NOTE: an optimizer's groups, their settings and parameter lists, and its state count every change in
 # ``_state.optimizer_changes`` (they are dicts and lists in every other respect, as torch's): chainrule.compile's
 # guard re-checks an optimizer only when it moved (a few us of a small training step).
-class _Groups(CountingList):
+class _List(CountingList):
+    """``param_groups`` and each group's ``params``."""
+
     __slots__ = ()
     counter = _state.optimizer_changes
 
 
-class _Group(CountingDict):
-    __slots__ = ()
-    counter = _state.optimizer_changes
-
-
-class _Params(CountingList):
-    __slots__ = ()
-    counter = _state.optimizer_changes
-
-
-class _Entry(CountingDict):
-    """One parameter's state."""
+class _Dict(CountingDict):
+    """Each group, and each parameter's state."""
 
     __slots__ = ()
     counter = _state.optimizer_changes
